@@ -1,0 +1,134 @@
+"""Result types of AI change classification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from changegate.ai.categories import (
+    AiCategory,
+    AiComponent,
+    Requirement,
+    requirements_for,
+    scrutiny_rank,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observed difference, the category it implies (if any) and where it was seen.
+
+    ``category`` is ``None`` for changes that need no AI category (e.g. a temperature
+    tweak, which policy section 3 treats as standard configuration tuning).
+    """
+
+    message: str
+    component: AiComponent
+    category: AiCategory | None = None
+    path: str | None = None
+    security_impacting: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        tag = f" [{self.category.value}]" if self.category else ""
+        return f"{where}{self.message}{tag}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "component": self.component.value,
+            "category": self.category.value if self.category else None,
+            "path": self.path,
+            "security_impacting": self.security_impacting,
+        }
+
+
+def _order_categories(categories: Iterable[AiCategory]) -> tuple[AiCategory, ...]:
+    return tuple(sorted(set(categories), key=scrutiny_rank))
+
+
+@dataclass(frozen=True)
+class AiChangeClassification:
+    """Classification of one AI change (one file, or several merged).
+
+    ``categories`` is sorted highest scrutiny first, so ``category`` (the first) is the
+    one that decides the change path; the others still add their requirements.
+    ``categories`` is empty when the files changed in ways no AI category covers.
+    """
+
+    categories: tuple[AiCategory, ...]
+    components: tuple[AiComponent, ...]
+    providers: tuple[str, ...]
+    security_impacting: bool
+    findings: tuple[Finding, ...]
+    paths: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_findings(
+        cls,
+        findings: Iterable[Finding],
+        *,
+        providers: Iterable[str] = (),
+        paths: Iterable[str] = (),
+    ) -> AiChangeClassification:
+        found = tuple(findings)
+        categories = _order_categories(f.category for f in found if f.category is not None)
+        # components ordered by the highest-scrutiny category that touches them
+        comp_rank: dict[AiComponent, int] = {}
+        for f in found:
+            rank = scrutiny_rank(f.category) if f.category is not None else len(AiCategory)
+            comp_rank[f.component] = min(rank, comp_rank.get(f.component, rank))
+        components = tuple(sorted(comp_rank, key=lambda c: (comp_rank[c], c.value)))
+        return cls(
+            categories=categories,
+            components=components,
+            providers=tuple(sorted(set(providers))),
+            security_impacting=any(f.security_impacting for f in found),
+            findings=found,
+            paths=tuple(dict.fromkeys(paths)),
+        )
+
+    @classmethod
+    def merge(cls, parts: Iterable[AiChangeClassification]) -> AiChangeClassification:
+        items = list(parts)
+        return cls.from_findings(
+            (f for p in items for f in p.findings),
+            providers=(pr for p in items for pr in p.providers),
+            paths=(pa for p in items for pa in p.paths),
+        )
+
+    @property
+    def category(self) -> AiCategory | None:
+        """The highest-scrutiny category, which decides the change path."""
+        return self.categories[0] if self.categories else None
+
+    @property
+    def component(self) -> AiComponent | None:
+        return self.components[0] if self.components else None
+
+    @property
+    def is_ai_change(self) -> bool:
+        """True when any AI configuration file was touched."""
+        return bool(self.paths)
+
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        """Review steps owed (policy 10.2), from the categories and the findings."""
+        reqs = list(requirements_for(self.categories))
+        if self.security_impacting and Requirement.SECURITY_IMPACT not in reqs:
+            reqs.append(Requirement.SECURITY_IMPACT)
+        return tuple(reqs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category.value if self.category else None,
+            "categories": [c.value for c in self.categories],
+            "component": self.component.value if self.component else None,
+            "components": [c.value for c in self.components],
+            "providers": list(self.providers),
+            "security_impacting": self.security_impacting,
+            "requirements": [r.value for r in self.requirements],
+            "paths": list(self.paths),
+            "findings": [f.to_dict() for f in self.findings],
+        }
