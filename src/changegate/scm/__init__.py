@@ -1,0 +1,6 @@
+"""Git integration without a database: path rules, git plumbing and the history audit.
+
+- ``changegate.scm.pathrules``: classify a change from the files it touches.
+- ``changegate.scm.gitrepo``: changed files of a range, SHAs, the streamed first-parent log.
+- ``changegate.scm.history``: which commits reached a branch outside the change process.
+"""

@@ -1,0 +1,486 @@
+"""Thin, fast wrappers over the ``git`` binary.
+
+Everything here runs git as a subprocess with a fixed argument list (never a shell), with
+``--end-of-options`` before user-supplied revisions so that a revision can never be taken
+for an option. Output is read in git's NUL-separated machine formats, so paths and messages
+with spaces, newlines or non-ASCII characters come through intact.
+
+The first-parent log is streamed: one ``git log`` process whose output is parsed
+incrementally, never one process per commit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from changegate.scm.errors import BadRevision, GitError, NotARepository
+
+_SHA_RE = re.compile(r"\A[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
+_READ_SIZE = 1 << 20
+
+# Fields of one commit in the streamed log, separated by NUL; git's -z ends each record
+# with one more NUL. The trailers come last and are unfolded, one "Key: value" per line.
+_LOG_FORMAT = "%H%x00%P%x00%an%x00%ae%x00%cI%x00%s%x00%(trailers:only,unfold)"
+_LOG_FIELDS = 7
+
+# Environment for every git process: no prompts, no pager, no user-level surprises in
+# output that we parse (dates, colours and replacement objects do not apply to plumbing
+# formats, but a terminal prompt for credentials would hang us).
+_GIT_ENV_OVERRIDES = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "LC_ALL": "C",
+}
+
+
+class Commit(NamedTuple):
+    """One commit of a first-parent walk, as git reports it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    committed_at: str  # committer date, strict ISO 8601 with offset
+    subject: str
+    trailers: tuple[tuple[str, str], ...]
+
+    def trailer(self, key: str) -> str | None:
+        """The value of the first trailer named ``key`` (case-insensitive), if any."""
+        wanted = key.lower()
+        for name, value in self.trailers:
+            if name.lower() == wanted:
+                return value
+        return None
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFile:
+    """One entry of a diff between two commits.
+
+    ``status`` is git's letter: A added, M modified, D deleted, R renamed, C copied,
+    T type changed. ``old_path`` is set for renames and copies. ``old_oid``/``new_oid``
+    are blob ids (None on the side where the file does not exist). ``old_content`` and
+    ``new_content`` are filled only when contents were asked for, and stay None for a side
+    that does not exist or for a submodule (which has no blob).
+    """
+
+    status: str
+    path: str
+    old_path: str | None
+    old_oid: str | None
+    new_oid: str | None
+    old_mode: str
+    new_mode: str
+    similarity: int | None = None
+    old_content: bytes | None = None
+    new_content: bytes | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path this entry touches: both sides of a rename, else the one path."""
+        if self.old_path is not None and self.old_path != self.path:
+            return (self.old_path, self.path)
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionRange:
+    """``base..head`` (two dots) or ``base...head`` (three dots, from the merge base)."""
+
+    base: str
+    head: str
+    symmetric: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> RevisionRange:
+        """Parse ``BASE..HEAD`` or ``BASE...HEAD``; an empty side means ``HEAD``."""
+        if "..." in text:
+            base, _, head = text.partition("...")
+            symmetric = True
+        elif ".." in text:
+            base, _, head = text.partition("..")
+            symmetric = False
+        else:
+            raise BadRevision(
+                f"git range {text!r} has no '..'; write it as BASE..HEAD, e.g. main..HEAD",
+                field="git_range",
+            )
+        if ".." in head:
+            raise BadRevision(
+                f"git range {text!r} has more than one '..'; write it as BASE..HEAD",
+                field="git_range",
+            )
+        return cls(base=base or "HEAD", head=head or "HEAD", symmetric=symmetric)
+
+    def __str__(self) -> str:
+        return f"{self.base}{'...' if self.symmetric else '..'}{self.head}"
+
+
+def _since_argument(since: datetime | date) -> str:
+    if isinstance(since, datetime):
+        moment = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+    else:
+        moment = datetime.combine(since, time.min, tzinfo=UTC)
+    return f"--since={moment.isoformat()}"
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+class GitRepo:
+    """A git repository on disk, worked through the ``git`` binary.
+
+    ``GitRepo(path)`` checks at once that ``path`` is a repository (work tree or bare) and
+    raises ``NotARepository`` otherwise.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, git: str = "git") -> None:
+        self.path = Path(path)
+        self._git = git
+        self._env = {**os.environ, **_GIT_ENV_OVERRIDES}
+        if not self.path.exists():
+            raise NotARepository(
+                f"repo: {str(self.path)!r} does not exist; give the path of a git repository",
+                field="repo",
+            )
+        if not self.path.is_dir():
+            raise NotARepository(
+                f"repo: {str(self.path)!r} is not a directory; give the path of a git repository",
+                field="repo",
+            )
+        result = self._run(["rev-parse", "--git-dir"], check=False)
+        if result.returncode != 0:
+            raise NotARepository(
+                f"repo: {str(self.path)!r} is not a git repository "
+                f"({self._first_line(result.stderr)}); give the path of a clone, "
+                "or run 'git init' there",
+                field="repo",
+            )
+
+    # -- running git -----------------------------------------------------------------
+
+    def _command(self, args: list[str]) -> list[str]:
+        return [self._git, "-C", str(self.path), *args]
+
+    def _run(
+        self, args: list[str], *, check: bool = True, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        try:
+            result = subprocess.run(
+                self._command(args),
+                input=stdin,
+                capture_output=True,
+                env=self._env,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise GitError(
+                f"git executable {self._git!r} not found; install git or put it on PATH",
+                field="git",
+            ) from exc
+        if check and result.returncode != 0:
+            raise GitError(
+                f"git {args[0]} failed in {str(self.path)!r}: {self._first_line(result.stderr)}",
+                field="repo",
+            )
+        return result
+
+    @staticmethod
+    def _first_line(stderr: bytes) -> str:
+        text = _decode(stderr).strip()
+        return text.splitlines()[0] if text else "no message from git"
+
+    @staticmethod
+    def _check_revision_text(rev: str, field: str) -> None:
+        if not rev or rev.startswith("-") or "\0" in rev or "\n" in rev:
+            raise BadRevision(
+                f"{field}: {rev!r} is not a revision; give a branch, tag or commit SHA",
+                field=field,
+            )
+
+    # -- revisions ---------------------------------------------------------------------
+
+    def resolve(self, rev: str, *, field: str = "rev") -> str:
+        """The full SHA of the commit ``rev`` names (a branch, tag, SHA or expression).
+
+        Raises ``BadRevision`` when it names no commit.
+        """
+        self._check_revision_text(rev, field)
+        result = self._run(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+            check=False,
+        )
+        sha = _decode(result.stdout).strip()
+        if result.returncode != 0 or not _SHA_RE.match(sha):
+            raise BadRevision(
+                f"{field}: {rev!r} does not name a commit in {str(self.path)!r}; "
+                "check the spelling, or fetch it first (git fetch)",
+                field=field,
+            )
+        return sha
+
+    def merge_base(self, a: str, b: str) -> str:
+        """The best common ancestor of two commits."""
+        sha_a = self.resolve(a)
+        sha_b = self.resolve(b)
+        result = self._run(["merge-base", "--end-of-options", sha_a, sha_b], check=False)
+        if result.returncode != 0:
+            raise BadRevision(
+                f"git_range: {a!r} and {b!r} have no common ancestor; use BASE..HEAD (two dots)",
+                field="git_range",
+            )
+        return _decode(result.stdout).strip()
+
+    # -- diffs -------------------------------------------------------------------------
+
+    def changed_files(
+        self, revision_range: str | RevisionRange, *, contents: bool = False
+    ) -> list[ChangedFile]:
+        """Files changed between the two ends of a range, with rename detection.
+
+        ``A..B`` compares the trees of A and B; ``A...B`` compares B with the merge base of
+        A and B (what a pull request from B into A changes). With ``contents=True`` the blobs
+        on both sides are read through one ``git cat-file --batch`` process.
+        """
+        if isinstance(revision_range, str):
+            revision_range = RevisionRange.parse(revision_range)
+        head = self.resolve(revision_range.head, field="git_range")
+        if revision_range.symmetric:
+            base = self.merge_base(revision_range.base, revision_range.head)
+        else:
+            base = self.resolve(revision_range.base, field="git_range")
+        result = self._run(
+            [
+                "diff-tree",
+                "-r",
+                "-z",
+                "-M",
+                "--no-abbrev",
+                "--no-commit-id",
+                "--raw",
+                "--end-of-options",
+                base,
+                head,
+            ]
+        )
+        files = _parse_raw_diff(result.stdout)
+        if contents:
+            files = self._with_contents(files)
+        return files
+
+    def _with_contents(self, files: list[ChangedFile]) -> list[ChangedFile]:
+        wanted: list[str] = []
+        for f in files:
+            for oid, mode in ((f.old_oid, f.old_mode), (f.new_oid, f.new_mode)):
+                if oid is not None and mode != "160000":
+                    wanted.append(oid)
+        blobs = self.read_blobs(wanted)
+        return [
+            replace(
+                f,
+                old_content=blobs.get(f.old_oid) if f.old_oid else None,
+                new_content=blobs.get(f.new_oid) if f.new_oid else None,
+            )
+            for f in files
+        ]
+
+    def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """The contents of many objects through one ``git cat-file --batch`` process.
+
+        Missing objects are left out of the result.
+        """
+        unique = list(dict.fromkeys(oids))
+        if not unique:
+            return {}
+        for oid in unique:
+            if not _SHA_RE.match(oid):
+                raise BadRevision(f"oid: {oid!r} is not a full object id", field="oid")
+        result = self._run(["cat-file", "--batch"], stdin=("\n".join(unique) + "\n").encode())
+        return _parse_cat_file_batch(result.stdout)
+
+    # -- history -----------------------------------------------------------------------
+
+    def count_first_parent(self, rev: str, *, since: datetime | date | None = None) -> int:
+        """How many commits a first-parent walk from ``rev`` visits (for progress bars)."""
+        sha = self.resolve(rev, field="branch")
+        args = ["rev-list", "--first-parent", "--count"]
+        if since is not None:
+            args.append(_since_argument(since))
+        result = self._run([*args, "--end-of-options", sha, "--"])
+        return int(_decode(result.stdout).strip() or "0")
+
+    def iter_first_parent(
+        self, rev: str, *, since: datetime | date | None = None
+    ) -> Iterator[Commit]:
+        """Stream the first-parent history of ``rev``, newest first.
+
+        One ``git log --first-parent -z`` process; its output is parsed as it arrives, so
+        memory stays flat on any history length. ``since`` limits the walk by committer
+        date (git stops at the first older commit, as ``git log --since`` does). Stopping
+        the iteration early ends the git process.
+        """
+        sha = self.resolve(rev, field="branch")
+        args = ["log", "--first-parent", "-z", f"--format={_LOG_FORMAT}", "--no-color"]
+        if since is not None:
+            args.append(_since_argument(since))
+        args += ["--end-of-options", sha, "--"]
+        return self._stream_log(args)
+
+    def _stream_log(self, args: list[str]) -> Iterator[Commit]:
+        with tempfile.TemporaryFile() as stderr:
+            try:
+                process = subprocess.Popen(
+                    self._command(args),
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    stdin=subprocess.DEVNULL,
+                    env=self._env,
+                )
+            except FileNotFoundError as exc:
+                raise GitError(
+                    f"git executable {self._git!r} not found; install git or put it on PATH",
+                    field="git",
+                ) from exc
+            assert process.stdout is not None
+            try:
+                yield from _parse_log_stream(process.stdout)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                process.stdout.close()
+                returncode = process.wait()
+            if returncode != 0:
+                stderr.seek(0)
+                raise GitError(
+                    f"git log failed in {str(self.path)!r}: {self._first_line(stderr.read())}",
+                    field="repo",
+                )
+
+
+def _parse_log_stream(stream: IO[bytes]) -> Iterator[Commit]:
+    """Parse ``git log -z --format=_LOG_FORMAT`` output as it arrives.
+
+    Decoding happens once per chunk up to the last NUL in it, so a multi-byte character
+    split across two reads is never cut.
+    """
+    pending = b""
+    fields: list[str] = []
+    read = getattr(stream, "read1", stream.read)
+    while True:
+        chunk = read(_READ_SIZE)
+        if not chunk:
+            break
+        pending += chunk
+        cut = pending.rfind(b"\0")
+        if cut < 0:
+            continue
+        text = pending[:cut].decode("utf-8", "surrogateescape")
+        pending = pending[cut + 1 :]
+        tokens = text.split("\0")
+        if fields:
+            fields.extend(tokens)
+            tokens = fields
+        usable = len(tokens) - len(tokens) % _LOG_FIELDS
+        for i in range(0, usable, _LOG_FIELDS):
+            sha, parents, name, email, date_, subject, trailers = tokens[i : i + _LOG_FIELDS]
+            yield Commit(
+                sha,
+                tuple(parents.split()),
+                name,
+                email,
+                date_,
+                subject,
+                _parse_trailers(trailers) if trailers else (),
+            )
+        fields = tokens[usable:]
+    if pending.strip() or fields:
+        raise GitError(
+            "git log output ended in the middle of a commit; the repository may be corrupt "
+            "(run 'git fsck')",
+            field="repo",
+        )
+
+
+def _parse_trailers(text: str) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
+_NULL_OID_RE = re.compile(r"\A0+\Z")
+
+
+def _parse_raw_diff(output: bytes) -> list[ChangedFile]:
+    """Parse ``git diff-tree -r -z --raw`` output.
+
+    Each entry is ``:old_mode new_mode old_oid new_oid STATUS[score]`` NUL path NUL, with a
+    second path for renames and copies.
+    """
+    tokens = output.split(b"\0")
+    files: list[ChangedFile] = []
+    i = 0
+    while i < len(tokens):
+        header = tokens[i]
+        if not header:
+            i += 1
+            continue
+        if not header.startswith(b":"):
+            raise GitError(f"unexpected git diff-tree output: {_decode(header)!r}", field="repo")
+        old_mode, new_mode, old_oid, new_oid, status_score = _decode(header[1:]).split(" ")
+        status = status_score[0]
+        score = int(status_score[1:]) if len(status_score) > 1 else None
+        if status in "RC":
+            old_path: str | None = _decode(tokens[i + 1])
+            path = _decode(tokens[i + 2])
+            i += 3
+        else:
+            old_path = None
+            path = _decode(tokens[i + 1])
+            i += 2
+        files.append(
+            ChangedFile(
+                status=status,
+                path=path,
+                old_path=old_path,
+                old_oid=None if _NULL_OID_RE.match(old_oid) else old_oid,
+                new_oid=None if _NULL_OID_RE.match(new_oid) else new_oid,
+                old_mode=old_mode,
+                new_mode=new_mode,
+                similarity=score,
+            )
+        )
+    return files
+
+
+def _parse_cat_file_batch(output: bytes) -> dict[str, bytes]:
+    blobs: dict[str, bytes] = {}
+    position = 0
+    while position < len(output):
+        end = output.index(b"\n", position)
+        header = _decode(output[position:end]).split(" ")
+        position = end + 1
+        if len(header) == 2 and header[1] == "missing":
+            continue
+        if len(header) != 3:
+            raise GitError(f"unexpected git cat-file output: {' '.join(header)!r}", field="repo")
+        oid, _type, size_text = header
+        size = int(size_text)
+        blobs[oid] = output[position : position + size]
+        position += size + 1  # the contents are followed by a newline
+    return blobs
