@@ -1,0 +1,3 @@
+from changegate.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Append-only, hash-chained audit record: every mutation, verifiable and exportable."""

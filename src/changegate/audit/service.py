@@ -1,0 +1,305 @@
+"""Appending events in the caller's transaction, and verifying the whole record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from changegate.audit.chain import GENESIS, canonical_json, chain_hash, leaf_hash, verify_rows
+from changegate.audit.events import Event
+from changegate.audit.models import AuditEvent, AuditHead
+from changegate.db import iso, utcnow
+
+
+class Audited(Protocol):
+    def audit_state(self) -> dict[str, Any]: ...
+
+
+def entity_id(entity_type: str, state: dict[str, Any]) -> str:
+    return str(state["sha256"] if entity_type == "blob" else state["id"])
+
+
+def record(
+    session: Session,
+    event: type[Event],
+    *,
+    actor: str,
+    after: Audited | None = None,
+    before: dict[str, Any] | None = None,
+    entity: str | None = None,
+    extra: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> AuditEvent:
+    """Append one event describing ``after`` (the row as it now is) and ``before``.
+
+    Must run inside the transaction that made the change: it takes the head row's lock, so
+    sequence numbers stay dense and the chain linear under concurrent writers.
+    """
+    session.flush()
+    after_state = after.audit_state() if after is not None else None
+    state = after_state or before
+    if entity is None:
+        if state is None:
+            raise ValueError("record() needs an entity, a before or an after state")
+        entity = f"{event.entity_type}:{entity_id(event.entity_type, state)}"
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+    version = (
+        session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_key == entity)
+        )
+        or 0
+    ) + 1
+    seq = head.seq + 1
+    payload: dict[str, Any] = {
+        "seq": seq,
+        "ts": iso(at or utcnow()),
+        "actor": actor,
+        "action": event.action,
+        "entity": entity,
+        "entity_version": version,
+        "before": before,
+        "after": after_state,
+    }
+    if extra:
+        payload["extra"] = extra
+    data = canonical_json(payload)
+    leaf = leaf_hash(data)
+    chained = chain_hash(head.chain_hash, leaf)
+    change_key = state.get("change") if state else None
+    if event.entity_type == "change" and state:
+        change_key = state.get("id")
+    row = AuditEvent(
+        seq=seq,
+        entity_key=entity,
+        change_key=change_key,
+        data=data,
+        leaf_hash=leaf,
+        chain_hash=chained,
+    )
+    session.add(row)
+    head.seq = seq
+    head.chain_hash = chained
+    session.flush()
+    return row
+
+
+@dataclass
+class VerifyReport:
+    events: int = 0
+    rows_checked: int = 0
+    head_seq: int = 0
+    head_hash: str = ""
+    problems: list[str] = field(default_factory=list)
+    first_broken_seq: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "rows_checked": self.rows_checked,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "first_broken_event": self.first_broken_seq,
+            "problems": self.problems,
+        }
+
+
+def _stream(session: Session, batch: int = 20000) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+    conn = session.connection()
+    result = conn.execution_options(yield_per=batch).execute(
+        select(
+            AuditEvent.seq, AuditEvent.data, AuditEvent.leaf_hash, AuditEvent.chain_hash
+        ).order_by(AuditEvent.seq)
+    )
+    for part in result.partitions():
+        yield from part  # type: ignore[misc]
+
+
+def verify(session: Session, *, check_rows: bool = True) -> VerifyReport:
+    """Recompute the chain, then check every business row against the last event describing it."""
+    from changegate.models import AUDITED
+
+    report = VerifyReport()
+    head = session.get(AuditHead, 1)
+    if head is None:
+        report.problems.append("audit head row is missing")
+        return report
+    report.head_seq, report.head_hash = head.seq, head.chain_hash.hex()
+    count, last, broken = verify_rows(_stream(session), prev=GENESIS)
+    report.events = count
+    if broken is not None:
+        report.problems.append(str(broken))
+        report.first_broken_seq = broken.seq
+        return report
+    if count != head.seq or last != head.chain_hash:
+        report.problems.append(
+            f"event #{count + 1}: the log ends at #{count} but its head says #{head.seq} "
+            "(events deleted from the end, or a forged head)"
+        )
+        report.first_broken_seq = count + 1
+        return report
+    if check_rows:
+        _check_rows(session, report, AUDITED)
+    return report
+
+
+def _check_rows(session: Session, report: VerifyReport, audited: dict[str, type]) -> None:
+    counts = (
+        select(
+            AuditEvent.entity_key,
+            func.count().label("n"),
+            func.max(AuditEvent.seq).label("last"),
+        )
+        .group_by(AuditEvent.entity_key)
+        .subquery()
+    )
+    rows = session.execute(
+        select(counts.c.entity_key, counts.c.n, AuditEvent.seq, AuditEvent.data).join(
+            AuditEvent, AuditEvent.seq == counts.c.last
+        )
+    )
+    expected: dict[str, tuple[int, dict[str, Any] | None]] = {}
+    for key, n, seq, data in rows:
+        event = json.loads(bytes(data))
+        if event.get("entity") != key:
+            _problem(
+                report, seq, f"index says it describes {key}, its bytes say {event.get('entity')}"
+            )
+            continue
+        if event.get("entity_version") != n:
+            _problem(
+                report,
+                seq,
+                f"{key} has {n} events but its last is version {event.get('entity_version')} "
+                "(events re-attributed)",
+            )
+            continue
+        expected[key] = (seq, event.get("after"))
+    for entity_type, model in audited.items():
+        for obj in session.execute(select(model)).scalars():
+            state = obj.audit_state()
+            key = f"{entity_type}:{entity_id(entity_type, state)}"
+            report.rows_checked += 1
+            seen = expected.pop(key, None)
+            if seen is None:
+                _problem(
+                    report,
+                    None,
+                    f"{key} exists but no audit event describes it (written behind the log's back)",
+                )
+                continue
+            seq, after = seen
+            if after != state:
+                diff = sorted(
+                    k for k in set(state) | set(after or {}) if (after or {}).get(k) != state.get(k)
+                )
+                _problem(
+                    report,
+                    seq,
+                    f"{key} differs from the state this event recorded: {', '.join(diff)}",
+                )
+            _extra_row_checks(report, entity_type, obj, seq)
+    for key, (seq, after) in sorted(expected.items(), key=lambda kv: kv[1][0]):
+        if after is not None and key.split(":", 1)[0] in audited:
+            _problem(
+                report,
+                seq,
+                f"{key} was recorded but its row is gone (deleted behind the log's back)",
+            )
+
+
+def _extra_row_checks(report: VerifyReport, entity_type: str, obj: Any, seq: int) -> None:
+    import hashlib
+
+    if entity_type == "blob" and hashlib.sha256(obj.content).hexdigest() != obj.sha256:
+        _problem(report, seq, f"blob:{obj.sha256} content does not match its SHA-256")
+    if entity_type == "policy" and hashlib.sha256(obj.text.encode()).hexdigest() != obj.digest:
+        _problem(report, seq, f"policy:{obj.id} text does not match its digest")
+
+
+def _problem(report: VerifyReport, seq: int | None, message: str) -> None:
+    report.problems.append(f"event #{seq}: {message}" if seq is not None else message)
+    if seq is not None and (report.first_broken_seq is None or seq < report.first_broken_seq):
+        report.first_broken_seq = seq
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    entity: str
+    summary: str
+    event: dict[str, Any]
+
+
+def timeline(
+    session: Session, *, change_key: str | None = None, limit: int | None = None
+) -> list[TimelineEntry]:
+    """Events in order, optionally only those about one change (its rows and evidence)."""
+    stmt = select(AuditEvent.seq, AuditEvent.data).order_by(AuditEvent.seq)
+    if change_key is not None:
+        stmt = stmt.where(AuditEvent.change_key == change_key)
+    out: list[TimelineEntry] = []
+    for seq, data in session.execute(stmt):
+        ev = json.loads(bytes(data))
+        if change_key is not None and not _about(ev, change_key):
+            continue
+        out.append(
+            TimelineEntry(seq, ev["ts"], ev["actor"], ev["action"], ev["entity"], _summary(ev), ev)
+        )
+    return out[-limit:] if limit else out
+
+
+def _about(ev: dict[str, Any], change_key: str) -> bool:
+    if ev["entity"] == f"change:{change_key}":
+        return True
+    state = ev.get("after") or ev.get("before") or {}
+    return bool(state.get("change") == change_key)
+
+
+def _summary(ev: dict[str, Any]) -> str:
+    after = ev.get("after") or {}
+    before = ev.get("before") or {}
+    action = ev["action"]
+    if action == "change.state_changed" or (
+        action.startswith("change.") and before.get("state") != after.get("state") and before
+    ):
+        return f"{before.get('state')} → {after.get('state')}"
+    if action == "change.created":
+        return f"{after.get('change_class')} change: {after.get('title')}"
+    if action.startswith("review."):
+        return (
+            f"{after.get('verdict')} by {after.get('reviewer')}: {after.get('comment', '')}".rstrip(
+                ": "
+            )
+        )
+    if action == "evidence.added":
+        res = "" if after.get("passed") is None else (" pass" if after.get("passed") else " fail")
+        return f"{after.get('kind')} {after.get('name')}{res}"
+    if action == "gate.evaluated":
+        verdict = "open" if after.get("passed") else "closed"
+        bypass = " (emergency bypass)" if after.get("bypass") else ""
+        return f"{after.get('environment')} for {after.get('deployer')}: {verdict}{bypass}"
+    if action.startswith("deployment."):
+        return f"{after.get('kind')} {after.get('environment')} → {after.get('version')}"
+    if action == "user.added":
+        return f"{after.get('name')} ({', '.join(after.get('roles', []))})"
+    if action == "policy.loaded":
+        return f"{after.get('name')} v{after.get('version')} ({after.get('source')})"
+    if action == "emergency.reviewed":
+        return f"by {after.get('reviewer')}"
+    return ""

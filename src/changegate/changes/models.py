@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from changegate.db import Base, UTCDateTime, iso
+
+#: the fields an approval is bound to; editing any of them makes earlier approvals stale
+CONTENT_FIELDS = (
+    "title",
+    "description",
+    "change_class",
+    "category",
+    "components",
+    "providers",
+    "ai_component",
+    "risk",
+    "rollback_plan",
+    "justification",
+    "links",
+    "commits",
+    "security_flag",
+)
+
+
+class Change(Base):
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    change_class: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(100), default=None)
+    components: Mapped[list[str]] = mapped_column(JSON, default=list)
+    providers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ai_component: Mapped[str | None] = mapped_column(String(100), default=None)
+    #: {dimension: {"level": low|medium|high, "note": str}}
+    risk: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
+    rollback_plan: Mapped[str] = mapped_column(Text, default="")
+    justification: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    commits: Mapped[list[str]] = mapped_column(JSON, default=list)
+    security_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    @property
+    def key(self) -> str:
+        return f"CHG-{self.id}"
+
+    def content(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in CONTENT_FIELDS}
+
+    def content_digest(self) -> str:
+        from changegate.audit.chain import canonical_json
+
+        return hashlib.sha256(canonical_json(self.content())).hexdigest()
+
+    def risk_levels(self) -> dict[str, str]:
+        return {dim: v.get("level", "") for dim, v in (self.risk or {}).items()}
+
+    def audit_state(self) -> dict[str, Any]:
+        state = self.content()
+        state.update(
+            id=self.key,
+            author=self.author,
+            state=self.state,
+            revision=self.revision,
+            created_at=iso(self.created_at),
+            updated_at=iso(self.updated_at),
+            submitted_at=iso(self.submitted_at),
+        )
+        return state

@@ -1,0 +1,283 @@
+"""Creating, editing, submitting and closing change requests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from changegate.audit import events
+from changegate.audit.service import record
+from changegate.changes.lifecycle import next_state
+from changegate.changes.models import Change
+from changegate.changes.schemas import ChangeCreate, ChangeFields, ChangeUpdate
+from changegate.db import utcnow
+from changegate.errors import InvalidInput, NotFound
+from changegate.policy import service as policy_service
+from changegate.policy.schema import CLASS_NAMES, Policy
+from changegate.users.service import get_user
+
+_KEY = re.compile(r"^(?:CHG-)?(\d+)$", re.IGNORECASE)
+
+
+def parse_key(key: str) -> int:
+    m = _KEY.match(key.strip())
+    if not m:
+        raise InvalidInput(f"{key!r} is not a change id; use the form CHG-12", field="change")
+    return int(m.group(1))
+
+
+def get_change(session: Session, key: str, *, lock: bool = False) -> Change:
+    stmt = select(Change).where(Change.id == parse_key(key))
+    if lock:
+        stmt = stmt.with_for_update()
+    change = session.scalar(stmt)
+    if change is None:
+        raise NotFound(f"no change {key}; `changegate change list` shows them", field="change")
+    if lock:
+        session.refresh(change)
+    return change
+
+
+def list_changes(session: Session, *, state: str | None = None) -> list[Change]:
+    stmt = select(Change).order_by(Change.id)
+    if state:
+        from changegate.changes.lifecycle import STATES
+
+        if state not in STATES:
+            raise InvalidInput(
+                f"unknown state {state!r}; states: {', '.join(STATES)}", field="state"
+            )
+        stmt = stmt.where(Change.state == state)
+    return list(session.scalars(stmt))
+
+
+def _validate(policy: Policy, fields: dict[str, Any]) -> None:
+    """Check values against the policy; every problem is reported at once."""
+    problems: list[tuple[str, str]] = []
+    cls = fields.get("change_class")
+    if cls is not None and cls not in CLASS_NAMES:
+        problems.append(("class", f"unknown class {cls!r}; use one of {', '.join(CLASS_NAMES)}"))
+    category = fields.get("category")
+    if category:
+        spec = policy.categories.get(category)
+        if spec is None:
+            problems.append(
+                (
+                    "category",
+                    f"unknown category {category!r}; categories: {', '.join(policy.categories)}",
+                )
+            )
+        elif cls in CLASS_NAMES and cls != spec.change_class:
+            order = ["standard", "normal"]
+            raised = (
+                spec.change_class in order
+                and cls in order
+                and order.index(cls) > order.index(spec.change_class)
+            )
+            if not raised:
+                problems.append(
+                    (
+                        "class",
+                        f"category {category} is classified {spec.change_class} by the policy "
+                        f"(§{spec.section}); use --class {spec.change_class}",
+                    )
+                )
+    for comp in fields.get("components") or []:
+        if comp not in policy.components:
+            problems.append(
+                (
+                    "component",
+                    f"unknown component {comp!r}; components: {', '.join(policy.components)}",
+                )
+            )
+    ai_comp = fields.get("ai_component")
+    if ai_comp and ai_comp not in policy.ai.components:
+        problems.append(
+            (
+                "ai-component",
+                f"unknown AI component {ai_comp!r}; use one of {', '.join(policy.ai.components)}",
+            )
+        )
+    risk = fields.get("risk")
+    if risk is not None:
+        for dim, entry in risk.items():
+            if dim not in policy.risk.dimensions:
+                problems.append(
+                    (
+                        "risk",
+                        f"unknown risk dimension {dim!r}; dimensions: {', '.join(policy.risk.dimensions)}",
+                    )
+                )
+            elif entry["level"] not in policy.risk.levels:
+                problems.append(
+                    (
+                        "risk",
+                        f"risk {dim}={entry['level']!r} is not a level; use {'|'.join(policy.risk.levels)}",
+                    )
+                )
+    if problems:
+        raise InvalidInput("; ".join(f"--{f}: {m}" for f, m in problems), field=problems[0][0])
+
+
+def _normalise(policy: Policy, data: ChangeFields) -> dict[str, Any]:
+    values = data.model_dump(exclude_none=True, exclude={"author"})
+    if "risk" in values:
+        values["risk"] = {
+            k: {"level": v["level"], "note": v.get("note", "")} for k, v in values["risk"].items()
+        }
+    for key in ("components", "providers", "links", "commits"):
+        if key in values:
+            values[key] = list(dict.fromkeys(values[key]))
+    category = values.get("category")
+    if category and not values.get("ai_component"):
+        spec = policy.categories.get(category)
+        if spec is not None and spec.ai and spec.component:
+            values["ai_component"] = spec.component
+    return values
+
+
+def create_change(session: Session, policy: Policy, data: ChangeCreate) -> Change:
+    author = get_user(session, data.author, field="author")
+    policy_service.require(policy, author, "change.create", doing="create changes")
+    values = _normalise(policy, data)
+    _validate(policy, values)
+    now = utcnow()
+    change = Change(
+        author=author.name,
+        state="draft",
+        revision=1,
+        created_at=now,
+        updated_at=now,
+        **{
+            "description": "",
+            "components": [],
+            "providers": [],
+            "risk": {},
+            "rollback_plan": "",
+            "justification": "",
+            "links": [],
+            "commits": [],
+            "security_flag": False,
+            **values,
+        },
+    )
+    session.add(change)
+    record(session, events.ChangeCreated, actor=author.name, after=change)
+    return change
+
+
+def edit_change(
+    session: Session, policy: Policy, change: Change, data: ChangeUpdate, *, actor: str
+) -> Change:
+    user = get_user(session, actor)
+    if user.name != change.author:
+        policy_service.require(
+            policy,
+            user,
+            "change.edit_any",
+            doing=f"edit {change.key} (authored by {change.author})",
+        )
+    values = _normalise(policy, data)
+    if not values:
+        raise InvalidInput("nothing to change: give at least one field option", field="change")
+    merged = {**change.content(), **values}
+    _validate(policy, merged)
+    target = next_state("edit", change.state, change.key)
+    before = change.audit_state()
+    for key, value in values.items():
+        setattr(change, key, value)
+    if change.content() == {k: before[k] for k in change.content()}:
+        raise InvalidInput("the edit changes nothing", field="change")
+    change.state = target
+    change.revision += 1
+    change.updated_at = utcnow()
+    record(session, events.ChangeEdited, actor=user.name, before=before, after=change)
+    return change
+
+
+def missing_fields(policy: Policy, change: Change) -> list[str]:
+    spec = policy.classes[change.change_class]  # type: ignore[index]
+    missing: list[str] = []
+    for name in spec.required_fields:
+        if name == "risk":
+            levels = change.risk_levels()
+            absent = [d for d in policy.risk.dimensions if not levels.get(d)]
+            if absent:
+                missing.append("risk (" + ", ".join(absent) + ")")
+            continue
+        value = getattr(change, name, None)
+        if value in (None, "", [], {}):
+            missing.append(name)
+    if change.category:
+        cat = policy.categories.get(change.category)
+        if cat is not None and cat.ai and not change.ai_component:
+            missing.append("ai_component")
+        if cat is not None and cat.requires_providers and not change.providers:
+            missing.append("providers")
+    return missing
+
+
+def submit_change(session: Session, policy: Policy, change: Change, *, actor: str) -> Change:
+    user = get_user(session, actor)
+    if user.name != change.author:
+        policy_service.require(
+            policy,
+            user,
+            "change.edit_any",
+            doing=f"submit {change.key} (authored by {change.author})",
+        )
+    target = next_state("submit", change.state, change.key)
+    missing = missing_fields(policy, change)
+    if missing:
+        raise InvalidInput(
+            f"{change.key} cannot be submitted: the policy requires for a {change.change_class} "
+            f"change: {', '.join(missing)}; add them with `changegate change edit {change.key}`",
+            field=missing[0].split(" ")[0],
+        )
+    before = change.audit_state()
+    change.state = target
+    change.submitted_at = change.updated_at = utcnow()
+    record(session, events.ChangeSubmitted, actor=user.name, before=before, after=change)
+    if policy.classes[change.change_class].pre_approved:  # type: ignore[index]
+        transition(
+            session, change, "approved", actor="system", reason="pre-approved standard change"
+        )
+    return change
+
+
+def transition(
+    session: Session, change: Change, target: str, *, actor: str, reason: str = ""
+) -> None:
+    before = change.audit_state()
+    change.state = target
+    change.updated_at = utcnow()
+    record(
+        session,
+        events.ChangeStateChanged,
+        actor=actor,
+        before=before,
+        after=change,
+        extra={"reason": reason} if reason else None,
+    )
+
+
+def close_change(session: Session, policy: Policy, change: Change, *, actor: str) -> Change:
+    from changegate.changes.status import evaluate_change
+
+    user = get_user(session, actor)
+    target = next_state("close", change.state, change.key)
+    pending = [
+        r for r in evaluate_change(session, policy, change).stage("post_deploy") if not r.met
+    ]
+    if pending and change.state != "rejected":
+        from changegate.errors import Conflict
+
+        raise Conflict(
+            f"{change.key} cannot be closed yet: " + "; ".join(r.reason for r in pending),
+            field="state",
+        )
+    transition(session, change, target, actor=user.name, reason="closed")
+    return change

@@ -1,0 +1,127 @@
+"""Gathering a change's facts from the database and evaluating the policy's requirements."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from changegate.changes.models import Change
+from changegate.db import utcnow
+from changegate.deployments.models import Deployment
+from changegate.evidence.models import Evidence
+from changegate.incidents.models import EmergencyReview
+from changegate.policy.engine import (
+    ApprovalFact,
+    ChangeFacts,
+    EmergencyReviewFact,
+    Evaluation,
+    EvidenceFact,
+    evaluate,
+)
+from changegate.policy.schema import Policy
+from changegate.reviews.models import Review
+from changegate.users.models import User
+
+
+def collect_facts(session: Session, change: Change) -> ChangeFacts:
+    digest = change.content_digest()
+    reviews = session.scalars(
+        select(Review).where(Review.change_id == change.id).order_by(Review.id)
+    ).all()
+    names = {r.reviewer for r in reviews}
+    roles = (
+        {
+            u.name: frozenset(u.roles) if u.active else frozenset()
+            for u in session.scalars(select(User).where(User.name.in_(names)))
+        }
+        if names
+        else {}
+    )
+    approvals = [
+        ApprovalFact(
+            approver=r.reviewer,
+            roles=roles.get(r.reviewer, frozenset()),
+            current=r.content_digest == digest,
+            at=r.created_at,
+        )
+        for r in reviews
+        if r.verdict == "approve"
+    ]
+    evidence = [
+        EvidenceFact(
+            kind=e.kind,
+            name=e.name,
+            passed=e.passed,
+            summary=e.summary,
+            details=e.details,
+            actor=e.added_by,
+            at=e.created_at,
+        )
+        for e in session.scalars(
+            select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
+        )
+    ]
+    first = session.scalar(
+        select(Deployment.created_at)
+        .where(Deployment.change_id == change.id, Deployment.kind == "deploy")
+        .order_by(Deployment.id)
+        .limit(1)
+    )
+    review = session.scalar(select(EmergencyReview).where(EmergencyReview.change_id == change.id))
+    return ChangeFacts(
+        id=change.key,
+        change_class=change.change_class,
+        author=change.author,
+        risk=change.risk_levels(),
+        category=change.category,
+        components=tuple(change.components),
+        providers=tuple(change.providers),
+        fields={
+            f: getattr(change, f)
+            for f in (
+                "title",
+                "description",
+                "rollback_plan",
+                "justification",
+                "links",
+                "commits",
+                "components",
+                "providers",
+                "ai_component",
+                "category",
+            )
+        }
+        | {"risk": change.risk},
+        security_flag=change.security_flag,
+        approvals=tuple(approvals),
+        evidence=tuple(evidence),
+        first_deployed_at=first,
+        created_at=change.created_at,
+        emergency_review=None
+        if review is None
+        else EmergencyReviewFact(
+            reviewer=review.reviewer,
+            at=review.created_at,
+            fields={
+                "root_cause": review.root_cause,
+                "actions_taken": review.actions_taken,
+                "preventive_controls": review.preventive_controls,
+            },
+        ),
+        extra=_extra_hooks(session),
+    )
+
+
+def _extra_hooks(session: Session) -> dict:  # type: ignore[type-arg]
+    """Requirement kinds whose data lives in other slices register here."""
+    from changegate.policy import hooks
+
+    return {kind: factory(session) for kind, factory in hooks.REQUIREMENT_HOOKS.items()}
+
+
+def evaluate_change(
+    session: Session, policy: Policy, change: Change, *, now: dt.datetime | None = None
+) -> Evaluation:
+    return evaluate(policy, collect_facts(session, change), now=now or utcnow())

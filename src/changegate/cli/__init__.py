@@ -1,0 +1,1 @@
+"""The `changegate` command line: a thin shell over the services."""

@@ -1,0 +1,123 @@
+"""Rich renderings for humans; `--json` output comes from the same dictionaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from changegate.cli.context import console
+
+
+def change_dict(change: Any, evaluation: Any | None = None) -> dict[str, Any]:
+    state = change.audit_state()
+    if evaluation is not None:
+        state["high_risk"] = evaluation.high_risk
+        state["security_impacting"] = evaluation.security_impacting
+        state["ai"] = evaluation.ai
+    return state
+
+
+def show_change(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    c = console()
+    c.print(
+        f"[bold]{data['id']}[/bold]  {data['title']}  [{_state_style(data['state'])}]{data['state']}[/]"
+    )
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="dim")
+    t.add_column()
+    for key in (
+        "change_class",
+        "category",
+        "author",
+        "components",
+        "providers",
+        "ai_component",
+        "description",
+        "rollback_plan",
+        "justification",
+        "links",
+        "commits",
+        "revision",
+        "created_at",
+        "submitted_at",
+    ):
+        value = data.get(key)
+        if value in (None, "", []):
+            continue
+        t.add_row(
+            key.replace("_", " "), ", ".join(value) if isinstance(value, list) else str(value)
+        )
+    for dim, entry in (data.get("risk") or {}).items():
+        note = f" — {entry['note']}" if entry.get("note") else ""
+        t.add_row(f"risk {dim}", f"{entry['level']}{note}")
+    c.print(t)
+
+
+def _state_style(state: str) -> str:
+    return {
+        "approved": "green",
+        "deployed": "green",
+        "closed": "dim",
+        "rejected": "red",
+        "rolled_back": "yellow",
+        "submitted": "cyan",
+    }.get(state, "white")
+
+
+def show_requirements(title: str, results: list[dict[str, Any]], footer: str = "") -> None:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    t.add_column("")
+    t.add_column("requirement")
+    t.add_column("status")
+    t.add_column("rule", style="dim")
+    for r in results:
+        mark = (
+            "[green]✓[/]"
+            if r["met"]
+            else ("[red]✗ overdue[/]" if r.get("overdue") else "[red]✗[/]")
+        )
+        stage = " (after deploy)" if r["stage"] == "post_deploy" else ""
+        t.add_row(mark, r["description"] + stage, r["reason"], f"§{r['section']} {r['rule']}")
+    c = console()
+    c.print(t)
+    if footer:
+        c.print(footer)
+
+
+def show_timeline(title: str, entries: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for col in ("#", "time", "actor", "action", "entity", "summary"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(
+            str(e["seq"]),
+            e["ts"][:19].replace("T", " "),
+            e["actor"],
+            e["action"],
+            e["entity"],
+            e["summary"],
+        )
+    console().print(t)
+
+
+def show_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(
+            *[
+                ", ".join(v)
+                if isinstance(v := row.get(col), list)
+                else ("" if v is None else str(v))
+                for col in columns
+            ]
+        )
+    console().print(t)

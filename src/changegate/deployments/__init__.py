@@ -1,0 +1,1 @@
+"""The deploy gate, deployments and rollbacks, per environment."""

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from changegate.db import Base, UTCDateTime, iso
+
+
+class GateDecision(Base):
+    __tablename__ = "gate_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
+    environment: Mapped[str] = mapped_column(String(100))
+    deployer: Mapped[str] = mapped_column(String(100))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    bypass: Mapped[bool] = mapped_column(Boolean, default=False)
+    unmet: Mapped[list[str]] = mapped_column(JSON, default=list)
+    policy: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def audit_state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "change": f"CHG-{self.change_id}",
+            "environment": self.environment,
+            "deployer": self.deployer,
+            "passed": self.passed,
+            "bypass": self.bypass,
+            "unmet": list(self.unmet),
+            "policy": self.policy,
+            "created_at": iso(self.created_at),
+        }
+
+
+class Deployment(Base):
+    """A deployment or a rollback of an environment; together they are its version history."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
+    environment: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # deploy | rollback
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    bypass: Mapped[bool] = mapped_column(Boolean, default=False)
+    gate_decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gate_decisions.id"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def audit_state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "change": f"CHG-{self.change_id}",
+            "environment": self.environment,
+            "version": self.version,
+            "kind": self.kind,
+            "actor": self.actor,
+            "reason": self.reason,
+            "bypass": self.bypass,
+            "gate_decision": self.gate_decision_id,
+            "created_at": iso(self.created_at),
+        }

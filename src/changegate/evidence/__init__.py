@@ -1,0 +1,1 @@
+"""Evidence attached to changes: test results, validations, documents; stored by content."""

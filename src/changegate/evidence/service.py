@@ -1,0 +1,161 @@
+"""Attaching evidence to changes. Files are stored by content (SHA-256) in the database."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from changegate.audit import events
+from changegate.audit.service import record
+from changegate.changes.models import Change
+from changegate.db import utcnow
+from changegate.errors import Conflict, InvalidInput
+from changegate.evidence.junit import parse_junit
+from changegate.evidence.models import Blob, Evidence
+from changegate.policy import service as policy_service
+from changegate.policy.schema import Policy
+from changegate.users.service import get_user
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+def store_blob(session: Session, content: bytes, *, actor: str) -> Blob:
+    if len(content) > MAX_FILE_BYTES:
+        raise InvalidInput(
+            f"file is {len(content)} bytes; the limit is {MAX_FILE_BYTES}", field="file"
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    blob = session.get(Blob, digest)
+    if blob is None:
+        blob = Blob(sha256=digest, size=len(content), content=content)
+        session.add(blob)
+        record(session, events.BlobStored, actor=actor, after=blob)
+    return blob
+
+
+def _start(session: Session, policy: Policy, change: Change, actor: str) -> str:
+    user = get_user(session, actor)
+    policy_service.require(policy, user, "evidence.add", doing="attach evidence")
+    if change.state == "closed":
+        raise Conflict(
+            f"{change.key} is closed; evidence can no longer be attached", field="change"
+        )
+    return user.name
+
+
+def _slug(value: str, field: str) -> str:
+    value = value.strip().lower()
+    if not _SLUG.match(value):
+        raise InvalidInput(
+            f"--{field} {value!r}: use lowercase letters, digits, '.', '_' or '-'", field=field
+        )
+    return value
+
+
+def _add(session: Session, evidence: Evidence, actor: str) -> Evidence:
+    session.add(evidence)
+    record(session, events.EvidenceAdded, actor=actor, after=evidence)
+    return evidence
+
+
+def add_junit(
+    session: Session, policy: Policy, change: Change, *, content: bytes, filename: str, actor: str
+) -> Evidence:
+    summary = parse_junit(content, filename=filename)  # refuses malformed files before any write
+    name = _start(session, policy, change, actor)
+    blob = store_blob(session, content, actor=name)
+    passed = summary.failures == 0 and summary.errors == 0
+    details = f"{summary.tests} tests, {summary.failures} failures, {summary.errors} errors, {summary.skipped} skipped"
+    return _add(
+        session,
+        Evidence(
+            change_id=change.id,
+            kind="junit",
+            name=summary.name,
+            passed=passed,
+            details=details,
+            blob_sha256=blob.sha256,
+            filename=filename,
+            summary=summary.to_dict(),
+            added_by=name,
+            created_at=utcnow(),
+        ),
+        name,
+    )
+
+
+def add_validation(
+    session: Session,
+    policy: Policy,
+    change: Change,
+    *,
+    name: str,
+    result: str,
+    details: str = "",
+    actor: str,
+) -> Evidence:
+    if result not in ("pass", "fail"):
+        raise InvalidInput(f"--result {result!r}: use pass or fail", field="result")
+    vname = _slug(name, "validation")
+    who = _start(session, policy, change, actor)
+    return _add(
+        session,
+        Evidence(
+            change_id=change.id,
+            kind="validation",
+            name=vname,
+            passed=result == "pass",
+            details=details,
+            added_by=who,
+            created_at=utcnow(),
+        ),
+        who,
+    )
+
+
+def add_document(
+    session: Session,
+    policy: Policy,
+    change: Change,
+    *,
+    content: bytes,
+    filename: str,
+    kind: str,
+    actor: str,
+    details: str = "",
+    summary: dict | None = None,
+    passed: bool | None = None,  # type: ignore[type-arg]
+) -> Evidence:
+    dkind = _slug(kind, "kind")
+    if not content:
+        raise InvalidInput(f"--document {filename}: the file is empty", field="document")
+    who = _start(session, policy, change, actor)
+    blob = store_blob(session, content, actor=who)
+    return _add(
+        session,
+        Evidence(
+            change_id=change.id,
+            kind="document",
+            name=dkind,
+            passed=passed,
+            details=details,
+            blob_sha256=blob.sha256,
+            filename=filename,
+            summary=summary,
+            added_by=who,
+            created_at=utcnow(),
+        ),
+        who,
+    )
+
+
+def list_evidence(session: Session, change: Change) -> list[Evidence]:
+    return list(
+        session.scalars(
+            select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
+        )
+    )

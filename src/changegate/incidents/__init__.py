@@ -1,0 +1,1 @@
+"""Emergency changes: retrospective and post-incident reviews."""

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from changegate.db import Base, UTCDateTime, iso
+
+
+class EmergencyReview(Base):
+    __tablename__ = "emergency_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), unique=True)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    root_cause: Mapped[str] = mapped_column(Text)
+    actions_taken: Mapped[str] = mapped_column(Text)
+    preventive_controls: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def audit_state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "change": f"CHG-{self.change_id}",
+            "reviewer": self.reviewer,
+            "root_cause": self.root_cause,
+            "actions_taken": self.actions_taken,
+            "preventive_controls": self.preventive_controls,
+            "created_at": iso(self.created_at),
+        }

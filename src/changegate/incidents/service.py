@@ -1,0 +1,117 @@
+"""Retrospective and post-incident reviews of emergency changes (§5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from changegate.audit import events
+from changegate.audit.service import record
+from changegate.changes.models import Change
+from changegate.changes.status import collect_facts
+from changegate.db import utcnow
+from changegate.errors import Conflict, InvalidInput, PolicyDenied
+from changegate.incidents.models import EmergencyReview
+from changegate.policy.engine import retrospective_due
+from changegate.policy.schema import Policy
+from changegate.users.service import get_user
+
+
+def review_emergency(
+    session: Session,
+    policy: Policy,
+    change: Change,
+    *,
+    actor: str,
+    root_cause: str,
+    actions_taken: str,
+    preventive_controls: str,
+) -> EmergencyReview:
+    spec = policy.classes[change.change_class]  # type: ignore[index]
+    retro = spec.retrospective_review
+    if retro is None:
+        raise Conflict(
+            f"{change.key} is a {change.change_class} change; only emergency changes "
+            "get a retrospective review",
+            field="change",
+        )
+    if change.state in ("draft", "submitted"):
+        raise Conflict(
+            f"{change.key} has not been deployed yet (state {change.state}); review it after "
+            "deployment",
+            field="change",
+        )
+    user = get_user(session, actor)
+    if not retro.reviewer_may_be_author and user.name == change.author:
+        raise PolicyDenied(
+            f"{user.name} authored {change.key}; the retrospective review must be done "
+            f"by someone else (§5, §{policy.segregation_of_duties.section})",
+            field="by",
+        )
+    if not set(user.roles) & set(retro.reviewer_roles):
+        raise PolicyDenied(
+            f"{user.name} may not review emergency changes: the policy asks for role "
+            f"{' or '.join(retro.reviewer_roles)}",
+            field="by",
+        )
+    values = {"root-cause": root_cause, "actions": actions_taken, "preventive": preventive_controls}
+    empty = [k for k, v in values.items() if not v.strip()]
+    if empty:
+        raise InvalidInput(
+            "the post-incident review needs " + ", ".join(f"--{k}" for k in empty), field=empty[0]
+        )
+    if session.scalar(select(EmergencyReview).where(EmergencyReview.change_id == change.id)):
+        raise Conflict(f"{change.key} already has its retrospective review", field="change")
+    review = EmergencyReview(
+        change_id=change.id,
+        reviewer=user.name,
+        root_cause=root_cause.strip(),
+        actions_taken=actions_taken.strip(),
+        preventive_controls=preventive_controls.strip(),
+        created_at=utcnow(),
+    )
+    session.add(review)
+    record(session, events.EmergencyReviewed, actor=user.name, after=review)
+    return review
+
+
+@dataclass(frozen=True)
+class Overdue:
+    change: Change
+    due: dt.datetime
+
+    def to_dict(self) -> dict[str, str]:
+        from changegate.db import iso
+
+        return {
+            "change": self.change.key,
+            "title": self.change.title,
+            "author": self.change.author,
+            "due": iso(self.due) or "",
+            "state": self.change.state,
+        }
+
+
+def pending_reviews(session: Session, policy: Policy) -> list[Overdue]:
+    """Emergency changes deployed whose retrospective review is not yet recorded."""
+    classes = [name for name, spec in policy.classes.items() if spec.retrospective_review]
+    reviewed = select(EmergencyReview.change_id)
+    changes = session.scalars(
+        select(Change)
+        .where(Change.change_class.in_(classes), Change.id.not_in(reviewed))
+        .order_by(Change.id)
+    )
+    out: list[Overdue] = []
+    for change in changes:
+        due = retrospective_due(policy, collect_facts(session, change))
+        if due is not None:
+            out.append(Overdue(change, due))
+    return out
+
+
+def overdue(session: Session, policy: Policy, *, now: dt.datetime | None = None) -> list[Overdue]:
+    now = now or utcnow()
+    return [o for o in pending_reviews(session, policy) if o.due < now]

@@ -1,0 +1,38 @@
+"""Imports every slice's ORM models so metadata and the audit verifier see all tables."""
+
+from changegate.audit.models import AuditEvent, AuditHead
+from changegate.changes.models import Change
+from changegate.deployments.models import Deployment, GateDecision
+from changegate.evidence.models import Blob, Evidence
+from changegate.incidents.models import EmergencyReview
+from changegate.policy.models import PolicyVersion
+from changegate.reviews.models import Review
+from changegate.users.models import User
+
+#: entity type in audit events -> model whose rows the verifier checks against the log
+AUDITED: dict[str, type] = {
+    "policy": PolicyVersion,
+    "user": User,
+    "change": Change,
+    "review": Review,
+    "blob": Blob,
+    "evidence": Evidence,
+    "gate_decision": GateDecision,
+    "deployment": Deployment,
+    "emergency_review": EmergencyReview,
+}
+
+__all__ = [
+    "AUDITED",
+    "AuditEvent",
+    "AuditHead",
+    "Blob",
+    "Change",
+    "Deployment",
+    "EmergencyReview",
+    "Evidence",
+    "GateDecision",
+    "PolicyVersion",
+    "Review",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""The policy as data: schema, loading and requirement evaluation."""

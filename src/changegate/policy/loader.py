@@ -1,0 +1,109 @@
+"""Reading policy files and turning validation failures into readable, located errors."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from changegate.errors import InvalidInput
+from changegate.policy.schema import Policy
+
+DEFAULT_POLICY_NAME = "default.yaml"
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    policy: Policy
+    source: str
+    text: str
+    digest: str
+
+
+def default_policy_text() -> str:
+    return resources.files("changegate.policy").joinpath(DEFAULT_POLICY_NAME).read_text("utf-8")
+
+
+def _parse_yaml(text: str) -> tuple[Any, list[PolicyProblem]]:
+    import yaml
+
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(text, Loader=loader), []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [PolicyProblem(where, f"not valid YAML: {problem}")]
+
+
+def check_policy_text(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
+    """Validate a policy document; return the policy or every problem found, each located."""
+    from pydantic import ValidationError
+
+    data, problems = _parse_yaml(text)
+    if problems:
+        return None, problems
+    if not isinstance(data, dict):
+        return None, [PolicyProblem("document", "expected a mapping of policy sections")]
+    try:
+        return Policy.model_validate(data), []
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "document"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; see the default policy for every key)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            if not err["loc"] and "; " in msg:
+                problems.extend(PolicyProblem(*_split(part)) for part in msg.split("; "))
+            else:
+                problems.append(PolicyProblem(loc, msg))
+        return None, problems
+
+
+def _split(part: str) -> tuple[str, str]:
+    path, _, message = part.partition(": ")
+    return (path, message) if message else ("document", part)
+
+
+def load_policy(path: Path | str | None = None) -> LoadedPolicy:
+    """Load the policy in force: the given file, or the default that ships with changegate."""
+    if path is None:
+        text, source = default_policy_text(), "default"
+    else:
+        p = Path(path)
+        try:
+            text = p.read_text("utf-8")
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot read policy file {p}: {exc.strerror}; pass an existing file with --policy "
+                "or CHANGEGATE_POLICY",
+                field="policy",
+            ) from exc
+        source = str(p)
+    return parse_policy(text, source)
+
+
+def parse_policy(text: str, source: str = "inline") -> LoadedPolicy:
+    policy, problems = check_policy_text(text)
+    if policy is None:
+        listed = "; ".join(str(p) for p in problems)
+        raise InvalidInput(
+            f"policy {source} is invalid: {listed}. Run `changegate policy check` for details",
+            field="policy",
+        )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return LoadedPolicy(policy=policy, source=source, text=text, digest=digest)

@@ -1,0 +1,277 @@
+"""Pydantic schema of the policy file. Unknown keys are errors, so typos never pass silently."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ChangeClass = Literal["standard", "normal", "emergency"]
+CLASS_NAMES: tuple[str, ...] = ("standard", "normal", "emergency")
+
+#: Change fields a policy may require; the names users see in errors and in --help.
+FIELD_NAMES = (
+    "title",
+    "description",
+    "risk",
+    "rollback_plan",
+    "justification",
+    "links",
+    "commits",
+    "components",
+    "providers",
+    "ai_component",
+    "category",
+)
+
+RequirementKind = Literal[
+    "approval",
+    "junit",
+    "validation",
+    "document",
+    "field",
+    "pre_approved",
+    "retrospective_review",
+    "post_incident_review",
+    "dpa",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class HistoryEntry(Strict):
+    version: str
+    date: str
+    author: str
+    changes: str
+
+
+class Metadata(Strict):
+    name: str
+    organization: str
+    version: str
+    effective_date: str
+    last_updated: str
+    owner: str
+    review_frequency: str
+    review_interval_days: int = Field(gt=0)
+    classification: str = ""
+    change_history: list[HistoryEntry] = []
+
+
+class HighRisk(Strict):
+    any_dimension_at_least: str
+
+
+class Risk(Strict):
+    dimensions: dict[str, str] = Field(min_length=1)
+    levels: list[str] = Field(min_length=1)
+    high_risk: HighRisk
+
+
+class SecurityImpacting(Strict):
+    risk_at_least: dict[str, str] = {}
+    components: list[str] = []
+    categories: list[str] = []
+
+
+class RetrospectiveReview(Strict):
+    due_within_hours: int = Field(gt=0)
+    reviewer_roles: list[str] = Field(min_length=1)
+    reviewer_may_be_author: bool = False
+
+
+class ClassSpec(Strict):
+    description: str
+    section: str = ""
+    pre_approved: bool = False
+    bypass_approval: bool = False
+    required_fields: list[str] = []
+    retrospective_review: RetrospectiveReview | None = None
+    post_incident_review_fields: list[str] = []
+
+
+class SegregationOfDuties(Strict):
+    section: str = "7"
+    author_may_approve: bool = False
+    distinct_approvers_per_requirement: bool = True
+    high_risk_deployer_may_be_approver: bool = False
+    author_may_deploy_high_risk: bool = True
+
+
+class Deploy(Strict):
+    section: str = "4d"
+    deployer_roles: list[str] = Field(min_length=1)
+    environments: list[str] = Field(min_length=1)
+
+
+class Category(Strict):
+    name: str
+    change_class: ChangeClass = Field(alias="class")
+    section: str = ""
+    examples: str = ""
+    ai: bool = False
+    component: str | None = None
+    provider_relationship: bool = False
+    requires_providers: bool = False
+    notes: str = ""
+
+
+class When(Strict):
+    """Selector: a rule applies when every condition given here holds."""
+
+    change_class: list[ChangeClass] | None = Field(default=None, alias="class")
+    category: list[str] | None = None
+    ai: bool | None = None
+    security_impacting: bool | None = None
+    high_risk: bool | None = None
+    components: list[str] | None = None
+    provider_relationship: bool | None = None
+
+
+class Require(Strict):
+    kind: RequirementKind
+    role: str | None = None
+    count: int = Field(default=1, ge=1)
+    name: str | None = None
+    field: str | None = None
+    min_tests: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _params(self) -> Require:
+        needs = {"approval": "role", "validation": "name", "document": "name", "field": "field"}
+        param = needs.get(self.kind)
+        if param and not getattr(self, param):
+            raise ValueError(f"requirement kind '{self.kind}' needs '{param}'")
+        if self.kind == "field" and self.field not in FIELD_NAMES:
+            raise ValueError(f"field must be one of {', '.join(FIELD_NAMES)}")
+        return self
+
+
+class Rule(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    section: str
+    description: str
+    when: When = When()
+    require: Require
+    stage: Literal["gate", "post_deploy"] = "gate"
+
+
+class Retention(Strict):
+    audit_years: int = Field(gt=0)
+    statement: str = ""
+
+
+class AiRegression(Strict):
+    tolerance: float = Field(ge=0, le=1)
+    similarity_threshold: float = Field(default=0.8, ge=0, le=1)
+
+
+class AiConfigPaths(Strict):
+    llm_routing: list[str] = []
+    prompts: list[str] = []
+    rag: list[str] = []
+    content_filter: list[str] = []
+
+
+class Ai(Strict):
+    section: str = "10"
+    components: dict[str, str]
+    review_steps: dict[str, str]
+    documentation: list[str] = []
+    regression: AiRegression
+    config_paths: AiConfigPaths = AiConfigPaths()
+    dpa_warning_days: int = Field(default=30, ge=0)
+
+
+class Monitoring(Strict):
+    section: str = "8"
+    alert_on: list[str] = []
+
+
+class Policy(Strict):
+    schema_version: Literal[1]
+    metadata: Metadata
+    roles: dict[str, str] = Field(min_length=1)
+    risk: Risk
+    security_impacting: SecurityImpacting
+    components: dict[str, str]
+    classes: dict[ChangeClass, ClassSpec]
+    categories: dict[str, Category] = {}
+    permissions: dict[str, list[str]] = {}
+    segregation_of_duties: SegregationOfDuties
+    deploy: Deploy
+    ai: Ai
+    rules: list[Rule]
+    retention: Retention
+    vulnerability_sla_days: dict[str, int] = {}
+    access_review_interval_days: int = Field(default=90, gt=0)
+    monitoring: Monitoring = Monitoring()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Policy:
+        problems: list[str] = []
+        missing = [c for c in CLASS_NAMES if c not in self.classes]
+        if missing:
+            problems.append(f"classes: missing {', '.join(missing)}")
+        level = set(self.risk.levels)
+        if self.risk.high_risk.any_dimension_at_least not in level:
+            problems.append("risk.high_risk.any_dimension_at_least: not one of risk.levels")
+        for dim, lvl in self.security_impacting.risk_at_least.items():
+            if dim not in self.risk.dimensions or lvl not in level:
+                problems.append(
+                    f"security_impacting.risk_at_least.{dim}: unknown dimension or level"
+                )
+        for comp in self.security_impacting.components:
+            if comp not in self.components:
+                problems.append(f"security_impacting.components: unknown component '{comp}'")
+        for cat in self.security_impacting.categories:
+            if cat not in self.categories:
+                problems.append(f"security_impacting.categories: unknown category '{cat}'")
+        for name, spec in self.classes.items():
+            for f in spec.required_fields:
+                if f not in FIELD_NAMES:
+                    problems.append(f"classes.{name}.required_fields: unknown field '{f}'")
+            if spec.retrospective_review:
+                for role in spec.retrospective_review.reviewer_roles:
+                    if role not in self.roles:
+                        problems.append(
+                            f"classes.{name}.retrospective_review: unknown role '{role}'"
+                        )
+        for slug, cat in self.categories.items():
+            if cat.component and cat.component not in self.components:
+                problems.append(f"categories.{slug}.component: unknown component '{cat.component}'")
+        for action, roles in self.permissions.items():
+            for role in roles:
+                if role not in self.roles:
+                    problems.append(f"permissions.{action}: unknown role '{role}'")
+        for role in self.deploy.deployer_roles:
+            if role not in self.roles:
+                problems.append(f"deploy.deployer_roles: unknown role '{role}'")
+        seen: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            where = f"rules.{i} ({rule.id})"
+            if rule.id in seen:
+                problems.append(f"{where}.id: duplicate rule id")
+            seen.add(rule.id)
+            if rule.require.role and rule.require.role not in self.roles:
+                problems.append(f"{where}.require.role: unknown role '{rule.require.role}'")
+            for cat in rule.when.category or []:
+                if cat not in self.categories:
+                    problems.append(f"{where}.when.category: unknown category '{cat}'")
+            for comp in rule.when.components or []:
+                if comp not in self.components:
+                    problems.append(f"{where}.when.components: unknown component '{comp}'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.metadata.name} v{self.metadata.version}"
+
+    def is_high(self, level: str, threshold: str) -> bool:
+        order = self.risk.levels
+        return order.index(level) >= order.index(threshold)

@@ -1,0 +1,1 @@
+"""Approvals, rejections, sign-offs and segregation of duties."""
