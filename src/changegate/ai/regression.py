@@ -1,0 +1,94 @@
+"""Run a behavioural regression suite against a "before" and an "after" target.
+
+Policy 10.2 asks for behavioural regression testing: the same cases run against the
+system before and after the change, and the change passes when the after pass rate does
+not fall below the baseline by more than the policy's tolerance and no critical case
+regressed. See :mod:`changegate.ai.report` for the verdict rule and report shape.
+"""
+
+from __future__ import annotations
+
+from changegate.ai.assertions import evaluate
+from changegate.ai.errors import TargetError
+from changegate.ai.report import (
+    CaseResult,
+    RegressionReport,
+    RunResult,
+    check_tolerance,
+    compare_runs,
+)
+from changegate.ai.similarity import SimilarityScorer
+from changegate.ai.suite import Suite
+from changegate.ai.targets import Target
+
+
+def run_cases(suite: Suite, target: Target, *, scorer: SimilarityScorer | None = None) -> RunResult:
+    """Run every case once against ``target``.
+
+    A target failure on one case is recorded on that case (it fails) and the run goes on,
+    so one flaky answer does not hide the rest of the evidence.
+    """
+    if scorer is None and suite.uses_similarity():
+        from changegate.ai.similarity import default_scorer
+
+        scorer = default_scorer()
+    results: list[CaseResult] = []
+    for case in suite.cases:
+        try:
+            output = target.complete(case.input, tenant=case.tenant, context=case.context)
+        except TargetError as exc:
+            results.append(
+                CaseResult(
+                    case_id=case.id,
+                    output=None,
+                    passed=False,
+                    error=exc.message,
+                    input=case.input,
+                )
+            )
+            continue
+        checks = tuple(evaluate(a, output, scorer=scorer) for a in case.assertions)
+        results.append(
+            CaseResult(
+                case_id=case.id,
+                output=output,
+                passed=all(c.passed for c in checks),
+                assertions=checks,
+                input=case.input,
+            )
+        )
+    return RunResult(
+        label=target.label,
+        source="changegate",
+        cases=tuple(results),
+        metadata={"suite": suite.name},
+    )
+
+
+def run_suite(
+    suite: Suite,
+    *,
+    after: Target,
+    before: Target | None = None,
+    tolerance: float,
+    baseline_pass_rate: float | None = None,
+    scorer: SimilarityScorer | None = None,
+) -> RegressionReport:
+    """Run ``suite`` against ``before`` (when given) and ``after`` and compare.
+
+    ``tolerance`` (a fraction, from the policy file) is how far the after pass rate may
+    fall below the baseline. Without ``before``, the baseline is ``baseline_pass_rate``
+    (e.g. from the last recorded run) or 1.0.
+    """
+    check_tolerance(tolerance)
+    before_run = run_cases(suite, before, scorer=scorer) if before is not None else None
+    after_run = run_cases(suite, after, scorer=scorer)
+    return compare_runs(
+        before_run,
+        after_run,
+        tolerance=tolerance,
+        critical=suite.critical_ids,
+        suite=suite.name,
+        baseline_pass_rate=baseline_pass_rate,
+        inputs={c.id: c.input for c in suite.cases},
+    )
