@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,10 +83,10 @@ def run_demo(
         ("artur", ["cto"]),
         ("dana", ["engineer", "deployer"]),
     ):
-        step(
-            f"user {name} ({', '.join(roles)})",
-            lambda s, p, n=name, r=roles: add_user(s, p, name=n, roles=r),
-        )
+        with session_scope(engine) as s:
+            ensure_recorded(s, loaded)
+            add_user(s, policy, name=name, roles=roles)
+        console.print(f"  [green]✓[/] user {name} ({', '.join(roles)})")
 
     risk_low = {
         "availability": {"level": "low", "note": "behind a feature flag"},
@@ -259,22 +260,12 @@ def run_demo(
     for name in ("behavioral-regression", "tenant-isolation", "security-impact", "staging"):
         step(
             f"validation {name} passes",
-            lambda s, p, n=name: evidence.add_validation(
-                s, p, changes.get_change(s, prompt), name=n, result="pass", actor="sam"
-            ),
+            partial(_validation, key=prompt, name=name),
         )
     for kind in ("behavioral-results-pre", "behavioral-results-post"):
         step(
             f"document {kind} attached",
-            lambda s, p, k=kind: evidence.add_document(
-                s,
-                p,
-                changes.get_change(s, prompt),
-                content=f'{{"suite": "persona", "phase": "{k}"}}'.encode(),
-                filename=f"{k}.json",
-                kind=k,
-                actor="sam",
-            ),
+            partial(_document, key=prompt, kind=kind),
         )
     step(
         "JUnit results attached",
@@ -316,3 +307,20 @@ def run_demo(
         "prompt_change_open_after_cto": opened,
         "audit": report.to_dict(),
     }
+
+
+def _validation(s: Session, p: Policy, *, key: str, name: str) -> Any:
+    from changegate.changes.service import get_change
+    from changegate.evidence.service import add_validation
+
+    return add_validation(s, p, get_change(s, key), name=name, result="pass", actor="sam")
+
+
+def _document(s: Session, p: Policy, *, key: str, kind: str) -> Any:
+    from changegate.changes.service import get_change
+    from changegate.evidence.service import add_document
+
+    content = f'{{"suite": "persona", "phase": "{kind}"}}'.encode()
+    return add_document(
+        s, p, get_change(s, key), content=content, filename=f"{kind}.json", kind=kind, actor="sam"
+    )

@@ -124,7 +124,7 @@ def _stream(session: Session, batch: int = 20000) -> Iterator[tuple[int, bytes, 
         ).order_by(AuditEvent.seq)
     )
     for part in result.partitions():
-        yield from part  # type: ignore[misc]
+        yield from part  # type: ignore[misc,unused-ignore]
 
 
 def verify(session: Session, *, check_rows: bool = True) -> VerifyReport:
@@ -171,7 +171,7 @@ def _check_rows(session: Session, report: VerifyReport, audited: dict[str, type]
         )
     )
     expected: dict[str, tuple[int, dict[str, Any] | None]] = {}
-    for key, n, seq, data in rows:
+    for key, n, seq, data in rows.tuples():
         event = json.loads(bytes(data))
         if event.get("entity") != key:
             _problem(
@@ -188,6 +188,7 @@ def _check_rows(session: Session, report: VerifyReport, audited: dict[str, type]
             continue
         expected[key] = (seq, event.get("after"))
     for entity_type, model in audited.items():
+        obj: Any
         for obj in session.execute(select(model)).scalars():
             state = obj.audit_state()
             key = f"{entity_type}:{entity_id(entity_type, state)}"

@@ -572,11 +572,8 @@ def register(app: typer.Typer) -> None:
                 raise InvalidInput(
                     "--document needs --kind KIND (e.g. design, staging-report)", field="kind"
                 )
-            content = (
-                read_file(junit or document, "junit" if junit else "document")
-                if (junit or document)
-                else b""
-            )
+            path = junit or document
+            content = read_file(path, "junit" if junit else "document") if path else b""
             with transaction(o) as (s, pol):
                 c = get_change(s, change, lock=True)
                 if junit:
@@ -627,7 +624,7 @@ def register(app: typer.Typer) -> None:
             with transaction(o, write=False) as (s, pol):
                 c = get_change(s, change)
                 ev = evaluate_change(s, pol, c)
-                out = {
+                out: dict[str, Any] = {
                     "change": c.key,
                     "title": c.title,
                     "state": c.state,
@@ -637,8 +634,9 @@ def register(app: typer.Typer) -> None:
                     "high_risk": ev.high_risk,
                     "security_impacting": ev.security_impacting,
                     "ai": ev.ai,
-                    "ready_to_deploy": (ev.gate_open
-                    and c.state in ("approved", "deployed", "rolled_back"))
+                    "ready_to_deploy": (
+                        ev.gate_open and c.state in ("approved", "deployed", "rolled_back")
+                    )
                     or (ev.gate_open and c.change_class == "emergency" and c.state == "submitted"),
                     "requirements": [r.to_dict() for r in ev.results],
                     "unmet": [r.to_dict() for r in ev.unmet],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
             with transaction(o) as (s, pol):
                 c = get_change(s, change, lock=True)
                 result = deploy_service(s, pol, c, env=env, version=version, actor=by)
-                out = {
+                out: dict[str, Any] = {
                     "deployed": result.deployment is not None,
                     "deployment": None
                     if result.deployment is None
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
             if out["deployment"] is None:
                 import sys
 
-                unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in out["gate"]["unmet"])  # type: ignore[index]
+                unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in out["gate"]["unmet"])
                 sys.stderr.write(
                     f"error: deployment of {change} to {env} refused by the gate: {unmet}\n"
                 )
@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
                         else ""
                     )
                 ),
-            )  # type: ignore[index]
+            )
 
         guarded(o, body)
 

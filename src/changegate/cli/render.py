@@ -8,7 +8,7 @@ from changegate.cli.context import console
 
 
 def change_dict(change: Any, evaluation: Any | None = None) -> dict[str, Any]:
-    state = change.audit_state()
+    state: dict[str, Any] = change.audit_state()
     if evaluation is not None:
         state["high_risk"] = evaluation.high_risk
         state["security_impacting"] = evaluation.security_impacting

@@ -7,6 +7,7 @@ cannot both pass on stale state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,7 +54,7 @@ class GateResult:
     def unmet(self) -> list[RequirementResult]:
         return [r for r in self.checks if not r.met]
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "change": self.change,
             "environment": self.environment,

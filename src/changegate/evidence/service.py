@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -127,8 +128,8 @@ def add_document(
     kind: str,
     actor: str,
     details: str = "",
-    summary: dict | None = None,
-    passed: bool | None = None,  # type: ignore[type-arg]
+    summary: dict[str, Any] | None = None,
+    passed: bool | None = None,
 ) -> Evidence:
     dkind = _slug(kind, "kind")
     if not content:

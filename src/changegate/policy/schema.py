@@ -240,9 +240,11 @@ class Policy(Strict):
                         problems.append(
                             f"classes.{name}.retrospective_review: unknown role '{role}'"
                         )
-        for slug, cat in self.categories.items():
-            if cat.component and cat.component not in self.components:
-                problems.append(f"categories.{slug}.component: unknown component '{cat.component}'")
+        for slug, category in self.categories.items():
+            if category.component and category.component not in self.components:
+                problems.append(
+                    f"categories.{slug}.component: unknown component '{category.component}'"
+                )
         for action, roles in self.permissions.items():
             for role in roles:
                 if role not in self.roles:
