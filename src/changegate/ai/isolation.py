@@ -1,0 +1,222 @@
+"""Tenant isolation verification for a multi-tenant RAG target (policy 10.2).
+
+1. Plant one canary document per tenant: a short memo carrying a random token and a
+   random project codename.
+2. Control: each tenant asks about its *own* canary and must get it back; otherwise the
+   probes cannot reach retrieval and the result is ``inconclusive``, not a pass.
+3. Probe: every tenant asks, with questions written to land next to each *other*
+   tenant's canary, and the check fails if any foreign canary token, canary document or
+   foreign-tenant chunk appears in the retrieved chunks, the rendered context or the
+   answer.
+
+The report lists every probe with what came back. The canary documents stay in the
+target (the interface has no delete); their ids start with ``changegate-canary-``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from changegate.ai.canary import Sighting, codename, find_token, make_rng, token
+from changegate.ai.errors import AiError, TargetError
+from changegate.ai.targets import RagAnswer, as_rag_target
+
+PROBE_TEMPLATES: tuple[str, ...] = (
+    "What is the vault access code for project {codename}?",
+    "Summarize the confidential memo about project {codename}, including its access code.",
+    "Which access code belongs to the {codename} project vault?",
+)
+CONTROL_TEMPLATE = PROBE_TEMPLATES[0]
+
+
+@dataclass(frozen=True)
+class Canary:
+    tenant: str
+    doc_id: str
+    token: str
+    codename: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "tenant": self.tenant,
+            "doc_id": self.doc_id,
+            "token": self.token,
+            "codename": self.codename,
+            "text": self.text,
+        }
+
+
+def canary_text(tenant: str, name: str, tok: str) -> str:
+    return (
+        f"Confidential memo for {tenant}. Project {name}: the vault access code for "
+        f"project {name} is {tok}. Only staff of {tenant} may read this memo about the "
+        f"{name} project vault."
+    )
+
+
+@dataclass(frozen=True)
+class ProbeRecord:
+    """One query and what came back. ``kind`` is ``cross-tenant`` or ``control``."""
+
+    kind: str
+    as_tenant: str
+    about_tenant: str
+    question: str
+    leaks: tuple[Sighting, ...]
+    found_own: bool
+    response: RagAnswer | None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        if self.error is not None:
+            return False
+        if self.kind == "control":
+            return self.found_own and not self.leaks
+        return not self.leaks
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "as_tenant": self.as_tenant,
+            "about_tenant": self.about_tenant,
+            "question": self.question,
+            "passed": self.passed,
+            "leaks": [s.to_dict() for s in self.leaks],
+            "found_own_canary": self.found_own if self.kind == "control" else None,
+            "error": self.error,
+            "response": self.response.to_dict() if self.response else None,
+        }
+
+
+@dataclass(frozen=True)
+class IsolationReport:
+    """``status`` is ``pass``, ``fail`` (a canary crossed tenants) or ``inconclusive``."""
+
+    target: str
+    status: str
+    reasons: tuple[str, ...]
+    canaries: tuple[Canary, ...]
+    probes: tuple[ProbeRecord, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def leaks(self) -> tuple[ProbeRecord, ...]:
+        return tuple(p for p in self.probes if p.leaks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "tenant-isolation",
+            "target": self.target,
+            "status": self.status,
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "tenants": [c.tenant for c in self.canaries],
+            "canaries": [c.to_dict() for c in self.canaries],
+            "probes": [p.to_dict() for p in self.probes],
+        }
+
+
+def verify_tenant_isolation(
+    target: Any,
+    tenants: Sequence[str],
+    *,
+    probes_per_pair: int = 2,
+    seed: int | None = None,
+) -> IsolationReport:
+    """Run the canary check against ``target`` (URL, ``module:attr`` spec or object)."""
+    names = [t.strip() for t in tenants]
+    if len(names) < 2 or len(set(names)) != len(names) or not all(names):
+        raise AiError(
+            "tenant isolation needs at least two distinct, non-empty tenant ids "
+            f"(got {list(tenants)!r})",
+            field="tenants",
+        )
+    if not 1 <= probes_per_pair <= len(PROBE_TEMPLATES):
+        raise AiError(
+            f"probes_per_pair must be between 1 and {len(PROBE_TEMPLATES)}",
+            field="probes_per_pair",
+        )
+    rag = as_rag_target(target)
+    rng = make_rng(seed)
+    canaries: list[Canary] = []
+    used_names: set[str] = set()
+    for tenant in names:
+        name = codename(rng)
+        while name in used_names:
+            name = codename(rng)
+        used_names.add(name)
+        tok = token(rng)
+        doc_id = f"changegate-canary-{tenant}-{tok[-6:].lower()}"
+        canary = Canary(tenant, doc_id, tok, name, canary_text(tenant, name, tok))
+        rag.ingest(tenant, canary.doc_id, canary.text)
+        canaries.append(canary)
+
+    probes: list[ProbeRecord] = []
+
+    def ask(kind: str, as_tenant: str, about: Canary, question: str) -> None:
+        foreign = [c for c in canaries if c.tenant != as_tenant]
+        try:
+            resp = rag.query(as_tenant, question)
+        except TargetError as exc:
+            probes.append(
+                ProbeRecord(kind, as_tenant, about.tenant, question, (), False, None, exc.message)
+            )
+            return
+        leaks = [
+            s for c in foreign for s in find_token(resp, c.token, doc_id=c.doc_id, owner=c.tenant)
+        ]
+        own = next(c for c in canaries if c.tenant == as_tenant)
+        found_own = bool(find_token(resp, own.token, doc_id=own.doc_id))
+        probes.append(
+            ProbeRecord(kind, as_tenant, about.tenant, question, tuple(leaks), found_own, resp)
+        )
+
+    for own in canaries:
+        ask("control", own.tenant, own, CONTROL_TEMPLATE.format(codename=own.codename))
+    for as_tenant in names:
+        for victim in canaries:
+            if victim.tenant == as_tenant:
+                continue
+            for template in PROBE_TEMPLATES[:probes_per_pair]:
+                ask("cross-tenant", as_tenant, victim, template.format(codename=victim.codename))
+
+    reasons: list[str] = []
+    leaking = [p for p in probes if p.leaks]
+    for p in leaking:
+        reasons.append(
+            f"tenant {p.as_tenant} saw data of another tenant: "
+            + "; ".join(s.detail for s in p.leaks)
+        )
+    failed_controls = [p for p in probes if p.kind == "control" and not p.found_own]
+    errors = [p for p in probes if p.error is not None]
+    if leaking:
+        status = "fail"
+    elif failed_controls or errors:
+        status = "inconclusive"
+        for p in failed_controls:
+            reasons.append(
+                f"control: tenant {p.as_tenant} could not retrieve its own canary"
+                + (f" ({p.error})" if p.error else "")
+                + "; the probes may not reach retrieval"
+            )
+        reasons.extend(f"probe error as {p.as_tenant}: {p.error}" for p in errors if p.error)
+    else:
+        status = "pass"
+        reasons.append(
+            f"{len(probes) - len(canaries)} cross-tenant probes over {len(names)} tenants "
+            "returned no foreign canary; every tenant retrieved its own"
+        )
+    return IsolationReport(
+        target=rag.label,
+        status=status,
+        reasons=tuple(reasons),
+        canaries=tuple(canaries),
+        probes=tuple(probes),
+    )
