@@ -171,8 +171,9 @@ def _check_rows(session: Session, report: VerifyReport, audited: dict[str, type]
         )
     )
     expected: dict[str, tuple[int, dict[str, Any] | None]] = {}
-    for key, n, seq, data in rows.tuples():
-        event = json.loads(bytes(data))
+    for row in rows:
+        key, n, seq, data = str(row[0]), int(row[1]), int(row[2]), bytes(row[3])
+        event = json.loads(data)
         if event.get("entity") != key:
             _problem(
                 report, seq, f"index says it describes {key}, its bytes say {event.get('entity')}"

@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
         guarded(o, body)
 
     @policy_app.command("check")
-    def policy_check(file: Path, json: JsonOpt = False) -> None:
+    def policy_check(file: Path, json: JsonOpt = False, db: DbOpt = None) -> None:
         """Validate a policy file: every error with its path in the document; exit 1 if invalid.
 
         Example: changegate policy check my-policy.yaml
@@ -171,7 +171,7 @@ def register(app: typer.Typer) -> None:
         guarded(o, body)
 
     @policy_app.command("show")
-    def policy_show(json: JsonOpt = False, policy: PolicyOpt = None) -> None:
+    def policy_show(json: JsonOpt = False, db: DbOpt = None, policy: PolicyOpt = None) -> None:
         """Render the policy in force readably.
 
         Example: changegate policy show --policy my-policy.yaml

@@ -1,0 +1,48 @@
+"""Running the real `changegate` CLI in-process (Typer's runner) or as a fresh process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from typer.testing import CliRunner
+
+from changegate.cli.main import app
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def cli(db_url: str, *args: str, policy: str | None = None, input: str | None = None) -> Run:
+    env = {
+        "CHANGEGATE_DB": db_url,
+        "CHANGEGATE_POLICY": policy,
+        "CHANGEGATE_URL": None,
+        "COLUMNS": "200",
+    }
+    result = CliRunner(env=env).invoke(app, list(args), input=input, catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def cli_process(db_url: str, *args: str, timeout: float = 60) -> Run:
+    env = dict(os.environ, CHANGEGATE_DB=db_url, COLUMNS="200")
+    env.pop("CHANGEGATE_URL", None)
+    p = subprocess.run(
+        [sys.executable, "-m", "changegate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return Run(p.returncode, p.stdout, p.stderr)
