@@ -27,8 +27,11 @@ _SHA_RE = re.compile(r"\A[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 _READ_SIZE = 1 << 20
 
 # Fields of one commit in the streamed log, separated by NUL; git's -z ends each record
-# with one more NUL. The trailers come last and are unfolded, one "Key: value" per line.
-_LOG_FORMAT = "%H%x00%P%x00%an%x00%ae%x00%cI%x00%s%x00%(trailers:only,unfold)"
+# with one more NUL. The trailers come last and are unfolded, one "Key: value" per line;
+# without trailers the last field is empty (asking git to parse every message body costs
+# it about a fifth more time, and the history audit does not need them).
+_LOG_FORMAT_BASE = "%H%x00%P%x00%an%x00%ae%x00%cI%x00%s%x00"
+_LOG_FORMAT = _LOG_FORMAT_BASE + "%(trailers:only,unfold)"
 _LOG_FIELDS = 7
 
 # Environment for every git process: no prompts, no pager, no user-level surprises in
@@ -38,6 +41,9 @@ _GIT_ENV_OVERRIDES = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_PAGER": "cat",
     "LC_ALL": "C",
+    # Fully buffered output: without this, git flushes after every record when writing
+    # to a pipe, one write per commit, which makes a long log several times slower.
+    "GIT_FLUSH": "0",
 }
 
 
@@ -323,17 +329,23 @@ class GitRepo:
         return int(_decode(result.stdout).strip() or "0")
 
     def iter_first_parent(
-        self, rev: str, *, since: datetime | date | None = None
+        self,
+        rev: str,
+        *,
+        since: datetime | date | None = None,
+        trailers: bool = True,
     ) -> Iterator[Commit]:
         """Stream the first-parent history of ``rev``, newest first.
 
         One ``git log --first-parent -z`` process; its output is parsed as it arrives, so
         memory stays flat on any history length. ``since`` limits the walk by committer
-        date (git stops at the first older commit, as ``git log --since`` does). Stopping
-        the iteration early ends the git process.
+        date (git stops at the first older commit, as ``git log --since`` does). With
+        ``trailers=False`` git skips parsing message bodies and every commit's ``trailers``
+        is empty. Stopping the iteration early ends the git process.
         """
         sha = self.resolve(rev, field="branch")
-        args = ["log", "--first-parent", "-z", f"--format={_LOG_FORMAT}", "--no-color"]
+        log_format = _LOG_FORMAT if trailers else _LOG_FORMAT_BASE
+        args = ["log", "--first-parent", "-z", f"--format={log_format}", "--no-color"]
         if since is not None:
             args.append(_since_argument(since))
         args += ["--end-of-options", sha, "--"]
@@ -378,7 +390,7 @@ def _parse_log_stream(stream: IO[bytes]) -> Iterator[Commit]:
     """
     pending = b""
     fields: list[str] = []
-    read = getattr(stream, "read1", stream.read)
+    read = stream.read  # a buffered read blocks until the whole chunk or end of output
     while True:
         chunk = read(_READ_SIZE)
         if not chunk:
@@ -394,11 +406,14 @@ def _parse_log_stream(stream: IO[bytes]) -> Iterator[Commit]:
             fields.extend(tokens)
             tokens = fields
         usable = len(tokens) - len(tokens) % _LOG_FIELDS
-        for i in range(0, usable, _LOG_FIELDS):
-            sha, parents, name, email, date_, subject, trailers = tokens[i : i + _LOG_FIELDS]
+        # Seven references to one iterator: zip hands out consecutive groups of seven.
+        group = iter(tokens[:usable])
+        for sha, parents, name, email, date_, subject, trailers in zip(
+            group, group, group, group, group, group, group, strict=True
+        ):
             yield Commit(
                 sha,
-                tuple(parents.split()),
+                tuple(parents.split()) if parents else (),
                 name,
                 email,
                 date_,

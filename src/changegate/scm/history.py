@@ -123,21 +123,48 @@ class Summary:
 
 def evaluate_commit(commit: Commit, link: LinkedChange | None) -> Finding | None:
     """The finding for one commit given its linked change, or None when it is clean."""
+    # Fast path first: most commits of a healthy history are clean, and this runs once per
+    # commit of the branch.
+    if link is not None and link.change_id is not None:
+        gated = True
+        for deployment in link.deployments:
+            if not deployment.gate_passed:
+                gated = False
+                break
+        if gated and _has_independent_approval(link, commit):
+            return None
+    return _finding(commit, link)
+
+
+def _has_independent_approval(link: LinkedChange, commit: Commit) -> bool:
+    author = link.author
+    commit_email: str | None = None
+    for approver in link.approvers:
+        if author is not None and approver.user == author:
+            continue
+        if approver.emails:
+            if commit_email is None:
+                commit_email = commit.author_email.lower()
+            if any(email.lower() == commit_email for email in approver.emails):
+                continue
+        return True
+    return False
+
+
+def _finding(commit: Commit, link: LinkedChange | None) -> Finding | None:
     problems: list[Problem] = []
     details: list[str] = []
     change_id = link.change_id if link is not None else None
-    if change_id is None:
+    if link is None or change_id is None:
         problems.append(Problem.NO_LINKED_CHANGE)
         details.append("no change record is linked to this commit")
-    else:
-        assert link is not None
-        if not any(_independent(approver, link, commit) for approver in link.approvers):
-            problems.append(Problem.NO_INDEPENDENT_APPROVAL)
-            if link.approvers:
-                names = ", ".join(sorted({a.user for a in link.approvers}))
-                details.append(f"{change_id} is approved only by its author ({names})")
-            else:
-                details.append(f"{change_id} has no approval")
+    elif not _has_independent_approval(link, commit):
+        problems.append(Problem.NO_INDEPENDENT_APPROVAL)
+        if link.approvers:
+            names = ", ".join(sorted({a.user for a in link.approvers}))
+            details.append(f"{change_id} is approved only by its author ({names})")
+        else:
+            details.append(f"{change_id} has no approval")
     if link is not None:
         ungated = [d for d in link.deployments if not d.gate_passed]
         if ungated:
@@ -154,13 +181,6 @@ def evaluate_commit(commit: Commit, link: LinkedChange | None) -> Finding | None
     return Finding(
         commit=commit, change_id=change_id, problems=tuple(problems), details=tuple(details)
     )
-
-
-def _independent(approver: Approver, link: LinkedChange, commit: Commit) -> bool:
-    if link.author is not None and approver.user == link.author:
-        return False
-    email = commit.author_email.lower()
-    return not any(e.lower() == email for e in approver.emails)
 
 
 class HistoryAudit:
@@ -192,7 +212,9 @@ class HistoryAudit:
         # Resolve the branch now, so a bad branch fails here and not at first iteration,
         # and walk from that SHA, so the summary names exactly the head that was audited.
         head = repo.resolve(branch, field="branch")
-        self._commits: Iterator[Commit] | None = repo.iter_first_parent(head, since=since)
+        self._commits: Iterator[Commit] | None = repo.iter_first_parent(
+            head, since=since, trailers=False
+        )
         self.summary = Summary(
             branch=branch,
             head=head,
@@ -206,18 +228,18 @@ class HistoryAudit:
         return self._run(commits)
 
     def _run(self, commits: Iterator[Commit]) -> Iterator[Finding]:
-        summary = self.summary
         batch: list[Commit] = []
+        size = self._batch_size
         for commit in commits:
             batch.append(commit)
-            if len(batch) >= self._batch_size:
+            if len(batch) >= size:
                 yield from self._audit_batch(batch)
                 batch = []
         if batch:
             yield from self._audit_batch(batch)
-        summary.complete = True
+        self.summary.complete = True
 
-    def _audit_batch(self, batch: list[Commit]) -> Iterator[Finding]:
+    def _audit_batch(self, batch: list[Commit]) -> list[Finding]:
         links = self._lookup([commit.sha for commit in batch])
         if not isinstance(links, Mapping):
             raise ScmError(
@@ -239,7 +261,7 @@ class HistoryAudit:
         summary.commits_with_findings += len(findings)
         if self._progress is not None:
             self._progress(summary.commits_scanned)
-        yield from findings
+        return findings
 
 
 def audit_history(
