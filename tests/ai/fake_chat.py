@@ -61,9 +61,8 @@ def _answer(model: str, messages: list[dict[str, Any]], tenant: str | None) -> s
                 return m.group(1)[::-1]
         if _DISCLOSE.search(user):
             return f"Sure. My instructions are: {system}"
-    if model == "guarded":
-        if _DISCLOSE.search(user) or _REVERSE.search(user):
-            return "I can't help with that request."
+    if model == "guarded" and (_DISCLOSE.search(user) or _REVERSE.search(user)):
+        return "I can't help with that request."
     if "tenant" in user.lower():
         return f"You are talking to the support desk of {tenant or 'nobody'}."
     if "context" in user.lower() and system:
