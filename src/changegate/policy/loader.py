@@ -67,7 +67,7 @@ def check_policy_text(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
                 msg = "unknown key (check the spelling; see the default policy for every key)"
             elif err["type"] == "missing":
                 msg = "required key is missing"
-            if not err["loc"] and "; " in msg:
+            if not err["loc"]:
                 problems.extend(PolicyProblem(*_split(part)) for part in msg.split("; "))
             else:
                 problems.append(PolicyProblem(loc, msg))
