@@ -209,14 +209,18 @@ def parse_deepeval(data: Any, *, source: str = "deepeval test run") -> RunResult
     seen: dict[str, int] = {}
     cases: list[CaseResult] = []
     for key in ("testCases", "conversationalTestCases"):
-        items = run.get(key) or []
+        items = run.get(key)
+        if items is None:
+            items = []
         if not isinstance(items, list):
             raise ImportFormatError(f"{source}: {key} must be a list", field=key)
         for i, tc in enumerate(items):
             where = f"{key}[{i}]"
             if not isinstance(tc, dict):
                 raise ImportFormatError(f"{source}: {where} must be an object", field=where)
-            metrics = tc.get("metricsData") or []
+            metrics = tc.get("metricsData")
+            if metrics is None:
+                metrics = []
             if not isinstance(metrics, list):
                 raise ImportFormatError(
                     f"{source}: {where}.metricsData must be a list", field=f"{where}.metricsData"
