@@ -64,7 +64,7 @@ def test_nobody_approves_their_own_change(engine: Engine) -> None:
 def test_approval_counts_only_with_the_required_role(engine: Engine) -> None:
     make_team(engine)
     key = submitted(engine)
-    with pytest.raises(PolicyDenied, match="review.approve"):
+    with pytest.raises(PolicyDenied, match=r"review\.approve"):
         approve(engine, key, "carol")  # deployer only
     with pytest.raises(PolicyDenied):
         approve(engine, key, "audrey")  # auditor
