@@ -3,8 +3,8 @@ its own transaction, exactly as a separate `changegate` process would."""
 
 from __future__ import annotations
 
-from multiprocessing.synchronize import Barrier
 from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from typing import Any
 
 

@@ -145,8 +145,8 @@ def test_two_approvals_of_a_change_that_needs_two(
             key = make_change(engine, policy)
             tx(
                 engine,
-                lambda s: changes.submit_change(
-                    s, policy.policy, changes.get_change(s, key), actor="alice"
+                lambda s, k=key: changes.submit_change(
+                    s, policy.policy, changes.get_change(s, k), actor="alice"
                 ),
                 policy,
             )
