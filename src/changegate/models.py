@@ -1,6 +1,7 @@
 """Imports every slice's ORM models so metadata and the audit verifier see all tables."""
 
 from changegate.audit.models import AuditEvent, AuditHead
+from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, WebSession
 from changegate.changes.models import Change
 from changegate.deployments.models import Deployment, GateDecision
 from changegate.evidence.models import Blob, Evidence
@@ -20,10 +21,14 @@ AUDITED: dict[str, type] = {
     "gate_decision": GateDecision,
     "deployment": Deployment,
     "emergency_review": EmergencyReview,
+    "api_token": ApiToken,
+    "password": PasswordCredential,
+    "session": WebSession,
 }
 
 __all__ = [
     "AUDITED",
+    "ApiToken",
     "AuditEvent",
     "AuditHead",
     "Blob",
@@ -32,7 +37,10 @@ __all__ = [
     "EmergencyReview",
     "Evidence",
     "GateDecision",
+    "LoginFailure",
+    "PasswordCredential",
     "PolicyVersion",
     "Review",
     "User",
+    "WebSession",
 ]

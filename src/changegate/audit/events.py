@@ -138,6 +138,62 @@ class EmergencyReviewed(Event):
     entity_type = "emergency_review"
 
 
+@dataclass(frozen=True)
+class TokenCreated(Event):
+    """An API token was issued to a user (only its SHA-256 is stored)."""
+
+    action = "token.created"
+    entity_type = "api_token"
+
+
+@dataclass(frozen=True)
+class TokenRevoked(Event):
+    """An API token was revoked; it is refused from then on."""
+
+    action = "token.revoked"
+    entity_type = "api_token"
+
+
+@dataclass(frozen=True)
+class PasswordSet(Event):
+    """A user's web login password was set or changed (only an argon2 hash is stored)."""
+
+    action = "auth.password_set"
+    entity_type = "password"
+
+
+@dataclass(frozen=True)
+class LoggedIn(Event):
+    """A user logged in to the web UI; a session was opened."""
+
+    action = "auth.login"
+    entity_type = "session"
+
+
+@dataclass(frozen=True)
+class LoggedOut(Event):
+    """A user logged out of the web UI; the session was ended."""
+
+    action = "auth.logout"
+    entity_type = "session"
+
+
+@dataclass(frozen=True)
+class AuthenticationFailed(Event):
+    """A login failed, or an expired or revoked API token was presented."""
+
+    action = "auth.failed"
+    entity_type = "auth"
+
+
+@dataclass(frozen=True)
+class AccessDenied(Event):
+    """An authenticated user was refused an action (role, ownership or segregation of duties)."""
+
+    action = "access.denied"
+    entity_type = "access"
+
+
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls
     for cls in list(globals().values())

@@ -1,0 +1,1 @@
+"""Authentication: API tokens, passwords, web sessions and login throttling."""

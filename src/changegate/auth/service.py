@@ -1,0 +1,392 @@
+"""Issuing and checking credentials: API tokens, passwords, web sessions, login throttling.
+
+Services flush, never commit. A refused login is *returned* (not raised) so that the failure
+row and its audit event commit with the request; a refused token is raised as
+``Unauthenticated`` and the entry point records it in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from changegate.audit import events
+from changegate.audit.service import record
+from changegate.auth.errors import RateLimited, Unauthenticated
+from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, WebSession
+from changegate.db import iso, utcnow
+from changegate.errors import Conflict, InvalidInput, NotFound
+from changegate.users.models import User
+from changegate.users.service import get_user
+
+TOKEN_PREFIX = "cg"
+_TOKEN = re.compile(r"^cg_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_EXPIRES = re.compile(r"^(\d{1,5})([hdw])$")
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+def parse_expires(value: str | None, *, now: dt.datetime | None = None) -> dt.datetime | None:
+    """``90d``, ``12h``, ``2w`` or ``never``; the default is 90 days."""
+    now = now or utcnow()
+    text = (value or "90d").strip().lower()
+    if text == "never":
+        return None
+    m = _EXPIRES.match(text)
+    if not m or int(m.group(1)) == 0:
+        raise InvalidInput(
+            f"--expires {value!r}: use a duration like 90d, 12h or 2w, or 'never'",
+            field="expires",
+        )
+    hours = int(m.group(1)) * {"h": 1, "d": 24, "w": 24 * 7}[m.group(2)]
+    if hours > 24 * 3660:
+        raise InvalidInput("--expires: at most ten years (or 'never')", field="expires")
+    return now + dt.timedelta(hours=hours)
+
+
+def create_token(
+    session: Session, *, user: str, actor: str, expires: str | None = None, label: str = ""
+) -> tuple[ApiToken, str]:
+    """Issue a token for ``user``; returns the row and the token text, shown this once only."""
+    owner = get_user(session, user, field="user")
+    if len(label) > 200:
+        raise InvalidInput("--label: at most 200 characters", field="label")
+    now = utcnow()
+    public_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken(
+        public_id=public_id,
+        secret_sha256=sha256_hex(secret),
+        user_name=owner.name,
+        label=label.strip(),
+        created_by=actor,
+        created_at=now,
+        expires_at=parse_expires(expires, now=now),
+    )
+    session.add(token)
+    record(session, events.TokenCreated, actor=actor, after=token)
+    return token, f"{TOKEN_PREFIX}_{public_id}_{secret}"
+
+
+def token_dict(token: ApiToken, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The JSON shape of a token (never its secret)."""
+    return {
+        "id": token.id,
+        "public_id": token.public_id,
+        "user": token.user_name,
+        "label": token.label,
+        "created_by": token.created_by,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "revoked_at": iso(token.revoked_at),
+        "revoked_by": token.revoked_by,
+        "status": token.status(now or utcnow()),
+    }
+
+
+def list_tokens(session: Session, *, user: str | None = None) -> list[ApiToken]:
+    stmt = select(ApiToken).order_by(ApiToken.id)
+    if user is not None:
+        stmt = stmt.where(ApiToken.user_name == user)
+    return list(session.scalars(stmt))
+
+
+def get_token(session: Session, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(
+            f"no API token {token_id}; `changegate token list` shows them", field="token"
+        )
+    return token
+
+
+def revoke_token(session: Session, token: ApiToken, *, actor: str) -> ApiToken:
+    if token.revoked_at is not None:
+        raise Conflict(f"token {token.id} was already revoked", field="token")
+    before = token.audit_state()
+    token.revoked_at = utcnow()
+    token.revoked_by = actor
+    record(session, events.TokenRevoked, actor=actor, before=before, after=token)
+    return token
+
+
+def authenticate_token(
+    session: Session, raw: str, *, now: dt.datetime | None = None
+) -> tuple[User, ApiToken]:
+    """The user a bearer token stands for. Every failure says why, never which secret was wrong."""
+    m = _TOKEN.match(raw.strip())
+    if not m:
+        raise Unauthenticated(
+            "malformed API token: expected cg_<id>_<secret> as issued by `changegate token create`",
+            field="Authorization",
+        )
+    token = session.scalar(select(ApiToken).where(ApiToken.public_id == m.group(1)))
+    if token is None or not hmac.compare_digest(token.secret_sha256, sha256_hex(m.group(2))):
+        raise Unauthenticated("unknown API token", field="Authorization")
+    now = now or utcnow()
+    status = token.status(now)
+    if status != "active":
+        when = iso(token.revoked_at if status == "revoked" else token.expires_at)
+        raise Unauthenticated(
+            f"API token {token.id} of {token.user_name} was {status} at {when}; "
+            "ask an admin for a new one (`changegate token create`)",
+            field="Authorization",
+            subject=token.user_name,
+        )
+    user = session.scalar(select(User).where(User.name == token.user_name))
+    if user is None or not user.active:
+        raise Unauthenticated(
+            f"API token {token.id} belongs to {token.user_name}, who is not an active user",
+            field="Authorization",
+        )
+    return user, token
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+_hasher: Any = None
+_DUMMY_HASH: str | None = None
+
+
+def hasher() -> Any:
+    """argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile); imported on use."""
+    global _hasher
+    if _hasher is None:
+        from argon2 import PasswordHasher
+
+        _hasher = PasswordHasher()
+    return _hasher
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password too short: use at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password too long: at most {MAX_PASSWORD_LENGTH} characters", field="password"
+        )
+
+
+def set_password(session: Session, *, user: str, password: str, actor: str) -> PasswordCredential:
+    owner = get_user(session, user, field="name")
+    _check_password(password)
+    cred = session.get(PasswordCredential, owner.name)
+    before = cred.audit_state() if cred is not None else None
+    if cred is None:
+        cred = PasswordCredential(user_name=owner.name)
+        session.add(cred)
+    cred.hash = hasher().hash(password)
+    cred.updated_by = actor
+    cred.updated_at = utcnow()
+    record(session, events.PasswordSet, actor=actor, before=before, after=cred)
+    return cred
+
+
+def _verify(hash_: str | None, password: str) -> bool:
+    """Verify against the stored hash, or against a dummy one so timing does not tell."""
+    global _DUMMY_HASH
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    if hash_ is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hasher().hash(secrets.token_hex(16))
+        hash_ = _DUMMY_HASH
+        ok = False
+    else:
+        ok = True
+    try:
+        return bool(hasher().verify(hash_, password)) and ok
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def has_any_password(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(PasswordCredential)))
+
+
+# --- web sessions and login --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed logins allowed per user name and per address within the window."""
+
+    per_user: int = 10
+    per_address: int = 20
+    window: dt.timedelta = dt.timedelta(minutes=15)
+
+
+def _throttle(
+    session: Session, *, user_name: str, address: str, limits: LoginLimits, now: dt.datetime
+) -> None:
+    since = now - limits.window
+    session.execute(delete(LoginFailure).where(LoginFailure.at < since))
+    for column, value, limit, what in (
+        (LoginFailure.user_name, user_name, limits.per_user, f"user {user_name}"),
+        (LoginFailure.address, address, limits.per_address, f"address {address}"),
+    ):
+        count, oldest = session.execute(
+            select(func.count(), func.min(LoginFailure.at)).where(
+                column == value, LoginFailure.at >= since
+            )
+        ).one()
+        if count >= limit:
+            if oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=dt.UTC)
+            wait = int(((oldest or now) + limits.window - now).total_seconds()) + 1
+            raise RateLimited(
+                f"too many failed logins for {what}; try again in {max(wait, 1) // 60 + 1} minutes",
+                retry_after=max(wait, 1),
+                field="username",
+            )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    web_session: WebSession | None
+    cookie: str | None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+def attempt_login(
+    session: Session,
+    *,
+    user_name: str,
+    password: str,
+    address: str,
+    limits: LoginLimits,
+    ttl: dt.timedelta,
+) -> LoginResult:
+    """Check a password. Throttled attempts raise ``RateLimited`` and write nothing; failures
+    are written (throttle row and audit event) and returned; success opens a session."""
+    user_name = user_name.strip()[:100]
+    address = address[:100]
+    now = utcnow()
+    _throttle(session, user_name=user_name, address=address, limits=limits, now=now)
+    user = session.scalar(select(User).where(User.name == user_name)) if user_name else None
+    cred = session.get(PasswordCredential, user_name) if user is not None else None
+    ok = _verify(cred.hash if cred is not None else None, password)
+    if not ok or user is None or not user.active:
+        reason = (
+            "unknown user"
+            if user is None
+            else "user is not active"
+            if not user.active
+            else "no password set"
+            if cred is None
+            else "wrong password"
+        )
+        session.add(LoginFailure(user_name=user_name, address=address, at=now))
+        record(
+            session,
+            events.AuthenticationFailed,
+            actor="anonymous",
+            entity=f"auth:{user_name or '-'}",
+            extra={"via": "password", "user": user_name, "address": address, "reason": reason},
+        )
+        return LoginResult(None, None, None, reason)
+    if hasher().check_needs_rehash(cred.hash):  # type: ignore[union-attr]
+        set_password(session, user=user.name, password=password, actor=user.name)
+    session.execute(delete(LoginFailure).where(LoginFailure.user_name == user.name))
+    raw = secrets.token_urlsafe(32)
+    web = WebSession(
+        token_sha256=sha256_hex(raw),
+        csrf_token=secrets.token_urlsafe(32),
+        user_name=user.name,
+        address=address,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(web)
+    record(session, events.LoggedIn, actor=user.name, after=web)
+    return LoginResult(user, web, raw)
+
+
+def session_user(
+    session: Session, raw: str, *, now: dt.datetime | None = None
+) -> tuple[User, WebSession]:
+    if not raw or len(raw) > 100:
+        raise Unauthenticated("not logged in", field="session")
+    web = session.scalar(select(WebSession).where(WebSession.token_sha256 == sha256_hex(raw)))
+    now = now or utcnow()
+    if web is None or web.ended_at is not None or web.expires_at <= now:
+        raise Unauthenticated("your session has ended; log in again", field="session")
+    user = session.scalar(select(User).where(User.name == web.user_name))
+    if user is None or not user.active:
+        raise Unauthenticated("your account is not active", field="session")
+    return user, web
+
+
+def end_session(session: Session, web: WebSession, *, actor: str) -> None:
+    if web.ended_at is not None:
+        return
+    before = web.audit_state()
+    web.ended_at = utcnow()
+    record(session, events.LoggedOut, actor=actor, before=before, after=web)
+
+
+# --- records of refusals -----------------------------------------------------------------------
+
+
+def record_auth_failure(
+    session: Session, *, subject: str, via: str, reason: str, address: str = ""
+) -> None:
+    """An expired or revoked token was presented (failed logins are recorded by attempt_login)."""
+    record(
+        session,
+        events.AuthenticationFailed,
+        actor="anonymous",
+        entity=f"auth:{subject[:100]}",
+        extra={"via": via, "user": subject[:100], "address": address[:100], "reason": reason},
+    )
+
+
+def record_denied(
+    session: Session, *, actor: str, method: str, path: str, message: str, field: str | None
+) -> None:
+    """An authenticated user was refused an action (403)."""
+    record(
+        session,
+        events.AccessDenied,
+        actor=actor,
+        entity=f"access:{actor}",
+        extra={"method": method, "path": path[:500], "reason": message[:2000], "field": field},
+    )
+
+
+def bootstrap_admin(session: Session, policy: Any, *, name: str = "admin") -> str | None:
+    """On a database where nobody can log in yet, give ``name`` (role admin) a random password.
+
+    Returns the password to show once, or None when some user already has a password.
+    """
+    from changegate.users.service import add_user
+
+    if has_any_password(session):
+        return None
+    if session.scalar(select(User).where(User.name == name)) is None:
+        add_user(session, policy, name=name, roles=["admin"], actor="system")
+    password = secrets.token_urlsafe(15)
+    set_password(session, user=name, password=password, actor="system")
+    return password
