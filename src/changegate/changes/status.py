@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -125,3 +126,45 @@ def evaluate_change(
     session: Session, policy: Policy, change: Change, *, now: dt.datetime | None = None
 ) -> Evaluation:
     return evaluate(policy, collect_facts(session, change), now=now or utcnow())
+
+
+def status_report(session: Session, policy: Policy, change: Change) -> dict[str, Any]:
+    """What `changegate status --json` prints and `GET /api/changes/{id}/status` returns."""
+    ev = evaluate_change(session, policy, change)
+    ready = (ev.gate_open and change.state in ("approved", "deployed", "rolled_back")) or (
+        ev.gate_open and change.change_class == "emergency" and change.state == "submitted"
+    )
+    return {
+        "change": change.key,
+        "title": change.title,
+        "state": change.state,
+        "class": change.change_class,
+        "category": change.category,
+        "policy": ev.policy,
+        "high_risk": ev.high_risk,
+        "security_impacting": ev.security_impacting,
+        "ai": ev.ai,
+        "ready_to_deploy": ready,
+        "requirements": [r.to_dict() for r in ev.results],
+        "unmet": [r.to_dict() for r in ev.unmet],
+    }
+
+
+def change_report(session: Session, change: Change) -> dict[str, Any]:
+    """What `changegate change show --json` prints: the change, its reviews and evidence."""
+    out = change.audit_state()
+    digest = change.content_digest()
+    out["content_digest"] = digest
+    out["reviews"] = [
+        r.audit_state() | {"stale": r.content_digest != digest}
+        for r in session.scalars(
+            select(Review).where(Review.change_id == change.id).order_by(Review.id)
+        )
+    ]
+    out["evidence"] = [
+        e.audit_state()
+        for e in session.scalars(
+            select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
+        )
+    ]
+    return out

@@ -398,20 +398,11 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from changegate.changes.service import get_change
+            from changegate.changes.status import change_report
             from changegate.cli.render import show_change, show_rows
-            from changegate.evidence.service import list_evidence
-            from changegate.reviews.service import list_reviews
 
             with transaction(o, write=False) as (s, _):
-                c = get_change(s, change)
-                out = c.audit_state()
-                digest = c.content_digest()
-                out["content_digest"] = digest
-                out["reviews"] = [
-                    r.audit_state() | {"stale": r.content_digest != digest}
-                    for r in list_reviews(s, c)
-                ]
-                out["evidence"] = [e.audit_state() for e in list_evidence(s, c)]
+                out = change_report(s, get_change(s, change))
 
             def human() -> None:
                 show_change(out)
@@ -618,29 +609,11 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from changegate.changes.service import get_change
-            from changegate.changes.status import evaluate_change
+            from changegate.changes.status import status_report
             from changegate.cli.render import show_requirements
 
             with transaction(o, write=False) as (s, pol):
-                c = get_change(s, change)
-                ev = evaluate_change(s, pol, c)
-                out: dict[str, Any] = {
-                    "change": c.key,
-                    "title": c.title,
-                    "state": c.state,
-                    "class": c.change_class,
-                    "category": c.category,
-                    "policy": ev.policy,
-                    "high_risk": ev.high_risk,
-                    "security_impacting": ev.security_impacting,
-                    "ai": ev.ai,
-                    "ready_to_deploy": (
-                        ev.gate_open and c.state in ("approved", "deployed", "rolled_back")
-                    )
-                    or (ev.gate_open and c.change_class == "emergency" and c.state == "submitted"),
-                    "requirements": [r.to_dict() for r in ev.results],
-                    "unmet": [r.to_dict() for r in ev.unmet],
-                }
+                out = status_report(s, pol, get_change(s, change))
             flags = ", ".join(
                 f
                 for f, on in (
