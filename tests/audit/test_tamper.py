@@ -184,3 +184,24 @@ def test_cli_verify_names_the_first_broken_event(history: Engine, db_url: str) -
     r = cli(db_url, "audit", "verify")
     assert r.code == 1 and "BROKEN at event #3" in r.stdout
     assert cli(db_url, "audit", "verify", "--json").json()["first_broken_event"] == 3
+
+
+def test_parallel_segments_verify_and_name_the_same_break(
+    history: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from changegate.audit import service as audit_service
+
+    monkeypatch.setattr(audit_service, "PARALLEL_MIN_EVENTS", 2)
+    report = tx(history, verify)
+    assert report.ok and report.events == report.head_seq
+    disable_triggers(history)
+    with history.connect() as conn:
+        last = conn.execute(text("SELECT max(seq) FROM audit_events")).scalar_one()
+        data = bytes(
+            conn.execute(
+                text("SELECT data FROM audit_events WHERE seq = :s"), {"s": last - 1}
+            ).scalar_one()
+        )
+    sql(history, "UPDATE audit_events SET data = :d WHERE seq = :s", d=data + b" ", s=last - 1)
+    seq, problems = broken(history)
+    assert seq == last - 1 and "edited" in problems[0]

@@ -10,8 +10,17 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
-from changegate.audit.chain import GENESIS, canonical_json, chain_hash, leaf_hash, verify_rows
+from changegate.audit.chain import (
+    GENESIS,
+    ChainBreak,
+    canonical_json,
+    chain_hash,
+    chain_ok,
+    leaf_hash,
+    verify_rows,
+)
 from changegate.audit.events import Event
 from changegate.audit.models import AuditEvent, AuditHead
 from changegate.db import iso, utcnow
@@ -116,15 +125,95 @@ class VerifyReport:
         }
 
 
-def _stream(session: Session, batch: int = 20000) -> Iterator[tuple[int, bytes, bytes, bytes]]:
-    conn = session.connection()
-    result = conn.execution_options(yield_per=batch).execute(
-        select(
-            AuditEvent.seq, AuditEvent.data, AuditEvent.leaf_hash, AuditEvent.chain_hash
-        ).order_by(AuditEvent.seq)
-    )
-    for part in result.partitions():
-        yield from part  # type: ignore[misc,unused-ignore]
+_SELECT_EVENTS = "SELECT seq, data, leaf_hash, chain_hash FROM audit_events"
+_SELECT_FAST = "SELECT data, leaf_hash, chain_hash FROM audit_events"
+#: below this many events one process verifies; above it, one process per core takes a segment
+PARALLEL_MIN_EVENTS = 200_000
+
+
+def _raw_rows(cursor: Any, batch: int = 20000) -> Iterator[Any]:
+    """Rows straight from the DB-API cursor: the ORM's per-row overhead would dominate verify."""
+    while True:
+        rows = cursor.fetchmany(batch)
+        if not rows:
+            return
+        if not isinstance(rows[0][-1], bytes):  # psycopg may hand out memoryviews
+            rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+        yield from rows
+
+
+def _verify_range(
+    dbapi_conn: Any, lo: int, hi: int, prev: bytes
+) -> tuple[int, bytes, ChainBreak | None]:
+    where = f" WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq"
+    cur = dbapi_conn.cursor()
+    try:
+        if type(dbapi_conn).__module__.startswith("sqlite3"):
+            cur.execute("PRAGMA mmap_size=268435456")  # sequential scan of a large table
+        cur.execute(_SELECT_FAST + where)
+        count, last, ok = chain_ok(_raw_rows(cur), prev)
+        if ok and count == hi - lo + 1:
+            return count, last, None
+        cur.execute(_SELECT_EVENTS + where)  # slow path: name the first break
+        return verify_rows(_raw_rows(cur), start_seq=lo, prev=prev)
+    finally:
+        cur.close()
+
+
+def _verify_segment(
+    url: str, lo: int, hi: int, prev: bytes
+) -> tuple[int, bytes, ChainBreak | None]:
+    """Runs in a worker process with its own connection."""
+    from changegate.db import make_engine
+
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        conn = engine.raw_connection()
+        try:
+            return _verify_range(conn.dbapi_connection, lo, hi, prev)
+        finally:
+            conn.close()
+    finally:
+        engine.dispose()
+
+
+def _verify_chain(session: Session, head_seq: int) -> tuple[int, bytes, ChainBreak | None]:
+    """Recompute the chain over events 1..head_seq, in segments on every core when it is long.
+
+    A segment starts from the stored chain hash just before it; the previous segment checks that
+    very hash as its last row, so the segments together verify the whole chain.
+    """
+    import os
+
+    dbapi_conn = session.connection().connection.dbapi_connection
+    workers = min(os.cpu_count() or 1, 4)
+    if head_seq < PARALLEL_MIN_EVENTS or workers < 2 or not hasattr(os, "fork"):
+        return _verify_range(dbapi_conn, 1, head_seq, GENESIS)
+    bounds = [head_seq * i // workers for i in range(workers + 1)]
+    starts: list[bytes] = [GENESIS]
+    for b in bounds[1:-1]:
+        stored = session.scalar(select(AuditEvent.chain_hash).where(AuditEvent.seq == b))
+        if stored is None:  # a hole at a boundary: let one process find and name it
+            return _verify_range(dbapi_conn, 1, head_seq, GENESIS)
+        starts.append(bytes(stored))
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = session.connection().engine.url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [
+            pool.submit(_verify_segment, url, bounds[i] + 1, bounds[i + 1], starts[i])
+            for i in range(workers)
+        ]
+        results = [f.result() for f in futures]
+    total = 0
+    last = GENESIS
+    for count, last_hash, broken in results:
+        total += count
+        if broken is not None:
+            return total, last_hash, broken
+        last = last_hash
+    return total, last, None
 
 
 def verify(session: Session, *, check_rows: bool = True) -> VerifyReport:
@@ -137,7 +226,7 @@ def verify(session: Session, *, check_rows: bool = True) -> VerifyReport:
         report.problems.append("audit head row is missing")
         return report
     report.head_seq, report.head_hash = head.seq, head.chain_hash.hex()
-    count, last, broken = verify_rows(_stream(session), prev=GENESIS)
+    count, last, broken = _verify_chain(session, head.seq)
     report.events = count
     if broken is not None:
         report.problems.append(str(broken))
@@ -305,3 +394,47 @@ def _summary(ev: dict[str, Any]) -> str:
     if action == "emergency.reviewed":
         return f"by {after.get('reviewer')}"
     return ""
+
+
+def search(
+    session: Session,
+    *,
+    change_key: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 200,
+) -> list[TimelineEntry]:
+    """The latest ``limit`` events matching every filter given, oldest first.
+
+    ``action`` matches exactly, or as a prefix when it ends with ``*`` (``review.*``);
+    ``since``/``until`` are ISO 8601 UTC times compared with each event's own ``ts``. Reads
+    newest first and stops at ``limit``, so a search of a long log stays cheap.
+    """
+    stmt = select(AuditEvent.seq, AuditEvent.data).order_by(AuditEvent.seq.desc())
+    if change_key is not None:
+        stmt = stmt.where(AuditEvent.change_key == change_key)
+    prefix = action[:-1] if action and action.endswith("*") else None
+    out: list[TimelineEntry] = []
+    for seq, data in session.execute(stmt.execution_options(yield_per=1000)):
+        ev = json.loads(bytes(data))
+        if change_key is not None and not _about(ev, change_key):
+            continue
+        if actor and ev["actor"] != actor:
+            continue
+        if action and (
+            ev["action"] != action if prefix is None else not ev["action"].startswith(prefix)
+        ):
+            continue
+        if until and ev["ts"] > until:
+            continue
+        if since and ev["ts"] < since:
+            break
+        out.append(
+            TimelineEntry(seq, ev["ts"], ev["actor"], ev["action"], ev["entity"], _summary(ev), ev)
+        )
+        if len(out) >= limit:
+            break
+    out.reverse()
+    return out
