@@ -15,6 +15,7 @@ from changegate.ai.litellm_diff import classify_litellm_change
 from changegate.ai.paths import AiPathConfig, path_matches
 from changegate.ai.prompt_diff import classify_prompt_change, placeholders
 from changegate.ai.rag_diff import classify_content_filter_change, classify_rag_change
+from changegate.errors import InvalidInput
 
 FIX = Path(__file__).parent / "fixtures"
 BASE = (FIX / "litellm" / "base.yaml").read_text()
@@ -329,6 +330,7 @@ def test_unparseable_yaml_names_file_and_line() -> None:
     assert exc.value.line in (29, 30)  # the parser notices on the next line
     assert str(exc.value).startswith(f"{PATH}:{exc.value.line}: not valid YAML")
     assert isinstance(exc.value, ValueError)
+    assert isinstance(exc.value, InvalidInput)
 
 
 def test_unparseable_json_names_file_and_line() -> None:
@@ -525,6 +527,8 @@ def test_path_config_from_mapping_errors() -> None:
         AiPathConfig.from_mapping({"rag": {"a": 1}})
     with pytest.raises(AiError, match=r"ai_paths.prompts\[1\] must be a non-empty glob"):
         AiPathConfig.from_mapping({"prompts": ["prompts/**", ""]})
+    with pytest.raises(AiError, match=r"ai_paths.prompts\[0\]: pattern 'prompts/': ends with '/'"):
+        AiPathConfig.from_mapping({"prompts": ["prompts/"]})
     assert AiPathConfig.from_mapping({"rag": "config/rag.yaml"}).rag == ("config/rag.yaml",)
     assert AiPathConfig.from_mapping(None) == AiPathConfig()
 

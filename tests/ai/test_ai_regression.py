@@ -304,3 +304,30 @@ def test_compare_runs_rules() -> None:
         compare_runs(None, run(True), tolerance=0, baseline_pass_rate=2)
     empty = compare_runs(None, RunResult("t", "x", ()), tolerance=1.0)
     assert empty.verdict == "fail"
+
+
+@pytest.mark.ai
+def test_similarity_threshold_default_comes_from_the_run(embedder: object) -> None:
+    suite = parse_suite(
+        {
+            "name": "s",
+            "cases": [
+                {
+                    "id": "refund",
+                    "input": "refund?",
+                    "assertions": [
+                        {"type": "similarity", "reference": "Refunds within 30 days of purchase."}
+                    ],
+                }
+            ],
+        }
+    )
+    bot = CallableTarget.from_spec("tests.ai.fake_targets:answer")
+    lenient = run_suite(suite, after=bot, tolerance=0, similarity_threshold=0.5, scorer=embedder)  # type: ignore[arg-type]
+    strict = run_suite(suite, after=bot, tolerance=0, similarity_threshold=0.99, scorer=embedder)  # type: ignore[arg-type]
+    assert lenient.verdict == "pass"
+    assert strict.verdict == "fail"
+    detail = strict.cases[0].after.assertions[0].detail  # type: ignore[union-attr]
+    assert detail.endswith("< threshold 0.99")
+    with pytest.raises(AiError, match="similarity_threshold 0 is out of range"):
+        run_suite(suite, after=bot, tolerance=0, similarity_threshold=0)

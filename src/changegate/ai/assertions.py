@@ -35,10 +35,20 @@ def parse_json_output(output: str) -> Any:
     return json.loads(m.group(1) if m else output)
 
 
+DEFAULT_SIMILARITY_THRESHOLD = 0.8
+
+
 def evaluate(
-    assertion: Assertion, output: str, *, scorer: SimilarityScorer | None = None
+    assertion: Assertion,
+    output: str,
+    *,
+    scorer: SimilarityScorer | None = None,
+    similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
 ) -> AssertionResult:
-    """Check one assertion; never raises for a bad output, only reports it."""
+    """Check one assertion; never raises for a bad output, only reports it.
+
+    ``similarity_threshold`` applies to similarity assertions that set none.
+    """
     t = assertion.type
     if isinstance(assertion, EqualsAssertion):
         ok = _fold(output.strip(), assertion.ignore_case) == _fold(
@@ -88,10 +98,11 @@ def evaluate(
             from changegate.ai.similarity import default_scorer
 
             scorer = default_scorer()
+        threshold = assertion.threshold if assertion.threshold is not None else similarity_threshold
         score = scorer.score(output, assertion.reference)
-        ok = score >= assertion.threshold
+        ok = score >= threshold
         cmp = ">=" if ok else "<"
         return AssertionResult(
-            t, ok, f"similarity {score:.3f} {cmp} threshold {assertion.threshold}", round(score, 6)
+            t, ok, f"similarity {score:.3f} {cmp} threshold {threshold}", round(score, 6)
         )
     raise AssertionError(f"unhandled assertion type {t}")  # pragma: no cover

@@ -1,19 +1,17 @@
 """Errors raised by the AI slice.
 
-They subclass :class:`ValueError` so callers that only know "bad input" still catch them;
-``field`` names the input at fault so the CLI and API can point at it.
+They are ``ValueError`` subclasses (callers that only know the standard library can catch
+them) and ``InvalidInput`` subclasses (the CLI and the API map them to exit code 2 and
+HTTP 400 once). ``field`` names the input at fault; the message says what to do.
 """
 
 from __future__ import annotations
 
+from changegate.errors import InvalidInput
 
-class AiError(ValueError):
+
+class AiError(InvalidInput, ValueError):
     """Base of every error the AI slice raises on purpose."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class ConfigParseError(AiError):

@@ -6,14 +6,14 @@ nothing here hard-codes them: :class:`AiPathConfig` is built from that mapping.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from changegate.ai.errors import AiError
+from changegate.scm.errors import PathRuleError
+from changegate.scm.glob import compile_glob, glob_match
 
 
 class AiFileKind(StrEnum):
@@ -34,47 +34,6 @@ KIND_PRECEDENCE: tuple[AiFileKind, ...] = (
 )
 
 
-@lru_cache(maxsize=512)
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a repository glob into a regex over ``/``-separated paths.
-
-    ``*`` and ``?`` stay within one path segment, ``**`` spans segments (``a/**`` matches
-    everything under ``a``; ``**/x.yaml`` matches ``x.yaml`` at any depth) and ``[...]``
-    is a character class, as in git's pathspecs.
-    """
-    out: list[str] = []
-    i = 0
-    n = len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "*":
-            if pattern.startswith("**", i):
-                i += 2
-                if i < n and pattern[i] == "/":
-                    i += 1
-                    out.append("(?:.*/)?")
-                else:
-                    out.append(".*")
-                continue
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
-                i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
 def normalise_path(path: str) -> str:
     """Repository-relative, forward slashes, no leading ``./``."""
     p = path.replace("\\", "/")
@@ -84,8 +43,12 @@ def normalise_path(path: str) -> str:
 
 
 def path_matches(path: str, pattern: str) -> bool:
-    """True when ``path`` matches the glob ``pattern`` (see :func:`glob_to_regex`)."""
-    return glob_to_regex(normalise_path(pattern)).match(normalise_path(path)) is not None
+    """True when ``path`` matches the glob ``pattern``.
+
+    The glob semantics are changegate's everywhere (:mod:`changegate.scm.glob`): git
+    pathspec style, ``*`` within a segment, ``**`` across segments.
+    """
+    return glob_match(pattern, normalise_path(path))
 
 
 def _globs(value: Any, key: str) -> tuple[str, ...]:
@@ -106,6 +69,12 @@ def _globs(value: Any, key: str) -> tuple[str, ...]:
                 f"ai_paths.{key}[{i}] must be a non-empty glob string, got {item!r}",
                 field=f"ai_paths.{key}[{i}]",
             )
+        try:
+            compile_glob(item.strip())
+        except PathRuleError as exc:
+            raise AiError(
+                f"ai_paths.{key}[{i}]: {exc.message}", field=f"ai_paths.{key}[{i}]"
+            ) from exc
         out.append(item.strip())
     return tuple(out)
 

@@ -8,8 +8,8 @@ regressed. See :mod:`changegate.ai.report` for the verdict rule and report shape
 
 from __future__ import annotations
 
-from changegate.ai.assertions import evaluate
-from changegate.ai.errors import TargetError
+from changegate.ai.assertions import DEFAULT_SIMILARITY_THRESHOLD, evaluate
+from changegate.ai.errors import AiError, TargetError
 from changegate.ai.report import (
     CaseResult,
     RegressionReport,
@@ -22,7 +22,13 @@ from changegate.ai.suite import Suite
 from changegate.ai.targets import Target
 
 
-def run_cases(suite: Suite, target: Target, *, scorer: SimilarityScorer | None = None) -> RunResult:
+def run_cases(
+    suite: Suite,
+    target: Target,
+    *,
+    scorer: SimilarityScorer | None = None,
+    similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
+) -> RunResult:
     """Run every case once against ``target``.
 
     A target failure on one case is recorded on that case (it fails) and the run goes on,
@@ -47,7 +53,10 @@ def run_cases(suite: Suite, target: Target, *, scorer: SimilarityScorer | None =
                 )
             )
             continue
-        checks = tuple(evaluate(a, output, scorer=scorer) for a in case.assertions)
+        checks = tuple(
+            evaluate(a, output, scorer=scorer, similarity_threshold=similarity_threshold)
+            for a in case.assertions
+        )
         results.append(
             CaseResult(
                 case_id=case.id,
@@ -72,17 +81,28 @@ def run_suite(
     before: Target | None = None,
     tolerance: float,
     baseline_pass_rate: float | None = None,
+    similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
     scorer: SimilarityScorer | None = None,
 ) -> RegressionReport:
     """Run ``suite`` against ``before`` (when given) and ``after`` and compare.
 
     ``tolerance`` (a fraction, from the policy file) is how far the after pass rate may
     fall below the baseline. Without ``before``, the baseline is ``baseline_pass_rate``
-    (e.g. from the last recorded run) or 1.0.
+    (e.g. from the last recorded run) or 1.0. ``similarity_threshold`` (the policy's
+    ``ai.regression.similarity_threshold``) applies to similarity assertions that set none.
     """
+    if not 0.0 < similarity_threshold <= 1.0:
+        raise AiError(
+            f"similarity_threshold {similarity_threshold} is out of range; give 0 < t <= 1",
+            field="similarity_threshold",
+        )
     check_tolerance(tolerance)
-    before_run = run_cases(suite, before, scorer=scorer) if before is not None else None
-    after_run = run_cases(suite, after, scorer=scorer)
+    before_run = (
+        run_cases(suite, before, scorer=scorer, similarity_threshold=similarity_threshold)
+        if before is not None
+        else None
+    )
+    after_run = run_cases(suite, after, scorer=scorer, similarity_threshold=similarity_threshold)
     return compare_runs(
         before_run,
         after_run,

@@ -88,11 +88,15 @@ class JsonSchemaAssertion(_Base):
 
 
 class SimilarityAssertion(_Base):
-    """Cosine similarity of output and ``reference`` embeddings >= ``threshold``."""
+    """Cosine similarity of output and ``reference`` embeddings >= ``threshold``.
+
+    Without ``threshold`` the run's default applies (the policy's
+    ``ai.regression.similarity_threshold``, 0.8 unless configured).
+    """
 
     type: Literal["similarity"]
     reference: str
-    threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    threshold: float | None = Field(default=None, gt=0.0, le=1.0)
 
 
 Assertion = Annotated[
