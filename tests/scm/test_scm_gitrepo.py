@@ -334,3 +334,14 @@ def test_a_long_history_streams(repo: RepoBuilder) -> None:
     assert commits[0].subject.startswith(f"commit {count - 1} ")
     assert commits[-1].subject.startswith("commit 0 ")
     assert all(c.parents == (n.sha,) for c, n in itertools.pairwise(commits))
+
+
+def test_a_corrupt_history_fails_with_gits_message(repo: RepoBuilder) -> None:
+    shas = [repo.commit(f"c{i}", {"f": str(i)}) for i in range(5)]
+    victim = shas[1]  # loose object: delete it, so the walk breaks part-way
+    (repo.path / ".git" / "objects" / victim[:2] / victim[2:]).unlink()
+    seen: list[str] = []
+    with pytest.raises(GitError, match="git log failed in") as excinfo:
+        seen.extend(c.sha for c in GitRepo(repo.path).iter_first_parent("main"))
+    assert excinfo.value.field == "repo"
+    assert victim not in seen

@@ -367,8 +367,12 @@ class GitRepo:
                     field="git",
                 ) from exc
             assert process.stdout is not None
+            parse_error: GitError | None = None
             try:
-                yield from _parse_log_stream(process.stdout)
+                try:
+                    yield from _parse_log_stream(process.stdout)
+                except GitError as exc:
+                    parse_error = exc  # git's own message, if it failed, says more
             finally:
                 if process.poll() is None:
                     process.kill()
@@ -380,6 +384,8 @@ class GitRepo:
                     f"git log failed in {str(self.path)!r}: {self._first_line(stderr.read())}",
                     field="repo",
                 )
+            if parse_error is not None:
+                raise parse_error
 
 
 def _parse_log_stream(stream: IO[bytes]) -> Iterator[Commit]:
