@@ -108,10 +108,16 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from sqlalchemy.exc import DBAPIError
+
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
+        try:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except DBAPIError:
+            conn.rollback()
+            if inspect(conn).has_table("alembic_version"):
+                raise
             return None
-        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
         return None if row is None else str(row[0])
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import sys
 
 import typer
 
@@ -11,23 +10,52 @@ from changegate.cli import changes as changes_cmd
 from changegate.cli import misc as misc_cmd
 from changegate.cli import pipeline as pipeline_cmd
 
-app = typer.Typer(
-    name="changegate",
-    help="Change management policy as code: change records, approvals with segregation of duties, "
-    "a deploy gate and a tamper-evident audit log.\n\nExample: changegate demo",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+SETTINGS: dict[str, object] = {
+    "name": "changegate",
+    "help": "Change management policy as code: change records, approvals with segregation of "
+    "duties, a deploy gate and a tamper-evident audit log.\n\nExample: changegate demo",
+    "no_args_is_help": True,
+    "rich_markup_mode": "rich",
+    "pretty_exceptions_enable": False,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+
+app = typer.Typer(**SETTINGS)  # type: ignore[arg-type]
 
 changes_cmd.register(app)
 pipeline_cmd.register(app)
 misc_cmd.register(app)
 
 
+def _command_name(info: typer.models.CommandInfo) -> str:
+    if info.name:
+        return info.name
+    callback = info.callback
+    return "" if callback is None else callback.__name__.replace("_", "-")
+
+
+def only(command: str) -> typer.Typer | None:
+    """The app narrowed to one top-level command, so Typer introspects only what runs.
+
+    Building every command's parameters costs tens of milliseconds per invocation; a pipeline
+    calling `changegate gate` should not pay for the other thirty commands.
+    """
+    commands = [c for c in app.registered_commands if _command_name(c) == command]
+    groups = [g for g in app.registered_groups if g.name == command]
+    if not commands and not groups:
+        return None
+    narrowed = typer.Typer(**SETTINGS)  # type: ignore[arg-type]
+    narrowed.registered_commands = commands
+    narrowed.registered_groups = groups
+    narrowed.registered_callback = app.registered_callback
+    if commands and not groups:
+        # a single command would become the whole app; keep the name in the usage line
+        narrowed.callback(invoke_without_command=False)(lambda: None)
+    return narrowed
+
+
 def run() -> None:
-    app()
-
-
-__all__ = ["Annotated", "Path", "app", "run"]
+    args = sys.argv[1:]
+    first = next((a for a in args if not a.startswith("-")), None)
+    target = only(first) if first and "--help" not in args and "-h" not in args else None
+    (target or app)()

@@ -97,7 +97,57 @@ def load_policy(path: Path | str | None = None) -> LoadedPolicy:
     return parse_policy(text, source)
 
 
+def _cache_path(digest: str) -> Path | None:
+    import os
+
+    if os.environ.get("CHANGEGATE_NO_POLICY_CACHE"):
+        return None
+    from platformdirs import user_cache_dir
+
+    from changegate import __version__
+
+    return (
+        Path(user_cache_dir("changegate", appauthor=False))
+        / "policies"
+        / f"{digest}-{__version__}.pickle"
+    )
+
+
+def _cached(digest: str) -> Policy | None:
+    """A policy validated earlier, unpickled: every CLI call skips YAML parsing and validation."""
+    import pickle
+
+    path = _cache_path(digest)
+    if path is None:
+        return None
+    try:
+        policy = pickle.loads(path.read_bytes())
+    except Exception:  # missing, stale or unreadable cache: validate again
+        return None
+    return policy if isinstance(policy, Policy) else None
+
+
+def _store(digest: str, policy: Policy) -> None:
+    import os
+    import pickle
+
+    path = _cache_path(digest)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(policy))
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only home directory only costs speed
+
+
 def parse_policy(text: str, source: str = "inline") -> LoadedPolicy:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    cached = _cached(digest)
+    if cached is not None:
+        return LoadedPolicy(policy=cached, source=source, text=text, digest=digest)
     policy, problems = check_policy_text(text)
     if policy is None:
         listed = "; ".join(str(p) for p in problems)
@@ -105,5 +155,5 @@ def parse_policy(text: str, source: str = "inline") -> LoadedPolicy:
             f"policy {source} is invalid: {listed}. Run `changegate policy check` for details",
             field="policy",
         )
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    _store(digest, policy)
     return LoadedPolicy(policy=policy, source=source, text=text, digest=digest)
