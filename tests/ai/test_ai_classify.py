@@ -550,3 +550,17 @@ def test_path_config_from_mapping_errors() -> None:
 )
 def test_glob_semantics(path: str, pattern: str, expected: bool) -> None:
     assert path_matches(path, pattern) is expected
+
+
+def test_content_filter_rule_added_and_action_flag() -> None:
+    doc = yaml.safe_load(FILTER)
+    doc["rules"].append({"id": "block-ssn", "pattern": r"\d{3}-\d{2}-\d{4}", "action": "block"})
+    doc["log_only"] = False
+    old = yaml.safe_load(FILTER)
+    old["log_only"] = True
+    r = classify_content_filter_change(
+        yaml.safe_dump(old), yaml.safe_dump(doc), path="config/content_filter.yaml"
+    )
+    msgs = [f.message for f in r.findings]
+    assert "rule added: rules[id=block-ssn]" in msgs
+    assert "filter setting changed: log_only true -> false" in msgs

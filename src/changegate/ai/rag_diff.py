@@ -73,6 +73,10 @@ def _scope_widened(change: TreeChange) -> list[str]:
     return []
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _load(text: str | None, path: str) -> Any:
     if text is None:
         return MISSING
@@ -133,7 +137,7 @@ def classify_rag_change(
     return AiChangeClassification.from_findings(findings, providers=providers, paths=(path,))
 
 
-_DISABLE_KEYS = re.compile(r"enabled|enable|active|on|block|enforce", re.I)
+_SWITCH_KEYS = re.compile(r"^(?:enabled?|active|on|block(?:ing)?|enforced?|enforcement)$", re.I)
 
 
 def classify_content_filter_change(
@@ -166,13 +170,15 @@ def classify_content_filter_change(
             isinstance(change.old, bool)
             and isinstance(change.new, bool)
             and isinstance(last, str)
-            and _DISABLE_KEYS.search(last)
+            and _SWITCH_KEYS.match(last)
         ):
             state = "switched off" if change.old and not change.new else "switched on"
             add(f"filter {state}: {text}")
-        elif isinstance(change.old, int | float) and isinstance(change.new, int | float):
+        elif _is_number(change.old) and _is_number(change.new):
             add(f"threshold changed: {text}")
-        elif change.kind in ("added", "removed") and isinstance(change.old or change.new, dict):
+        elif change.kind != "changed" and isinstance(
+            change.new if change.kind == "added" else change.old, dict
+        ):
             add(f"rule {change.kind}: {change.where}")
         else:
             add(f"filter setting changed: {text}")

@@ -58,10 +58,14 @@ def _offline_env() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
-@lru_cache(maxsize=4)
+_models: dict[str, Any] = {}
+
+
 def load_model(device: str = "cpu") -> Any:
-    """The loaded ``SentenceTransformer`` (cached per device)."""
+    """The loaded ``SentenceTransformer``, loaded once per device and process."""
     with _lock:
+        if device in _models:
+            return _models[device]
         _offline_env()
         path = model_path()
         try:
@@ -72,7 +76,9 @@ def load_model(device: str = "cpu") -> Any:
                 "install the AI extras: pip install 'changegate[ai]'",
                 field="similarity",
             ) from exc
-        return SentenceTransformer(str(path), device=device)
+        model = SentenceTransformer(str(path), device=device)
+        _models[device] = model
+        return model
 
 
 class EmbeddingModel:
