@@ -96,6 +96,12 @@ def main() -> None:
         tmp.unlink(missing_ok=True)
         build(tmp, args.changes, args.events)
         tmp.rename(db)
+    from changegate.db import make_engine
+    from changegate.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)  # a cached database from an older schema
+    engine.dispose()
     exe = [sys.executable, "-m", "changegate"]
     env = {"CHANGEGATE_DB": f"sqlite:///{db}"}
     key = f"CHG-{args.changes // 2}"
