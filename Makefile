@@ -39,7 +39,7 @@ typecheck:
 pytest:
 	CI=$${CI:-} $(BIN)/python -m pytest -p no:cacheprovider -q
 
-test: system-deps install-dev lint typecheck pytest
+test: system-deps install-dev pytest
 
 bench: install-dev
 	$(BIN)/python bench/gate_latency.py
