@@ -405,14 +405,18 @@ def search(
     since: str | None = None,
     until: str | None = None,
     limit: int = 200,
+    before_seq: int | None = None,
 ) -> list[TimelineEntry]:
     """The latest ``limit`` events matching every filter given, oldest first.
 
     ``action`` matches exactly, or as a prefix when it ends with ``*`` (``review.*``);
-    ``since``/``until`` are ISO 8601 UTC times compared with each event's own ``ts``. Reads
-    newest first and stops at ``limit``, so a search of a long log stays cheap.
+    ``since``/``until`` are ISO 8601 UTC times compared with each event's own ``ts``;
+    ``before_seq`` pages back through the log. Reads newest first and stops at ``limit``, so a
+    search of a long log stays cheap.
     """
     stmt = select(AuditEvent.seq, AuditEvent.data).order_by(AuditEvent.seq.desc())
+    if before_seq is not None:
+        stmt = stmt.where(AuditEvent.seq < before_seq)
     if change_key is not None:
         stmt = stmt.where(AuditEvent.change_key == change_key)
     prefix = action[:-1] if action and action.endswith("*") else None

@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from changegate.cli import changes as changes_cmd
-from changegate.cli import misc as misc_cmd
-from changegate.cli import pipeline as pipeline_cmd
+if TYPE_CHECKING:
+    import typer
 
 SETTINGS: dict[str, object] = {
     "name": "changegate",
     "help": "Change management policy as code: change records, approvals with segregation of "
     "duties, a deploy gate and a tamper-evident audit log.\n\nExample: changegate demo",
     "no_args_is_help": True,
-    "rich_markup_mode": "rich",
+    "rich_markup_mode": None,
     "pretty_exceptions_enable": False,
     "context_settings": {"help_option_names": ["-h", "--help"]},
 }
 
-app = typer.Typer(**SETTINGS)  # type: ignore[arg-type]
 
-changes_cmd.register(app)
-pipeline_cmd.register(app)
-misc_cmd.register(app)
+@cache
+def build_app() -> typer.Typer:
+    """Every command, registered on first use: remote mode (CHANGEGATE_URL) never imports Typer."""
+    import typer
+
+    from changegate.cli import changes as changes_cmd
+    from changegate.cli import misc as misc_cmd
+    from changegate.cli import pipeline as pipeline_cmd
+    from changegate.cli import server as server_cmd
+
+    app = typer.Typer(**SETTINGS)  # type: ignore[arg-type]
+    changes_cmd.register(app)
+    pipeline_cmd.register(app)
+    misc_cmd.register(app)
+    server_cmd.register(app)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """`from changegate.cli.main import app` still works; the app is built then."""
+    if name == "app":
+        return build_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _command_name(info: typer.models.CommandInfo) -> str:
@@ -40,6 +59,9 @@ def only(command: str) -> typer.Typer | None:
     Building every command's parameters costs tens of milliseconds per invocation; a pipeline
     calling `changegate gate` should not pay for the other thirty commands.
     """
+    import typer
+
+    app = build_app()
     commands = [c for c in app.registered_commands if _command_name(c) == command]
     groups = [g for g in app.registered_groups if g.name == command]
     if not commands and not groups:
@@ -55,7 +77,13 @@ def only(command: str) -> typer.Typer | None:
 
 
 def run() -> None:
+    if os.environ.get("CHANGEGATE_URL"):
+        from changegate.cli.remote import main as remote_main
+
+        code = remote_main(sys.argv[1:])
+        if code is not None:  # None: a command that runs locally (serve, demo, --help, ...)
+            sys.exit(code)
     args = sys.argv[1:]
     first = next((a for a in args if not a.startswith("-")), None)
     target = only(first) if first and "--help" not in args and "-h" not in args else None
-    (target or app)()
+    (target or build_app())()

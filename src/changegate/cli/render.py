@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from changegate.cli.context import console
+
+def console() -> Any:
+    """A Rich console. Defined here rather than imported from `context` so that the remote CLI
+    renders the same tables without importing Typer."""
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 def change_dict(change: Any, evaluation: Any | None = None) -> dict[str, Any]:

@@ -1,0 +1,170 @@
+"""The application factory. Nothing is built at import time: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine
+
+from changegate import __version__
+from changegate.api.settings import ServerSettings, check_secret
+
+DESCRIPTION = """\
+The change-management policy as code, over HTTP. Every CLI command is an endpoint here and
+returns what the command prints with `--json`.
+
+Authenticate with `Authorization: Bearer <token>` (tokens from `changegate token create`).
+The actor of every action is the authenticated user; a request naming anyone else as author,
+approver or deployer is refused with 403, and the refusal is recorded in the audit log.
+Errors are `{"error", "message", "field"}`.
+"""
+
+
+def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app on ``settings``; refuses an empty or well-known secret key."""
+    from changegate.api import errors as api_errors
+    from changegate.api.cache import SeqCache
+    from changegate.api.deps import AppState
+    from changegate.api.metrics import make_registry
+    from changegate.api.middleware import BodyLimit, SecurityHeaders
+    from changegate.api.routes import admin, changes, records
+    from changegate.auth.service import LoginLimits
+    from changegate.db import ensure_initialised, make_engine, session_scope, utcnow
+    from changegate.policy.loader import load_policy
+    from changegate.policy.service import ensure_recorded
+    from changegate.web import routes as web
+
+    secret = check_secret(
+        settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+    )
+    owns_engine = engine is None
+    engine = engine or make_engine(settings.db_url)
+    ensure_initialised(engine)
+    loaded = load_policy(settings.policy)
+    with session_scope(engine) as s:
+        ensure_recorded(s, loaded)
+    state = AppState(
+        settings=settings,
+        secret=secret,
+        engine=engine,
+        loaded=loaded,
+        limits=LoginLimits(
+            per_user=settings.login_failures_per_user,
+            per_address=settings.login_failures_per_address,
+            window=dt.timedelta(minutes=settings.login_window_minutes),
+        ),
+        cache=SeqCache(),
+        started_at=utcnow(),
+    )
+    registry = make_registry(engine, loaded.policy.label)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="changegate",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.cg = state
+    api_errors.install(app, web.html_error)
+
+    @app.get("/healthz", tags=["system"], summary="Liveness and readiness: the database answers")
+    def healthz() -> Response:
+        from changegate.db import current_revision
+
+        try:
+            revision = current_revision(engine)
+        except Exception as exc:  # any database failure means "not ready"
+            return JSONResponse(
+                api_errors.error_body("Unavailable", f"database unreachable: {type(exc).__name__}"),
+                status_code=503,
+            )
+        body: dict[str, Any] = {
+            "status": "ok",
+            "schema_revision": revision or "",
+            "policy": loaded.policy.label,
+            "policy_digest": loaded.digest,
+            "database": engine.dialect.name,
+            "version": __version__,
+        }
+        return JSONResponse(body)
+
+    @app.get(
+        "/metrics",
+        tags=["system"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    )
+    def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(changes.router)
+    app.include_router(records.router)
+    app.include_router(admin.router)
+    web.mount(app)
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
+    )
+    app.add_middleware(SecurityHeaders)
+    _document_health(app)
+    return app
+
+
+def _document_health(app: FastAPI) -> None:
+    """Give /healthz its response schema in the OpenAPI document."""
+    from changegate.api.errors import ErrorOut
+    from changegate.api.schemas import HealthOut
+
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault(
+            "HealthOut", HealthOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        components.setdefault("ErrorOut", ErrorOut.model_json_schema())
+        op = schema["paths"]["/healthz"]["get"]
+        op["responses"] = {
+            "200": {
+                "description": "Ready",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/HealthOut"}}
+                },
+            },
+            "503": {
+                "description": "The database does not answer",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+                },
+            },
+        }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory`` worker processes: settings from ``CHANGEGATE_*``."""
+    return create_app(ServerSettings())
+
+
+__all__ = ["Request", "app_from_env", "create_app"]

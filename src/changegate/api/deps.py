@@ -1,0 +1,137 @@
+"""Request dependencies: the transaction and the caller.
+
+The dependency owns the transaction (``session_scope``): services flush, and the transaction
+commits when the endpoint returns, before the response is sent, so a mutation and its audit
+event land together or not at all. The caller comes from the bearer token only; a request
+body can never say who is acting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from changegate.auth.errors import Unauthenticated
+from changegate.db import session_scope
+from changegate.errors import PolicyDenied
+from changegate.policy import service as policy_service
+from changegate.policy.schema import Policy
+from changegate.users.models import User
+
+if TYPE_CHECKING:
+    from changegate.api.cache import SeqCache
+    from changegate.api.settings import ServerSettings
+    from changegate.auth.service import LoginLimits
+    from changegate.policy.loader import LoadedPolicy
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from `changegate token create`: `Authorization: Bearer cg_...`",
+)
+
+
+@dataclass
+class AppState:
+    """Everything a request needs, built once by ``create_app``."""
+
+    settings: ServerSettings
+    secret: str
+    engine: Engine
+    loaded: LoadedPolicy
+    limits: LoginLimits
+    cache: SeqCache
+    started_at: dt.datetime
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> Policy:
+        return self.loaded.policy
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.cg
+    return state
+
+
+@dataclass
+class Ctx:
+    """One request: its transaction, the authenticated caller and the policy in force."""
+
+    session: Session
+    user: User
+    app: AppState
+    request: Request
+
+    @property
+    def policy(self) -> Policy:
+        return self.app.policy
+
+    def allowed(self, action: str) -> bool:
+        return policy_service.allowed(self.policy, self.user, action)
+
+    def require(self, action: str, *, doing: str) -> None:
+        policy_service.require(self.policy, self.user, action, doing=doing)
+
+    def acting_as(self, named: str | None, *, field: str) -> str:
+        """The caller's name; 403 when the request names someone else as the actor."""
+        if named is not None and named != self.user.name:
+            raise PolicyDenied(
+                f"you are authenticated as {self.user.name}; a request cannot act as {named!r} "
+                f"({field}): the actor is always the authenticated user",
+                field=field,
+            )
+        return self.user.name
+
+
+def authenticate(request: Request, session: Session, raw: str | None) -> User:
+    from changegate.auth.service import authenticate_token
+
+    request.state.auth_via = "token"
+    if not raw:
+        raise Unauthenticated(
+            "authentication required: send `Authorization: Bearer <token>` with a token from "
+            "`changegate token create`",
+            field="Authorization",
+        )
+    user, _token = authenticate_token(session, raw)
+    request.state.actor = user.name
+    return user
+
+
+def _ctx(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, write: bool
+) -> Iterator[Ctx]:
+    state = app_state(request)
+    raw = credentials.credentials if credentials is not None else None
+    if raw is None and request.headers.get("authorization"):
+        raw = "-"  # a header that is not `Bearer <token>`: malformed, not missing
+    with session_scope(state.engine, write=write) as session:
+        user = authenticate(request, session, raw)
+        yield Ctx(session, user, state, request)
+
+
+def read_ctx(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Iterator[Ctx]:
+    yield from _ctx(request, credentials, write=False)
+
+
+def write_ctx(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Iterator[Ctx]:
+    yield from _ctx(request, credentials, write=True)
+
+
+#: a read-only transaction for the request, with the authenticated caller
+ReadCtx = Annotated[Ctx, Depends(read_ctx, scope="function")]
+#: a write transaction (SQLite: BEGIN IMMEDIATE) committed before the response is sent
+WriteCtx = Annotated[Ctx, Depends(write_ctx, scope="function")]

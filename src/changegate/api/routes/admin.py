@@ -1,0 +1,168 @@
+"""Users, passwords and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from changegate.api.deps import Ctx, ReadCtx, WriteCtx
+from changegate.api.errors import COMMON_ERRORS
+from changegate.api.schemas import (
+    MeOut,
+    PasswordIn,
+    PasswordOut,
+    RolesIn,
+    TokenCreatedOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
+from changegate.db import iso
+from changegate.errors import NotFound
+
+router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+
+
+@router.get("/me", response_model=MeOut, tags=["users"], summary="The authenticated caller")
+def me(ctx: ReadCtx) -> dict[str, Any]:
+    granted = sorted(a for a in ctx.policy.permissions if ctx.allowed(a))
+    return ctx.user.audit_state() | {"permissions": granted}
+
+
+@router.get("/users", response_model=list[UserOut], tags=["users"], summary="Users (user list)")
+def list_users(ctx: ReadCtx) -> list[dict[str, Any]]:
+    from changegate.users.service import list_users as list_all
+
+    ctx.require("user.read", doing="list users")
+    return [u.audit_state() for u in list_all(ctx.session)]
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    tags=["users"],
+    summary="Add a user with roles (user add)",
+)
+def add_user(body: UserIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
+    from changegate.users.service import add_user as add
+
+    ctx.require("user.manage", doing="add users")
+    user = add(
+        ctx.session,
+        ctx.policy,
+        name=body.name,
+        roles=body.roles,
+        github_login=body.github,
+        actor=ctx.user.name,
+    )
+    response.headers["Location"] = f"/api/users/{user.name}"
+    return user.audit_state()
+
+
+def _name(name: str) -> str:
+    if len(name) > 100:
+        raise NotFound(f"unknown user {name[:100]!r}...", field="name")
+    return name
+
+
+@router.put(
+    "/users/{name}/roles",
+    response_model=UserOut,
+    tags=["users"],
+    summary="Replace a user's roles (user set-roles)",
+)
+def set_roles(name: str, body: RolesIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.users.service import get_user
+    from changegate.users.service import set_roles as set_user_roles
+
+    actor = ctx.acting_as(body.by, field="by")
+    ctx.require("user.manage", doing="change roles")
+    user = get_user(ctx.session, _name(name), field="name")
+    return set_user_roles(
+        ctx.session, ctx.policy, user, roles=body.roles, actor=actor
+    ).audit_state()
+
+
+@router.put(
+    "/users/{name}/password",
+    response_model=PasswordOut,
+    tags=["users"],
+    summary="Set a web login password: your own, or anyone's with user.manage (user set-password)",
+)
+def set_password(name: str, body: PasswordIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.auth.service import set_password as set_pw
+
+    if _name(name) != ctx.user.name:
+        ctx.require("user.manage", doing=f"set {name}'s password")
+    cred = set_pw(ctx.session, user=name, password=body.password, actor=ctx.user.name)
+    return {
+        "user": cred.user_name,
+        "updated_at": iso(cred.updated_at),
+        "updated_by": cred.updated_by,
+    }
+
+
+def _may_manage_tokens_of(ctx: Ctx, owner: str) -> bool:
+    return owner == ctx.user.name or ctx.allowed("token.manage")
+
+
+@router.get(
+    "/tokens",
+    response_model=list[TokenOut],
+    tags=["tokens"],
+    summary="API tokens: yours, or everyone's with token.manage (token list)",
+)
+def list_tokens(
+    ctx: ReadCtx,
+    user: str | None = Query(default=None, max_length=100, description="Only this user's"),
+) -> list[dict[str, Any]]:
+    from changegate.auth.service import list_tokens as list_all
+    from changegate.auth.service import token_dict
+
+    if not ctx.allowed("token.manage"):
+        if user is not None and user != ctx.user.name:
+            ctx.require("token.manage", doing=f"list {user}'s tokens")
+        user = ctx.user.name
+    return [token_dict(t) for t in list_all(ctx.session, user=user)]
+
+
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=TokenCreatedOut,
+    tags=["tokens"],
+    summary="Issue an API token; the token is in this response only (token create)",
+)
+def create_token(body: TokenIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.auth.service import create_token as create
+    from changegate.auth.service import token_dict
+
+    owner = body.user or ctx.user.name
+    if not _may_manage_tokens_of(ctx, owner):
+        ctx.require("token.manage", doing=f"issue tokens for {owner}")
+    token, raw = create(
+        ctx.session, user=owner, actor=ctx.user.name, expires=body.expires, label=body.label
+    )
+    return token_dict(token) | {"token": raw}
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    response_model=TokenOut,
+    tags=["tokens"],
+    summary="Revoke an API token (token revoke)",
+)
+def revoke_token(token_id: int, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.auth.service import get_token, token_dict
+    from changegate.auth.service import revoke_token as revoke
+
+    if not 0 < token_id < 2**31:
+        raise NotFound(f"no API token {token_id}", field="token")
+    token = get_token(ctx.session, token_id)
+    if not _may_manage_tokens_of(ctx, token.user_name):
+        # someone else's token: as if it did not exist
+        raise NotFound(f"no API token {token_id}", field="token")
+    return token_dict(revoke(ctx.session, token, actor=ctx.user.name))

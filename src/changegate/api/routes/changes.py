@@ -1,0 +1,356 @@
+"""Change requests and everything done to one: reviews, evidence, status, gate, deployments.
+
+Each endpoint is the API face of one CLI command and returns what that command prints with
+``--json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from changegate.api.deps import Ctx, ReadCtx, WriteCtx
+from changegate.api.errors import COMMON_ERRORS, ErrorOut
+from changegate.api.schemas import (
+    ActorIn,
+    ApproveIn,
+    ChangeDetailOut,
+    ChangeEdit,
+    ChangeNew,
+    ChangeOut,
+    DeployIn,
+    DeployOut,
+    DeployRefusedOut,
+    DocumentIn,
+    EmergencyReviewIn,
+    EmergencyReviewOut,
+    EvidenceOut,
+    GateIn,
+    GateOut,
+    JunitIn,
+    RejectIn,
+    ReviewStateOut,
+    RollbackIn,
+    RollbackOut,
+    StatusOut,
+    ValidationIn,
+)
+from changegate.changes import service as changes
+from changegate.changes.models import Change
+from changegate.errors import InvalidInput, NotFound
+
+router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+
+KEY_DOC = "Change id, e.g. CHG-12"
+
+
+def _key(key: str) -> int:
+    """The change number, refused before it reaches the database if it cannot be one."""
+    if len(key) > 30:
+        raise InvalidInput(
+            f"{key[:30]!r}... is not a change id; use the form CHG-12", field="change"
+        )
+    number = changes.parse_key(key)
+    if number > 2**31 - 1:
+        raise NotFound(f"no change {key}; `changegate change list` shows them", field="change")
+    return number
+
+
+def _change(ctx: Ctx, key: str, *, lock: bool = False) -> Change:
+    return changes.get_change(ctx.session, f"CHG-{_key(key)}", lock=lock)
+
+
+def _read(ctx: Ctx) -> None:
+    ctx.require("change.read", doing="read changes")
+
+
+@router.get("", response_model=list[ChangeOut], summary="List changes (change list)")
+def list_changes(
+    ctx: ReadCtx,
+    state: str | None = Query(default=None, max_length=20, description="Only this state"),
+) -> list[dict[str, Any]]:
+    _read(ctx)
+    return [c.audit_state() for c in changes.list_changes(ctx.session, state=state)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ChangeOut,
+    summary="Create a change as a draft (change new)",
+)
+def create_change(body: ChangeNew, ctx: WriteCtx, response: Response) -> dict[str, Any]:
+    from changegate.changes.schemas import ChangeCreate
+
+    author = ctx.acting_as(body.author, field="author")
+    try:
+        data = ChangeCreate(**body.model_dump(exclude_none=True, exclude={"author"}), author=author)
+    except ValidationError as exc:  # pragma: no cover - ChangeNew already enforces these
+        raise InvalidInput(str(exc), field="change") from exc
+    change = changes.create_change(ctx.session, ctx.policy, data)
+    response.headers["Location"] = f"/api/changes/{change.key}"
+    return change.audit_state()
+
+
+@router.get(
+    "/{key}",
+    response_model=ChangeDetailOut,
+    summary="A change, its reviews and evidence (change show)",
+)
+def show_change(key: str, ctx: ReadCtx) -> dict[str, Any]:
+    from changegate.changes.status import change_report
+
+    _read(ctx)
+    return change_report(ctx.session, _change(ctx, key))
+
+
+@router.patch("/{key}", response_model=ChangeOut, summary="Edit a change (change edit)")
+def edit_change(key: str, body: ChangeEdit, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.changes.schemas import ChangeUpdate
+
+    actor = ctx.acting_as(body.by, field="by")
+    change = _change(ctx, key, lock=True)
+    data = ChangeUpdate(**body.model_dump(exclude_none=True, exclude={"by"}))
+    changes.edit_change(ctx.session, ctx.policy, change, data, actor=actor)
+    return change.audit_state()
+
+
+@router.post("/{key}/submit", response_model=ChangeOut, summary="Submit for review (change submit)")
+def submit_change(key: str, ctx: WriteCtx, body: ActorIn | None = None) -> dict[str, Any]:
+    actor = ctx.acting_as(body.by if body else None, field="by")
+    change = changes.submit_change(
+        ctx.session, ctx.policy, _change(ctx, key, lock=True), actor=actor
+    )
+    return change.audit_state()
+
+
+@router.post("/{key}/close", response_model=ChangeOut, summary="Close a change (change close)")
+def close_change(key: str, ctx: WriteCtx, body: ActorIn | None = None) -> dict[str, Any]:
+    actor = ctx.acting_as(body.by if body else None, field="by")
+    change = _change(ctx, key, lock=True)
+    if change.author != actor:
+        ctx.require("change.close_any", doing=f"close {change.key} (authored by {change.author})")
+    changes.close_change(ctx.session, ctx.policy, change, actor=actor)
+    return change.audit_state()
+
+
+@router.get(
+    "/{key}/status",
+    response_model=None,
+    responses={200: {"model": StatusOut, "description": "Every requirement, met or unmet"}},
+    summary="Every requirement the policy puts on the change (status)",
+)
+def change_status(key: str, ctx: ReadCtx) -> Response:
+    """Cached per change while the audit head does not move (see ``api/cache.py``)."""
+    from changegate.api.cache import head_seq
+    from changegate.changes.status import status_report
+
+    _read(ctx)
+    change_id = _key(key)
+
+    def compute() -> tuple[bytes, float | None]:
+        report = status_report(ctx.session, ctx.policy, _change(ctx, key))
+        dues = [
+            dt.datetime.fromisoformat(r["due"].replace("Z", "+00:00"))
+            for r in report["requirements"]
+            if r["due"] and not r["met"]
+        ]
+        ttl = None
+        if dues:
+            ttl = (min(dues) - dt.datetime.now(dt.UTC)).total_seconds()
+        return json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode(), ttl
+
+    body = ctx.app.cache.get_or_compute(
+        ("status", change_id, ctx.app.loaded.digest), head_seq(ctx.session), compute
+    )
+    return Response(body, media_type="application/json")
+
+
+@router.post(
+    "/{key}/approve",
+    status_code=201,
+    response_model=ReviewStateOut,
+    summary="Approve (approve); never your own change",
+)
+def approve(key: str, body: ApproveIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.reviews.service import approve as approve_change
+
+    actor = ctx.acting_as(body.by, field="by")
+    change = _change(ctx, key, lock=True)
+    review = approve_change(ctx.session, ctx.policy, change, actor=actor, comment=body.comment)
+    return review.audit_state() | {"state": change.state}
+
+
+@router.post(
+    "/{key}/reject", status_code=201, response_model=ReviewStateOut, summary="Reject (reject)"
+)
+def reject(key: str, body: RejectIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.reviews.service import reject as reject_change
+
+    actor = ctx.acting_as(body.by, field="by")
+    change = _change(ctx, key, lock=True)
+    review = reject_change(ctx.session, ctx.policy, change, actor=actor, comment=body.comment)
+    return review.audit_state() | {"state": change.state}
+
+
+@router.post(
+    "/{key}/evidence/junit",
+    status_code=201,
+    response_model=EvidenceOut,
+    summary="Attach JUnit XML results (evidence add --junit)",
+)
+def add_junit(key: str, body: JunitIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.evidence.service import add_junit as add
+
+    actor = ctx.acting_as(body.by, field="by")
+    change = _change(ctx, key, lock=True)
+    ev = add(
+        ctx.session, ctx.policy, change, content=body.content(), filename=body.filename, actor=actor
+    )
+    return ev.audit_state()
+
+
+@router.post(
+    "/{key}/evidence/validation",
+    status_code=201,
+    response_model=EvidenceOut,
+    summary="Record a named validation (evidence add --validation)",
+)
+def add_validation(key: str, body: ValidationIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.evidence.service import add_validation as add
+
+    actor = ctx.acting_as(body.by, field="by")
+    change = _change(ctx, key, lock=True)
+    ev = add(
+        ctx.session,
+        ctx.policy,
+        change,
+        name=body.name,
+        result=body.result,
+        details=body.details,
+        actor=actor,
+    )
+    return ev.audit_state()
+
+
+@router.post(
+    "/{key}/evidence/document",
+    status_code=201,
+    response_model=EvidenceOut,
+    summary="Attach a document (evidence add --document)",
+)
+def add_document(key: str, body: DocumentIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.evidence.service import add_document as add
+
+    actor = ctx.acting_as(body.by, field="by")
+    change = _change(ctx, key, lock=True)
+    ev = add(
+        ctx.session,
+        ctx.policy,
+        change,
+        content=body.content(),
+        filename=body.filename,
+        kind=body.kind,
+        details=body.details,
+        actor=actor,
+    )
+    return ev.audit_state()
+
+
+@router.post(
+    "/{key}/gate",
+    response_model=GateOut,
+    summary="Evaluate the deploy gate for the caller as deployer (gate); the decision is recorded",
+)
+def gate(key: str, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.deployments.service import gate as gate_service
+
+    deployer = ctx.acting_as(body.deployer, field="deployer")
+    ctx.require("gate.check", doing="run the deploy gate")
+    change = _change(ctx, key, lock=True)
+    return gate_service(ctx.session, ctx.policy, change, env=body.env, deployer=deployer).to_dict()
+
+
+@router.post(
+    "/{key}/deploy",
+    status_code=201,
+    response_model=DeployOut,
+    responses={409: {"model": DeployRefusedOut, "description": "Refused by the gate (recorded)"}},
+    summary="Record a deployment if the gate passes (deploy)",
+)
+def deploy(key: str, body: DeployIn, ctx: WriteCtx) -> Any:
+    from changegate.deployments.service import deploy as deploy_service
+
+    actor = ctx.acting_as(body.by, field="by")
+    ctx.require("deploy", doing="deploy changes")
+    change = _change(ctx, key, lock=True)
+    result = deploy_service(
+        ctx.session, ctx.policy, change, env=body.env, version=body.version, actor=actor
+    )
+    out: dict[str, Any] = {
+        "deployed": result.deployment is not None,
+        "deployment": None if result.deployment is None else result.deployment.audit_state(),
+        "gate": result.gate.to_dict(),
+        "state": change.state,
+    }
+    if result.deployment is None:
+        unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in out["gate"]["unmet"])
+        message = f"deployment of {change.key} to {body.env} refused by the gate: {unmet}"
+        # a refusal is recorded: this response commits the gate decision, it is not an error
+        return JSONResponse(
+            out | {"error": "GateClosed", "message": message, "field": "change"}, status_code=409
+        )
+    return out
+
+
+@router.post(
+    "/{key}/rollback",
+    status_code=201,
+    response_model=RollbackOut,
+    summary="Record a rollback (rollback)",
+)
+def rollback(key: str, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.deployments.service import rollback as rollback_service
+
+    actor = ctx.acting_as(body.by, field="by")
+    change = _change(ctx, key, lock=True)
+    dep = rollback_service(
+        ctx.session,
+        ctx.policy,
+        change,
+        env=body.env,
+        to_version=body.to,
+        reason=body.reason,
+        actor=actor,
+    )
+    return dep.audit_state() | {"state": change.state}
+
+
+@router.post(
+    "/{key}/emergency-review",
+    status_code=201,
+    response_model=EmergencyReviewOut,
+    summary="Retrospective and post-incident review of an emergency change (review-emergency)",
+)
+def review_emergency(key: str, body: EmergencyReviewIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.incidents.service import review_emergency as review
+
+    actor = ctx.acting_as(body.by, field="by")
+    change = _change(ctx, key, lock=True)
+    return review(
+        ctx.session,
+        ctx.policy,
+        change,
+        actor=actor,
+        root_cause=body.root_cause,
+        actions_taken=body.actions,
+        preventive_controls=body.preventive,
+    ).audit_state()
+
+
+__all__ = ["ErrorOut", "router"]

@@ -1,0 +1,958 @@
+"""Remote mode: with CHANGEGATE_URL and CHANGEGATE_TOKEN set, commands run against the server.
+
+Same options, same output (``--json`` documents and human text), same exit codes as local
+mode. This module imports only the standard library (and Rich, for tables, when a human reads
+them): no SQLAlchemy, no FastAPI, no Pydantic, no Typer, so a pipeline's `changegate gate`
+costs little more than its round trip.
+
+``main(argv)`` returns an exit code, or ``None`` when the command runs locally instead:
+``serve``, ``demo``, ``--help``, commands that have no server side (``ai``, ``scm``...), and
+any command given an explicit ``--db`` or ``--policy``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+JSON_DUMP: dict[str, Any] = {"indent": 2, "default": str, "ensure_ascii": False}
+
+#: error name in the server's JSON -> exit code (local mode: ChangegateError.exit_code)
+EXIT_CODES = {
+    "InvalidInput": 2,
+    "NotFound": 2,
+    "NotInitialised": 2,
+    "Unauthenticated": 2,
+    "PayloadTooLarge": 2,
+    "Conflict": 1,
+    "PolicyDenied": 1,
+    "IntegrityFailure": 1,
+    "RateLimited": 1,
+    "GateClosed": 1,
+}
+
+
+class Usage(Exception):
+    """Bad command line: exit 2, like Click."""
+
+
+class Remote(Exception):
+    def __init__(self, message: str, code: int, kind: str = "Error", field: str | None = None):
+        super().__init__(message)
+        self.message, self.code, self.kind, self.field = message, code, kind, field
+
+
+# --- a small HTTP/1.1 client ---------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+def _proxy_for(scheme: str, host: str) -> str | None:
+    env = {k.lower(): v for k, v in os.environ.items() if k.lower().endswith("_proxy")}
+    proxy = env.get(f"{scheme}_proxy") or env.get("all_proxy")
+    if not proxy:
+        return None
+    for entry in env.get("no_proxy", "").split(","):
+        entry = entry.strip().lstrip(".")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None
+    return proxy
+
+
+class Client:
+    """Bearer-token requests to the server: a raw socket, or urllib when a proxy applies."""
+
+    def __init__(self, url: str, token: str, timeout: float = 60.0) -> None:
+        parts = urlsplit(url.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Remote(
+                f"CHANGEGATE_URL {url!r} is not an http(s) URL, e.g. https://changegate.example.com",
+                2,
+                field="CHANGEGATE_URL",
+            )
+        self.url = url.rstrip("/")
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.base = parts.path
+        self.netloc = parts.netloc
+        self.token = token
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, body: Any = None) -> Answer:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {
+            "Host": self.netloc,
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            "User-Agent": "changegate-cli",
+            "Connection": "close",
+        }
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        target = self.base + path
+        try:
+            if _proxy_for(self.scheme, self.host):
+                return self._urllib(method, target, headers, data)
+            return self._socket(method, target, headers, data)
+        except OSError as exc:
+            reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+            raise Remote(
+                f"cannot reach the changegate server at {self.url} ({reason}); check CHANGEGATE_URL",
+                2,
+                field="CHANGEGATE_URL",
+            ) from None
+
+    def _socket(
+        self, method: str, target: str, headers: dict[str, str], data: bytes | None
+    ) -> Answer:
+        host: str | bytes = self.host
+        if self.host.isascii():
+            host = self.host.encode()  # skips loading the IDNA codec: a few ms per run
+        sock = socket.create_connection((host, self.port), timeout=self.timeout)  # type: ignore[arg-type]
+        if self.scheme == "https":
+            import ssl
+
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+        with sock:
+            lines = [f"{method} {target} HTTP/1.1"]
+            lines += [f"{k}: {v}" for k, v in headers.items()]
+            lines.append(f"Content-Length: {len(data or b'')}")
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b""))
+            return _read_response(sock.makefile("rb"))
+
+    def _urllib(
+        self, method: str, target: str, headers: dict[str, str], data: bytes | None
+    ) -> Answer:
+        import urllib.error
+        import urllib.request
+
+        req = urllib.request.Request(
+            f"{self.scheme}://{self.netloc}{target}", data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return Answer(
+                    resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+                )
+        except urllib.error.HTTPError as err:
+            return Answer(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())
+
+
+def _read_response(fh: Any) -> Answer:
+    status_line = fh.readline(65537).decode("latin-1")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+        raise OSError(f"not an HTTP response: {status_line[:60]!r}")
+    status = int(parts[1])
+    headers: dict[str, str] = {}
+    while True:
+        line = fh.readline(65537).decode("latin-1")
+        if line in ("\r\n", "\n", ""):
+            break
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(fh.readline(1024).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                break
+            chunks.append(fh.read(size))
+            fh.readline(3)
+        body = b"".join(chunks)
+    elif "content-length" in headers:
+        body = fh.read(int(headers["content-length"]))
+    else:
+        body = fh.read()
+    return Answer(status, headers, body)
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+@dataclass
+class Spec:
+    """Options of one command, as in the local CLI: name -> kind (str, int, list, flag)."""
+
+    run: Callable[[Ctx], int]
+    options: dict[str, str] = field(default_factory=dict)
+    positionals: tuple[str, ...] = ()
+    optional_positionals: int = 0
+
+
+@dataclass
+class Ctx:
+    client: Client
+    opts: dict[str, Any]
+    args: list[str]
+    json: bool
+
+    def opt(self, name: str, default: Any = None) -> Any:
+        return self.opts.get(name, default)
+
+    def call(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = ()) -> Any:
+        answer = self.client.request(method, path, body)
+        if 200 <= answer.status < 300 or answer.status in ok:
+            return answer.json()
+        raise _error(answer)
+
+    def emit(self, data: Any, human: Callable[[], None] | None = None) -> None:
+        if self.json:
+            sys.stdout.write(json.dumps(data, **JSON_DUMP) + "\n")
+        elif human is not None:
+            human()
+
+
+def _error(answer: Answer) -> Remote:
+    try:
+        body = answer.json()
+        message, kind, fld = body["message"], body.get("error", "Error"), body.get("field")
+    except (ValueError, KeyError, TypeError):
+        text = answer.body.decode("utf-8", "replace").strip().splitlines()
+        message = f"the server answered {answer.status}: {(text or [''])[0][:200]}"
+        kind, fld = "Error", None
+    if answer.status == 401:
+        message += " (check CHANGEGATE_TOKEN)"
+    default = 1 if answer.status in (403, 409, 429) else 2
+    return Remote(message, EXIT_CODES.get(kind, default), kind, fld)
+
+
+def _parse(spec: Spec, argv: list[str]) -> tuple[dict[str, Any], list[str], bool]:
+    opts: dict[str, Any] = {}
+    args: list[str] = []
+    as_json = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        i += 1
+        if a == "--":
+            args.extend(argv[i:])
+            break
+        if not a.startswith("--") or a == "-":
+            args.append(a)
+            continue
+        name, eq, value = a[2:].partition("=")
+        if name == "json":
+            as_json = True
+            continue
+        kind = spec.options.get(name)
+        if kind is None:
+            raise Usage(f"No such option: --{name}")
+        if kind == "flag":
+            opts[name] = True
+            continue
+        if not eq:
+            if i >= len(argv):
+                raise Usage(f"Option '--{name}' requires an argument.")
+            value = argv[i]
+            i += 1
+        if kind == "int":
+            try:
+                parsed: Any = int(value)
+            except ValueError:
+                raise Usage(
+                    f"Invalid value for '--{name}': {value!r} is not a valid integer."
+                ) from None
+        else:
+            parsed = value
+        if kind == "list":
+            opts.setdefault(name, []).append(parsed)
+        else:
+            opts[name] = parsed
+    need = len(spec.positionals) - spec.optional_positionals
+    if len(args) < need:
+        raise Usage(f"Missing argument '{spec.positionals[len(args)].upper()}'.")
+    if len(args) > len(spec.positionals):
+        raise Usage(f"Got unexpected extra argument ({args[len(spec.positionals)]})")
+    return opts, args, as_json
+
+
+def _require(ctx: Ctx, *names: str) -> None:
+    for name in names:
+        if name not in ctx.opts:
+            raise Usage(f"Missing option '--{name}'.")
+
+
+def _key(value: str) -> str:
+    return quote(value, safe="")
+
+
+# --- rendering shared with local mode --------------------------------------------------------
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _requirements_table(title: str, results: list[dict[str, Any]], footer: str = "") -> None:
+    from changegate.cli.render import show_requirements
+
+    show_requirements(title, results, footer)
+
+
+def _rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    from changegate.cli.render import show_rows
+
+    show_rows(title, rows, columns)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise Remote(
+                f"--{option} {item!r}: use DIMENSION=VALUE, e.g. availability=low",
+                2,
+                "InvalidInput",
+                option,
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _risk(ctx: Ctx, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    levels, notes = _pairs(ctx.opt("risk"), "risk"), _pairs(ctx.opt("risk-note"), "risk-note")
+    if not levels and not notes:
+        return None
+    risk = {k: dict(v) for k, v in (current or {}).items()}
+    for dim, level in levels.items():
+        risk.setdefault(dim, {"level": level, "note": ""})["level"] = level
+    for dim, note in notes.items():
+        if dim not in risk:
+            raise Remote(
+                f"--risk-note {dim}: give --risk {dim}=LEVEL too", 2, "InvalidInput", "risk-note"
+            )
+        risk[dim]["note"] = note
+    return risk
+
+
+CHANGE_FIELDS = {
+    "title": "title",
+    "class": "change_class",
+    "description": "description",
+    "category": "category",
+    "component": "components",
+    "provider": "providers",
+    "ai-component": "ai_component",
+    "rollback": "rollback_plan",
+    "link": "links",
+    "commit": "commits",
+    "justification": "justification",
+}
+CHANGE_OPTIONS = {
+    "title": "str",
+    "class": "str",
+    "description": "str",
+    "category": "str",
+    "component": "list",
+    "provider": "list",
+    "ai-component": "str",
+    "risk": "list",
+    "risk-note": "list",
+    "rollback": "str",
+    "link": "list",
+    "commit": "list",
+    "justification": "str",
+}
+
+
+def _change_body(ctx: Ctx) -> dict[str, Any]:
+    return {CHANGE_FIELDS[k]: v for k, v in ctx.opts.items() if k in CHANGE_FIELDS}
+
+
+def cmd_init(ctx: Ctx) -> int:
+    health = ctx.call("GET", "/healthz")
+    out = {
+        "db": ctx.client.url,
+        "schema": health["schema_revision"],
+        "previous_schema": health["schema_revision"],
+        "policy": health["policy"],
+        "policy_digest": health["policy_digest"],
+    }
+    ctx.emit(
+        out,
+        lambda: _print(
+            f"database ready at {out['db']} (schema {out['schema']}); policy {out['policy']} loaded"
+        ),
+    )
+    return 0
+
+
+def cmd_user_add(ctx: Ctx) -> int:
+    _require(ctx, "role")
+    body = {"name": ctx.args[0], "roles": ctx.opt("role"), "github": ctx.opt("github")}
+    out = ctx.call("POST", "/api/users", body)
+    ctx.emit(out, lambda: _print(f"added {out['name']} ({', '.join(out['roles'])})"))
+    return 0
+
+
+def cmd_user_set_roles(ctx: Ctx) -> int:
+    _require(ctx, "role")
+    out = ctx.call(
+        "PUT",
+        f"/api/users/{_key(ctx.args[0])}/roles",
+        {"roles": ctx.opt("role"), "by": ctx.opt("by")},
+    )
+    ctx.emit(out, lambda: _print(f"{out['name']}: {', '.join(out['roles'])}"))
+    return 0
+
+
+def cmd_user_list(ctx: Ctx) -> int:
+    rows = ctx.call("GET", "/api/users")
+    ctx.emit(rows, lambda: _rows("users", rows, ["name", "roles", "github_login"]))
+    return 0
+
+
+def cmd_user_set_password(ctx: Ctx) -> int:
+    from changegate.cli.server import read_password
+
+    try:
+        password = read_password(ctx.args[0])
+    except Exception as exc:  # InvalidInput from a missing or mistyped password
+        raise Remote(str(exc), 2, "InvalidInput", "password") from None
+    out = ctx.call("PUT", f"/api/users/{_key(ctx.args[0])}/password", {"password": password})
+    ctx.emit(out, lambda: _print(f"password set for {out['user']}"))
+    return 0
+
+
+def cmd_change_new(ctx: Ctx) -> int:
+    _require(ctx, "title", "class", "author")
+    body = _change_body(ctx) | {"author": ctx.opt("author")}
+    risk = _risk(ctx)
+    if risk is not None:
+        body["risk"] = risk
+    if ctx.opt("security-impacting"):
+        body["security_flag"] = True
+    out = ctx.call("POST", "/api/changes", body)
+    ctx.emit(out, lambda: _print(out["id"]))
+    return 0
+
+
+def cmd_change_edit(ctx: Ctx) -> int:
+    _require(ctx, "by")
+    body = _change_body(ctx) | {"by": ctx.opt("by")}
+    if "risk" in ctx.opts or "risk-note" in ctx.opts:
+        current = ctx.call("GET", f"/api/changes/{_key(ctx.args[0])}")["risk"]
+        body["risk"] = _risk(ctx, current)
+    out = ctx.call("PATCH", f"/api/changes/{_key(ctx.args[0])}", body)
+    ctx.emit(
+        out, lambda: _print(f"{out['id']} edited (revision {out['revision']}, {out['state']})")
+    )
+    return 0
+
+
+def _transition(action: str) -> Callable[[Ctx], int]:
+    def run(ctx: Ctx) -> int:
+        _require(ctx, "by")
+        out = ctx.call("POST", f"/api/changes/{_key(ctx.args[0])}/{action}", {"by": ctx.opt("by")})
+        ctx.emit(out, lambda: _print(f"{out['id']} {out['state']}"))
+        return 0
+
+    return run
+
+
+def cmd_change_show(ctx: Ctx) -> int:
+    out = ctx.call("GET", f"/api/changes/{_key(ctx.args[0])}")
+
+    def human() -> None:
+        from changegate.cli.render import show_change
+
+        show_change(out)
+        if out["reviews"]:
+            _rows(
+                "reviews", out["reviews"], ["reviewer", "verdict", "comment", "stale", "created_at"]
+            )
+        if out["evidence"]:
+            _rows("evidence", out["evidence"], ["kind", "name", "passed", "details", "blob_sha256"])
+
+    ctx.emit(out, human)
+    return 0
+
+
+def cmd_change_list(ctx: Ctx) -> int:
+    query = f"?{urlencode({'state': ctx.opt('state')})}" if ctx.opt("state") else ""
+    rows = ctx.call("GET", f"/api/changes{query}")
+    ctx.emit(
+        rows,
+        lambda: _rows(
+            "changes", rows, ["id", "state", "change_class", "category", "title", "author"]
+        ),
+    )
+    return 0
+
+
+def cmd_approve(ctx: Ctx) -> int:
+    _require(ctx, "by")
+    body = {"by": ctx.opt("by"), "comment": ctx.opt("comment", "")}
+    out = ctx.call("POST", f"/api/changes/{_key(ctx.args[0])}/approve", body)
+    ctx.emit(
+        out, lambda: _print(f"{out['change']} approved by {out['reviewer']}; state {out['state']}")
+    )
+    return 0
+
+
+def cmd_reject(ctx: Ctx) -> int:
+    _require(ctx, "by", "comment")
+    body = {"by": ctx.opt("by"), "comment": ctx.opt("comment")}
+    out = ctx.call("POST", f"/api/changes/{_key(ctx.args[0])}/reject", body)
+    ctx.emit(out, lambda: _print(f"{out['change']} rejected by {out['reviewer']}"))
+    return 0
+
+
+def _read(path: str, option: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise Remote(
+            f"--{option} {path}: cannot read the file ({exc.strerror})", 2, "InvalidInput", option
+        ) from None
+
+
+def cmd_evidence_add(ctx: Ctx) -> int:
+    import base64
+
+    _require(ctx, "by")
+    junit, validation, document = ctx.opt("junit"), ctx.opt("validation"), ctx.opt("document")
+    given = [
+        n for n, v in (("junit", junit), ("validation", validation), ("document", document)) if v
+    ]
+    if len(given) != 1:
+        raise Remote(
+            "give exactly one of --junit FILE, --validation NAME or --document FILE",
+            2,
+            "InvalidInput",
+            "evidence",
+        )
+    if validation and ctx.opt("result") is None:
+        raise Remote("--validation needs --result pass|fail", 2, "InvalidInput", "result")
+    if document and not ctx.opt("kind"):
+        raise Remote(
+            "--document needs --kind KIND (e.g. design, staging-report)", 2, "InvalidInput", "kind"
+        )
+    base = f"/api/changes/{_key(ctx.args[0])}/evidence"
+    by = ctx.opt("by")
+    if junit or document:
+        path = junit or document
+        body: dict[str, Any] = {
+            "filename": os.path.basename(path),
+            "content_base64": base64.b64encode(_read(path, given[0])).decode(),
+            "by": by,
+        }
+        if document:
+            body |= {"kind": ctx.opt("kind"), "details": ctx.opt("details", "")}
+        out = ctx.call("POST", f"{base}/{given[0]}", body)
+    else:
+        body = {
+            "name": validation,
+            "result": ctx.opt("result"),
+            "details": ctx.opt("details", ""),
+            "by": by,
+        }
+        out = ctx.call("POST", f"{base}/validation", body)
+    ctx.emit(
+        out,
+        lambda: _print(
+            f"{out['change']}: {out['kind']} {out['name']} attached"
+            + (f" ({out['details']})" if out["details"] else "")
+        ),
+    )
+    return 0
+
+
+def cmd_status(ctx: Ctx) -> int:
+    out = ctx.call("GET", f"/api/changes/{_key(ctx.args[0])}/status")
+    flags = ", ".join(
+        f
+        for f, on in (
+            ("high risk", out["high_risk"]),
+            ("security-impacting", out["security_impacting"]),
+            ("AI/GenAI", out["ai"]),
+        )
+        if on
+    )
+    ctx.emit(
+        out,
+        lambda: _requirements_table(
+            f"{out['change']} [{out['state']}] {out['title']} — {out['class']}"
+            + (f" {out['category']}" if out["category"] else "")
+            + (f" ({flags})" if flags else ""),
+            out["requirements"],
+            f"{len(out['unmet'])} unmet of {len(out['requirements'])} — {out['policy']}",
+        ),
+    )
+    return 0
+
+
+def cmd_gate(ctx: Ctx) -> int:
+    _require(ctx, "env", "deployer")
+    env, deployer = ctx.opt("env"), ctx.opt("deployer")
+    out = ctx.call(
+        "POST", f"/api/changes/{_key(ctx.args[0])}/gate", {"env": env, "deployer": deployer}
+    )
+    ctx.emit(
+        out,
+        lambda: _requirements_table(
+            f"gate {out['change']} → {env} for {deployer}: "
+            + ("[green]OPEN[/]" if out["passed"] else "[red]CLOSED[/]")
+            + (" (emergency bypass)" if out["bypass"] else ""),
+            out["requirements"],
+            f"{len(out['unmet'])} unmet — {out['policy']}",
+        ),
+    )
+    return 0 if out["passed"] else 1
+
+
+def cmd_deploy(ctx: Ctx) -> int:
+    _require(ctx, "env", "version", "by")
+    change, env, version, by = ctx.args[0], ctx.opt("env"), ctx.opt("version"), ctx.opt("by")
+    answer = ctx.client.request(
+        "POST",
+        f"/api/changes/{_key(change)}/deploy",
+        {"env": env, "version": version, "by": by},
+    )
+    if answer.status == 409 and answer.json().get("error") == "GateClosed":
+        body = answer.json()
+        out = {k: body[k] for k in ("deployed", "deployment", "gate", "state")}
+        unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in out["gate"]["unmet"])
+        sys.stderr.write(f"error: deployment of {change} to {env} refused by the gate: {unmet}\n")
+        ctx.emit(out)
+        return 1
+    if not 200 <= answer.status < 300:
+        raise _error(answer)
+    out = answer.json()
+    ctx.emit(
+        out,
+        lambda: _print(
+            f"{change} deployed to {env} at {version} by {by}"
+            + (" (emergency bypass: retrospective review now due)" if out["gate"]["bypass"] else "")
+        ),
+    )
+    return 0
+
+
+def cmd_rollback(ctx: Ctx) -> int:
+    _require(ctx, "env", "to", "reason", "by")
+    change, env, to = ctx.args[0], ctx.opt("env"), ctx.opt("to")
+    body = {"env": env, "to": to, "reason": ctx.opt("reason"), "by": ctx.opt("by")}
+    out = ctx.call("POST", f"/api/changes/{_key(change)}/rollback", body)
+    ctx.emit(out, lambda: _print(f"{change}: {env} rolled back to {to}"))
+    return 0
+
+
+def cmd_history(ctx: Ctx) -> int:
+    query = f"?{urlencode({'env': ctx.opt('env')})}" if ctx.opt("env") else ""
+    rows = ctx.call("GET", f"/api/deployments{query}")
+    ctx.emit(
+        rows,
+        lambda: _rows(
+            "deployments",
+            rows,
+            ["created_at", "environment", "kind", "version", "change", "actor", "reason"],
+        ),
+    )
+    return 0
+
+
+def cmd_review_emergency(ctx: Ctx) -> int:
+    _require(ctx, "by", "root-cause", "actions", "preventive")
+    change, by = ctx.args[0], ctx.opt("by")
+    body = {
+        "by": by,
+        "root_cause": ctx.opt("root-cause"),
+        "actions": ctx.opt("actions"),
+        "preventive": ctx.opt("preventive"),
+    }
+    out = ctx.call("POST", f"/api/changes/{_key(change)}/emergency-review", body)
+    ctx.emit(out, lambda: _print(f"{change}: retrospective review recorded by {by}"))
+    return 0
+
+
+def cmd_overdue(ctx: Ctx) -> int:
+    out = ctx.call("GET", "/api/overdue")
+    rows = out["overdue"]
+    ctx.emit(
+        out,
+        lambda: (
+            _rows("overdue retrospective reviews", rows, ["change", "title", "author", "due"])
+            if rows
+            else _print("no overdue emergency reviews")
+        ),
+    )
+    return 1 if rows else 0
+
+
+def cmd_audit_verify(ctx: Ctx) -> int:
+    out = ctx.call("GET", "/api/audit/verify")
+
+    def human() -> None:
+        if out["ok"]:
+            _print(
+                f"audit record intact: {out['events']} events, {out['rows_checked']} records checked, "
+                f"head #{out['head_seq']} {out['head_hash']}"
+            )
+        else:
+            _print(f"AUDIT RECORD BROKEN at event #{out['first_broken_event']}:")
+            for p in out["problems"]:
+                _print(f"  - {p}")
+
+    ctx.emit(out, human)
+    return 0 if out["ok"] else 1
+
+
+def cmd_audit_log(ctx: Ctx) -> int:
+    limit = ctx.opt("limit")
+    params: dict[str, Any] = {"limit": limit or 5000}
+    key = None
+    if ctx.args:
+        key = ctx.call("GET", f"/api/changes/{_key(ctx.args[0])}")["id"]
+        params["change"] = key
+    rows: list[dict[str, Any]] = []
+    while True:  # without --limit, page back through the whole log, as local mode prints it all
+        page = ctx.call("GET", f"/api/audit/events?{urlencode(params)}")
+        rows = page + rows
+        if limit or len(page) < params["limit"] or not page:
+            break
+        params["before"] = page[0]["seq"]
+
+    def human() -> None:
+        from changegate.cli.render import show_timeline
+
+        show_timeline(f"audit log{' of ' + key if key else ''}", rows)
+
+    ctx.emit(rows, human)
+    return 0
+
+
+def cmd_audit_export(ctx: Ctx) -> int:
+    _require(ctx, "out")
+    target = ctx.opt("out")
+    answer = ctx.client.request("GET", "/api/audit/export")
+    if not 200 <= answer.status < 300:
+        raise _error(answer)
+    text = answer.body.decode("utf-8")
+    if target == "-":
+        sys.stdout.write(text)
+        return 0
+    with open(target, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    n = text.count("\n")
+    ctx.emit({"events": n, "file": target}, lambda: _print(f"exported {n} events to {target}"))
+    return 0
+
+
+def cmd_policy_check(ctx: Ctx) -> int:
+    path = ctx.args[0]
+    raw = _read(path, "file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        out: dict[str, Any] = {
+            "file": path,
+            "valid": False,
+            "errors": [{"path": "document", "message": "not UTF-8 text"}],
+            "policy": None,
+        }
+    else:
+        out = ctx.call("POST", "/api/policy/check", {"text": text, "file": path})
+
+    def human() -> None:
+        if out["valid"]:
+            # the rule count is not part of the JSON; ask the server's parser through the text
+            _print(f"{path}: valid ({out['policy']}, {_rule_count(text)} rules)")
+        else:
+            for p in out["errors"]:
+                sys.stderr.write(f"{path}: {p['path']}: {p['message']}\n")
+            sys.stderr.write(f"{path}: {len(out['errors'])} error(s)\n")
+
+    ctx.emit(out, human)
+    return 0 if out["valid"] else 1
+
+
+def _rule_count(text: str) -> int:
+    import yaml
+
+    data = yaml.safe_load(text)
+    return len(data.get("rules") or []) if isinstance(data, dict) else 0
+
+
+def cmd_policy_show(ctx: Ctx) -> int:
+    out = ctx.call("GET", "/api/policy")
+
+    def human() -> None:
+        from changegate.policy.render import render_policy
+        from changegate.policy.schema import Policy
+
+        data = {k: v for k, v in out.items() if k not in ("digest", "source")}
+        render_policy(Policy.model_validate(data))
+
+    ctx.emit(out, human)
+    return 0
+
+
+TOKEN_COLUMNS = ["id", "user", "label", "status", "created_at", "expires_at", "revoked_at"]
+
+
+def cmd_token_create(ctx: Ctx) -> int:
+    _require(ctx, "user")
+    body = {
+        "user": ctx.opt("user"),
+        "expires": ctx.opt("expires", "90d"),
+        "label": ctx.opt("label", ""),
+    }
+    out = ctx.call("POST", "/api/tokens", body)
+
+    def human() -> None:
+        _print(out["token"])
+        sys.stderr.write(
+            f"token {out['id']} for {out['user']}, expires {out['expires_at'] or 'never'}; "
+            "it is shown only now: store it as CHANGEGATE_TOKEN\n"
+        )
+
+    ctx.emit(out, human)
+    return 0
+
+
+def cmd_token_list(ctx: Ctx) -> int:
+    query = f"?{urlencode({'user': ctx.opt('user')})}" if ctx.opt("user") else ""
+    rows = ctx.call("GET", f"/api/tokens{query}")
+    ctx.emit(rows, lambda: _rows("API tokens", rows, TOKEN_COLUMNS))
+    return 0
+
+
+def cmd_token_revoke(ctx: Ctx) -> int:
+    try:
+        token_id = int(ctx.args[0])
+    except ValueError:
+        raise Usage(f"Invalid value for 'ID': {ctx.args[0]!r} is not a valid integer.") from None
+    out = ctx.call("DELETE", f"/api/tokens/{token_id}")
+    ctx.emit(out, lambda: _print(f"token {out['id']} of {out['user']} revoked"))
+    return 0
+
+
+BY = {"by": "str"}
+COMMANDS: dict[tuple[str, ...], Spec] = {
+    ("init",): Spec(cmd_init),
+    ("user", "add"): Spec(cmd_user_add, {"role": "list", "github": "str"}, ("name",)),
+    ("user", "set-roles"): Spec(cmd_user_set_roles, {"role": "list", **BY}, ("name",)),
+    ("user", "list"): Spec(cmd_user_list),
+    ("user", "set-password"): Spec(cmd_user_set_password, dict(BY), ("name",)),
+    ("change", "new"): Spec(
+        cmd_change_new,
+        {**CHANGE_OPTIONS, "author": "str", "security-impacting": "flag"},
+    ),
+    ("change", "edit"): Spec(
+        cmd_change_edit, {**CHANGE_OPTIONS, "author": "str", **BY}, ("change",)
+    ),
+    ("change", "submit"): Spec(_transition("submit"), dict(BY), ("change",)),
+    ("change", "close"): Spec(_transition("close"), dict(BY), ("change",)),
+    ("change", "show"): Spec(cmd_change_show, {}, ("change",)),
+    ("change", "list"): Spec(cmd_change_list, {"state": "str"}),
+    ("approve",): Spec(cmd_approve, {"comment": "str", **BY}, ("change",)),
+    ("reject",): Spec(cmd_reject, {"comment": "str", **BY}, ("change",)),
+    ("evidence", "add"): Spec(
+        cmd_evidence_add,
+        {
+            "junit": "str",
+            "validation": "str",
+            "result": "str",
+            "details": "str",
+            "document": "str",
+            "kind": "str",
+            **BY,
+        },
+        ("change",),
+    ),
+    ("status",): Spec(cmd_status, {}, ("change",)),
+    ("gate",): Spec(cmd_gate, {"env": "str", "deployer": "str"}, ("change",)),
+    ("deploy",): Spec(cmd_deploy, {"env": "str", "version": "str", **BY}, ("change",)),
+    ("rollback",): Spec(
+        cmd_rollback, {"env": "str", "to": "str", "reason": "str", **BY}, ("change",)
+    ),
+    ("history",): Spec(cmd_history, {"env": "str"}),
+    ("review-emergency",): Spec(
+        cmd_review_emergency,
+        {"root-cause": "str", "actions": "str", "preventive": "str", **BY},
+        ("change",),
+    ),
+    ("overdue",): Spec(cmd_overdue),
+    ("audit", "verify"): Spec(cmd_audit_verify),
+    ("audit", "log"): Spec(cmd_audit_log, {"limit": "int"}, ("change",), optional_positionals=1),
+    ("audit", "export"): Spec(cmd_audit_export, {"out": "str"}),
+    ("policy", "check"): Spec(cmd_policy_check, {}, ("file",)),
+    ("policy", "show"): Spec(cmd_policy_show),
+    ("token", "create"): Spec(
+        cmd_token_create, {"user": "str", "expires": "str", "label": "str", **BY}
+    ),
+    ("token", "list"): Spec(cmd_token_list, {"user": "str"}),
+    ("token", "revoke"): Spec(cmd_token_revoke, dict(BY), ("id",)),
+}
+
+
+def _find(argv: list[str]) -> tuple[tuple[str, ...], list[str]] | None:
+    for size in (2, 1):
+        head = tuple(argv[:size])
+        if head in COMMANDS:
+            return head, argv[size:]
+    return None
+
+
+def main(argv: list[str]) -> int | None:
+    """Run ``argv`` against the server; ``None`` when the command must run locally."""
+    if any(a in ("-h", "--help") for a in argv) or not argv:
+        return None
+    if any(a == "--db" or a.startswith(("--db=", "--policy")) for a in argv):
+        return None  # an explicit local database or policy file: local mode
+    found = _find(argv)
+    if found is None:
+        return None
+    path, rest = found
+    spec = COMMANDS[path]
+    as_json = "--json" in rest
+    try:
+        opts, args, as_json = _parse(spec, rest)
+        token = os.environ.get("CHANGEGATE_TOKEN", "").strip()
+        if not token:
+            raise Remote(
+                "CHANGEGATE_URL is set but CHANGEGATE_TOKEN is not: create one with "
+                "`changegate token create --user NAME` on the server (or unset CHANGEGATE_URL)",
+                2,
+                "InvalidInput",
+                "CHANGEGATE_TOKEN",
+            )
+        timeout = float(os.environ.get("CHANGEGATE_TIMEOUT", "60"))
+        client = Client(os.environ["CHANGEGATE_URL"], token, timeout)
+        return spec.run(Ctx(client, opts, args, as_json))
+    except Usage as exc:
+        sys.stderr.write(
+            f"Usage: changegate {' '.join(path)} [OPTIONS]"
+            + "".join(f" {p.upper()}" for p in spec.positionals)
+            + f"\nTry 'changegate {' '.join(path)} -h' for help.\n\nError: {exc}\n"
+        )
+        return 2
+    except Remote as exc:
+        sys.stderr.write(f"error: {exc.message}\n")
+        if as_json:
+            sys.stdout.write(
+                json.dumps({"error": exc.kind, "message": exc.message, "field": exc.field}) + "\n"
+            )
+        return exc.code

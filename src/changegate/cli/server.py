@@ -1,0 +1,250 @@
+"""Commands for the server: `serve`, API tokens, and web login passwords."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from changegate.cli.context import DbOpt, JsonOpt, Opts, PolicyOpt, emit, guarded, transaction
+
+TOKEN_COLUMNS = ["id", "user", "label", "status", "created_at", "expires_at", "revoked_at"]
+
+
+def read_password(name: str) -> str:
+    """From stdin when it is not a terminal (scripts, CI); otherwise prompted twice."""
+    from changegate.errors import InvalidInput
+
+    if not sys.stdin.isatty():
+        text = sys.stdin.readline().rstrip("\r\n")
+        if not text:
+            raise InvalidInput(
+                "no password on stdin: pipe it in, e.g. `printf '%s\\n' \"$PW\" | "
+                f"changegate user set-password {name}`",
+                field="password",
+            )
+        return text
+    import getpass
+
+    first = getpass.getpass(f"new password for {name}: ")
+    if getpass.getpass("again: ") != first:
+        raise InvalidInput("the two passwords differ; nothing was changed", field="password")
+    return first
+
+
+def _user_group(app: typer.Typer) -> typer.Typer:
+    for group in app.registered_groups:
+        if group.name == "user" and group.typer_instance is not None:
+            return group.typer_instance
+    user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+    app.add_typer(user_app, name="user")
+    return user_app
+
+
+def register(app: typer.Typer) -> None:
+    token_app = typer.Typer(
+        help="API tokens for CI pipelines and the remote CLI (stored as SHA-256 only).",
+        no_args_is_help=True,
+    )
+    app.add_typer(token_app, name="token")
+    user_app = _user_group(app)
+
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+        workers: Annotated[
+            int, typer.Option("--workers", help="Worker processes (uvicorn).", min=1)
+        ] = 1,
+        json: JsonOpt = False,
+        db: DbOpt = None,
+        policy: PolicyOpt = None,
+    ) -> None:
+        """Run the server: web UI at /, JSON API under /api, docs at /docs, /healthz, /metrics.
+
+        A fresh database is created and the policy loaded. The secret key comes from
+        CHANGEGATE_SECRET_KEY, or is generated once and kept in the data directory. When nobody
+        has a password yet, user `admin` gets a random one, printed once.
+
+        Example: changegate serve --host 0.0.0.0 --port 8000 --workers 2
+        """
+        o = Opts(json, db, policy)
+
+        def body() -> None:
+            import os
+
+            from changegate.api.settings import ServerSettings, resolve_secret
+            from changegate.auth.service import bootstrap_admin
+            from changegate.cli.context import engine_for, loaded_policy
+            from changegate.db import current_revision, session_scope
+            from changegate.policy.service import ensure_recorded
+
+            settings = ServerSettings(db=o.db_url, policy=policy)
+            secret, secret_source = resolve_secret(settings)
+            engine = engine_for(o)
+            created = current_revision(engine) is None
+            if created:
+                from changegate.migrate import upgrade
+
+                upgrade(engine)
+            loaded = loaded_policy(o)
+            with session_scope(engine) as s:
+                ensure_recorded(s, loaded)
+                password = bootstrap_admin(s, loaded.policy)
+            engine.dispose()
+            url = f"http://{host}:{port}"
+            out: dict[str, Any] = {
+                "url": url,
+                "db": engine.url.render_as_string(hide_password=True),
+                "database_created": created,
+                "policy": loaded.policy.label,
+                "secret_key": secret_source,
+                "workers": workers,
+                "bootstrap_user": "admin" if password else None,
+                "bootstrap_password": password,
+            }
+
+            def human() -> None:
+                print(f"changegate serving {url}  (web UI /, API /api, docs /docs)")
+                print(f"  database {out['db']}" + (" (created)" if created else ""))
+                print(f"  policy {out['policy']}; secret key from {secret_source}")
+                if password:
+                    print(
+                        f"  first start: log in as admin with password {password}\n"
+                        "  (shown once; change it with `changegate user set-password admin`)"
+                    )
+
+            emit(o, out, human)
+            sys.stdout.flush()
+            os.environ["CHANGEGATE_SECRET_KEY"] = secret
+            os.environ["CHANGEGATE_DB"] = o.db_url
+            if policy is not None:
+                os.environ["CHANGEGATE_POLICY"] = str(policy)
+            import uvicorn
+
+            uvicorn.run(
+                "changegate.api.app:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                server_header=False,
+                log_level="info",
+            )
+
+        guarded(o, body)
+
+    @token_app.command("create")
+    def token_create(
+        user: Annotated[str, typer.Option("--user", help="Whose token, e.g. ci-bot.")],
+        expires: Annotated[
+            str, typer.Option("--expires", help="Lifetime: 90d, 12h, 2w or never.")
+        ] = "90d",
+        label: Annotated[str, typer.Option("--label", help="What the token is for.")] = "",
+        by: Annotated[str, typer.Option("--by", help="Who issues it.")] = "system",
+        json: JsonOpt = False,
+        db: DbOpt = None,
+        policy: PolicyOpt = None,
+    ) -> None:
+        """Issue an API token and print it once (with --json, as the `token` field).
+
+        Only its SHA-256 is stored. Use it as CHANGEGATE_TOKEN with CHANGEGATE_URL.
+
+        Example: changegate token create --user ci-bot --expires 90d
+        """
+        o = Opts(json, db, policy)
+
+        def body() -> None:
+            from changegate.auth.service import create_token, token_dict
+
+            with transaction(o) as (s, _):
+                token, raw = create_token(s, user=user, actor=by, expires=expires, label=label)
+                out = token_dict(token) | {"token": raw}
+
+            def human() -> None:
+                print(raw)
+                sys.stderr.write(
+                    f"token {out['id']} for {out['user']}, expires {out['expires_at'] or 'never'}; "
+                    "it is shown only now: store it as CHANGEGATE_TOKEN\n"
+                )
+
+            emit(o, out, human)
+
+        guarded(o, body)
+
+    @token_app.command("list")
+    def token_list(
+        user: Annotated[str | None, typer.Option("--user", help="Only this user's.")] = None,
+        json: JsonOpt = False,
+        db: DbOpt = None,
+        policy: PolicyOpt = None,
+    ) -> None:
+        """List API tokens (never their secrets), with status active, expired or revoked.
+
+        Example: changegate token list --user ci-bot
+        """
+        o = Opts(json, db, policy)
+
+        def body() -> None:
+            from changegate.auth.service import list_tokens, token_dict
+            from changegate.cli.render import show_rows
+
+            with transaction(o, write=False) as (s, _):
+                rows = [token_dict(t) for t in list_tokens(s, user=user)]
+            emit(o, rows, lambda: show_rows("API tokens", rows, TOKEN_COLUMNS))
+
+        guarded(o, body)
+
+    @token_app.command("revoke")
+    def token_revoke(
+        token_id: Annotated[int, typer.Argument(metavar="ID", help="Token id from `token list`.")],
+        by: Annotated[str, typer.Option("--by", help="Who revokes it.")] = "system",
+        json: JsonOpt = False,
+        db: DbOpt = None,
+        policy: PolicyOpt = None,
+    ) -> None:
+        """Revoke an API token; it is refused from then on.
+
+        Example: changegate token revoke 3
+        """
+        o = Opts(json, db, policy)
+
+        def body() -> None:
+            from changegate.auth.service import get_token, revoke_token, token_dict
+
+            with transaction(o) as (s, _):
+                out = token_dict(revoke_token(s, get_token(s, token_id), actor=by))
+            emit(o, out, lambda: print(f"token {out['id']} of {out['user']} revoked"))
+
+        guarded(o, body)
+
+    @user_app.command("set-password")
+    def user_set_password(
+        name: str,
+        by: Annotated[str, typer.Option("--by", help="Who sets it.")] = "system",
+        json: JsonOpt = False,
+        db: DbOpt = None,
+        policy: PolicyOpt = None,
+    ) -> None:
+        """Set a user's web login password (argon2); read from stdin when it is not a terminal.
+
+        Example: printf '%s\\n' "$PASSWORD" | changegate user set-password alice
+        """
+        o = Opts(json, db, policy)
+
+        def body() -> None:
+            from changegate.auth.service import set_password
+            from changegate.db import iso
+
+            password = read_password(name)
+            with transaction(o) as (s, _):
+                cred = set_password(s, user=name, password=password, actor=by)
+                out = {
+                    "user": cred.user_name,
+                    "updated_at": iso(cred.updated_at),
+                    "updated_by": cred.updated_by,
+                }
+            emit(o, out, lambda: print(f"password set for {out['user']}"))
+
+        guarded(o, body)

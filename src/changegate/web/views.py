@@ -1,0 +1,166 @@
+"""What each page shows, gathered from the services. No HTML here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from changegate.changes.lifecycle import STATES
+from changegate.changes.models import Change
+from changegate.changes.status import evaluate_change
+from changegate.policy import service as policy_service
+from changegate.policy.schema import Policy
+from changegate.users.models import User
+
+
+@dataclass(frozen=True)
+class ReviewChance:
+    """Whether a user may approve a change now, and if not, why not (shown on the page)."""
+
+    allowed: bool
+    reason: str
+
+
+def approval_chance(session: Session, policy: Policy, change: Change, user: User) -> ReviewChance:
+    """Mirrors the checks of ``reviews.service.approve`` without writing anything.
+
+    The page uses it only to decide whether to show the buttons; the endpoint still runs the
+    service, which is the authority.
+    """
+    from changegate.reviews.models import Review
+
+    if change.state not in ("submitted", "approved"):
+        return ReviewChance(False, f"{change.key} is {change.state.replace('_', ' ')}")
+    if user.name == change.author and not policy.segregation_of_duties.author_may_approve:
+        return ReviewChance(False, "you authored this change; a peer must review it")
+    if not policy_service.allowed(policy, user, "review.approve"):
+        return ReviewChance(False, "your roles do not include reviewing changes")
+    evaluation = evaluate_change(session, policy, change)
+    rules = {rule.id: rule for rule in policy.rules}
+    wanted = {
+        rules[r.rule_id].require.role or "" for r in evaluation.results if r.kind == "approval"
+    }
+    if wanted and not wanted & set(user.roles):
+        return ReviewChance(False, f"approvals here need role {' or '.join(sorted(wanted))}")
+    digest = change.content_digest()
+    already = session.scalar(
+        select(Review.id).where(
+            Review.change_id == change.id,
+            Review.reviewer == user.name,
+            Review.verdict == "approve",
+            Review.content_digest == digest,
+        )
+    )
+    if already is not None:
+        return ReviewChance(False, "you have approved this revision")
+    return ReviewChance(True, "")
+
+
+def awaiting_review(session: Session, policy: Policy, user: User) -> list[dict[str, Any]]:
+    """Submitted changes that ask for an approval the user could give and has not given."""
+    out: list[dict[str, Any]] = []
+    if not policy_service.allowed(policy, user, "review.approve"):
+        return out
+    rules = {rule.id: rule for rule in policy.rules}
+    for change in session.scalars(
+        select(Change).where(Change.state == "submitted").order_by(Change.id)
+    ):
+        if change.author == user.name:
+            continue
+        evaluation = evaluate_change(session, policy, change)
+        wanted = [
+            r
+            for r in evaluation.results
+            if r.kind == "approval" and not r.met and rules[r.rule_id].require.role in user.roles
+        ]
+        if wanted and approval_chance(session, policy, change, user).allowed:
+            out.append({"change": change, "wanted": [r.reason for r in wanted]})
+    return out
+
+
+def dashboard(session: Session, policy: Policy, user: User) -> dict[str, Any]:
+    from changegate.deployments.service import history
+    from changegate.incidents.service import pending_reviews
+
+    counts = dict(
+        session.execute(select(Change.state, func.count()).group_by(Change.state)).tuples().all()
+    )
+    latest: dict[str, Any] = {}
+    for dep in history(session):
+        latest[dep.environment] = dep
+    from changegate.db import utcnow
+
+    now = utcnow()
+    emergencies = [
+        {"change": p.change, "due": p.due, "overdue": p.due < now}
+        for p in pending_reviews(session, policy)
+    ]
+    recent = list(session.scalars(select(Change).order_by(Change.updated_at.desc()).limit(10)))
+    mine = list(
+        session.scalars(
+            select(Change)
+            .where(Change.author == user.name, Change.state.in_(("draft", "rejected")))
+            .order_by(Change.id.desc())
+            .limit(10)
+        )
+    )
+    return {
+        "counts": [(s, counts.get(s, 0)) for s in STATES],
+        "total": sum(counts.values()),
+        "awaiting": awaiting_review(session, policy, user),
+        "emergencies": emergencies,
+        "latest": [(env, latest.get(env)) for env in policy.deploy.environments],
+        "recent": recent,
+        "my_drafts": mine,
+    }
+
+
+def junit_rows(evidence: list[dict[str, Any]]) -> dict[str, int]:
+    """Totals over the latest run of each JUnit suite (what the gate counts)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for e in evidence:
+        if e["kind"] == "junit" and e.get("summary"):
+            latest[e["name"]] = e["summary"]
+    totals = {"suites": len(latest), "tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for summary in latest.values():
+        for key in ("tests", "failures", "errors", "skipped"):
+            totals[key] += int(summary.get(key, 0))
+    return totals
+
+
+def change_page(session: Session, policy: Policy, change: Change, user: User) -> dict[str, Any]:
+    from changegate.audit.service import timeline
+    from changegate.changes.lifecycle import TRANSITIONS
+    from changegate.changes.status import change_report, status_report
+
+    report = change_report(session, change)
+    status = status_report(session, policy, change)
+    may_edit = change.state in TRANSITIONS["edit"] and (
+        user.name == change.author or policy_service.allowed(policy, user, "change.edit_any")
+    )
+    may_submit = change.state == "draft" and (
+        user.name == change.author or policy_service.allowed(policy, user, "change.edit_any")
+    )
+    chance = approval_chance(session, policy, change, user)
+    may_reject = (
+        change.state in TRANSITIONS["reject"]
+        and user.name != change.author
+        and policy_service.allowed(policy, user, "review.approve")
+    )
+    return {
+        "change": change,
+        "report": report,
+        "status": status,
+        "gate_stage": [r for r in status["requirements"] if r["stage"] == "gate"],
+        "junit": junit_rows(report["evidence"]),
+        "timeline": timeline(session, change_key=change.key),
+        "may_edit": may_edit,
+        "may_submit": may_submit,
+        "may_approve": chance.allowed,
+        "approve_reason": chance.reason,
+        "may_reject": may_reject,
+        "gate_open": all(r["met"] for r in status["requirements"] if r["stage"] == "gate"),
+    }
