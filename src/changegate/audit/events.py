@@ -1,7 +1,8 @@
 """The catalogue of everything changegate records in its audit log.
 
-Each event type is a small frozen dataclass with a one-line docstring; ``docs/audit-events.md``
-is generated from this module, so this file is the single list of auditable actions.
+Each event type is a small frozen class with a one-line docstring: plain subclasses of the
+frozen ``Event`` dataclass, so importing the catalogue stays cheap on the CLI's hot path.
+``docs/audit-events.md`` is generated from this module: it is the list of auditable actions.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ class Event:
     entity_type: ClassVar[str]
 
 
-@dataclass(frozen=True)
 class PolicyLoaded(Event):
     """A policy version was first used against this database; its full text is recorded."""
 
@@ -26,7 +26,6 @@ class PolicyLoaded(Event):
     entity_type = "policy"
 
 
-@dataclass(frozen=True)
 class UserAdded(Event):
     """A user was added with roles."""
 
@@ -34,7 +33,6 @@ class UserAdded(Event):
     entity_type = "user"
 
 
-@dataclass(frozen=True)
 class UserUpdated(Event):
     """A user's roles, GitHub login or password changed."""
 
@@ -42,7 +40,6 @@ class UserUpdated(Event):
     entity_type = "user"
 
 
-@dataclass(frozen=True)
 class ChangeCreated(Event):
     """A change request was created as a draft."""
 
@@ -50,7 +47,6 @@ class ChangeCreated(Event):
     entity_type = "change"
 
 
-@dataclass(frozen=True)
 class ChangeEdited(Event):
     """A change's content was edited; approvals bound to the old content become stale."""
 
@@ -58,7 +54,6 @@ class ChangeEdited(Event):
     entity_type = "change"
 
 
-@dataclass(frozen=True)
 class ChangeSubmitted(Event):
     """A change was submitted for review (standard changes are pre-approved on submit)."""
 
@@ -66,7 +61,6 @@ class ChangeSubmitted(Event):
     entity_type = "change"
 
 
-@dataclass(frozen=True)
 class ChangeStateChanged(Event):
     """A change moved through its lifecycle (approved, deployed, rolled back, closed...)."""
 
@@ -74,7 +68,6 @@ class ChangeStateChanged(Event):
     entity_type = "change"
 
 
-@dataclass(frozen=True)
 class ApprovalRecorded(Event):
     """A reviewer approved a change, bound to the digest of its content."""
 
@@ -82,7 +75,6 @@ class ApprovalRecorded(Event):
     entity_type = "review"
 
 
-@dataclass(frozen=True)
 class RejectionRecorded(Event):
     """A reviewer rejected a change."""
 
@@ -90,7 +82,6 @@ class RejectionRecorded(Event):
     entity_type = "review"
 
 
-@dataclass(frozen=True)
 class BlobStored(Event):
     """A file's content was stored under its SHA-256."""
 
@@ -98,7 +89,6 @@ class BlobStored(Event):
     entity_type = "blob"
 
 
-@dataclass(frozen=True)
 class EvidenceAdded(Event):
     """Evidence (JUnit results, a validation, a document) was attached to a change."""
 
@@ -106,7 +96,6 @@ class EvidenceAdded(Event):
     entity_type = "evidence"
 
 
-@dataclass(frozen=True)
 class GateEvaluated(Event):
     """The deploy gate was evaluated for a change, environment and deployer."""
 
@@ -114,7 +103,6 @@ class GateEvaluated(Event):
     entity_type = "gate_decision"
 
 
-@dataclass(frozen=True)
 class DeploymentRecorded(Event):
     """A deployment of a change to an environment was recorded (after the gate passed)."""
 
@@ -122,7 +110,6 @@ class DeploymentRecorded(Event):
     entity_type = "deployment"
 
 
-@dataclass(frozen=True)
 class RollbackRecorded(Event):
     """A rollback of an environment to an earlier version was recorded."""
 
@@ -130,7 +117,6 @@ class RollbackRecorded(Event):
     entity_type = "deployment"
 
 
-@dataclass(frozen=True)
 class EmergencyReviewed(Event):
     """An emergency change's retrospective and post-incident review was recorded."""
 
@@ -138,7 +124,6 @@ class EmergencyReviewed(Event):
     entity_type = "emergency_review"
 
 
-@dataclass(frozen=True)
 class TokenCreated(Event):
     """An API token was issued to a user (only its SHA-256 is stored)."""
 
@@ -146,7 +131,6 @@ class TokenCreated(Event):
     entity_type = "api_token"
 
 
-@dataclass(frozen=True)
 class TokenRevoked(Event):
     """An API token was revoked; it is refused from then on."""
 
@@ -154,7 +138,6 @@ class TokenRevoked(Event):
     entity_type = "api_token"
 
 
-@dataclass(frozen=True)
 class PasswordSet(Event):
     """A user's web login password was set or changed (only an argon2 hash is stored)."""
 
@@ -162,7 +145,6 @@ class PasswordSet(Event):
     entity_type = "password"
 
 
-@dataclass(frozen=True)
 class LoggedIn(Event):
     """A user logged in to the web UI; a session was opened."""
 
@@ -170,7 +152,6 @@ class LoggedIn(Event):
     entity_type = "session"
 
 
-@dataclass(frozen=True)
 class LoggedOut(Event):
     """A user logged out of the web UI; the session was ended."""
 
@@ -178,7 +159,6 @@ class LoggedOut(Event):
     entity_type = "session"
 
 
-@dataclass(frozen=True)
 class AuthenticationFailed(Event):
     """A login failed, or an expired or revoked API token was presented."""
 
@@ -186,12 +166,27 @@ class AuthenticationFailed(Event):
     entity_type = "auth"
 
 
-@dataclass(frozen=True)
 class AccessDenied(Event):
     """An authenticated user was refused an action (role, ownership or segregation of duties)."""
 
     action = "access.denied"
     entity_type = "access"
+
+
+@dataclass(frozen=True)
+class AiProviderAdded(Event):
+    """An LLM provider was added to the provider register (policy §10.2)."""
+
+    action = "ai_provider.added"
+    entity_type = "ai_provider"
+
+
+@dataclass(frozen=True)
+class AiProviderDpaRecorded(Event):
+    """A provider's Data Processing Agreement was recorded: status, dates, document by hash."""
+
+    action = "ai_provider.dpa_recorded"
+    entity_type = "ai_provider"
 
 
 ALL_EVENTS: tuple[type[Event], ...] = tuple(

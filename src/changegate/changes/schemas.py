@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class RiskEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     level: str
     note: str = ""
@@ -15,7 +15,7 @@ class RiskEntry(BaseModel):
 class ChangeFields(BaseModel):
     """Fields shared by create and update; on update, None means "leave as is"."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     title: str | None = Field(default=None, max_length=300)
     description: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,12 +12,14 @@ from changegate.audit import events
 from changegate.audit.service import record
 from changegate.changes.lifecycle import next_state
 from changegate.changes.models import Change
-from changegate.changes.schemas import ChangeCreate, ChangeFields, ChangeUpdate
 from changegate.db import utcnow
 from changegate.errors import InvalidInput, NotFound
 from changegate.policy import service as policy_service
 from changegate.policy.schema import CLASS_NAMES, Policy
 from changegate.users.service import get_user
+
+if TYPE_CHECKING:
+    from changegate.changes.schemas import ChangeCreate, ChangeFields, ChangeUpdate
 
 _KEY = re.compile(r"^(?:CHG-)?(\d+)$", re.IGNORECASE)
 
