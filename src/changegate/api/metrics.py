@@ -29,7 +29,8 @@ class DatabaseCollector(Collector):
 
         with session_scope(self.engine, write=False) as s:
             by_state = dict(
-                s.execute(select(Change.state, func.count()).group_by(Change.state)).tuples().all()
+                (state, n)
+                for state, n in s.execute(select(Change.state, func.count()).group_by(Change.state))
             )
             gates = s.execute(
                 select(GateDecision.passed, GateDecision.bypass, func.count()).group_by(

@@ -310,18 +310,27 @@ def attempt_login(
     if hasher().check_needs_rehash(cred.hash):  # type: ignore[union-attr]
         set_password(session, user=user.name, password=password, actor=user.name)
     session.execute(delete(LoginFailure).where(LoginFailure.user_name == user.name))
+    web, raw = open_session(session, user, address=address, ttl=ttl)
+    return LoginResult(user, web, raw)
+
+
+def open_session(
+    session: Session, user: User, *, address: str, ttl: dt.timedelta
+) -> tuple[WebSession, str]:
+    """A new web session for a user whose credentials were checked; returns the cookie value."""
+    now = utcnow()
     raw = secrets.token_urlsafe(32)
     web = WebSession(
         token_sha256=sha256_hex(raw),
         csrf_token=secrets.token_urlsafe(32),
         user_name=user.name,
-        address=address,
+        address=address[:100],
         created_at=now,
         expires_at=now + ttl,
     )
     session.add(web)
     record(session, events.LoggedIn, actor=user.name, after=web)
-    return LoginResult(user, web, raw)
+    return web, raw
 
 
 def session_user(

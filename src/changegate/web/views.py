@@ -86,7 +86,8 @@ def dashboard(session: Session, policy: Policy, user: User) -> dict[str, Any]:
     from changegate.incidents.service import pending_reviews
 
     counts = dict(
-        session.execute(select(Change.state, func.count()).group_by(Change.state)).tuples().all()
+        (state, n)
+        for state, n in session.execute(select(Change.state, func.count()).group_by(Change.state))
     )
     latest: dict[str, Any] = {}
     for dep in history(session):

@@ -1,0 +1,293 @@
+"""Authorization matrix: every route × every role × (own object, someone else's object).
+
+The routes come from the app itself: a route without an entry here fails
+``test_every_route_has_a_matrix_entry``, so a new endpoint cannot ship unreviewed. Each case
+gets fresh users and a fresh object in the state the route needs, made through the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import Mount, Route
+
+from tests.api.support import CHANGE_BODY, JUNIT_B64, ROLES, Org
+
+Expect = dict[str, tuple[int, int]]  # role -> (status on own object, on someone else's)
+Vars = dict[str, Any]
+
+
+def every(own: int, other: int | None = None, **roles: tuple[int, int]) -> Expect:
+    base = {r: (own, own if other is None else other) for r in ROLES}
+    return base | roles
+
+
+def only(allowed: set[str], ok: int, denied: int = 403) -> Expect:
+    return {r: (ok, ok) if r in allowed else (denied, denied) for r in ROLES}
+
+
+def owner_or(allowed: set[str], ok: int, denied: int = 403, own_ok: int | None = None) -> Expect:
+    """The object's owner may; of the others, only ``allowed`` roles."""
+    own = ok if own_ok is None else own_ok
+    return {r: (own, ok if r in allowed else denied) for r in ROLES}
+
+
+def never_own(allowed: set[str], ok: int) -> Expect:
+    """Never on your own object (segregation of duties); on others', only ``allowed`` roles."""
+    return {r: (403, ok if r in allowed else 403) for r in ROLES}
+
+
+@dataclass(frozen=True)
+class Entry:
+    expect: Expect
+    anon: int
+    setup: str = "none"  # none | draft | submitted | ready | deployed | emergency | user | token
+    body: Callable[[Vars], dict[str, Any]] | None = None
+    url: str | None = None  # the URL to request, when it differs from the route's path
+    web: bool = False  # session cookie and CSRF instead of a bearer token
+
+
+REVIEWERS = {"engineer", "security", "cto"}
+VERIFIERS = {"auditor", "admin", "security", "cto"}
+AUTHORS = set(ROLES) - {"auditor"}
+
+
+def change_form(v: Vars) -> dict[str, Any]:
+    return {
+        "csrf": v["csrf"],
+        "title": "Rotate the TLS certificate",
+        "change_class": "normal",
+        "description": "Yearly rotation.",
+        "components": ["application"],
+        "risk_availability": "low",
+        "risk_security": "low",
+        "risk_data": "low",
+        "rollback_plan": "Put the old certificate back.",
+        "action": "save",
+    }
+
+
+PUBLIC = every(200)
+MATRIX: dict[tuple[str, str], Entry] = {
+    # --- JSON API ---
+    ("GET", "/api/changes"): Entry(every(200), 401),
+    ("POST", "/api/changes"): Entry(only(AUTHORS, 201), 401, body=lambda v: CHANGE_BODY),
+    ("GET", "/api/changes/{key}"): Entry(every(200), 401, "draft"),
+    ("PATCH", "/api/changes/{key}"): Entry(
+        owner_or({"admin"}, 200), 401, "draft", body=lambda v: {"title": "Round tax per invoice"}
+    ),
+    ("POST", "/api/changes/{key}/submit"): Entry(owner_or({"admin"}, 200), 401, "draft"),
+    ("POST", "/api/changes/{key}/close"): Entry(
+        owner_or({"deployer", "admin"}, 200), 401, "deployed"
+    ),
+    ("GET", "/api/changes/{key}/status"): Entry(every(200), 401, "draft"),
+    ("POST", "/api/changes/{key}/approve"): Entry(
+        never_own({"engineer"}, 201), 401, "submitted", body=lambda v: {"comment": "ok"}
+    ),
+    ("POST", "/api/changes/{key}/reject"): Entry(
+        never_own(REVIEWERS, 201), 401, "submitted", body=lambda v: {"comment": "no tests"}
+    ),
+    ("POST", "/api/changes/{key}/evidence/junit"): Entry(
+        only(AUTHORS, 201),
+        401,
+        "submitted",
+        body=lambda v: {"filename": "junit.xml", "content_base64": JUNIT_B64},
+    ),
+    ("POST", "/api/changes/{key}/evidence/validation"): Entry(
+        only(AUTHORS, 201), 401, "submitted", body=lambda v: {"name": "staging", "result": "pass"}
+    ),
+    ("POST", "/api/changes/{key}/evidence/document"): Entry(
+        only(AUTHORS, 201),
+        401,
+        "submitted",
+        body=lambda v: {
+            "filename": "design.md",
+            "kind": "design",
+            "content_base64": "IyBkZXNpZ24K",
+        },
+    ),
+    ("POST", "/api/changes/{key}/gate"): Entry(
+        only({"deployer"}, 200), 401, "ready", body=lambda v: {"env": "production"}
+    ),
+    ("POST", "/api/changes/{key}/deploy"): Entry(
+        only({"deployer"}, 201), 401, "ready", body=lambda v: {"env": "production", "version": "v2"}
+    ),
+    ("POST", "/api/changes/{key}/rollback"): Entry(
+        only({"deployer"}, 201),
+        401,
+        "deployed",
+        body=lambda v: {"env": "production", "to": "v0", "reason": "errors"},
+    ),
+    ("POST", "/api/changes/{key}/emergency-review"): Entry(
+        never_own(REVIEWERS, 201),
+        401,
+        "emergency",
+        body=lambda v: {"root_cause": "bad config", "actions": "reverted", "preventive": "lint"},
+    ),
+    ("GET", "/api/deployments"): Entry(every(200), 401),
+    ("GET", "/api/overdue"): Entry(every(200), 401),
+    ("GET", "/api/audit/events"): Entry(every(200), 401),
+    ("GET", "/api/audit/verify"): Entry(only(VERIFIERS, 200), 401),
+    ("GET", "/api/audit/export"): Entry(only(VERIFIERS, 200), 401),
+    ("GET", "/api/policy"): Entry(every(200), 401),
+    ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),
+    ("GET", "/api/me"): Entry(every(200), 401),
+    ("GET", "/api/users"): Entry(every(200), 401),
+    ("POST", "/api/users"): Entry(
+        only({"admin"}, 201), 401, body=lambda v: {"name": v["fresh"], "roles": ["engineer"]}
+    ),
+    ("PUT", "/api/users/{name}/roles"): Entry(
+        only({"admin"}, 200), 401, "user", body=lambda v: {"roles": v["roles"]}
+    ),
+    ("PUT", "/api/users/{name}/password"): Entry(
+        owner_or({"admin"}, 200), 401, "user", body=lambda v: {"password": "a long passphrase"}
+    ),
+    ("GET", "/api/tokens"): Entry(
+        owner_or({"admin"}, 200), 401, "user", url="/api/tokens?user={name}"
+    ),
+    ("POST", "/api/tokens"): Entry(
+        owner_or({"admin"}, 201), 401, "user", body=lambda v: {"user": v["name"]}
+    ),
+    ("DELETE", "/api/tokens/{token_id}"): Entry(owner_or({"admin"}, 200, denied=404), 401, "token"),
+    # --- public ---
+    ("GET", "/healthz"): Entry(PUBLIC, 200),
+    ("GET", "/metrics"): Entry(PUBLIC, 200),
+    ("GET", "/openapi.json"): Entry(PUBLIC, 200),
+    ("GET", "/docs"): Entry(PUBLIC, 200),
+    ("GET", "/docs/oauth2-redirect"): Entry(PUBLIC, 200),
+    ("MOUNT", "/static"): Entry(PUBLIC, 200, url="/static/style.css"),
+    # --- web UI (session cookie; a missing session redirects to the login page) ---
+    ("GET", "/login"): Entry(every(200), 200, web=True),
+    ("POST", "/login"): Entry(
+        every(400), 400, web=True, body=lambda v: {"username": "x", "password": "y"}
+    ),
+    ("POST", "/logout"): Entry(every(303), 303, web=True, body=lambda v: {"csrf": v["csrf"]}),
+    ("GET", "/"): Entry(every(200), 303, web=True),
+    ("GET", "/changes"): Entry(every(200), 303, web=True),
+    ("GET", "/changes/new"): Entry(only(AUTHORS, 200), 303, web=True),
+    ("POST", "/changes/new"): Entry(only(AUTHORS, 303), 303, web=True, body=change_form),
+    ("GET", "/changes/{key}"): Entry(every(200), 303, "draft", web=True),
+    ("GET", "/changes/{key}/edit"): Entry(owner_or({"admin"}, 200), 303, "draft", web=True),
+    ("POST", "/changes/{key}/edit"): Entry(
+        owner_or({"admin"}, 303), 303, "draft", web=True, body=change_form
+    ),
+    ("POST", "/changes/{key}/submit"): Entry(
+        owner_or({"admin"}, 303), 303, "draft", web=True, body=lambda v: {"csrf": v["csrf"]}
+    ),
+    ("POST", "/changes/{key}/approve"): Entry(
+        never_own({"engineer"}, 303),
+        303,
+        "submitted",
+        web=True,
+        body=lambda v: {"csrf": v["csrf"], "comment": "ok"},
+    ),
+    ("POST", "/changes/{key}/reject"): Entry(
+        never_own(REVIEWERS, 303),
+        303,
+        "submitted",
+        web=True,
+        body=lambda v: {"csrf": v["csrf"], "comment": "needs tests"},
+    ),
+    ("GET", "/policy"): Entry(every(200), 303, web=True),
+    ("GET", "/audit"): Entry(every(200), 303, web=True),
+    ("GET", "/audit/verify"): Entry(only(VERIFIERS, 200), 303, web=True),
+}
+
+
+def app_routes(org: Org) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, included routers flattened."""
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(org.app.routes):
+        route = context.original_route
+        if isinstance(route, Mount):
+            found.add(("MOUNT", route.path))
+        elif isinstance(route, APIRoute | Route):
+            for method in context.methods or ():
+                if method != "HEAD":
+                    found.add((method, str(context.path)))
+        else:  # pragma: no cover - a kind of route this test does not know how to check
+            found.add(("UNKNOWN", repr(route)))
+    return found
+
+
+def test_every_route_has_a_matrix_entry(org: Org) -> None:
+    routes = app_routes(org)
+    missing = sorted(routes - MATRIX.keys())
+    assert not missing, f"routes without an authorization matrix entry: {missing}"
+    stale = sorted(MATRIX.keys() - routes)
+    assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+
+
+@dataclass
+class Case:
+    route: tuple[str, str]
+    role: str  # a policy role, or "anonymous"
+    own: bool
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        who = (
+            "anonymous"
+            if self.role == "anonymous"
+            else f"{self.role}-{'own' if self.own else 'other'}"
+        )
+        self.id = f"{self.route[0]} {self.route[1]} {who}"
+
+
+CASES = [
+    Case(route, role, own)
+    for route in MATRIX
+    for role in (*ROLES, "anonymous")
+    for own in ((True, False) if role != "anonymous" else (False,))
+]
+
+
+def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
+    """Users and the target object; returns the caller's name and the URL/body variables."""
+    if case.role == "anonymous":
+        me, owner = None, org.user("engineer")
+    elif case.own:
+        me = owner = org.user("engineer")
+    else:
+        me, owner = org.user(case.role), org.user("engineer")
+    v: Vars = {"name": owner, "fresh": org.name("new"), "roles": ["engineer"]}
+    if entry.setup in ("draft", "submitted", "ready", "deployed", "emergency"):
+        v["key"] = org.change(owner, entry.setup)
+    elif entry.setup == "token":
+        org.token(owner)
+        v["token_id"] = org.client.get("/api/tokens", headers=org.bearer(owner)).json()[0]["id"]
+    if case.own and me is not None:
+        org.set_roles(me, case.role)
+        v["roles"] = [case.role]
+    return me, v
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_route_role_ownership(org: Org, case: Case) -> None:
+    entry = MATRIX[case.route]
+    method, path = case.route
+    me, v = arrange(org, entry, case)
+    headers: dict[str, str] = {}
+    v["csrf"] = ""
+    if me is not None:
+        if entry.web:
+            headers, v["csrf"] = org.web(me)
+        else:
+            headers = org.bearer(me)
+    url = (entry.url or path).format(**v)
+    body = entry.body(v) if entry.body else None
+    kwargs: dict[str, Any] = {"headers": headers}
+    if body is not None:
+        kwargs["data" if entry.web else "json"] = body
+    response = org.client.request("GET" if method == "MOUNT" else method, url, **kwargs)
+    own, other = entry.expect.get(case.role, (entry.anon, entry.anon))
+    expected = entry.anon if me is None else (own if case.own else other)
+    assert response.status_code == expected, f"{case.id}: {response.text[:500]}"
+    if url.startswith("/api/") and response.status_code >= 400:
+        assert set(response.json()) >= {"error", "message", "field"}
+    if entry.web and expected == 303 and me is None:
+        assert response.headers["location"].startswith("/login")
