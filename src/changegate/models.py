@@ -1,5 +1,6 @@
 """Imports every slice's ORM models so metadata and the audit verifier see all tables."""
 
+from changegate.ai.models import AiProvider
 from changegate.audit.models import AuditEvent, AuditHead
 from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, WebSession
 from changegate.changes.models import Change
@@ -24,10 +25,12 @@ AUDITED: dict[str, type] = {
     "api_token": ApiToken,
     "password": PasswordCredential,
     "session": WebSession,
+    "ai_provider": AiProvider,
 }
 
 __all__ = [
     "AUDITED",
+    "AiProvider",
     "ApiToken",
     "AuditEvent",
     "AuditHead",

@@ -173,7 +173,6 @@ class AccessDenied(Event):
     entity_type = "access"
 
 
-@dataclass(frozen=True)
 class AiProviderAdded(Event):
     """An LLM provider was added to the provider register (policy §10.2)."""
 
@@ -181,7 +180,6 @@ class AiProviderAdded(Event):
     entity_type = "ai_provider"
 
 
-@dataclass(frozen=True)
 class AiProviderDpaRecorded(Event):
     """A provider's Data Processing Agreement was recorded: status, dates, document by hash."""
 

@@ -26,6 +26,7 @@ def build_app() -> typer.Typer:
     """Every command, registered on first use: remote mode (CHANGEGATE_URL) never imports Typer."""
     import typer
 
+    from changegate.cli import ai as ai_cmd
     from changegate.cli import changes as changes_cmd
     from changegate.cli import misc as misc_cmd
     from changegate.cli import pipeline as pipeline_cmd
@@ -36,6 +37,7 @@ def build_app() -> typer.Typer:
     pipeline_cmd.register(app)
     misc_cmd.register(app)
     server_cmd.register(app)
+    ai_cmd.register(app)
     return app
 
 

@@ -6,6 +6,7 @@ registered hook and without a built-in evaluator fail closed.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -13,4 +14,23 @@ from changegate.policy.engine import ChangeFacts
 from changegate.policy.schema import Rule
 
 Hook = Callable[[Rule, ChangeFacts], tuple[bool, str]]
-REQUIREMENT_HOOKS: dict[str, Callable[[Any], Hook]] = {}
+
+
+def lazy(spec: str) -> Callable[[Any], Hook]:
+    """A factory named ``module:function``, imported on first use.
+
+    Registering by name means the kind is evaluated whichever entry point (CLI, API, tests)
+    runs the gate, without the policy slice importing the slice that owns the data.
+    """
+    module, _, name = spec.partition(":")
+
+    def factory(session: Any) -> Hook:
+        hook: Callable[[Any], Hook] = getattr(importlib.import_module(module), name)
+        return hook(session)
+
+    return factory
+
+
+REQUIREMENT_HOOKS: dict[str, Callable[[Any], Hook]] = {
+    "dpa": lazy("changegate.ai.providers:dpa_hook"),  # the provider register (policy §10.2)
+}

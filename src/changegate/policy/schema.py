@@ -176,6 +176,20 @@ class AiConfigPaths(Strict):
     content_filter: list[str] = []
 
 
+class AiEvidenceNames(Strict):
+    """Names under which `changegate ai` commands store evidence; the rules require these."""
+
+    regression: str = "behavioral-regression"
+    results_pre: str = "behavioral-results-pre"
+    results_post: str = "behavioral-results-post"
+    tenant_isolation: str = "tenant-isolation"
+    tenant_isolation_report: str = "tenant-isolation-report"
+    security_impact: str = "security-impact"
+    security_assessment: str = "security-impact-assessment"
+    injection_results: str = "prompt-injection-results"
+    garak_results: str = "garak-results"
+
+
 class Ai(Strict):
     section: str = "10"
     components: dict[str, str]
@@ -184,6 +198,8 @@ class Ai(Strict):
     regression: AiRegression
     config_paths: AiConfigPaths = AiConfigPaths()
     dpa_warning_days: int = Field(default=30, ge=0)
+    security_assessor_roles: list[str] = ["security"]
+    evidence: AiEvidenceNames = AiEvidenceNames()
 
 
 class Monitoring(Strict):
@@ -252,6 +268,9 @@ class Policy(Strict):
         for role in self.deploy.deployer_roles:
             if role not in self.roles:
                 problems.append(f"deploy.deployer_roles: unknown role '{role}'")
+        for role in self.ai.security_assessor_roles:
+            if role not in self.roles:
+                problems.append(f"ai.security_assessor_roles: unknown role '{role}'")
         seen: set[str] = set()
         for i, rule in enumerate(self.rules):
             where = f"rules.{i} ({rule.id})"
