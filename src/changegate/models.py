@@ -6,9 +6,11 @@ from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, W
 from changegate.changes.models import Change
 from changegate.deployments.models import Deployment, GateDecision
 from changegate.evidence.models import Blob, Evidence
+from changegate.github.models import CommitLink, GitHubDeployment, PullRequestLink, WebhookDelivery
 from changegate.incidents.models import EmergencyReview
 from changegate.policy.models import PolicyVersion
 from changegate.reviews.models import Review
+from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex
 from changegate.users.models import User
 
 #: entity type in audit events -> model whose rows the verifier checks against the log
@@ -25,6 +27,11 @@ AUDITED: dict[str, type] = {
     "api_token": ApiToken,
     "password": PasswordCredential,
     "session": WebSession,
+    "github_delivery": WebhookDelivery,
+    "github_pull_request": PullRequestLink,
+    "commit_link": CommitLink,
+    "github_deployment": GitHubDeployment,
+    "change_classification": ChangeClassification,
     "ai_provider": AiProvider,
 }
 
@@ -36,14 +43,21 @@ __all__ = [
     "AuditHead",
     "Blob",
     "Change",
+    "ChangeClassification",
+    "ChangeCommit",
+    "ChangeIndex",
+    "CommitLink",
     "Deployment",
     "EmergencyReview",
     "Evidence",
     "GateDecision",
+    "GitHubDeployment",
     "LoginFailure",
     "PasswordCredential",
     "PolicyVersion",
+    "PullRequestLink",
     "Review",
     "User",
     "WebSession",
+    "WebhookDelivery",
 ]

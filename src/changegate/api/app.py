@@ -28,6 +28,7 @@ Errors are `{"error", "message", "field"}`.
 def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> FastAPI:
     """Build the app on ``settings``; refuses an empty or well-known secret key."""
     from changegate.api import errors as api_errors
+    from changegate.api import webhooks
     from changegate.api.cache import SeqCache
     from changegate.api.deps import AppState
     from changegate.api.metrics import make_registry
@@ -117,6 +118,7 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
     app.include_router(changes.router)
     app.include_router(records.router)
     app.include_router(admin.router)
+    app.include_router(webhooks.router)
     web.mount(app)
     app.add_middleware(
         BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes

@@ -187,6 +187,55 @@ class AiProviderDpaRecorded(Event):
     entity_type = "ai_provider"
 
 
+class ChangeClassified(Event):
+    """A change was classified from the files its pull request or commit range changes."""
+
+    action = "change.classified"
+    entity_type = "change_classification"
+
+
+class ApprovalWithdrawn(Event):
+    """An approval was withdrawn (changes requested or review dismissed on GitHub)."""
+
+    action = "review.withdrawn"
+    entity_type = "review"
+
+
+class GitHubDeliveryProcessed(Event):
+    """A signed GitHub webhook delivery was accepted; what it did (or why not) is recorded."""
+
+    action = "github.delivery"
+    entity_type = "github_delivery"
+
+
+class GitHubProtectionRuleAnswered(Event):
+    """changegate answered GitHub's deployment protection rule for a held deploy job."""
+
+    action = "github.protection_rule_answered"
+    entity_type = "github_delivery"
+
+
+class PullRequestLinked(Event):
+    """A pull request was linked to its change, or its head, template or state changed."""
+
+    action = "github.pull_request"
+    entity_type = "github_pull_request"
+
+
+class CommitLinked(Event):
+    """A commit that landed on a branch (merge commit, pushed commit) was linked to a change."""
+
+    action = "github.commit_linked"
+    entity_type = "commit_link"
+
+
+class GitHubDeploymentRecorded(Event):
+    """A deployment GitHub reported was recorded with its status and whether a gate passed."""
+
+    action = "github.deployment"
+    entity_type = "github_deployment"
+
+
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls
     for cls in list(globals().values())

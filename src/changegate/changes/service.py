@@ -168,6 +168,7 @@ def create_change(session: Session, policy: Policy, data: ChangeCreate) -> Chang
     )
     session.add(change)
     record(session, events.ChangeCreated, actor=author.name, after=change)
+    _written(session, policy, change)
     return change
 
 
@@ -196,8 +197,16 @@ def edit_change(
     change.state = target
     change.revision += 1
     change.updated_at = utcnow()
+    _written(session, policy, change)
     record(session, events.ChangeEdited, actor=user.name, before=before, after=change)
     return change
+
+
+def _written(session: Session, policy: Policy, change: Change) -> None:
+    """The class floor of a change from a pull request or range, and the commit index (scm)."""
+    from changegate.scm.service import change_written
+
+    change_written(session, policy, change)
 
 
 def missing_fields(policy: Policy, change: Change) -> list[str]:

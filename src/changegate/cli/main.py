@@ -28,6 +28,7 @@ def build_app() -> typer.Typer:
 
     from changegate.cli import ai as ai_cmd
     from changegate.cli import changes as changes_cmd
+    from changegate.cli import git as git_cmd
     from changegate.cli import misc as misc_cmd
     from changegate.cli import pipeline as pipeline_cmd
     from changegate.cli import server as server_cmd
@@ -36,6 +37,7 @@ def build_app() -> typer.Typer:
     changes_cmd.register(app)
     pipeline_cmd.register(app)
     misc_cmd.register(app)
+    git_cmd.register(app)
     server_cmd.register(app)
     ai_cmd.register(app)
     return app

@@ -11,14 +11,62 @@ from changegate.cli.context import DbOpt, JsonOpt, Opts, PolicyOpt, emit, guarde
 Env = Annotated[
     str, typer.Option("--env", help="Target environment from the policy, e.g. production.")
 ]
+ChangeArg = Annotated[
+    str | None, typer.Argument(help="Change id, e.g. CHG-12; or give --git-sha instead.")
+]
+GitSha = Annotated[
+    str | None,
+    typer.Option(
+        "--git-sha",
+        help="Find the change by commit: one of its commits, or its merge commit.",
+    ),
+]
+
+
+def _target(session: Any, change: str | None, git_sha: str | None) -> tuple[Any, dict[str, str]]:
+    """The change named by id, or the one a commit belongs to (and how)."""
+    from changegate.changes.service import get_change
+    from changegate.errors import InvalidInput
+
+    if change and git_sha:
+        raise InvalidInput("give the change id or --git-sha, not both", field="git-sha")
+    if git_sha:
+        from changegate.scm.service import find_change_by_commit
+
+        match = find_change_by_commit(session, git_sha, lock=True)
+        return match.change, {"sha": match.sha, "linked_as": match.via}
+    if not change:
+        raise InvalidInput("give the change id (CHG-12) or --git-sha SHA", field="change")
+    return get_change(session, change, lock=True), {}
+
+
+def _person(session: Any, name: str | None, option: str) -> str:
+    """A user name as given, or the user mapped to it as a GitHub login; without one, the
+    user mapped to $GITHUB_ACTOR (set in GitHub Actions)."""
+    import os
+
+    from changegate.errors import InvalidInput
+    from changegate.github.service import resolve_person
+
+    value = name or os.environ.get("GITHUB_ACTOR")
+    if not value:
+        raise InvalidInput(f"{option}: say who deploys (a user name or GitHub login)", field=option)
+    return resolve_person(session, value)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def gate(
-        change: str,
         env: Env,
-        deployer: Annotated[str, typer.Option("--deployer", help="Who will deploy.")],
+        change: ChangeArg = None,
+        deployer: Annotated[
+            str | None,
+            typer.Option(
+                "--deployer",
+                help="Who will deploy: a user, or their GitHub login (default: $GITHUB_ACTOR).",
+            ),
+        ] = None,
+        git_sha: GitSha = None,
         json: JsonOpt = False,
         db: DbOpt = None,
         policy: PolicyOpt = None,
@@ -26,24 +74,27 @@ def register(app: typer.Typer) -> None:
         """Exit 0 when every requirement for deploying is met, 1 otherwise (listing what is unmet).
 
         Example: changegate gate CHG-1 --env production --deployer carol
+
+        Example: changegate gate --git-sha "$GITHUB_SHA" --env production --deployer carol
         """
         o = Opts(json, db, policy)
 
         def body() -> None:
-            from changegate.changes.service import get_change
             from changegate.cli.render import show_requirements
             from changegate.deployments.service import gate as gate_service
 
             with transaction(o) as (s, pol):
-                result = gate_service(
-                    s, pol, get_change(s, change, lock=True), env=env, deployer=deployer
-                )
+                target, commit = _target(s, change, git_sha)
+                who = _person(s, deployer, "--deployer")
+                result = gate_service(s, pol, target, env=env, deployer=who)
                 out = result.to_dict()
+                if commit:
+                    out["commit"] = commit
             emit(
                 o,
                 out,
                 lambda: show_requirements(
-                    f"gate {out['change']} → {env} for {deployer}: "
+                    f"gate {out['change']} → {env} for {out['deployer']}: "
                     + ("[green]OPEN[/]" if out["passed"] else "[red]CLOSED[/]")
                     + (" (emergency bypass)" if out["bypass"] else ""),
                     out["requirements"],
@@ -57,12 +108,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def deploy(
-        change: str,
         env: Env,
         version: Annotated[
             str, typer.Option("--version", help="Version being deployed, e.g. v1.4.2.")
         ],
-        by: Annotated[str, typer.Option("--by", help="The deployer.")],
+        change: ChangeArg = None,
+        by: Annotated[
+            str | None,
+            typer.Option(
+                "--by", help="The deployer: a user, or their GitHub login (default: $GITHUB_ACTOR)."
+            ),
+        ] = None,
+        git_sha: GitSha = None,
         json: JsonOpt = False,
         db: DbOpt = None,
         policy: PolicyOpt = None,
@@ -70,16 +127,18 @@ def register(app: typer.Typer) -> None:
         """Record a deployment; refused (exit 1, and recorded) unless the gate passes.
 
         Example: changegate deploy CHG-1 --env production --version v1.4.2 --by carol
+
+        Example: changegate deploy --git-sha "$GITHUB_SHA" --env production --version v1.4.2
         """
         o = Opts(json, db, policy)
 
         def body() -> None:
-            from changegate.changes.service import get_change
             from changegate.deployments.service import deploy as deploy_service
 
             with transaction(o) as (s, pol):
-                c = get_change(s, change, lock=True)
-                result = deploy_service(s, pol, c, env=env, version=version, actor=by)
+                c, commit = _target(s, change, git_sha)
+                who = _person(s, by, "--by")
+                result = deploy_service(s, pol, c, env=env, version=version, actor=who)
                 out: dict[str, Any] = {
                     "deployed": result.deployment is not None,
                     "deployment": None
@@ -88,12 +147,15 @@ def register(app: typer.Typer) -> None:
                     "gate": result.gate.to_dict(),
                     "state": c.state,
                 }
+                if commit:
+                    out["commit"] = commit
+                key = c.key
             if out["deployment"] is None:
                 import sys
 
                 unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in out["gate"]["unmet"])
                 sys.stderr.write(
-                    f"error: deployment of {change} to {env} refused by the gate: {unmet}\n"
+                    f"error: deployment of {key} to {env} refused by the gate: {unmet}\n"
                 )
                 emit(o, out, lambda: None)
                 raise typer.Exit(1)
@@ -101,7 +163,7 @@ def register(app: typer.Typer) -> None:
                 o,
                 out,
                 lambda: print(
-                    f"{change} deployed to {env} at {version} by {by}"
+                    f"{key} deployed to {env} at {version} by {out['gate']['deployer']}"
                     + (
                         " (emergency bypass: retrospective review now due)"
                         if out["gate"]["bypass"]

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from changegate.scm.pathrules import PathRule
+
 ChangeClass = Literal["standard", "normal", "emergency"]
 CLASS_NAMES: tuple[str, ...] = ("standard", "normal", "emergency")
 
@@ -23,6 +25,9 @@ FIELD_NAMES = (
     "ai_component",
     "category",
 )
+
+#: flags a path rule may set; security_impacting marks the change for extra scrutiny (§4b)
+PATH_RULE_FLAGS: tuple[str, ...] = ("security_impacting",)
 
 RequirementKind = Literal[
     "approval",
@@ -225,6 +230,8 @@ class Policy(Strict):
     vulnerability_sla_days: dict[str, int] = {}
     access_review_interval_days: int = Field(default=90, gt=0)
     monitoring: Monitoring = Monitoring()
+    #: glob -> component, category, flags, minimum class (docs/git.md "Path rules")
+    path_rules: list[PathRule] = []
 
     @model_validator(mode="after")
     def _cross_references(self) -> Policy:
@@ -285,9 +292,30 @@ class Policy(Strict):
             for comp in rule.when.components or []:
                 if comp not in self.components:
                     problems.append(f"{where}.when.components: unknown component '{comp}'")
+        problems.extend(self._path_rule_problems())
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _path_rule_problems(self) -> list[str]:
+        problems: list[str] = []
+        for i, path_rule in enumerate(self.path_rules):
+            where = f"path_rules.{i} ({path_rule.pattern})"
+            if path_rule.component and path_rule.component not in self.components:
+                problems.append(f"{where}.component: unknown component '{path_rule.component}'")
+            if path_rule.category and path_rule.category not in self.categories:
+                problems.append(f"{where}.category: unknown category '{path_rule.category}'")
+            if path_rule.change_class and path_rule.change_class not in CLASS_NAMES:
+                problems.append(
+                    f"{where}.class: unknown class '{path_rule.change_class}'; "
+                    f"use one of {', '.join(CLASS_NAMES)}"
+                )
+            for flag in path_rule.flags:
+                if flag not in PATH_RULE_FLAGS:
+                    problems.append(
+                        f"{where}.flags: unknown flag '{flag}'; use {', '.join(PATH_RULE_FLAGS)}"
+                    )
+        return problems
 
     @property
     def label(self) -> str:

@@ -1,0 +1,77 @@
+"""What changegate knows about the commits behind a change.
+
+- ``ChangeClassification`` (audited): what the path rules made of the files a change's pull
+  request or commit range touches, and so the lowest class the change may have.
+- ``ChangeCommit`` and ``ChangeIndex`` (derived, not audited): an index of ``Change.commits``
+  by SHA and a cache of each change's content digest, so that finding the change behind a
+  commit and auditing 100,000 commits take indexed queries. Both are rebuilt from the
+  ``changes`` table whenever a change is written (``scm.service.change_written``) and can be
+  rebuilt at any time; the audit log never depends on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from changegate.db import Base, UTCDateTime, iso
+
+
+class ChangeClassification(Base):
+    """The path-rule classification of a change created from a pull request or a range."""
+
+    __tablename__ = "change_classifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), unique=True)
+    source: Mapped[str] = mapped_column(String(20))  # pull_request | git_range
+    git_range: Mapped[str] = mapped_column(String(300))
+    base_sha: Mapped[str] = mapped_column(String(64))
+    head_sha: Mapped[str] = mapped_column(String(64))
+    minimum_class: Mapped[str] = mapped_column(String(20))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    components: Mapped[list[str]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def audit_state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "change": f"CHG-{self.change_id}",
+            "source": self.source,
+            "git_range": self.git_range,
+            "base_sha": self.base_sha,
+            "head_sha": self.head_sha,
+            "minimum_class": self.minimum_class,
+            "categories": list(self.categories),
+            "components": list(self.components),
+            "flags": list(self.flags),
+            "files": self.files,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+class ChangeCommit(Base):
+    """One entry of a change's ``commits`` list, indexed by SHA (full or abbreviated)."""
+
+    __tablename__ = "change_commits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
+    sha: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class ChangeIndex(Base):
+    """A change's content digest as of a revision: approvals bound to it are current."""
+
+    __tablename__ = "change_index"
+
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    content_digest: Mapped[str] = mapped_column(String(64))
