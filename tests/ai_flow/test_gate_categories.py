@@ -60,7 +60,10 @@ def test_system_prompt_change_needs_cto_sign_off_and_ai_evidence(flow: Flow) -> 
     assert passed, unmet
     status = {r["rule"]: r["reason"] for r in flow.status(key)["requirements"]}
     assert status["ai-component-documented"] == "field ai_component: persona-engine"
-    assert status["ai-behavioral-results-post"] == "document behavioral-results-post: attached by ci-bot"
+    assert (
+        status["ai-behavioral-results-post"]
+        == "document behavioral-results-post: attached by ci-bot"
+    )
     assert status["ai-security-impact"].startswith("validation security-impact: pass (by sam)")
 
 
@@ -73,7 +76,9 @@ def test_model_provider_switch_needs_providers_cto_and_current_dpas(flow: Flow) 
     refused = flow.submit(key, code=2)
     assert "providers" in refused.stderr
 
-    flow.run("change", "edit", key, "--provider", "openai", "--provider", "anthropic", "--by", "alice")
+    flow.run(
+        "change", "edit", key, "--provider", "openai", "--provider", "anthropic", "--by", "alice"
+    )
     flow.submit(key)
     passed, unmet = flow.gate(key)
     assert set(unmet) == NORMAL_AI | {"cto-sign-off", "ai-provider-dpa"}
