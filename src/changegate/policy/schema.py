@@ -307,13 +307,13 @@ class Policy(Strict):
                 problems.append(f"{where}.category: unknown category '{path_rule.category}'")
             if path_rule.change_class and path_rule.change_class not in CLASS_NAMES:
                 problems.append(
-                    f"{where}.class: unknown class '{path_rule.change_class}'; "
-                    f"use one of {', '.join(CLASS_NAMES)}"
+                    f"{where}.class: unknown class '{path_rule.change_class}' "
+                    f"(classes: {', '.join(CLASS_NAMES)})"
                 )
             for flag in path_rule.flags:
                 if flag not in PATH_RULE_FLAGS:
                     problems.append(
-                        f"{where}.flags: unknown flag '{flag}'; use {', '.join(PATH_RULE_FLAGS)}"
+                        f"{where}.flags: unknown flag '{flag}' (flags: {', '.join(PATH_RULE_FLAGS)})"
                     )
         return problems
 
