@@ -1,0 +1,104 @@
+"""Path rules are policy data: validated with the rest of the policy file, and what
+`changegate classify` applies (a company's own rules, not hard-coded ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from changegate.policy.loader import check_policy_text, default_policy_text
+from tests.cli_runner import cli
+from tests.git_flow.conftest import Repo
+
+
+def with_rules(rules: list[dict[str, object]]) -> str:
+    document = yaml.safe_load(default_policy_text())
+    document["path_rules"] = rules
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def test_the_default_policy_carries_validated_path_rules() -> None:
+    policy, problems = check_policy_text(default_policy_text())
+    assert problems == [] and policy is not None
+    patterns = {rule.pattern: rule for rule in policy.path_rules}
+    assert patterns["prompts/**"].category == "system-prompt-change"
+    assert patterns["config/litellm*.yaml"].category == "model-provider-switch"
+    assert patterns["**/tls/**"].flags == ("security_impacting",)
+    assert patterns["infra/**"].change_class == "normal"
+
+
+def test_bad_path_rules_are_reported_each_with_its_place() -> None:
+    policy, problems = check_policy_text(
+        with_rules([{"pattern": "a**b"}, {"pattern": "ok/**", "colour": "red"}])
+    )
+    assert policy is None
+    text = "\n".join(str(p) for p in problems)
+    assert "path_rules.0.pattern: pattern 'a**b': '**' inside the segment 'a**b'" in text
+    assert "path_rules.1.colour: unknown key" in text
+    # references to the rest of the policy are checked once every rule parses
+    policy, problems = check_policy_text(
+        with_rules(
+            [
+                {"pattern": "ok/**", "component": "nonesuch"},
+                {"pattern": "ok/**", "category": "nonesuch"},
+                {"pattern": "ok/**", "flags": ["loud"]},
+                {"pattern": "ok/**", "class": "urgent"},
+            ]
+        )
+    )
+    assert policy is None
+    text = "\n".join(str(p) for p in problems)
+    assert "path_rules.0 (ok/**).component: unknown component 'nonesuch'" in text
+    assert "path_rules.1 (ok/**).category: unknown category 'nonesuch'" in text
+    assert "path_rules.2 (ok/**).flags: unknown flag 'loud' (flags: security_impacting)" in text
+    assert "path_rules.3 (ok/**).class: unknown class 'urgent'" in text
+
+
+def test_classify_applies_the_companys_own_rules(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        with_rules(
+            [
+                {"pattern": "billing/**", "component": "application", "class": "normal"},
+                {"pattern": "**/*.md", "category": "configuration-tuning"},
+            ]
+        )
+    )
+    repo = Repo(tmp_path / "repo")
+    base = repo.commit("init", {"README.md": "x\n"})
+    repo.commit("docs", {"docs/guide.md": "y\n", "prompts/p.txt": "not governed here\n"})
+    out = cli(
+        "sqlite://",
+        "classify",
+        "--git-range",
+        f"{base}..HEAD",
+        "--repo",
+        str(repo.path),
+        "--policy",
+        str(policy),
+        "--json",
+    ).json()
+    assert (out["class"], out["categories"], out["components"]) == (
+        "standard",
+        ["configuration-tuning"],
+        [],
+    )
+    assert out["unmatched_files"] == ["prompts/p.txt"]
+    repo.commit("bill", {"billing/rates.py": "z\n"})
+    out = cli(
+        "sqlite://",
+        "classify",
+        "--git-range",
+        f"{base}..HEAD",
+        "--repo",
+        str(repo.path),
+        "--policy",
+        str(policy),
+        "--json",
+    ).json()
+    assert (out["class"], out["category"], out["components"]) == (
+        "normal",
+        "configuration-tuning",
+        ["application"],
+    )
