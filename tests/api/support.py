@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from changegate.users import service as users
 from tests.factories import DEFAULT, JUNIT_PASS, risk, tx
 
 P = DEFAULT.policy
+#: GitHub deliveries are authenticated by this secret's signature (changegate.github)
+os.environ.setdefault("CHANGEGATE_GITHUB_WEBHOOK_SECRET", "test-webhook-secret-" + "w" * 24)
 SECRET = "test-secret-" + "x" * 40
 ROLES = ("engineer", "security", "cto", "deployer", "auditor", "admin")
 COOKIE = "__Host-changegate"

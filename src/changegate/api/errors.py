@@ -65,9 +65,27 @@ def error_body(error: str, message: str, field: str | None = None) -> dict[str, 
     return {"error": error, "message": message, "field": field}
 
 
+#: paths of the web UI; errors there are pages, everywhere else JSON
+WEB_PREFIXES = ("/login", "/logout", "/changes", "/policy", "/audit", "/static")
+
+
 def is_api(request: Request) -> bool:
     path = request.url.path
-    return path.startswith("/api/") or path in ("/api", "/healthz", "/metrics", "/openapi.json")
+    return not (path == "/" or path.startswith(WEB_PREFIXES))
+
+
+def allowed_methods(request: Request) -> list[str] | None:
+    """The methods the OpenAPI document gives the request's path: the truthful Allow header
+    (Starlette names only the first route whose path matched)."""
+    import re
+
+    paths = request.app.openapi().get("paths", {})
+    found: set[str] = set()
+    for template, operations in paths.items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            found |= {m.upper() for m in operations if m.lower() != "parameters"}
+    return sorted(found) or None
 
 
 def client_address(request: Request) -> str:
@@ -155,9 +173,15 @@ def install(app: FastAPI, html_error: Callable[[Request, int, dict[str, Any]], R
         assert isinstance(exc, StarletteHTTPException)
         name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
         message = str(exc.detail)
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.url.path}; see /docs for the API"
-        return render(request, exc.status_code, error_body(name, message), dict(exc.headers or {}))
+        if exc.status_code == 405:
+            methods = allowed_methods(request)
+            if methods:
+                headers["Allow"] = ", ".join(methods)
+            message = f"{request.method} is not allowed here; allowed: {headers.get('Allow', '?')}"
+        return render(request, exc.status_code, error_body(name, message), headers)
 
     def on_crash(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -39,14 +39,26 @@ def _clean(value: Any, path: str = "") -> None:
             _clean(v, f"{path}[{i}]")
 
 
+def _strip(model: BaseModel, keep: tuple[str, ...] = ()) -> None:
+    """Trim text fields *after* validation, so length limits apply to what was sent."""
+    for name, value in model.__dict__.items():
+        if isinstance(value, str) and name not in keep:
+            object.__setattr__(model, name, value.strip())
+
+
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
     def _text_only(cls, data: Any) -> Any:
         _clean(data)
         return data
+
+    @model_validator(mode="after")
+    def _trimmed(self) -> Body:
+        _strip(self, keep=("password",))
+        return self
 
 
 class ActorIn(Body):
@@ -55,6 +67,8 @@ class ActorIn(Body):
 
 class ChangeNew(ChangeFields):
     """A new change (a draft). Fields as in `changegate change new`."""
+
+    model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=300)
     change_class: str = Field(max_length=20, description="standard | normal | emergency")
@@ -66,11 +80,27 @@ class ChangeNew(ChangeFields):
         _clean(data)
         return data
 
+    @model_validator(mode="after")
+    def _trimmed(self) -> ChangeNew:
+        _strip(self)
+        if not self.title:
+            raise ValueError("title: must not be blank")
+        return self
+
 
 class ChangeEdit(ChangeFields):
     """Fields to change; omitted fields stay as they are."""
 
+    model_config = ConfigDict(extra="forbid")
+
     by: str | None = Name
+
+    @model_validator(mode="after")
+    def _trimmed(self) -> ChangeEdit:
+        _strip(self)
+        if self.title is not None and not self.title:
+            raise ValueError("title: must not be blank")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -158,8 +188,6 @@ class RolesIn(Body):
 
 
 class PasswordIn(Body):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
     password: str = Field(min_length=1, max_length=1024)
 
 

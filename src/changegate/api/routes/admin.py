@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from changegate.api.deps import Ctx, ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
@@ -23,6 +23,9 @@ from changegate.db import iso
 from changegate.errors import NotFound
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+
+#: a user name as `changegate user add` accepts it
+UserName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$", max_length=100)]
 
 
 @router.get("/me", response_model=MeOut, tags=["users"], summary="The authenticated caller")
@@ -74,7 +77,7 @@ def _name(name: str) -> str:
     tags=["users"],
     summary="Replace a user's roles (user set-roles)",
 )
-def set_roles(name: str, body: RolesIn, ctx: WriteCtx) -> dict[str, Any]:
+def set_roles(name: UserName, body: RolesIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.users.service import get_user
     from changegate.users.service import set_roles as set_user_roles
 
@@ -92,7 +95,7 @@ def set_roles(name: str, body: RolesIn, ctx: WriteCtx) -> dict[str, Any]:
     tags=["users"],
     summary="Set a web login password: your own, or anyone's with user.manage (user set-password)",
 )
-def set_password(name: str, body: PasswordIn, ctx: WriteCtx) -> dict[str, Any]:
+def set_password(name: UserName, body: PasswordIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.auth.service import set_password as set_pw
 
     if _name(name) != ctx.user.name:

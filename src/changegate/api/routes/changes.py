@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -46,7 +46,11 @@ from changegate.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
 
-KEY_DOC = "Change id, e.g. CHG-12"
+#: a change id as the CLI takes it: CHG-12 or 12
+Key = Annotated[
+    str,
+    Path(pattern=r"^([Cc][Hh][Gg]-)?[0-9]{1,9}$", max_length=13, description="e.g. CHG-12"),
+]
 
 
 def _key(key: str) -> int:
@@ -102,7 +106,7 @@ def create_change(body: ChangeNew, ctx: WriteCtx, response: Response) -> dict[st
     response_model=ChangeDetailOut,
     summary="A change, its reviews and evidence (change show)",
 )
-def show_change(key: str, ctx: ReadCtx) -> dict[str, Any]:
+def show_change(key: Key, ctx: ReadCtx) -> dict[str, Any]:
     from changegate.changes.status import change_report
 
     _read(ctx)
@@ -110,7 +114,7 @@ def show_change(key: str, ctx: ReadCtx) -> dict[str, Any]:
 
 
 @router.patch("/{key}", response_model=ChangeOut, summary="Edit a change (change edit)")
-def edit_change(key: str, body: ChangeEdit, ctx: WriteCtx) -> dict[str, Any]:
+def edit_change(key: Key, body: ChangeEdit, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.changes.schemas import ChangeUpdate
 
     actor = ctx.acting_as(body.by, field="by")
@@ -121,7 +125,7 @@ def edit_change(key: str, body: ChangeEdit, ctx: WriteCtx) -> dict[str, Any]:
 
 
 @router.post("/{key}/submit", response_model=ChangeOut, summary="Submit for review (change submit)")
-def submit_change(key: str, ctx: WriteCtx, body: ActorIn | None = None) -> dict[str, Any]:
+def submit_change(key: Key, ctx: WriteCtx, body: ActorIn | None = None) -> dict[str, Any]:
     actor = ctx.acting_as(body.by if body else None, field="by")
     change = changes.submit_change(
         ctx.session, ctx.policy, _change(ctx, key, lock=True), actor=actor
@@ -130,7 +134,7 @@ def submit_change(key: str, ctx: WriteCtx, body: ActorIn | None = None) -> dict[
 
 
 @router.post("/{key}/close", response_model=ChangeOut, summary="Close a change (change close)")
-def close_change(key: str, ctx: WriteCtx, body: ActorIn | None = None) -> dict[str, Any]:
+def close_change(key: Key, ctx: WriteCtx, body: ActorIn | None = None) -> dict[str, Any]:
     actor = ctx.acting_as(body.by if body else None, field="by")
     change = _change(ctx, key, lock=True)
     if change.author != actor:
@@ -145,7 +149,7 @@ def close_change(key: str, ctx: WriteCtx, body: ActorIn | None = None) -> dict[s
     responses={200: {"model": StatusOut, "description": "Every requirement, met or unmet"}},
     summary="Every requirement the policy puts on the change (status)",
 )
-def change_status(key: str, ctx: ReadCtx) -> Response:
+def change_status(key: Key, ctx: ReadCtx) -> Response:
     """Cached per change while the audit head does not move (see ``api/cache.py``)."""
     from changegate.api.cache import head_seq
     from changegate.changes.status import status_report
@@ -177,7 +181,7 @@ def change_status(key: str, ctx: ReadCtx) -> Response:
     response_model=ReviewStateOut,
     summary="Approve (approve); never your own change",
 )
-def approve(key: str, body: ApproveIn, ctx: WriteCtx) -> dict[str, Any]:
+def approve(key: Key, body: ApproveIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.reviews.service import approve as approve_change
 
     actor = ctx.acting_as(body.by, field="by")
@@ -189,7 +193,7 @@ def approve(key: str, body: ApproveIn, ctx: WriteCtx) -> dict[str, Any]:
 @router.post(
     "/{key}/reject", status_code=201, response_model=ReviewStateOut, summary="Reject (reject)"
 )
-def reject(key: str, body: RejectIn, ctx: WriteCtx) -> dict[str, Any]:
+def reject(key: Key, body: RejectIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.reviews.service import reject as reject_change
 
     actor = ctx.acting_as(body.by, field="by")
@@ -204,7 +208,7 @@ def reject(key: str, body: RejectIn, ctx: WriteCtx) -> dict[str, Any]:
     response_model=EvidenceOut,
     summary="Attach JUnit XML results (evidence add --junit)",
 )
-def add_junit(key: str, body: JunitIn, ctx: WriteCtx) -> dict[str, Any]:
+def add_junit(key: Key, body: JunitIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.evidence.service import add_junit as add
 
     actor = ctx.acting_as(body.by, field="by")
@@ -221,7 +225,7 @@ def add_junit(key: str, body: JunitIn, ctx: WriteCtx) -> dict[str, Any]:
     response_model=EvidenceOut,
     summary="Record a named validation (evidence add --validation)",
 )
-def add_validation(key: str, body: ValidationIn, ctx: WriteCtx) -> dict[str, Any]:
+def add_validation(key: Key, body: ValidationIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.evidence.service import add_validation as add
 
     actor = ctx.acting_as(body.by, field="by")
@@ -244,7 +248,7 @@ def add_validation(key: str, body: ValidationIn, ctx: WriteCtx) -> dict[str, Any
     response_model=EvidenceOut,
     summary="Attach a document (evidence add --document)",
 )
-def add_document(key: str, body: DocumentIn, ctx: WriteCtx) -> dict[str, Any]:
+def add_document(key: Key, body: DocumentIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.evidence.service import add_document as add
 
     actor = ctx.acting_as(body.by, field="by")
@@ -267,7 +271,7 @@ def add_document(key: str, body: DocumentIn, ctx: WriteCtx) -> dict[str, Any]:
     response_model=GateOut,
     summary="Evaluate the deploy gate for the caller as deployer (gate); the decision is recorded",
 )
-def gate(key: str, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
+def gate(key: Key, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.deployments.service import gate as gate_service
 
     deployer = ctx.acting_as(body.deployer, field="deployer")
@@ -283,7 +287,7 @@ def gate(key: str, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
     responses={409: {"model": DeployRefusedOut, "description": "Refused by the gate (recorded)"}},
     summary="Record a deployment if the gate passes (deploy)",
 )
-def deploy(key: str, body: DeployIn, ctx: WriteCtx) -> Any:
+def deploy(key: Key, body: DeployIn, ctx: WriteCtx) -> Any:
     from changegate.deployments.service import deploy as deploy_service
 
     actor = ctx.acting_as(body.by, field="by")
@@ -314,7 +318,7 @@ def deploy(key: str, body: DeployIn, ctx: WriteCtx) -> Any:
     response_model=RollbackOut,
     summary="Record a rollback (rollback)",
 )
-def rollback(key: str, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
+def rollback(key: Key, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.deployments.service import rollback as rollback_service
 
     actor = ctx.acting_as(body.by, field="by")
@@ -337,7 +341,7 @@ def rollback(key: str, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
     response_model=EmergencyReviewOut,
     summary="Retrospective and post-incident review of an emergency change (review-emergency)",
 )
-def review_emergency(key: str, body: EmergencyReviewIn, ctx: WriteCtx) -> dict[str, Any]:
+def review_emergency(key: Key, body: EmergencyReviewIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.incidents.service import review_emergency as review
 
     actor = ctx.acting_as(body.by, field="by")

@@ -55,12 +55,24 @@ def overdue(ctx: ReadCtx) -> dict[str, Any]:
     return {"overdue": rows, "count": len(rows)}
 
 
-def _when(value: dt.datetime | None, field: str) -> str | None:
-    if value is None:
+ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?$"
+
+
+def _when(value: str | None, field: str) -> str | None:
+    """An ISO 8601 time as the log writes it (UTC, ``Z``), or InvalidInput naming the field."""
+    from changegate.errors import InvalidInput
+
+    if not value:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return iso(value)
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{field}: {value!r} is not a date or time; use e.g. 2026-11-25T14:00Z", field=field
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return iso(parsed)
 
 
 @router.get(
@@ -76,8 +88,14 @@ def audit_events(
     action: str | None = Query(
         default=None, max_length=100, description="e.g. review.approved or review.*"
     ),
-    since: dt.datetime | None = Query(default=None, description="ISO 8601; UTC if no zone"),
-    until: dt.datetime | None = Query(default=None, description="ISO 8601; UTC if no zone"),
+    since: str | None = Query(
+        default=None,
+        pattern=ISO_TIME,
+        description="ISO 8601, e.g. 2026-11-25T14:00Z (UTC if no zone)",
+    ),
+    until: str | None = Query(
+        default=None, pattern=ISO_TIME, description="ISO 8601, e.g. 2026-11-25 (UTC if no zone)"
+    ),
     limit: int = Query(default=200, ge=1, le=5000, description="The latest N matching events"),
     before: int | None = Query(
         default=None, ge=1, le=2**62, description="Only events before this sequence number"
