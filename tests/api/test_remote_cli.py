@@ -1,0 +1,250 @@
+"""Remote mode of the CLI: with CHANGEGATE_URL and CHANGEGATE_TOKEN every command runs against
+the server with the same output and exit codes as local mode, and imports neither SQLAlchemy
+nor FastAPI (nor Pydantic or Typer)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from changegate.cli import remote
+from tests.api.support import database, running_org, serving
+from tests.cli_runner import Run, cli
+
+DATA = Path(__file__).parents[1] / "data"
+POLICY = Path(__file__).parents[2] / "src" / "changegate" / "policy" / "default.yaml"
+TEAM = {"alice": ["engineer"], "bob": ["engineer"], "carol": ["deployer"], "ada": ["admin"]}
+TS = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00:00)?( UTC)?")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """A local database, and a server on another database with the same users; their tokens."""
+    tmp = tmp_path_factory.mktemp("remote")
+    backend = str(request.param)
+    with database(backend, request, tmp) as local_url, database(backend, request, tmp) as url:
+        with running_org(local_url) as local:
+            for name, roles in TEAM.items():
+                local.user(*roles, name=name)
+        with running_org(url) as org, serving(org.app) as base:
+            for name, roles in TEAM.items():
+                org.user(*roles, name=name)
+            yield local_url, base, {name: org.token(name) for name in TEAM}
+
+
+def run_remote(base: str, token: str, args: list[str], capsys: pytest.CaptureFixture[str]) -> Run:
+    env = {"CHANGEGATE_URL": base, "CHANGEGATE_TOKEN": token, "COLUMNS": "200"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        capsys.readouterr()
+        code = remote.main(args)
+        out = capsys.readouterr()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert code is not None, f"{args} fell back to local mode"
+    return Run(code, out.out, out.err)
+
+
+def normal(text: str) -> str:
+    return TS.sub("<time>", text)
+
+
+def comparable(run: Run) -> Any:
+    try:
+        data = json.loads(run.stdout)
+    except ValueError:
+        return normal(run.stdout)
+    return json.loads(normal(json.dumps(data)))
+
+
+STEPS: list[tuple[str, list[str]]] = [
+    (
+        "alice",
+        [
+            "change",
+            "new",
+            "--title",
+            "Round tax",
+            "--class",
+            "normal",
+            "--risk",
+            "availability=low",
+            "--risk",
+            "security=low",
+            "--risk",
+            "data=low",
+            "--risk-note",
+            "data=no PII",
+            "--rollback",
+            "redeploy",
+            "--description",
+            "per line",
+            "--link",
+            "https://example.com/pr/7",
+            "--commit",
+            "3f2a9c1d",
+            "--author",
+            "alice",
+            "--json",
+        ],
+    ),
+    (
+        "alice",
+        ["change", "edit", "CHG-1", "--risk", "availability=medium", "--by", "alice", "--json"],
+    ),
+    ("alice", ["change", "submit", "CHG-1", "--by", "alice"]),
+    ("bob", ["status", "CHG-1"]),
+    ("bob", ["status", "CHG-1", "--json"]),
+    ("alice", ["approve", "CHG-1", "--by", "alice"]),
+    ("alice", ["approve", "CHG-1", "--by", "alice", "--json"]),
+    ("bob", ["approve", "CHG-1", "--by", "bob", "--comment", "LGTM", "--json"]),
+    (
+        "bob",
+        [
+            "evidence",
+            "add",
+            "CHG-1",
+            "--junit",
+            str(DATA / "junit_pass.xml"),
+            "--by",
+            "bob",
+            "--json",
+        ],
+    ),
+    (
+        "bob",
+        ["evidence", "add", "CHG-1", "--validation", "staging", "--result", "pass", "--by", "bob"],
+    ),
+    ("bob", ["evidence", "add", "CHG-1", "--by", "bob"]),
+    ("carol", ["gate", "CHG-1", "--env", "production", "--deployer", "carol"]),
+    ("carol", ["gate", "CHG-1", "--env", "mars", "--deployer", "carol"]),
+    (
+        "carol",
+        [
+            "deploy",
+            "CHG-1",
+            "--env",
+            "production",
+            "--version",
+            "v1.4.2",
+            "--by",
+            "carol",
+            "--json",
+        ],
+    ),
+    ("carol", ["deploy", "CHG-1", "--env", "production", "--version", "v1.4.2", "--by", "carol"]),
+    (
+        "carol",
+        [
+            "rollback",
+            "CHG-1",
+            "--env",
+            "production",
+            "--to",
+            "v1.4.1",
+            "--reason",
+            "errors",
+            "--by",
+            "carol",
+            "--json",
+        ],
+    ),
+    ("bob", ["history", "--env", "production", "--json"]),
+    ("bob", ["change", "show", "CHG-1", "--json"]),
+    ("bob", ["change", "list", "--state", "rolled_back", "--json"]),
+    ("bob", ["change", "list", "--state", "nonsense"]),
+    ("bob", ["overdue", "--json"]),
+    ("bob", ["policy", "check", str(POLICY), "--json"]),
+    ("carol", ["gate", "CHG-999", "--env", "production", "--deployer", "carol"]),
+    (
+        "alice",
+        [
+            "change",
+            "new",
+            "--title",
+            "x",
+            "--class",
+            "weekly",
+            "--risk",
+            "availability=low",
+            "--author",
+            "alice",
+            "--json",
+        ],
+    ),
+    ("ada", ["user", "list", "--json"]),
+]
+
+
+def test_remote_mode_prints_what_local_mode_prints(
+    pair: tuple[str, str, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    local_url, base, tokens = pair
+    for who, args in STEPS:
+        here = cli(local_url, *args)
+        there = run_remote(base, tokens[who], args, capsys)
+        label = f"{who}: changegate {' '.join(args)}"
+        assert there.code == here.code, f"{label}\nlocal: {here.stderr}\nremote: {there.stderr}"
+        assert normal(there.stderr) == normal(here.stderr), label
+        if args[0] == "user":  # remote users carry their token's audit trail; compare names
+            assert [u["name"] for u in there.json()] == [u["name"] for u in here.json()]
+            continue
+        assert comparable(there) == comparable(here), label
+
+
+def test_identity_comes_from_the_token(
+    pair: tuple[str, str, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, base, tokens = pair
+    r = run_remote(base, tokens["bob"], ["approve", "CHG-1", "--by", "alice", "--json"], capsys)
+    assert r.code == 1 and r.json()["error"] == "PolicyDenied"
+    assert "authenticated as bob" in r.stderr
+    r = run_remote(base, "cg_nonsense", ["status", "CHG-1"], capsys)
+    assert r.code == 2 and "CHANGEGATE_TOKEN" in r.stderr
+    r = run_remote("http://127.0.0.1:9", tokens["bob"], ["status", "CHG-1"], capsys)
+    assert r.code == 2 and "cannot reach the changegate server" in r.stderr
+
+
+def test_local_only_commands_and_explicit_databases_fall_back() -> None:
+    assert remote.main(["demo"]) is None
+    assert remote.main(["serve"]) is None
+    assert remote.main(["gate", "--help"]) is None
+    assert remote.main(["status", "CHG-1", "--db", "sqlite:///x.db"]) is None
+
+
+def test_remote_gate_imports_no_database_or_web_framework(
+    pair: tuple[str, str, dict[str, str]],
+) -> None:
+    _, base, tokens = pair
+    env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=tokens["carol"])
+    args = ["gate", "CHG-1", "--env", "staging", "--deployer", "carol", "--json"]
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "changegate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode in (0, 1), r.stderr[-2000:]
+    assert json.loads(r.stdout)["change"] == "CHG-1"
+    modules = {
+        line.split("|")[-1].strip().split(".")[0] for line in r.stderr.splitlines() if "|" in line
+    }
+    assert not modules & {"sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic"}, (
+        modules
+    )
