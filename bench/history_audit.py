@@ -3,12 +3,17 @@
     python bench/history_audit.py                 # builds a 100,000-commit repository
     python bench/history_audit.py --repo PATH --branch main
     python bench/history_audit.py --commits 200000 --runs 5 --json
+    python bench/history_audit.py --lookup database       # changegate's tables, SQLite
+    python bench/history_audit.py --lookup database --db postgresql://...
 
 It prints, for the same repository and branch:
 
 - ``git log --first-parent --format=%H%x00%an%x00%s`` wall time and commits per second;
 - ``audit_history`` (every commit looked up, evaluated, findings collected) wall time and
-  commits per second, with an in-memory lookup;
+  commits per second, with an in-memory lookup, or (``--lookup database``) with
+  ``changegate.scm.service.DatabaseLookup`` over a migrated changegate database holding the
+  same links as rows: one change per linked commit, its approvals, its deployments and the
+  deployments GitHub reported (what ``changegate audit git`` runs);
 - the ratio of the two. Target: the audit runs at least a third of git's rate.
 
 The generated repository (``git fast-import``, a few seconds) has one merge of a side
@@ -28,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from changegate.scm.gitrepo import GitRepo
@@ -154,8 +160,163 @@ def memory_lookup(shas: Sequence[str]) -> Callable[[Sequence[str]], Mapping[str,
     return lookup
 
 
-LOOKUPS: dict[str, Callable[[Path, str, list[str]], Callable[..., Mapping[str, LinkedChange]]]] = {
-    "memory": lambda _repo, _branch, shas: memory_lookup(shas),
+def _kind(index: int) -> tuple[int, str, str]:
+    """The memory lookup's pattern for commit ``index``: (kind, author, approver)."""
+    kind = index % 100
+    author = AUTHORS[index % len(AUTHORS)][1]
+    approver = author if kind < 8 else AUTHORS[(index + 1) % len(AUTHORS)][1]
+    return kind, author, approver
+
+
+def build_database(url: str, shas: Sequence[str]) -> None:
+    """A migrated changegate database holding the memory lookup's links as rows.
+
+    Written in bulk (benchmark setup, not through the services and the audit log): per
+    linked commit a change, its commit in the commit index with the digest cache, an
+    approval bound to that digest, and a recorded deployment (or, for the ungated ones, a
+    deployment GitHub reported without a passing gate).
+    """
+    from sqlalchemy import insert
+
+    from changegate.changes.models import Change
+    from changegate.db import make_engine, utcnow
+    from changegate.deployments.models import Deployment
+    from changegate.github.models import GitHubDeployment
+    from changegate.migrate import upgrade
+    from changegate.reviews.models import Review
+    from changegate.scm.models import ChangeCommit, ChangeIndex
+
+    engine = make_engine(url)
+    upgrade(engine)
+    now = utcnow()
+    rows: dict[str, list[dict[str, object]]] = {
+        "changes": [],
+        "commits": [],
+        "index": [],
+        "reviews": [],
+        "deployments": [],
+        "github": [],
+    }
+    for index, sha in enumerate(shas):
+        kind, author, approver = _kind(index)
+        if kind < 5:
+            continue
+        change_id = index + 1
+        digest = f"{change_id:064x}"
+        rows["changes"].append(
+            {
+                "id": change_id,
+                "title": f"Change {index}",
+                "description": "",
+                "change_class": "normal",
+                "components": [],
+                "providers": [],
+                "risk": {},
+                "rollback_plan": "",
+                "justification": "",
+                "links": [],
+                "commits": [sha],
+                "security_flag": False,
+                "author": author,
+                "state": "deployed",
+                "revision": 1,
+                "created_at": now,
+                "updated_at": now,
+                "submitted_at": now,
+            }
+        )
+        rows["commits"].append({"change_id": change_id, "sha": sha})
+        rows["index"].append({"change_id": change_id, "revision": 1, "content_digest": digest})
+        rows["reviews"].append(
+            {
+                "change_id": change_id,
+                "reviewer": approver,
+                "verdict": "approve",
+                "comment": "",
+                "content_digest": digest,
+                "roles": "engineer",
+                "created_at": now,
+            }
+        )
+        if kind in (8, 9):
+            rows["github"].append(
+                {
+                    "github_id": change_id,
+                    "repository": "bench/repo",
+                    "sha": sha,
+                    "ref": "main",
+                    "environment": "production",
+                    "creator_login": author,
+                    "state": "success",
+                    "change_id": change_id,
+                    "gate_passed": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        else:
+            rows["deployments"].append(
+                {
+                    "change_id": change_id,
+                    "environment": "production",
+                    "version": f"v{index}",
+                    "kind": "deploy",
+                    "actor": "carol",
+                    "reason": "",
+                    "bypass": False,
+                    "created_at": now,
+                }
+            )
+    tables = {
+        "changes": Change,
+        "commits": ChangeCommit,
+        "index": ChangeIndex,
+        "reviews": Review,
+        "deployments": Deployment,
+        "github": GitHubDeployment,
+    }
+    with engine.begin() as conn:
+        for name, model in tables.items():
+            batch = rows[name]
+            for start in range(0, len(batch), 20_000):
+                conn.execute(insert(model), batch[start : start + 20_000])
+    engine.dispose()
+
+
+LookupFactory = Callable[[], AbstractContextManager[Callable[..., Mapping[str, LinkedChange]]]]
+
+
+def memory_factory(
+    _path: Path, _branch: str, shas: list[str], _scratch: Path, _db: str | None
+) -> LookupFactory:
+    lookup = memory_lookup(shas)
+    return lambda: nullcontext(lookup)
+
+
+def database_factory(
+    _path: Path, _branch: str, shas: list[str], scratch: Path, db: str | None
+) -> LookupFactory:
+    from changegate.db import make_engine, session_scope
+    from changegate.policy.loader import load_policy
+    from changegate.scm.service import DatabaseLookup
+
+    url = db or f"sqlite:///{scratch / 'changegate.db'}"
+    build_database(url, shas)
+    engine = make_engine(url)
+    policy = load_policy().policy
+
+    @contextmanager
+    def fresh() -> Iterator[Callable[..., Mapping[str, LinkedChange]]]:
+        # a new lookup per run: nothing cached from an earlier run
+        with session_scope(engine, write=False) as session:
+            yield DatabaseLookup(session, policy)
+
+    return fresh
+
+
+LOOKUPS: dict[str, Callable[[Path, str, list[str], Path, str | None], LookupFactory]] = {
+    "memory": memory_factory,
+    "database": database_factory,
 }
 
 
@@ -173,11 +334,25 @@ def time_git_log(path: Path, branch: str) -> tuple[float, int]:
 
 
 def time_audit(
-    path: Path, branch: str, lookup: Callable[..., Mapping[str, LinkedChange]]
+    path: Path, branch: str, make_lookup: LookupFactory, batch_size: int
 ) -> tuple[float, int, int]:
+    from changegate.scm.service import DatabaseLookup, PipelinedAudit
+
     start = time.perf_counter()
-    audit = audit_history(GitRepo(path), branch, lookup=lookup)
-    findings = sum(1 for _ in audit)
+    with make_lookup() as lookup:
+        if isinstance(lookup, DatabaseLookup):
+            # what `changegate audit git` runs: lookups one batch ahead, on a worker thread
+            audit = PipelinedAudit(
+                GitRepo(path),
+                branch,
+                since=None,
+                lookup=lookup,
+                batch_size=batch_size,
+                progress=None,
+            )
+        else:
+            audit = audit_history(GitRepo(path), branch, lookup=lookup, batch_size=batch_size)
+        findings = sum(1 for _ in audit)
     elapsed = time.perf_counter() - start
     return elapsed, audit.summary.commits_scanned, findings
 
@@ -189,6 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--commits", type=int, default=100_000, help="first-parent commits")
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each (median)")
     parser.add_argument("--lookup", choices=sorted(LOOKUPS), default="memory")
+    parser.add_argument(
+        "--db", help="database URL for --lookup database (default: SQLite in a temp dir)"
+    )
+    parser.add_argument("--batch-size", type=int, default=2000, help="SHAs per lookup call")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
@@ -202,7 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = args.repo
             build_seconds = None
         shas = first_parent_shas(path, args.branch)
-        lookup = LOOKUPS[args.lookup](path, args.branch, shas)
+        start = time.perf_counter()
+        lookup = LOOKUPS[args.lookup](path, args.branch, shas, Path(scratch), args.db)
+        setup_seconds = time.perf_counter() - start
 
         # Warm the page cache and git's object access once before timing either side.
         time_git_log(path, args.branch)
@@ -212,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.runs):
             seconds, git_count = time_git_log(path, args.branch)
             git_times.append(seconds)
-            seconds, audit_count, findings = time_audit(path, args.branch, lookup)
+            seconds, audit_count, findings = time_audit(path, args.branch, lookup, args.batch_size)
             audit_times.append(seconds)
 
     git_seconds = statistics.median(git_times)
@@ -226,6 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "first_parent_commits": len(shas),
         "runs": args.runs,
         "lookup": args.lookup,
+        "lookup_setup_seconds": setup_seconds,
+        "batch_size": args.batch_size,
         "git_log_seconds": git_seconds,
         "git_log_commits_per_second": git_rate,
         "audit_seconds": audit_seconds,
@@ -250,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{git_seconds:7.3f} s  {git_rate:12,.0f} commits/s"
         )
         print(
-            f"  audit_history ({args.lookup} lookup)                "
+            f"  audit_history ({args.lookup} lookup){' ' * (16 - len(args.lookup))}"
             f"{audit_seconds:7.3f} s  {audit_rate:12,.0f} commits/s  ({findings:,} findings)"
         )
         verdict = "meets" if ratio >= 1 / 3 else "MISSES"

@@ -223,27 +223,15 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from changegate.scm.gitrepo import GitRepo
-            from changegate.scm.history import (
-                audit_history,
-                iter_csv,
-                iter_json,
-                iter_table,
-                summary_lines,
-            )
-            from changegate.scm.service import DatabaseLookup, parse_since
+            from changegate.scm.history import iter_csv, iter_json, iter_table, summary_lines
+            from changegate.scm.service import audit_branch, parse_since
 
             moment = parse_since(since)
             repo = GitRepo(path)
             with transaction(o, write=False) as (s, pol):
-                lookup = DatabaseLookup(s, pol)
                 with _progress(repo, branch, moment) as progress:
-                    audit = audit_history(
-                        repo,
-                        branch,
-                        moment,
-                        lookup=lookup,
-                        batch_size=batch_size,
-                        progress=progress,
+                    audit = audit_branch(
+                        s, pol, repo, branch, moment, batch_size=batch_size, progress=progress
                     )
                     pieces = {
                         Format.table: iter_table,

@@ -10,7 +10,8 @@ import datetime as dt
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +26,16 @@ from changegate.errors import ChangegateError, InvalidInput
 from changegate.policy.engine import ChangeFacts, evaluate
 from changegate.policy.schema import CLASS_NAMES, Policy
 from changegate.scm.classify import RangeClassification, classify_git_range
-from changegate.scm.gitrepo import GitRepo
-from changegate.scm.history import Approver, DeploymentRecord, LinkedChange
+from changegate.scm.gitrepo import Commit, GitRepo
+from changegate.scm.history import (
+    Approver,
+    DeploymentRecord,
+    Finding,
+    HistoryAudit,
+    LinkedChange,
+    ProgressCallback,
+    evaluate_commit,
+)
 from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex
 from changegate.scm.pathrules import Classification, effective_class
 
@@ -470,165 +479,304 @@ PRE_APPROVED = "policy (pre-approved standard change)"
 
 @dataclass
 class DatabaseLookup:
-    """The history audit's ``lookup`` backed by the database, a few queries per batch.
+    """The history audit's ``lookup`` backed by the database: one query per batch.
 
-    For a batch of SHAs: the commit links and the indexed ``changes.commits`` (one query
-    each), the deployments GitHub reported (one), then, for changes not seen in an earlier
-    batch, their rows, approvals, emergency reviews and deployments (one query each). An
-    approval counts when it is bound to the change's present content (the digest cache
-    is checked against the change's revision and recomputed when stale), and so does an
-    emergency change's retrospective review and a standard change's pre-approval.
+    For a batch of SHAs, one statement returns a row per linked commit (the commit index of
+    ``changes.commits``, and the merge and push links) carrying what the verdict needs about
+    its change: the author, the class, and the reviewers of the approvals bound to the
+    change's present content (aggregated in the database, through the digest cache), the
+    retrospective reviewer of an emergency change; plus a row per deployment GitHub reported
+    for those SHAs. The batch goes to the database as one parameter (a JSON array on SQLite,
+    an array on PostgreSQL) and rows are read from the driver's cursor, so neither SQL
+    compilation nor ORM objects grow with the batch.
+
+    A standard change that was submitted counts as approved (pre-approved by the policy).
+    Deployments recorded by changegate are not read: ``deploy`` records one only after its
+    gate passed, so they can never be a finding; the deployments GitHub reported carry
+    whether a gate had passed. A change whose digest cache is behind its revision has its
+    digest recomputed (one more query for those changes). Abbreviated SHAs on changes
+    (``--commit abc1234``) are loaded once and matched by prefix.
     """
 
     session: Session
     policy: Policy
     queries: int = 0
     _changes: dict[int, LinkedChange] = field(default_factory=dict)
+    #: approver tuples by (approvers, retrospective reviewer, pre-approved): few distinct
+    _groups: dict[tuple[str | None, str | None, bool], tuple[Approver, ...]] = field(
+        default_factory=dict
+    )
+    _pre_approved: frozenset[str] = frozenset()
+    _reviewed_classes: str = ""
     _short: dict[int, dict[str, int]] | None = None
+    _dialect: str = ""
+
+    def __post_init__(self) -> None:
+        self._dialect = self.session.get_bind().dialect.name
+        self._pre_approved = frozenset(
+            name for name, spec in self.policy.classes.items() if spec.pre_approved
+        )
+        # classes reviewed after deployment; their names are the schema's fixed literals
+        self._reviewed_classes = (
+            ", ".join(
+                f"'{name}'"
+                for name, spec in self.policy.classes.items()
+                if spec.retrospective_review is not None
+            )
+            or "''"
+        )
+
+    def _in(self, column: str, kind: str) -> str:
+        if self._dialect == "sqlite":
+            return f"{column} IN (SELECT value FROM json_each(?))"
+        return f"{column} = ANY(CAST(? AS {kind}[]))"
+
+    def _param(self, values: Sequence[object]) -> object:
+        import json
+
+        return json.dumps(list(values)) if self._dialect == "sqlite" else list(values)
+
+    def _agg(self, expression: str) -> str:
+        if self._dialect == "sqlite":
+            return f"group_concat({expression}, ',')"
+        return f"string_agg({expression}, ',')"
+
+    def _rows(self, sql: str, *params: object) -> list[Any]:
+        connection = self.session.connection().connection.driver_connection
+        assert connection is not None
+        if self._dialect != "sqlite":
+            sql = sql.replace("?", "%s")
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            rows: list[Any] = cursor.fetchall()
+        finally:
+            cursor.close()
+        self.queries += 1
+        return rows
 
     def _abbreviated(self) -> dict[int, dict[str, int]]:
         if self._short is None:
             self._short = {}
-            self.queries += 1
-            for change_id, sha in self.session.execute(
-                select(ChangeCommit.change_id, ChangeCommit.sha).where(
-                    func.length(ChangeCommit.sha) < 40
-                )
+            for change_id, sha in self._rows(
+                "SELECT change_id, sha FROM change_commits WHERE length(sha) < 40"
             ):
                 self._short.setdefault(len(sha), {}).setdefault(str(sha), int(change_id))
         return self._short
 
-    def __call__(self, shas: Sequence[str]) -> Mapping[str, LinkedChange]:
-        from changegate.github.models import CommitLink, GitHubDeployment
+    def _statement(self, where: str) -> str:
+        """Rows (source, sha, change id, author, class, submitted, digest ok, approvers,
+        retrospective reviewer) for the links ``where`` selects."""
+        current = (
+            "SELECT "
+            + self._agg("r.reviewer")
+            + " FROM reviews r WHERE r.change_id = c.id AND r.verdict = 'approve' "
+            "AND r.content_digest = i.content_digest"
+        )
+        return (
+            "SELECT x.src, x.sha, c.id, c.author, c.change_class, "
+            "CASE WHEN c.submitted_at IS NULL THEN 0 ELSE 1 END, "
+            "CASE WHEN i.revision = c.revision THEN 1 ELSE 0 END, "
+            f"({current}), "
+            f"CASE WHEN c.change_class IN ({self._reviewed_classes}) THEN "
+            "(SELECT e.reviewer FROM emergency_reviews e WHERE e.change_id = c.id) END "
+            f"FROM ({where}) x JOIN changes c ON c.id = x.change_id "
+            "LEFT JOIN change_index i ON i.change_id = c.id"
+        )
 
-        session = self.session
+    def __call__(self, shas: Sequence[str]) -> Mapping[str, LinkedChange]:
         batch = list(shas)
+        shas_in = self._param(batch)
+        links = (
+            "SELECT 0 AS src, sha, change_id FROM change_commits WHERE "
+            + self._in("sha", "text")
+            + " UNION ALL SELECT 1, sha, change_id FROM commit_links WHERE "
+            + self._in("sha", "text")
+        )
+        rows = self._rows(
+            self._statement(links) + " UNION ALL SELECT 2, sha, github_id, environment, '', "
+            "CASE WHEN gate_passed THEN 1 ELSE 0 END, 0, NULL, NULL "
+            "FROM github_deployments WHERE state = 'success' AND " + self._in("sha", "text"),
+            shas_in,
+            shas_in,
+            shas_in,
+        )
         owner: dict[str, int] = {}
-        # weakest first, so that stronger links overwrite
-        for change_id, sha in session.execute(
-            select(ChangeCommit.change_id, ChangeCommit.sha).where(ChangeCommit.sha.in_(batch))
-        ):
-            owner[sha] = int(change_id)
+        stronger: dict[str, int] = {}
+        github: dict[str, list[DeploymentRecord]] = {}
+        stale: list[int] = []
+        changes = self._changes
+        linked = self._linked
+        for source, sha, number, author, cls, submitted, fresh, approvers, retro in rows:
+            if source == 2:
+                github.setdefault(sha, []).append(
+                    DeploymentRecord(author, bool(submitted), f"github {number}")
+                )
+                continue
+            if source == 1:
+                stronger[sha] = number
+            else:
+                owner[sha] = number
+            if number not in changes:
+                if fresh:
+                    changes[number] = linked(number, author, cls, submitted, approvers, retro)
+                else:
+                    stale.append(number)
+        owner.update(stronger)  # a merge or push link wins over a listed commit
         short = self._abbreviated()
-        if short:
+        if short and len(owner) < len(batch):
+            prefixed: dict[str, int] = {}
             for sha in batch:
                 if sha not in owner:
                     for length, table in short.items():
                         hit = table.get(sha[:length])
                         if hit is not None:
-                            owner[sha] = hit
+                            prefixed[sha] = hit
                             break
-        for change_id, sha in session.execute(
-            select(CommitLink.change_id, CommitLink.sha).where(CommitLink.sha.in_(batch))
-        ):
-            owner[sha] = int(change_id)
-        github: dict[str, list[DeploymentRecord]] = {}
-        for sha, environment, passed, github_id in session.execute(
-            select(
-                GitHubDeployment.sha,
-                GitHubDeployment.environment,
-                GitHubDeployment.gate_passed,
-                GitHubDeployment.github_id,
-            ).where(GitHubDeployment.sha.in_(batch), GitHubDeployment.state == "success")
-        ):
-            github.setdefault(sha, []).append(
-                DeploymentRecord(environment, bool(passed), f"github {github_id}")
-            )
-        self.queries += 3
-        missing = {cid for cid in owner.values() if cid not in self._changes}
-        if missing:
-            self._load(sorted(missing))
-        out: dict[str, LinkedChange] = {}
-        for sha in batch:
-            linked_id = owner.get(sha)
-            extra = github.get(sha)
-            if linked_id is None:
-                if extra:
-                    out[sha] = LinkedChange(change_id=None, deployments=tuple(extra))
-                continue
-            linked = self._changes[linked_id]
-            if extra:
-                linked = LinkedChange(
-                    change_id=linked.change_id,
-                    author=linked.author,
-                    approvers=linked.approvers,
-                    deployments=linked.deployments + tuple(extra),
+            owner.update(prefixed)
+            stale.extend(cid for cid in prefixed.values() if cid not in changes)
+        if stale:
+            self._load_slowly(sorted(set(stale)))
+        out = {sha: changes[number] for sha, number in owner.items()}
+        for sha, extra in github.items():
+            found = out.get(sha)
+            out[sha] = (
+                LinkedChange(change_id=None, deployments=tuple(extra))
+                if found is None
+                else LinkedChange(
+                    change_id=found.change_id,
+                    author=found.author,
+                    approvers=found.approvers,
+                    deployments=found.deployments + tuple(extra),
                 )
-            out[sha] = linked
+            )
         return out
 
-    def _load(self, ids: list[int]) -> None:
-        from changegate.deployments.models import Deployment
-        from changegate.incidents.models import EmergencyReview
+    def _linked(
+        self,
+        change_id: int,
+        author: str,
+        change_class: str,
+        submitted: object,
+        approvers: str | None,
+        retro: str | None,
+    ) -> LinkedChange:
+        key = (approvers, retro, bool(submitted) and change_class in self._pre_approved)
+        people = self._groups.get(key)
+        if people is None:
+            names = approvers.split(",") if approvers else []
+            if retro:
+                names.append(retro)
+            if key[2]:
+                names.append(PRE_APPROVED)
+            people = self._groups[key] = tuple(Approver(name) for name in names)
+        return LinkedChange(change_id=f"CHG-{change_id}", author=author, approvers=people)
+
+    def _load_slowly(self, ids: list[int]) -> None:
+        """Changes whose digest cache is behind (or absent): recompute the digest."""
         from changegate.reviews.models import Review
 
-        session = self.session
-        rows = session.execute(
-            select(
-                Change.id,
-                Change.author,
-                Change.change_class,
-                Change.revision,
-                Change.submitted_at,
-                ChangeIndex.revision,
-                ChangeIndex.content_digest,
+        for change_id in ids:
+            change = self.session.get(Change, change_id)
+            if change is None:
+                continue
+            digest = change.content_digest()
+            names = self.session.scalars(
+                select(Review.reviewer).where(
+                    Review.change_id == change_id,
+                    Review.verdict == "approve",
+                    Review.content_digest == digest,
+                )
+            ).all()
+            rows = self._rows(
+                self._statement("SELECT 0 AS src, '' AS sha, ? AS change_id"), change_id
             )
-            .outerjoin(ChangeIndex, ChangeIndex.change_id == Change.id)
-            .where(Change.id.in_(ids))
-        ).all()
-        digests: dict[int, str] = {}
-        meta: dict[int, tuple[str, str, bool]] = {}
-        stale: list[int] = []
-        for change_id, author, change_class, revision, submitted, cached_rev, digest in rows:
-            spec = self.policy.classes.get(change_class)  # type: ignore[call-overload]
-            meta[change_id] = (
-                author,
-                change_class,
-                bool(spec is not None and spec.pre_approved and submitted is not None),
+            retro = rows[0][8] if rows else None
+            self.queries += 1
+            self._changes[change_id] = self._linked(
+                change_id,
+                change.author,
+                change.change_class,
+                change.submitted_at is not None,
+                ",".join(names) or None,
+                retro,
             )
-            if digest is not None and cached_rev == revision:
-                digests[change_id] = digest
-            else:
-                stale.append(change_id)
-        for change_id in stale:
-            change = session.get(Change, change_id)
-            if change is not None:
-                digests[change_id] = change.content_digest()
-        approvers: dict[int, list[Approver]] = {}
-        for change_id, reviewer, digest in session.execute(
-            select(Review.change_id, Review.reviewer, Review.content_digest).where(
-                Review.change_id.in_(ids), Review.verdict == "approve"
-            )
-        ):
-            if digests.get(change_id) == digest:
-                approvers.setdefault(change_id, []).append(Approver(reviewer))
-        for change_id, reviewer in session.execute(
-            select(EmergencyReview.change_id, EmergencyReview.reviewer).where(
-                EmergencyReview.change_id.in_(ids)
-            )
-        ):
-            approvers.setdefault(change_id, []).append(Approver(reviewer))
-        deployed: dict[int, list[DeploymentRecord]] = {}
-        for change_id, environment, deployment_id in session.execute(
-            select(Deployment.change_id, Deployment.environment, Deployment.id).where(
-                Deployment.change_id.in_(ids), Deployment.kind == "deploy"
-            )
-        ):
-            # recorded by `deploy`, which records a deployment only when its gate passed
-            deployed.setdefault(change_id, []).append(
-                DeploymentRecord(environment, True, str(deployment_id))
-            )
-        self.queries += 4
-        for change_id, (author, _cls, pre_approved) in meta.items():
-            people = approvers.get(change_id, [])
-            if pre_approved:
-                people.append(Approver(PRE_APPROVED))
-            self._changes[change_id] = LinkedChange(
-                change_id=f"CHG-{change_id}",
-                author=author,
-                approvers=tuple(people),
-                deployments=tuple(deployed.get(change_id, ())),
-            )
+
+
+class PipelinedAudit(HistoryAudit):
+    """A history audit whose lookups run one batch ahead, on a worker thread.
+
+    While the database answers for batch N+1 (the driver releases the GIL while it waits),
+    this thread evaluates batch N and parses batch N+2 from ``git log``. Findings, their
+    order and the summary are those of ``HistoryAudit``. The lookup (and its database
+    session) is used by the worker thread only, one batch at a time.
+    """
+
+    def _run(self, commits: Iterator[Commit]) -> Iterator[Finding]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        size = self._batch_size
+        lookup = self._lookup
+        pending: tuple[list[Commit], Future[Mapping[str, LinkedChange]]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="changegate-lookup") as pool:
+            batch: list[Commit] = []
+            for commit in commits:
+                batch.append(commit)
+                if len(batch) >= size:
+                    ahead = (batch, pool.submit(lookup, [c.sha for c in batch]))
+                    if pending is not None:
+                        yield from self._evaluate(*pending)
+                    pending, batch = ahead, []
+            if batch:
+                ahead = (batch, pool.submit(lookup, [c.sha for c in batch]))
+                if pending is not None:
+                    yield from self._evaluate(*pending)
+                pending = ahead
+            if pending is not None:
+                yield from self._evaluate(*pending)
+        self.summary.complete = True
+
+    def _evaluate(
+        self, batch: list[Commit], future: Future[Mapping[str, LinkedChange]]
+    ) -> list[Finding]:
+        links = future.result()
+        summary = self.summary
+        counts = summary.problems
+        get = links.get
+        findings: list[Finding] = []
+        for commit in batch:
+            finding = evaluate_commit(commit, get(commit.sha))
+            if finding is not None:
+                findings.append(finding)
+                for problem in finding.problems:
+                    counts[problem] += 1
+        summary.commits_scanned += len(batch)
+        summary.commits_with_findings += len(findings)
+        if self._progress is not None:
+            self._progress(summary.commits_scanned)
+        return findings
+
+
+def audit_branch(
+    session: Session,
+    policy: Policy,
+    repo: GitRepo | str | os.PathLike[str],
+    branch: str,
+    since: dt.datetime | dt.date | None = None,
+    *,
+    batch_size: int = 2000,
+    progress: ProgressCallback | None = None,
+) -> PipelinedAudit:
+    """``changegate audit git``: the first-parent history of ``branch`` against the record."""
+    git_repo = repo if isinstance(repo, GitRepo) else GitRepo(repo)
+    return PipelinedAudit(
+        git_repo,
+        branch,
+        since=since,
+        lookup=DatabaseLookup(session, policy),
+        batch_size=batch_size,
+        progress=progress,
+    )
 
 
 def parse_since(value: str | None) -> dt.datetime | dt.date | None:

@@ -61,7 +61,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("change_commits", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_change_commits_change_id"), ["change_id"])
-        batch_op.create_index(batch_op.f("ix_change_commits_sha"), ["sha"])
+        batch_op.create_index(batch_op.f("ix_change_commits_sha"), ["sha", "change_id"])
     op.create_table(
         "change_index",
         *_change_fk("change_index"),
@@ -153,6 +153,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("github_deployments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_github_deployments_sha"), ["sha"])
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_reviews_approvals", ["change_id", "verdict", "content_digest", "reviewer"]
+        )
     _index_existing_commits()
 
 
@@ -173,6 +177,8 @@ def _index_existing_commits() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.drop_index("ix_reviews_approvals")
     op.drop_table("github_deployments")
     op.drop_table("commit_links")
     op.drop_table("github_pull_requests")
