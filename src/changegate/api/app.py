@@ -44,7 +44,9 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
         settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     )
     owns_engine = engine is None
-    engine = engine or make_engine(settings.db_url)
+    engine = engine or make_engine(
+        settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size
+    )
     ensure_initialised(engine)
     loaded = load_policy(settings.policy)
     with session_scope(engine) as s:

@@ -63,6 +63,27 @@ class SeqCache:
                     self._data.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable, seq: int) -> Any | None:
+        """The value stored under ``key`` at head ``seq`` and still fresh, else None."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None and found[0] == seq and found[1] > now:
+                self.hits += 1
+                return found[2]
+            self.misses += 1
+            return None
+
+    def put(self, key: Hashable, seq: int, value: Any, ttl: float | None = None) -> None:
+        life = self.max_age if ttl is None else max(0.0, min(ttl, self.max_age))
+        if life <= 0:
+            return
+        with self._lock:
+            self._data[key] = (seq, time.monotonic() + life, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

@@ -28,6 +28,7 @@ from changegate.users.models import User
 if TYPE_CHECKING:
     from changegate.api.cache import SeqCache
     from changegate.api.settings import ServerSettings
+    from changegate.auth.models import ApiToken
     from changegate.auth.service import LoginLimits
     from changegate.policy.loader import LoadedPolicy
 
@@ -91,6 +92,12 @@ class Ctx:
 
 
 def authenticate(request: Request, session: Session, raw: str | None) -> User:
+    return authenticate_with_token(request, session, raw)[0]
+
+
+def authenticate_with_token(
+    request: Request, session: Session, raw: str | None
+) -> tuple[User, ApiToken]:
     from changegate.auth.service import authenticate_token
 
     request.state.auth_via = "token"
@@ -100,9 +107,9 @@ def authenticate(request: Request, session: Session, raw: str | None) -> User:
             "`changegate token create`",
             field="Authorization",
         )
-    user, _token = authenticate_token(session, raw)
+    user, token = authenticate_token(session, raw)
     request.state.actor = user.name
-    return user
+    return user, token
 
 
 def _ctx(

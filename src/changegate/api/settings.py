@@ -50,6 +50,8 @@ class ServerSettings(Settings):
     login_window_minutes: int = 15
     #: read the client address from X-Forwarded-For (only behind a proxy you control)
     trust_proxy: bool = False
+    #: database connections kept open per worker (requests run on up to 40 threads)
+    db_pool_size: int = 20
 
     def data_path(self) -> Path:
         if self.data_dir is not None:
