@@ -58,14 +58,30 @@ def _process(state: AppState, settings: GitHubSettings, delivery: Delivery) -> J
     try:
         with session_scope(state.engine) as session:
             result = handle_delivery(session, state.policy, delivery, settings)
-    except IntegrityError:  # the same delivery, processed concurrently: it is recorded once
+    except IntegrityError:
+        # Either the same delivery was processed concurrently (it is recorded once), or
+        # another delivery about the same pull request or deployment won a race: then this
+        # one must be sent again, so say so with a status GitHub shows as failed.
+        from sqlalchemy import select
+
+        from changegate.github.models import WebhookDelivery
+
+        with session_scope(state.engine, write=False) as session:
+            seen = session.scalar(
+                select(WebhookDelivery.id).where(
+                    WebhookDelivery.delivery_id == delivery.delivery_id
+                )
+            )
+        which = {"delivery": delivery.delivery_id, "event": delivery.event}
+        if seen is not None:
+            return JSONResponse(which | {"status": "duplicate", "outcome": "already processed"})
         return JSONResponse(
-            {
-                "delivery": delivery.delivery_id,
-                "event": delivery.event,
-                "status": "duplicate",
-                "outcome": "already being processed",
-            }
+            which
+            | {
+                "status": "retry",
+                "outcome": "a concurrent delivery changed the same record; redeliver this one",
+            },
+            status_code=503,
         )
     body: dict[str, Any] = result.to_dict()
     report = run_followups(settings, result.followups)

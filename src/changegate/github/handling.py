@@ -1,0 +1,128 @@
+"""The vocabulary of webhook handlers: what they receive, what they return, who acts.
+
+A handler gets a ``Context`` (the transaction, the policy, the settings, the verified
+delivery and the acting user) and returns an ``Outcome``: what it did, the change it did it
+to, and ``FollowUp`` calls for GitHub to make after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from changegate.audit import events
+from changegate.audit.service import record
+from changegate.changes.models import Change
+from changegate.db import utcnow
+from changegate.github.delivery import Delivery
+from changegate.github.models import CommitLink
+from changegate.github.settings import GitHubSettings
+from changegate.policy.schema import Policy
+from changegate.users.models import User
+
+#: the actor of what GitHub does when the GitHub login is not mapped to a changegate user
+BOT = "github"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A GitHub REST call to make once the transaction has committed."""
+
+    kind: str  # protection_answer | commit_status
+    data: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    status: str  # processed | ignored | refused | answer_pending
+    message: str
+    change_id: int | None = None
+    answer: dict[str, Any] | None = None
+    followups: list[FollowUp] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    session: Session
+    policy: Policy
+    settings: GitHubSettings
+    delivery: Delivery
+    actor: str
+
+
+# -- people ------------------------------------------------------------------------------
+
+
+def user_for_login(session: Session, login: str | None) -> User | None:
+    """The active changegate user mapped to a GitHub login (`user add NAME --github LOGIN`)."""
+    if not login:
+        return None
+    user = session.scalar(select(User).where(User.github_login == login))
+    if user is None:
+        user = session.scalar(select(User).where(User.github_login.ilike(login)))
+    return user if user is not None and user.active else None
+
+
+def resolve_person(session: Session, name: str) -> str:
+    """A changegate user name, or the user mapped to ``name`` as a GitHub login; else as is."""
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        return name
+    user = user_for_login(session, name)
+    return user.name if user is not None else name
+
+
+def unmapped(login: str, what: str) -> str:
+    return (
+        f"{what} {login} is not mapped to a changegate user; map them with "
+        f"`changegate user add NAME --github {login} --role ROLE`"
+    )
+
+
+def locked_change(session: Session, change_id: int) -> Change:
+    from changegate.changes.service import get_change
+
+    return get_change(session, f"CHG-{change_id}", lock=True)
+
+
+def link_commit(
+    ctx: Context, sha: str, change_id: int, *, kind: str, repository: str, reason: str
+) -> bool:
+    """Link a landed commit to a change; False when it already is."""
+    sha = sha.lower()
+    exists = ctx.session.scalar(
+        select(CommitLink.id).where(CommitLink.sha == sha, CommitLink.change_id == change_id)
+    )
+    if exists is not None:
+        return False
+    link = CommitLink(
+        sha=sha,
+        change_id=change_id,
+        kind=kind,
+        repository=repository[:200],
+        reason=reason[:300],
+        created_at=utcnow(),
+    )
+    ctx.session.add(link)
+    record(ctx.session, events.CommitLinked, actor=ctx.actor, after=link)
+    return True
+
+
+def answer_followups(answer: dict[str, Any]) -> list[FollowUp]:
+    return [
+        FollowUp("protection_answer", answer),
+        FollowUp(
+            "commit_status",
+            {
+                "owner": answer["owner"],
+                "repo": answer["repo"],
+                "sha": answer["sha"],
+                "state": answer["status_state"],
+                "context": answer["status_context"],
+                "description": answer["status_description"],
+                "target_url": answer.get("target_url"),
+            },
+        ),
+    ]
