@@ -502,34 +502,27 @@ class DatabaseLookup:
     policy: Policy
     queries: int = 0
     _changes: dict[int, LinkedChange] = field(default_factory=dict)
-    #: approver tuples by (approvers, retrospective reviewer, pre-approved): few distinct
-    _groups: dict[tuple[str | None, str | None, bool], tuple[Approver, ...]] = field(
-        default_factory=dict
-    )
-    _pre_approved: frozenset[str] = frozenset()
+    #: approver tuples by ``approvers|retrospective reviewer|pre-approved``: few distinct
+    _groups: dict[str, tuple[Approver, ...]] = field(default_factory=dict)
     _reviewed_classes: str = ""
+    _pre_classes: str = ""
     _short: dict[int, dict[str, int]] | None = None
     _dialect: str = ""
 
     def __post_init__(self) -> None:
         self._dialect = self.session.get_bind().dialect.name
-        self._pre_approved = frozenset(
-            name for name, spec in self.policy.classes.items() if spec.pre_approved
-        )
-        # classes reviewed after deployment; their names are the schema's fixed literals
+        # class names are the schema's fixed literals, safe to write into the statement
+        classes = self.policy.classes.items()
         self._reviewed_classes = (
-            ", ".join(
-                f"'{name}'"
-                for name, spec in self.policy.classes.items()
-                if spec.retrospective_review is not None
-            )
-            or "''"
+            ", ".join(f"'{n}'" for n, spec in classes if spec.retrospective_review) or "''"
         )
+        self._pre_classes = ", ".join(f"'{n}'" for n, spec in classes if spec.pre_approved) or "''"
 
-    def _in(self, column: str, kind: str) -> str:
+    def _each(self) -> str:
+        """A table ``b(value)`` of the batch's SHAs, from one parameter."""
         if self._dialect == "sqlite":
-            return f"{column} IN (SELECT value FROM json_each(?))"
-        return f"{column} = ANY(CAST(? AS {kind}[]))"
+            return "json_each(?) b"
+        return "unnest(CAST(? AS text[])) AS b(value)"
 
     def _param(self, values: Sequence[object]) -> object:
         import json
@@ -564,39 +557,50 @@ class DatabaseLookup:
                 self._short.setdefault(len(sha), {}).setdefault(str(sha), int(change_id))
         return self._short
 
-    def _statement(self, where: str) -> str:
-        """Rows (source, sha, change id, author, class, submitted, digest ok, approvers,
-        retrospective reviewer) for the links ``where`` selects."""
-        current = (
-            "SELECT "
+    def _statement(self, links: str) -> str:
+        """Rows ``(source, sha, change id, key, author, who, fresh)`` for the links the
+        subquery ``links`` selects (``src, sha, change_id``). ``who`` packs what counts as
+        approval, ``approvers|retrospective reviewer|pre-approved``, so that the changes
+        approved alike share one tuple of approvers; ``fresh`` says the digest cache is
+        current."""
+        approvers = (
+            "(SELECT "
             + self._agg("r.reviewer")
             + " FROM reviews r WHERE r.change_id = c.id AND r.verdict = 'approve' "
-            "AND r.content_digest = i.content_digest"
+            "AND r.content_digest = i.content_digest)"
+        )
+        retro = (
+            f"CASE WHEN c.change_class IN ({self._reviewed_classes}) THEN "
+            "(SELECT e.reviewer FROM emergency_reviews e WHERE e.change_id = c.id) END"
+        )
+        pre = (
+            f"CASE WHEN c.submitted_at IS NOT NULL AND c.change_class IN ({self._pre_classes}) "
+            "THEN '1' ELSE '' END"
         )
         return (
-            "SELECT x.src, x.sha, c.id, c.author, c.change_class, "
-            "CASE WHEN c.submitted_at IS NULL THEN 0 ELSE 1 END, "
-            "CASE WHEN i.revision = c.revision THEN 1 ELSE 0 END, "
-            f"({current}), "
-            f"CASE WHEN c.change_class IN ({self._reviewed_classes}) THEN "
-            "(SELECT e.reviewer FROM emergency_reviews e WHERE e.change_id = c.id) END "
-            f"FROM ({where}) x JOIN changes c ON c.id = x.change_id "
+            "SELECT x.src, x.sha, c.id, 'CHG-' || c.id, c.author, "
+            f"COALESCE({approvers}, '') || '|' || COALESCE({retro}, '') || '|' || {pre}, "
+            "CASE WHEN i.revision = c.revision THEN 1 ELSE 0 END "
+            f"FROM ({links}) x JOIN changes c ON c.id = x.change_id "
             "LEFT JOIN change_index i ON i.change_id = c.id"
         )
 
     def __call__(self, shas: Sequence[str]) -> Mapping[str, LinkedChange]:
         batch = list(shas)
         shas_in = self._param(batch)
+        # driven by the batch: one index probe per SHA and table (not a scan of the IN list)
+        each = self._each()
         links = (
-            "SELECT 0 AS src, sha, change_id FROM change_commits WHERE "
-            + self._in("sha", "text")
-            + " UNION ALL SELECT 1, sha, change_id FROM commit_links WHERE "
-            + self._in("sha", "text")
+            f"SELECT 0 AS src, cc.sha, cc.change_id FROM {each} "
+            "JOIN change_commits cc ON cc.sha = b.value "
+            f"UNION ALL SELECT 1, cl.sha, cl.change_id FROM {each} "
+            "JOIN commit_links cl ON cl.sha = b.value"
         )
         rows = self._rows(
-            self._statement(links) + " UNION ALL SELECT 2, sha, github_id, environment, '', "
-            "CASE WHEN gate_passed THEN 1 ELSE 0 END, 0, NULL, NULL "
-            "FROM github_deployments WHERE state = 'success' AND " + self._in("sha", "text"),
+            self._statement(links)
+            + " UNION ALL SELECT 2, g.sha, g.github_id, g.environment, '', '', "
+            "CASE WHEN g.gate_passed THEN 1 ELSE 0 END "
+            f"FROM {each} JOIN github_deployments g ON g.sha = b.value AND g.state = 'success'",
             shas_in,
             shas_in,
             shas_in,
@@ -606,11 +610,11 @@ class DatabaseLookup:
         github: dict[str, list[DeploymentRecord]] = {}
         stale: list[int] = []
         changes = self._changes
-        linked = self._linked
-        for source, sha, number, author, cls, submitted, fresh, approvers, retro in rows:
+        groups = self._groups
+        for source, sha, number, key, author, who, fresh in rows:
             if source == 2:
                 github.setdefault(sha, []).append(
-                    DeploymentRecord(author, bool(submitted), f"github {number}")
+                    DeploymentRecord(key, bool(fresh), f"github {number}")
                 )
                 continue
             if source == 1:
@@ -619,7 +623,10 @@ class DatabaseLookup:
                 owner[sha] = number
             if number not in changes:
                 if fresh:
-                    changes[number] = linked(number, author, cls, submitted, approvers, retro)
+                    people = groups.get(who)
+                    if people is None:
+                        people = self._group(who)
+                    changes[number] = LinkedChange(key, author, people)
                 else:
                     stale.append(number)
         owner.update(stronger)  # a merge or push link wins over a listed commit
@@ -652,25 +659,15 @@ class DatabaseLookup:
             )
         return out
 
-    def _linked(
-        self,
-        change_id: int,
-        author: str,
-        change_class: str,
-        submitted: object,
-        approvers: str | None,
-        retro: str | None,
-    ) -> LinkedChange:
-        key = (approvers, retro, bool(submitted) and change_class in self._pre_approved)
-        people = self._groups.get(key)
-        if people is None:
-            names = approvers.split(",") if approvers else []
-            if retro:
-                names.append(retro)
-            if key[2]:
-                names.append(PRE_APPROVED)
-            people = self._groups[key] = tuple(Approver(name) for name in names)
-        return LinkedChange(change_id=f"CHG-{change_id}", author=author, approvers=people)
+    def _group(self, who: str) -> tuple[Approver, ...]:
+        approvers, retro, pre = who.split("|")
+        names = approvers.split(",") if approvers else []
+        if retro:
+            names.append(retro)
+        if pre:
+            names.append(PRE_APPROVED)
+        people = self._groups[who] = tuple(Approver(name) for name in names)
+        return people
 
     def _load_slowly(self, ids: list[int]) -> None:
         """Changes whose digest cache is behind (or absent): recompute the digest."""
@@ -688,18 +685,14 @@ class DatabaseLookup:
                     Review.content_digest == digest,
                 )
             ).all()
+            self.queries += 1
             rows = self._rows(
                 self._statement("SELECT 0 AS src, '' AS sha, ? AS change_id"), change_id
             )
-            retro = rows[0][8] if rows else None
-            self.queries += 1
-            self._changes[change_id] = self._linked(
-                change_id,
-                change.author,
-                change.change_class,
-                change.submitted_at is not None,
-                ",".join(names) or None,
-                retro,
+            _, retro, pre = rows[0][5].split("|") if rows else ("", "", "")
+            who = "|".join((",".join(names), retro, pre))
+            self._changes[change_id] = LinkedChange(
+                change.key, change.author, self._groups.get(who) or self._group(who)
             )
 
 
