@@ -137,9 +137,9 @@ def edit_change(key: Key, body: ChangeEdit, ctx: WriteCtx) -> dict[str, Any]:
 
 @router.post("/{key}/submit", response_model=ChangeOut, summary="Submit for review (change submit)")
 def submit_change(
-    key: Key, ctx: WriteCtx, body: Annotated[ActorIn | None, Body()] = None
+    key: Key, ctx: WriteCtx, body: Annotated[ActorIn, Body(default_factory=ActorIn)]
 ) -> dict[str, Any]:
-    actor = ctx.acting_as(body.by if body else None, field="by")
+    actor = ctx.acting_as(body.by, field="by")
     change = changes.submit_change(
         ctx.session, ctx.policy, _change(ctx, key, lock=True), actor=actor
     )
@@ -148,9 +148,9 @@ def submit_change(
 
 @router.post("/{key}/close", response_model=ChangeOut, summary="Close a change (change close)")
 def close_change(
-    key: Key, ctx: WriteCtx, body: Annotated[ActorIn | None, Body()] = None
+    key: Key, ctx: WriteCtx, body: Annotated[ActorIn, Body(default_factory=ActorIn)]
 ) -> dict[str, Any]:
-    actor = ctx.acting_as(body.by if body else None, field="by")
+    actor = ctx.acting_as(body.by, field="by")
     change = _change(ctx, key, lock=True)
     if change.author != actor:
         ctx.require("change.close_any", doing=f"close {change.key} (authored by {change.author})")
