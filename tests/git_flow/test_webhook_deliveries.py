@@ -242,3 +242,16 @@ def test_an_llm_routing_pull_request_is_a_model_provider_switch(hub: Hub) -> Non
         hub.send("pull_request_review", hub.review("approved", reviewer="hubot", commit=head))
     )
     assert result["outcome"] == "bob approved CHG-1 (approved)"
+
+
+def test_a_draft_pull_request_is_submitted_when_marked_ready(hub: Hub) -> None:
+    base = hub.repo.commit("Initial import", {"src/app.py": "x = 1\n"})
+    hub.repo.branch("wip")
+    head = hub.repo.commit("Work in progress", {"src/app.py": "x = 2\n"})
+    result = ok(
+        hub.send("pull_request", hub.pull_request("opened", head=head, base=base, draft=True))
+    )
+    assert "left as a draft while the pull request is a draft" in result["outcome"]
+    ready = hub.pull_request("opened", head=head, base=base)
+    ready["action"] = "ready_for_review"
+    assert "submitted (submitted)" in ok(hub.send("pull_request", ready))["outcome"]

@@ -91,12 +91,17 @@ def _repository(delivery: Delivery) -> str:
     return repo.full_name if isinstance(repo, Repository) else ""
 
 
+#: beyond the payloads' HANDLED_ACTIONS: a draft pull request marked ready is submitted
+MORE_ACTIONS: dict[str, frozenset[str]] = {"pull_request": frozenset({"ready_for_review"})}
+
+
 def acts_on(delivery: Delivery) -> bool:
     """Whether changegate acts on this event and action (otherwise: acknowledge, ignore)."""
     if delivery.payload is None or delivery.event == "ping":
         return False
     actions = HANDLED_ACTIONS.get(delivery.event)
-    return actions is None or _action(delivery) in actions
+    action = _action(delivery)
+    return actions is None or action in actions or action in MORE_ACTIONS.get(delivery.event, ())
 
 
 def handle_delivery(
