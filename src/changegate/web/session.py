@@ -70,8 +70,10 @@ def check_origin(request: Request) -> None:
         if origin == "null":
             raise PolicyDenied("cross-site form submission refused", field="csrf")
         return
-    host = request.headers.get("host", "")
-    if urlsplit(origin).netloc != host:
+    hosts = {request.headers.get("host", "")}
+    if app_state(request).settings.trust_proxy:  # behind a proxy that rewrites Host
+        hosts.add(request.headers.get("x-forwarded-host", "").split(",")[0].strip())
+    if urlsplit(origin).netloc not in hosts:
         raise PolicyDenied(
             f"form posted from {origin}, not from this site; reload the page and try again",
             field="csrf",
