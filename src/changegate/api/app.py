@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
@@ -171,4 +171,4 @@ def app_from_env() -> FastAPI:
     return create_app(ServerSettings())
 
 
-__all__ = ["Request", "app_from_env", "create_app"]
+__all__ = ["app_from_env", "create_app"]

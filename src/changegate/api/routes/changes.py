@@ -26,7 +26,7 @@ from changegate.api.deps import (
     authenticate_with_token,
     bearer,
 )
-from changegate.api.errors import COMMON_ERRORS, ErrorOut
+from changegate.api.errors import COMMON_ERRORS
 from changegate.api.schemas import (
     ActorIn,
     ApproveIn,
@@ -453,6 +453,3 @@ def review_emergency(key: Key, body: EmergencyReviewIn, ctx: WriteCtx) -> dict[s
         actions_taken=body.actions,
         preventive_controls=body.preventive,
     ).audit_state()
-
-
-__all__ = ["ErrorOut", "router"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -201,6 +200,3 @@ def policy_check(body: PolicyCheckIn, ctx: ReadCtx) -> dict[str, Any]:
         "errors": [{"path": p.path, "message": p.message} for p in found],
         "policy": pol.label if pol else None,
     }
-
-
-__all__ = ["json", "router"]
