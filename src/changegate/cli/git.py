@@ -98,6 +98,7 @@ def register(app: typer.Typer) -> None:
         repo: RepoOpt = Path("."),
         change_class: ClassOpt = None,
         json: JsonOpt = False,
+        db: DbOpt = None,
         policy: PolicyOpt = None,
     ) -> None:
         """Classify a commit range from the files it changes, by the policy's path rules.
@@ -107,7 +108,7 @@ def register(app: typer.Typer) -> None:
 
         Example: changegate classify --git-range main...feature/reorder-providers --repo .
         """
-        o = Opts(json, None, policy)
+        o = Opts(json, db, policy)  # reads no database: the policy and the repository
 
         def body() -> None:
             from changegate.scm.service import classify_range
