@@ -95,7 +95,7 @@ def test_schemathesis_all_phases(live: tuple[str, str, Org], tmp_path: Path) -> 
         "--report-dir",
         str(tmp_path),
     ]
-    r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=400)
+    r = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=400)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-12000:]
     for phase in ("Coverage", "Fuzzing", "Stateful"):
