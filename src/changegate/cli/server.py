@@ -229,7 +229,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set a user's web login password (argon2); read from stdin when it is not a terminal.
 
-        Example: printf '%s\\n' "$PASSWORD" | changegate user set-password alice
+        Example: changegate user set-password alice   (in scripts: echo "$PW" | changegate ...)
         """
         o = Opts(json, db, policy)
 
