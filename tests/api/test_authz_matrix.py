@@ -7,6 +7,7 @@ gets fresh users and a fresh object in the state the route needs, made through t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +46,9 @@ def never_own(allowed: set[str], ok: int) -> Expect:
 class Entry:
     expect: Expect
     anon: int
-    setup: str = "none"  # none | draft | submitted | ready | deployed | emergency | user | token
+    #: none | draft | linked (a draft listing a commit of its own) | submitted | ready |
+    #: deployed | emergency | user | token
+    setup: str = "none"
     body: Callable[[Vars], dict[str, Any]] | None = None
     url: str | None = None  # the URL to request, when it differs from the route's path
     web: bool = False  # session cookie and CSRF instead of a bearer token
@@ -77,6 +80,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/changes"): Entry(every(200), 401),
     ("POST", "/api/changes"): Entry(only(AUTHORS, 201), 401, body=lambda v: CHANGE_BODY),
     ("GET", "/api/changes/{key}"): Entry(every(200), 401, "draft"),
+    ("GET", "/api/changes/by-commit/{sha}"): Entry(every(200), 401, "linked"),
     ("PATCH", "/api/changes/{key}"): Entry(
         owner_or({"admin"}, 200), 401, "draft", body=lambda v: {"title": "Round tax per invoice"}
     ),
@@ -259,6 +263,9 @@ def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
     v: Vars = {"name": owner, "fresh": org.name("new"), "roles": ["engineer"]}
     if entry.setup in ("draft", "submitted", "ready", "deployed", "emergency"):
         v["key"] = org.change(owner, entry.setup)
+    elif entry.setup == "linked":
+        v["sha"] = uuid.uuid4().hex
+        v["key"] = org.change(owner, "draft", commits=[v["sha"]])
     elif entry.setup == "token":
         org.token(owner)
         v["token_id"] = org.client.get("/api/tokens", headers=org.bearer(owner)).json()[0]["id"]

@@ -278,6 +278,17 @@ class ChangeDetailOut(ChangeOut):
     evidence: list[EvidenceOut]
 
 
+class CommitMatchOut(Out):
+    sha: str = Field(description="The commit, in full as given (lower case)")
+    linked_as: str = Field(description="merge | push | commit: how it is linked to the change")
+
+
+class ChangeByCommitOut(ChangeDetailOut):
+    """``change show --json`` of the change a commit belongs to, and how it was found."""
+
+    commit: CommitMatchOut
+
+
 class RequirementOut(Out):
     rule: str
     section: str

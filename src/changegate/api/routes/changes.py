@@ -30,6 +30,7 @@ from changegate.api.errors import COMMON_ERRORS
 from changegate.api.schemas import (
     ActorIn,
     ApproveIn,
+    ChangeByCommitOut,
     ChangeDetailOut,
     ChangeEdit,
     ChangeNew,
@@ -80,6 +81,16 @@ def _change(ctx: Ctx, key: str, *, lock: bool = False) -> Change:
     return changes.get_change(ctx.session, f"CHG-{_key(key)}", lock=lock)
 
 
+def _deployer(ctx: Ctx, named: str | None, *, field: str) -> str:
+    """The caller, who may name themselves by their GitHub login, as `gate --deployer` and
+    `deploy --by` take it (a pipeline passes $GITHUB_ACTOR); still never someone else."""
+    if named is None or named == ctx.user.name:
+        return ctx.acting_as(named, field=field)
+    from changegate.github.service import resolve_person
+
+    return ctx.acting_as(resolve_person(ctx.session, named), field=field)
+
+
 def _read(ctx: Ctx) -> None:
     ctx.require("change.read", doing="read changes")
 
@@ -110,6 +121,28 @@ def create_change(body: ChangeNew, ctx: WriteCtx, response: Response) -> dict[st
     change = changes.create_change(ctx.session, ctx.policy, data)
     response.headers["Location"] = f"/api/changes/{change.key}"
     return change.audit_state()
+
+
+@router.get(
+    "/by-commit/{sha}",
+    response_model=ChangeByCommitOut,
+    responses={404: {"description": "No change is linked to the commit (NoLinkedChange)"}},
+    summary="The change a commit belongs to (gate --git-sha, deploy --git-sha)",
+)
+def change_by_commit(
+    sha: Annotated[str, Path(max_length=100, description="7 to 64 hex digits, e.g. $GITHUB_SHA")],
+    ctx: ReadCtx,
+) -> dict[str, Any]:
+    """What ``change show --json`` returns, plus ``commit``: the commit and how it is linked
+    (a merge or pushed commit outranks a listed one), so a pipeline can gate by its SHA."""
+    from changegate.changes.status import change_report
+    from changegate.scm.service import find_change_by_commit
+
+    _read(ctx)
+    match = find_change_by_commit(ctx.session, sha)
+    return change_report(ctx.session, match.change) | {
+        "commit": {"sha": match.sha, "linked_as": match.via}
+    }
 
 
 @router.get(
@@ -372,7 +405,7 @@ def add_document(key: Key, body: DocumentIn, ctx: WriteCtx) -> dict[str, Any]:
 def gate(key: Key, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.deployments.service import gate as gate_service
 
-    deployer = ctx.acting_as(body.deployer, field="deployer")
+    deployer = _deployer(ctx, body.deployer, field="deployer")
     ctx.require("gate.check", doing="run the deploy gate")
     change = _change(ctx, key, lock=True)
     return gate_service(ctx.session, ctx.policy, change, env=body.env, deployer=deployer).to_dict()
@@ -388,7 +421,7 @@ def gate(key: Key, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
 def deploy(key: Key, body: DeployIn, ctx: WriteCtx) -> Any:
     from changegate.deployments.service import deploy as deploy_service
 
-    actor = ctx.acting_as(body.by, field="by")
+    actor = _deployer(ctx, body.by, field="by")
     ctx.require("deploy", doing="deploy changes")
     change = _change(ctx, key, lock=True)
     result = deploy_service(
