@@ -207,6 +207,107 @@ def test_remote_mode_prints_what_local_mode_prints(
         assert comparable(there) == comparable(here), label
 
 
+SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # listed on the change
+REFUSED_SHA = "9c1185a5c5e9fc54612808977ee8f548b2258d31"  # listed on a draft
+UNKNOWN_SHA = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # on no change
+
+
+def same(
+    local_url: str,
+    base: str,
+    token: str,
+    args: list[str],
+    capsys: pytest.CaptureFixture[str],
+    code: int | None = None,
+) -> Run:
+    """Run ``args`` locally and remotely; the same exit code, stderr and output."""
+    here = cli(local_url, *args)
+    there = run_remote(base, token, args, capsys)
+    label = f"changegate {' '.join(args)}"
+    assert there.code == here.code, f"{label}\nlocal: {here.stderr}\nremote: {there.stderr}"
+    assert normal(there.stderr) == normal(here.stderr), label
+    assert comparable(there) == comparable(here), label
+    if code is not None:
+        assert here.code == code, f"{label}: {here.stderr}"
+    return there
+
+
+def test_remote_gate_and_deploy_by_commit(
+    pair: tuple[str, str, dict[str, str]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the GitHub Action and the GitLab snippet run: `gate --git-sha` and
+    `deploy --git-sha`, the deployer named by GitHub login or taken from $GITHUB_ACTOR."""
+    local_url, base, tokens = pair
+    monkeypatch.delenv("GITHUB_ACTOR", raising=False)
+
+    def run(who: str, *args: str, code: int | None = None) -> Run:
+        return same(local_url, base, tokens[who], list(args), capsys, code)
+
+    new = ["change", "new", "--class", "normal", "--author", "alice", "--json"]
+    new += ["--risk", "availability=medium", "--risk", "security=low", "--risk", "data=low"]
+    new += ["--rollback", "redeploy", "--description", "by commit"]
+    key = run("alice", *new, "--title", "Gate by commit", "--commit", SHA).json()["id"]
+    run("alice", *new, "--title", "Never reviewed", "--commit", REFUSED_SHA)
+    run("alice", "change", "submit", key, "--by", "alice", code=0)
+    gate = ["gate", "--git-sha", SHA, "--env", "production"]
+    run("carol", *gate, "--deployer", "carol", code=1)  # not yet approved: closed
+    run("bob", "approve", key, "--by", "bob", code=0)
+    run("bob", "evidence", "add", key, "--junit", str(DATA / "junit_pass.xml"), "--by", "bob")
+    run("bob", "evidence", "add", key, "--validation", "staging", "--result", "pass", "--by", "bob")
+    out = run("carol", *gate, "--deployer", "carol", "--json", code=0).json()
+    assert out["change"] == key and out["commit"] == {"sha": SHA, "linked_as": "commit"}
+    run("carol", *gate, "--deployer", "carol", code=0)
+    run(
+        "carol", "gate", "--git-sha", SHA[:12].upper(), "--env", "production", "--deployer", "carol"
+    )
+
+    # the deployer by GitHub login, or from $GITHUB_ACTOR, as the Action passes it
+    run("ada", "user", "add", "dave", "--role", "deployer", "--github", "dave-gh", "--json")
+    dave = run_remote(base, tokens["ada"], ["token", "create", "--user", "dave", "--json"], capsys)
+    tokens["dave"] = dave.json()["token"]
+    run("dave", *gate, "--deployer", "dave-gh", "--json", code=0)
+    run("carol", *gate, code=2)  # no --deployer and no $GITHUB_ACTOR
+    monkeypatch.setenv("GITHUB_ACTOR", "dave-gh")
+    run("dave", *gate, code=0)
+    deploy = ["deploy", "--git-sha", SHA, "--env", "production", "--version", "v2.0.0"]
+    out = run("dave", *deploy, "--json", code=0).json()
+    assert out["deployed"] and out["gate"]["deployer"] == "dave" and out["commit"]["sha"] == SHA
+    monkeypatch.delenv("GITHUB_ACTOR")
+    run("carol", *deploy, "--by", "carol", code=1)  # already deployed: a conflict
+    staging = ["--env", "staging", "--version", "v2", "--by", "carol"]
+    run("carol", "deploy", "--git-sha", SHA, *staging, code=0)
+
+    # refused by the gate (recorded), an unknown commit, and bad invocations
+    refused = ["deploy", "--git-sha", REFUSED_SHA, "--env", "production", "--version", "v3"]
+    assert run("carol", *refused, "--by", "carol", "--json", code=1).json()["commit"]
+    run("carol", *refused, "--by", "carol", code=1)
+    run("carol", "gate", "--git-sha", REFUSED_SHA, "--env", "production", "--deployer", "carol")
+    for args in (
+        ["gate", "--git-sha", UNKNOWN_SHA, "--env", "production", "--deployer", "carol"],
+        [
+            "deploy",
+            "--git-sha",
+            UNKNOWN_SHA,
+            "--env",
+            "production",
+            "--version",
+            "v4",
+            "--by",
+            "carol",
+        ],
+    ):
+        r = run("carol", *args, code=1)  # no change behind the commit: the gate is closed
+        assert "no change record is linked to commit" in r.stderr
+        assert run("carol", *args, "--json", code=1).json()["error"] == "NoLinkedChange"
+    run("carol", "gate", "--git-sha", "not-a-sha", "--env", "production", code=2)
+    run("carol", "gate", key, "--git-sha", SHA, "--env", "production", code=2)
+    run("carol", "gate", "--env", "production", "--deployer", "carol", code=2)
+    run("carol", "gate", "--git-sha", SHA, code=2)  # no --env: a usage error
+    run("carol", "deploy", "--env", "production", "--version", "v5", "--by", "carol", code=2)
+
+
 def test_identity_comes_from_the_token(
     pair: tuple[str, str, dict[str, str]], capsys: pytest.CaptureFixture[str]
 ) -> None:

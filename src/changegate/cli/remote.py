@@ -36,6 +36,7 @@ EXIT_CODES = {
     "IntegrityFailure": 1,
     "RateLimited": 1,
     "GateClosed": 1,
+    "NoLinkedChange": 1,  # no change behind a commit: for the gate, a closed gate
 }
 
 
@@ -647,16 +648,45 @@ def cmd_status(ctx: Ctx) -> int:
     return 0
 
 
+def _target(ctx: Ctx) -> tuple[str, dict[str, str] | None]:
+    """The change named by id, or the one a commit belongs to and how (as local mode's)."""
+    change, sha = (ctx.args[0] if ctx.args else None), ctx.opt("git-sha")
+    if change and sha:
+        raise Remote("give the change id or --git-sha, not both", 2, "InvalidInput", "git-sha")
+    if sha:
+        found = ctx.call("GET", f"/api/changes/by-commit/{_key(sha)}")
+        return found["id"], found["commit"]
+    if not change:
+        raise Remote("give the change id (CHG-12) or --git-sha SHA", 2, "InvalidInput", "change")
+    return change, None
+
+
+def _person(ctx: Ctx, option: str) -> str:
+    """The user or GitHub login given, else $GITHUB_ACTOR; the server maps a login to its
+    user, and refuses anyone but the token's user."""
+    value = ctx.opt(option) or os.environ.get("GITHUB_ACTOR")
+    if not value:
+        raise Remote(
+            f"--{option}: say who deploys (a user name or GitHub login)",
+            2,
+            "InvalidInput",
+            f"--{option}",
+        )
+    return str(value)
+
+
 def cmd_gate(ctx: Ctx) -> int:
-    _require(ctx, "env", "deployer")
-    env, deployer = ctx.opt("env"), ctx.opt("deployer")
-    out = ctx.call(
-        "POST", f"/api/changes/{_key(ctx.args[0])}/gate", {"env": env, "deployer": deployer}
-    )
+    _require(ctx, "env")
+    env = ctx.opt("env")
+    change, commit = _target(ctx)
+    deployer = _person(ctx, "deployer")
+    out = ctx.call("POST", f"/api/changes/{_key(change)}/gate", {"env": env, "deployer": deployer})
+    if commit:
+        out["commit"] = commit
     ctx.emit(
         out,
         lambda: _requirements_table(
-            f"gate {out['change']} → {env} for {deployer}: "
+            f"gate {out['change']} → {env} for {out['deployer']}: "
             + ("[green]OPEN[/]" if out["passed"] else "[red]CLOSED[/]")
             + (" (emergency bypass)" if out["bypass"] else ""),
             out["requirements"],
@@ -667,8 +697,10 @@ def cmd_gate(ctx: Ctx) -> int:
 
 
 def cmd_deploy(ctx: Ctx) -> int:
-    _require(ctx, "env", "version", "by")
-    change, env, version, by = ctx.args[0], ctx.opt("env"), ctx.opt("version"), ctx.opt("by")
+    _require(ctx, "env", "version")
+    env, version = ctx.opt("env"), ctx.opt("version")
+    change, commit = _target(ctx)
+    by = _person(ctx, "by")
     answer = ctx.client.request(
         "POST",
         f"/api/changes/{_key(change)}/deploy",
@@ -677,17 +709,23 @@ def cmd_deploy(ctx: Ctx) -> int:
     if answer.status == 409 and answer.json().get("error") == "GateClosed":
         body = answer.json()
         out = {k: body[k] for k in ("deployed", "deployment", "gate", "state")}
+        if commit:
+            out["commit"] = commit
         unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in out["gate"]["unmet"])
-        sys.stderr.write(f"error: deployment of {change} to {env} refused by the gate: {unmet}\n")
+        sys.stderr.write(
+            f"error: deployment of {out['gate']['change']} to {env} refused by the gate: {unmet}\n"
+        )
         ctx.emit(out)
         return 1
     if not 200 <= answer.status < 300:
         raise _error(answer)
     out = answer.json()
+    if commit:
+        out["commit"] = commit
     ctx.emit(
         out,
         lambda: _print(
-            f"{change} deployed to {env} at {version} by {by}"
+            f"{out['gate']['change']} deployed to {env} at {version} by {out['gate']['deployer']}"
             + (" (emergency bypass: retrospective review now due)" if out["gate"]["bypass"] else "")
         ),
     )
@@ -894,6 +932,7 @@ def cmd_token_revoke(ctx: Ctx) -> int:
 
 
 BY = {"by": "str"}
+GIT_SHA = {"git-sha": "str"}
 COMMANDS: dict[tuple[str, ...], Spec] = {
     ("init",): Spec(cmd_init),
     ("user", "add"): Spec(cmd_user_add, {"role": "list", "github": "str"}, ("name",)),
@@ -927,8 +966,15 @@ COMMANDS: dict[tuple[str, ...], Spec] = {
         ("change",),
     ),
     ("status",): Spec(cmd_status, {}, ("change",)),
-    ("gate",): Spec(cmd_gate, {"env": "str", "deployer": "str"}, ("change",)),
-    ("deploy",): Spec(cmd_deploy, {"env": "str", "version": "str", **BY}, ("change",)),
+    ("gate",): Spec(
+        cmd_gate, {"env": "str", "deployer": "str", **GIT_SHA}, ("change",), optional_positionals=1
+    ),
+    ("deploy",): Spec(
+        cmd_deploy,
+        {"env": "str", "version": "str", **BY, **GIT_SHA},
+        ("change",),
+        optional_positionals=1,
+    ),
     ("rollback",): Spec(
         cmd_rollback, {"env": "str", "to": "str", "reason": "str", **BY}, ("change",)
     ),
@@ -987,9 +1033,13 @@ def main(argv: list[str]) -> int | None:
         client = Client(os.environ["CHANGEGATE_URL"], token, timeout)
         return spec.run(Ctx(client, opts, args, as_json))
     except Usage as exc:
+        required = len(spec.positionals) - spec.optional_positionals
         sys.stderr.write(
             f"Usage: changegate {' '.join(path)} [OPTIONS]"
-            + "".join(f" {p.upper()}" for p in spec.positionals)
+            + "".join(
+                f" {p.upper()}" if i < required else f" [{p}]"  # as Click writes them
+                for i, p in enumerate(spec.positionals)
+            )
             + f"\nTry 'changegate {' '.join(path)} -h' for help.\n\nError: {exc}\n"
         )
         return 2
