@@ -131,7 +131,7 @@ _SELECT_FAST = "SELECT data, leaf_hash, chain_hash FROM audit_events"
 PARALLEL_MIN_EVENTS = 200_000
 
 
-def _raw_rows(cursor: Any, batch: int = 20000) -> Iterator[Any]:
+def _raw_batches(cursor: Any, batch: int = 20000) -> Iterator[Any]:
     """Rows straight from the DB-API cursor: the ORM's per-row overhead would dominate verify."""
     while True:
         rows = cursor.fetchmany(batch)
@@ -139,6 +139,11 @@ def _raw_rows(cursor: Any, batch: int = 20000) -> Iterator[Any]:
             return
         if not isinstance(rows[0][-1], bytes):  # psycopg may hand out memoryviews
             rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+        yield rows
+
+
+def _raw_rows(cursor: Any) -> Iterator[Any]:
+    for rows in _raw_batches(cursor):
         yield from rows
 
 
@@ -151,7 +156,7 @@ def _verify_range(
         if type(dbapi_conn).__module__.startswith("sqlite3"):
             cur.execute("PRAGMA mmap_size=268435456")  # sequential scan of a large table
         cur.execute(_SELECT_FAST + where)
-        count, last, ok = chain_ok(_raw_rows(cur), prev)
+        count, last, ok = chain_ok(_raw_batches(cur), prev)
         if ok and count == hi - lo + 1:
             return count, last, None
         cur.execute(_SELECT_EVENTS + where)  # slow path: name the first break
