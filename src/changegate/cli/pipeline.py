@@ -46,7 +46,7 @@ def _person(session: Any, name: str | None, option: str) -> str:
     import os
 
     from changegate.errors import InvalidInput
-    from changegate.github.service import resolve_person
+    from changegate.users.service import resolve_person
 
     value = name or os.environ.get("GITHUB_ACTOR")
     if not value:

@@ -22,7 +22,6 @@ from changegate.github.handling import (
     answer_followups,
     link_commit,
     locked_change,
-    user_for_login,
 )
 from changegate.github.models import GitHubDeployment, PullRequestLink
 from changegate.github.payloads import (
@@ -31,6 +30,7 @@ from changegate.github.payloads import (
     DeploymentStatusEvent,
     PushEvent,
 )
+from changegate.users.service import user_for_login
 
 _CHANGE_KEY = re.compile(r"\bCHG-(\d+)\b")
 _MERGE_SUBJECT = re.compile(r"\AMerge pull request #(\d+) from ")

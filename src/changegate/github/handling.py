@@ -21,7 +21,6 @@ from changegate.github.delivery import Delivery
 from changegate.github.models import CommitLink
 from changegate.github.settings import GitHubSettings
 from changegate.policy.schema import Policy
-from changegate.users.models import User
 
 #: the actor of what GitHub does when the GitHub login is not mapped to a changegate user
 BOT = "github"
@@ -54,24 +53,6 @@ class Context:
 
 
 # -- people ------------------------------------------------------------------------------
-
-
-def user_for_login(session: Session, login: str | None) -> User | None:
-    """The active changegate user mapped to a GitHub login (`user add NAME --github LOGIN`)."""
-    if not login:
-        return None
-    user = session.scalar(select(User).where(User.github_login == login))
-    if user is None:
-        user = session.scalar(select(User).where(User.github_login.ilike(login)))
-    return user if user is not None and user.active else None
-
-
-def resolve_person(session: Session, name: str) -> str:
-    """A changegate user name, or the user mapped to ``name`` as a GitHub login; else as is."""
-    if session.scalar(select(User.id).where(User.name == name)) is not None:
-        return name
-    user = user_for_login(session, name)
-    return user.name if user is not None else name
 
 
 def unmapped(login: str, what: str) -> str:

@@ -27,7 +27,6 @@ from changegate.github.handling import (
     link_commit,
     locked_change,
     unmapped,
-    user_for_login,
 )
 from changegate.github.models import PullRequestLink
 from changegate.github.payloads import PullRequest, PullRequestEvent, PullRequestReviewEvent
@@ -36,6 +35,7 @@ from changegate.github.settings import GitHubSettings
 from changegate.policy.schema import CLASS_NAMES, Policy
 from changegate.scm.gitrepo import GitRepo
 from changegate.scm.service import RangeResult, classify_range, set_classification
+from changegate.users.service import user_for_login
 
 log = logging.getLogger("changegate.github")
 

@@ -36,13 +36,12 @@ from changegate.github.handling import (
     FollowUp,
     Outcome,
     answer_followups,
-    resolve_person,
-    user_for_login,
 )
 from changegate.github.models import WebhookDelivery
 from changegate.github.payloads import HANDLED_ACTIONS, Repository
 from changegate.github.settings import GitHubSettings
 from changegate.policy.schema import Policy
+from changegate.users.service import resolve_person, user_for_login
 
 log = logging.getLogger("changegate.github")
 

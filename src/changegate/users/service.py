@@ -81,3 +81,21 @@ def get_user(session: Session, name: str, *, field: str = "by") -> User:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
+
+
+def user_for_login(session: Session, login: str | None) -> User | None:
+    """The active changegate user mapped to a GitHub login (`user add NAME --github LOGIN`)."""
+    if not login:
+        return None
+    user = session.scalar(select(User).where(User.github_login == login))
+    if user is None:
+        user = session.scalar(select(User).where(User.github_login.ilike(login)))
+    return user if user is not None and user.active else None
+
+
+def resolve_person(session: Session, name: str) -> str:
+    """A changegate user name, or the user mapped to ``name`` as a GitHub login; else as is."""
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        return name
+    user = user_for_login(session, name)
+    return user.name if user is not None else name

@@ -86,7 +86,7 @@ def _deployer(ctx: Ctx, named: str | None, *, field: str) -> str:
     `deploy --by` take it (a pipeline passes $GITHUB_ACTOR); still never someone else."""
     if named is None or named == ctx.user.name:
         return ctx.acting_as(named, field=field)
-    from changegate.github.service import resolve_person
+    from changegate.users.service import resolve_person
 
     return ctx.acting_as(resolve_person(ctx.session, named), field=field)
 
