@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from changegate.scm.errors import ClassTooLow, PathRuleError
@@ -36,7 +35,7 @@ DEFAULT_CLASS_ORDER: tuple[str, ...] = ("standard", "normal", "emergency")
 class PathRule(BaseModel):
     """One entry of ``path_rules:``: a glob and what a match means."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     pattern: str = Field(description="Glob over repository-relative paths, e.g. 'prompts/**'.")
     component: str | None = Field(default=None, description="Component the files belong to.")
@@ -269,5 +268,7 @@ path_rules:
 
 def default_path_rules() -> list[PathRule]:
     """The example rule set shown in the docs (``DEFAULT_PATH_RULES_YAML``)."""
+    import yaml  # only here: the CLI's hot path imports this module but never parses YAML
+
     document = yaml.safe_load(DEFAULT_PATH_RULES_YAML)
     return load_path_rules(document["path_rules"])
