@@ -88,6 +88,12 @@ def run() -> None:
         if code is not None:  # None: a command that runs locally (serve, demo, --help, ...)
             sys.exit(code)
     args = sys.argv[1:]
+    if args[:1] == ["gate"] and "--help" not in args and "-h" not in args:
+        from changegate.cli.gate_run import fast_main
+
+        code = fast_main(args)  # the pipeline's hot path, parsed without Typer
+        if code is not None:
+            sys.exit(code)
     first = next((a for a in args if not a.startswith("-")), None)
     target = only(first) if first and "--help" not in args and "-h" not in args else None
     (target or build_app())()

@@ -7,6 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from changegate.cli.context import DbOpt, JsonOpt, Opts, PolicyOpt, emit, guarded, transaction
+from changegate.cli.gate_run import person as _person
+from changegate.cli.gate_run import run_gate
+from changegate.cli.gate_run import target_change as _target
 
 Env = Annotated[
     str, typer.Option("--env", help="Target environment from the policy, e.g. production.")
@@ -21,37 +24,6 @@ GitSha = Annotated[
         help="Find the change by commit: one of its commits, or its merge commit.",
     ),
 ]
-
-
-def _target(session: Any, change: str | None, git_sha: str | None) -> tuple[Any, dict[str, str]]:
-    """The change named by id, or the one a commit belongs to (and how)."""
-    from changegate.changes.service import get_change
-    from changegate.errors import InvalidInput
-
-    if change and git_sha:
-        raise InvalidInput("give the change id or --git-sha, not both", field="git-sha")
-    if git_sha:
-        from changegate.scm.service import find_change_by_commit
-
-        match = find_change_by_commit(session, git_sha, lock=True)
-        return match.change, {"sha": match.sha, "linked_as": match.via}
-    if not change:
-        raise InvalidInput("give the change id (CHG-12) or --git-sha SHA", field="change")
-    return get_change(session, change, lock=True), {}
-
-
-def _person(session: Any, name: str | None, option: str) -> str:
-    """A user name as given, or the user mapped to it as a GitHub login; without one, the
-    user mapped to $GITHUB_ACTOR (set in GitHub Actions)."""
-    import os
-
-    from changegate.errors import InvalidInput
-    from changegate.users.service import resolve_person
-
-    value = name or os.environ.get("GITHUB_ACTOR")
-    if not value:
-        raise InvalidInput(f"{option}: say who deploys (a user name or GitHub login)", field=option)
-    return resolve_person(session, value)
 
 
 def register(app: typer.Typer) -> None:
@@ -77,34 +49,7 @@ def register(app: typer.Typer) -> None:
 
         Example: changegate gate --git-sha "$GITHUB_SHA" --env production --deployer carol
         """
-        o = Opts(json, db, policy)
-
-        def body() -> None:
-            from changegate.cli.render import show_requirements
-            from changegate.deployments.service import gate as gate_service
-
-            with transaction(o) as (s, pol):
-                target, commit = _target(s, change, git_sha)
-                who = _person(s, deployer, "--deployer")
-                result = gate_service(s, pol, target, env=env, deployer=who)
-                out = result.to_dict()
-                if commit:
-                    out["commit"] = commit
-            emit(
-                o,
-                out,
-                lambda: show_requirements(
-                    f"gate {out['change']} → {env} for {out['deployer']}: "
-                    + ("[green]OPEN[/]" if out["passed"] else "[red]CLOSED[/]")
-                    + (" (emergency bypass)" if out["bypass"] else ""),
-                    out["requirements"],
-                    f"{len(out['unmet'])} unmet — {out['policy']}",
-                ),
-            )
-            if not out["passed"]:
-                raise typer.Exit(1)
-
-        guarded(o, body)
+        run_gate(Opts(json, db, policy), change=change, env=env, deployer=deployer, git_sha=git_sha)
 
     @app.command()
     def deploy(

@@ -1006,6 +1006,19 @@ def _find(argv: list[str]) -> tuple[tuple[str, ...], list[str]] | None:
     return None
 
 
+def usage_error(path: tuple[str, ...], spec: Spec, exc: Usage) -> None:
+    """Write a usage error the way Click does (exit code 2 is the caller's)."""
+    required = len(spec.positionals) - spec.optional_positionals
+    sys.stderr.write(
+        f"Usage: changegate {' '.join(path)} [OPTIONS]"
+        + "".join(
+            f" {p.upper()}" if i < required else f" [{p}]"  # as Click writes them
+            for i, p in enumerate(spec.positionals)
+        )
+        + f"\nTry 'changegate {' '.join(path)} -h' for help.\n\nError: {exc}\n"
+    )
+
+
 def main(argv: list[str]) -> int | None:
     """Run ``argv`` against the server; ``None`` when the command must run locally."""
     if any(a in ("-h", "--help") for a in argv) or not argv:
@@ -1033,15 +1046,7 @@ def main(argv: list[str]) -> int | None:
         client = Client(os.environ["CHANGEGATE_URL"], token, timeout)
         return spec.run(Ctx(client, opts, args, as_json))
     except Usage as exc:
-        required = len(spec.positionals) - spec.optional_positionals
-        sys.stderr.write(
-            f"Usage: changegate {' '.join(path)} [OPTIONS]"
-            + "".join(
-                f" {p.upper()}" if i < required else f" [{p}]"  # as Click writes them
-                for i, p in enumerate(spec.positionals)
-            )
-            + f"\nTry 'changegate {' '.join(path)} -h' for help.\n\nError: {exc}\n"
-        )
+        usage_error(path, spec, exc)
         return 2
     except Remote as exc:
         sys.stderr.write(f"error: {exc.message}\n")
