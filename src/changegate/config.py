@@ -6,13 +6,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def default_db_url() -> str:
-    from platformdirs import user_data_dir
-
-    data_dir = Path(user_data_dir("changegate", appauthor=False))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{data_dir / 'changegate.db'}"
+from changegate.paths import default_db_url
 
 
 class Settings(BaseSettings):

@@ -36,7 +36,7 @@ class Opts:
     def db_url(self) -> str:
         if self.db:
             return self.db
-        from changegate.config import default_db_url
+        from changegate.paths import default_db_url
 
         return default_db_url()
 
