@@ -102,6 +102,12 @@ def main() -> None:
     engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)  # a cached database from an older schema
     engine.dispose()
+    # byte-compile changegate as `pip install` does (PYTHONDONTWRITEBYTECODE may be set here)
+    import compileall
+
+    import changegate
+
+    compileall.compile_dir(str(Path(changegate.__file__).parent), quiet=1)
     exe = [sys.executable, "-m", "changegate"]
     env = {"CHANGEGATE_DB": f"sqlite:///{db}"}
     key = f"CHG-{args.changes // 2}"
