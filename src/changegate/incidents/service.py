@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
 from changegate.changes.models import Change
-from changegate.changes.status import collect_facts
 from changegate.db import utcnow
+from changegate.deployments.models import Deployment
 from changegate.errors import Conflict, InvalidInput, PolicyDenied
 from changegate.incidents.models import EmergencyReview
-from changegate.policy.engine import retrospective_due
 from changegate.policy.schema import Policy
 from changegate.users.service import get_user
 
@@ -96,19 +95,36 @@ class Overdue:
 
 
 def pending_reviews(session: Session, policy: Policy) -> list[Overdue]:
-    """Emergency changes deployed whose retrospective review is not yet recorded."""
-    classes = [name for name, spec in policy.classes.items() if spec.retrospective_review]
-    reviewed = select(EmergencyReview.change_id)
-    changes = session.scalars(
-        select(Change)
-        .where(Change.change_class.in_(classes), Change.id.not_in(reviewed))
+    """Emergency changes deployed whose retrospective review is not yet recorded.
+
+    One query for all of them: the due date needs only each change's first deployment, not
+    the full set of facts that requirement evaluation gathers.
+    """
+    hours: dict[str, int] = {
+        name: spec.retrospective_review.due_within_hours
+        for name, spec in policy.classes.items()
+        if spec.retrospective_review
+    }
+    first_deploy = (
+        select(Deployment.change_id, func.min(Deployment.created_at).label("at"))
+        .where(Deployment.kind == "deploy")
+        .group_by(Deployment.change_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Change, first_deploy.c.at)
+        .join(first_deploy, first_deploy.c.change_id == Change.id)
+        .where(
+            Change.change_class.in_(list(hours)),
+            Change.id.not_in(select(EmergencyReview.change_id)),
+        )
         .order_by(Change.id)
     )
     out: list[Overdue] = []
-    for change in changes:
-        due = retrospective_due(policy, collect_facts(session, change))
-        if due is not None:
-            out.append(Overdue(change, due))
+    for row in rows:
+        change: Change = row[0]
+        deployed_at: dt.datetime = row[1]
+        out.append(Overdue(change, deployed_at + dt.timedelta(hours=hours[change.change_class])))
     return out
 
 

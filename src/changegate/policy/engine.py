@@ -458,14 +458,6 @@ def _evaluate_emergency(
     return False, f"retrospective review due {fmt_time(due)}", due, False
 
 
-@dataclass(frozen=True)
-class GateCheck:
-    rule_id: str
-    section: str
-    met: bool
-    reason: str
-
-
 def deployer_checks(
     policy: Policy, facts: ChangeFacts, deployer: DeployerFact, *, high_risk: bool
 ) -> list[RequirementResult]:
