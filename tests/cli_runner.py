@@ -35,11 +35,13 @@ def cli(db_url: str, *args: str, policy: str | None = None, input: str | None = 
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
-def cli_process(db_url: str, *args: str, timeout: float = 60) -> Run:
+def cli_process(
+    db_url: str, *args: str, timeout: float = 60, python_args: list[str] | None = None
+) -> Run:
     env = dict(os.environ, CHANGEGATE_DB=db_url, COLUMNS="200")
     env.pop("CHANGEGATE_URL", None)
     p = subprocess.run(
-        [sys.executable, "-m", "changegate", *args],
+        [sys.executable, *(python_args or []), "-m", "changegate", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -37,3 +37,28 @@ def test_fast_gate_matches_typer(engine: Engine, db_url: str, args: list[str]) -
     else:
         assert fast_run.stderr == typer_run.stderr
     assert fast_run.code in (1, 2)
+
+
+def test_gate_process_imports_neither_typer_nor_pydantic_nor_rich(
+    engine: Engine, db_url: str
+) -> None:
+    """The pipeline's hot path: a cached policy snapshot, no CLI framework, plain output."""
+    make_team(engine)
+    key = make_change(engine)
+    cli_process(
+        db_url, "gate", key, "--env", "production", "--deployer", "carol"
+    )  # fills the cache
+    run = cli_process(
+        db_url,
+        "gate",
+        key,
+        "--env",
+        "production",
+        "--deployer",
+        "carol",
+        python_args=["-X", "importtime"],
+    )
+    assert run.code == 1 and "CLOSED" in run.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line}
+    assert "changegate.cli.gate_run" in imported
+    assert not {m.split(".")[0] for m in imported} & {"typer", "click", "pydantic", "rich"}

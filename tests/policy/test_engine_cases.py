@@ -12,7 +12,10 @@ import yaml
 from changegate.policy.engine import ApprovalFact, ChangeFacts, EvidenceFact, evaluate
 from changegate.policy.loader import load_policy
 
-P = load_policy().policy
+LOADED = load_policy()
+P = LOADED.policy
+#: the snapshot every entry point evaluates, and the Pydantic schema object it was made from
+POLICIES = {"snapshot": P, "schema": LOADED.validated()}
 CASES = [
     c
     for f in sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -56,10 +59,11 @@ def facts_from(case: dict[str, Any]) -> ChangeFacts:
     )
 
 
+@pytest.mark.parametrize("form", POLICIES)
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_case(case: dict[str, Any]) -> None:
+def test_case(case: dict[str, Any], form: str) -> None:
     now = _time(case.get("now")) or dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
-    ev = evaluate(P, facts_from(case), now=now)
+    ev = evaluate(POLICIES[form], facts_from(case), now=now)
     by_id = {r.rule_id: r for r in ev.results}
     exp = case["expect"]
     if "rules" in exp:
@@ -94,7 +98,7 @@ def test_unknown_requirement_kind_fails_closed() -> None:
         require=Require.model_construct(kind="telepathy"),
         stage="gate",
     )
-    policy = P.model_copy(update={"rules": [rule]})
+    policy = POLICIES["schema"].model_copy(update={"rules": [rule]})
     ev = evaluate(policy, facts_from({"change": {"class": "normal"}}), now=dt.datetime.now(dt.UTC))
     assert [(r.met, r.reason) for r in ev.results] == [
         (False, "cannot evaluate: unknown requirement kind 'telepathy'")

@@ -26,12 +26,11 @@ from changegate.db import utcnow
 from changegate.errors import Conflict, InvalidInput, NotFound
 from changegate.evidence import service as evidence
 from changegate.policy import service as policy_service
-from changegate.policy.schema import Policy
 from changegate.users.service import get_user
 
 if TYPE_CHECKING:
     from changegate.policy.engine import ChangeFacts
-    from changegate.policy.schema import Rule
+    from changegate.policy.schema import Policy, Rule
 
 _PROVIDER = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 

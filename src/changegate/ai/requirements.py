@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from changegate.ai.classification import AiChangeClassification
 from changegate.policy.engine import ChangeFacts, evaluate
-from changegate.policy.schema import Policy
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 
 def policy_requirements(

@@ -33,13 +33,13 @@ from changegate.errors import Conflict, InvalidInput, PolicyDenied
 from changegate.evidence import service as evidence
 from changegate.evidence.models import Blob, Evidence
 from changegate.policy import service as policy_service
-from changegate.policy.schema import Policy
 from changegate.users.service import get_user
 
 if TYPE_CHECKING:
     from changegate.ai.injection import InjectionReport
     from changegate.ai.isolation import IsolationReport
     from changegate.ai.report import RegressionReport, RunResult
+    from changegate.policy.schema import Policy
 
 DOC_VERSION = 1
 

@@ -15,11 +15,12 @@ from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.errors import InvalidInput, NotFound
 from changegate.policy import service as policy_service
-from changegate.policy.schema import CLASS_NAMES, Policy
+from changegate.policy.names import CLASS_NAMES
 from changegate.users.service import get_user
 
 if TYPE_CHECKING:
     from changegate.changes.schemas import ChangeCreate, ChangeFields, ChangeUpdate
+    from changegate.policy.schema import Policy
 
 _KEY = re.compile(r"^(?:CHG-)?(\d+)$", re.IGNORECASE)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,9 +21,12 @@ from changegate.policy.engine import (
     EvidenceFact,
     evaluate,
 )
-from changegate.policy.schema import Policy
+from changegate.policy.names import FIELD_NAMES
 from changegate.reviews.models import Review
 from changegate.users.models import User
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 
 def collect_facts(session: Session, change: Change) -> ChangeFacts:
@@ -79,22 +82,7 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
         category=change.category,
         components=tuple(change.components),
         providers=tuple(change.providers),
-        fields={
-            f: getattr(change, f)
-            for f in (
-                "title",
-                "description",
-                "rollback_plan",
-                "justification",
-                "links",
-                "commits",
-                "components",
-                "providers",
-                "ai_component",
-                "category",
-            )
-        }
-        | {"risk": change.risk},
+        fields={f: getattr(change, f) for f in FIELD_NAMES if f != "risk"} | {"risk": change.risk},
         security_flag=change.security_flag,
         approvals=tuple(approvals),
         evidence=tuple(evidence),

@@ -99,10 +99,11 @@ def _repo_path(path: Path, policy: Policy, given: str | None) -> str:
     ``config/litellm.yaml``)."""
     from changegate.ai.paths import AiPathConfig
     from changegate.errors import InvalidInput
+    from changegate.policy.snapshot import as_data
 
     if given:
         return given
-    config = AiPathConfig.from_mapping(policy.ai.config_paths.model_dump())
+    config = AiPathConfig.from_mapping(as_data(policy.ai.config_paths))
     parts = path.resolve().parts
     for i in range(len(parts)):
         candidate = "/".join(parts[i:])
@@ -215,8 +216,9 @@ def _classify(
     from changegate.ai.classify import classify_files
     from changegate.ai.paths import AiPathConfig
     from changegate.ai.requirements import classification_report
+    from changegate.policy.snapshot import as_data
 
-    config = AiPathConfig.from_mapping(policy.ai.config_paths.model_dump())
+    config = AiPathConfig.from_mapping(as_data(policy.ai.config_paths))
     result = classify_files(files, config, incident=incident)
     return result, classification_report(policy, result, incident=incident)
 

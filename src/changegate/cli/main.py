@@ -81,6 +81,28 @@ def only(command: str) -> typer.Typer | None:
 
 
 def run() -> None:
+    """Run one command and exit.
+
+    The process ends right after, so the final garbage collection is spared: `gc.freeze()`
+    moves every object out of the collector's reach (reference counting still frees them; the
+    database engines are closed explicitly first). For `gate`, the pipeline's hot path, cycle
+    collection is off for the whole short run. Together this saves a third of the gate's wall
+    time (bench/gate_latency.py).
+    """
+    import gc
+
+    if sys.argv[1:2] == ["gate"]:
+        gc.disable()
+    try:
+        _dispatch()
+    finally:
+        runtime = sys.modules.get("changegate.cli.runtime")
+        if runtime is not None:
+            runtime.dispose_engines()
+        gc.freeze()
+
+
+def _dispatch() -> None:
     if os.environ.get("CHANGEGATE_URL"):
         from changegate.cli.remote import main as remote_main
 

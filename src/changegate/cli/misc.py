@@ -183,11 +183,11 @@ def register(app: typer.Typer) -> None:
             from changegate.policy.render import render_policy
 
             loaded = loaded_policy(o)
-            out = loaded.policy.model_dump(mode="json", by_alias=True) | {
+            out = loaded.validated().model_dump(mode="json", by_alias=True) | {
                 "digest": loaded.digest,
                 "source": loaded.source,
             }
-            emit(o, out, lambda: render_policy(loaded.policy))
+            emit(o, out, lambda: render_policy(loaded.validated()))
 
         guarded(o, body)
 

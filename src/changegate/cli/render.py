@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 
@@ -72,6 +74,12 @@ def _state_style(state: str) -> str:
 
 
 def show_requirements(title: str, results: list[dict[str, Any]], footer: str = "") -> None:
+    """A table on a terminal; one line per requirement when the output goes to a pipe or a CI
+    log (no wrapping at 80 columns, greppable, and Rich is not imported for `gate` in a
+    pipeline)."""
+    if not sys.stdout.isatty():
+        _plain_requirements(title, results, footer)
+        return
     from rich.table import Table
 
     t = Table(title=title, title_justify="left")
@@ -91,6 +99,22 @@ def show_requirements(title: str, results: list[dict[str, Any]], footer: str = "
     c.print(t)
     if footer:
         c.print(footer)
+
+
+_MARKUP = re.compile(r"\[/?(?:green|red|yellow|cyan|dim|bold|white)?\]")
+
+
+def _plain_requirements(title: str, results: list[dict[str, Any]], footer: str) -> None:
+    lines = [_MARKUP.sub("", title)]
+    for r in results:
+        mark = "✓" if r["met"] else ("✗ overdue" if r.get("overdue") else "✗")
+        stage = " (after deploy)" if r["stage"] == "post_deploy" else ""
+        lines.append(
+            f"  {mark} {r['description']}{stage}: {r['reason']}  [§{r['section']} {r['rule']}]"
+        )
+    if footer:
+        lines.append(_MARKUP.sub("", footer))
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def show_timeline(title: str, entries: list[dict[str, Any]]) -> None:

@@ -53,6 +53,12 @@ def engine_for(opts: Opts) -> Engine:
     return _ENGINES[url]
 
 
+def dispose_engines() -> None:
+    """Close every pooled connection (SQLite checkpoints its WAL) before the process exits."""
+    while _ENGINES:
+        _ENGINES.popitem()[1].dispose()
+
+
 def loaded_policy(opts: Opts) -> LoadedPolicy:
     from changegate.policy.loader import load_policy
 

@@ -7,7 +7,7 @@ cannot both pass on stale state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,8 +29,10 @@ from changegate.policy.engine import (
     deployer_checks,
     evaluate,
 )
-from changegate.policy.schema import Policy
 from changegate.users.models import User
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 
 @dataclass(frozen=True)

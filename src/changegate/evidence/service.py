@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,8 +17,10 @@ from changegate.errors import Conflict, InvalidInput
 from changegate.evidence.junit import parse_junit
 from changegate.evidence.models import Blob, Evidence
 from changegate.policy import service as policy_service
-from changegate.policy.schema import Policy
 from changegate.users.service import get_user
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MAX_FILE_BYTES = 20 * 1024 * 1024

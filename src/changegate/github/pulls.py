@@ -10,7 +10,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,10 +32,13 @@ from changegate.github.models import PullRequestLink
 from changegate.github.payloads import PullRequest, PullRequestEvent, PullRequestReviewEvent
 from changegate.github.pr_template import PullRequestBody, parse_pr_body
 from changegate.github.settings import GitHubSettings
-from changegate.policy.schema import CLASS_NAMES, Policy
+from changegate.policy.names import CLASS_NAMES
 from changegate.scm.gitrepo import GitRepo
 from changegate.scm.service import RangeResult, classify_range, set_classification
 from changegate.users.service import user_for_login
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 log = logging.getLogger("changegate.github")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,8 +16,10 @@ from changegate.db import utcnow
 from changegate.deployments.models import Deployment
 from changegate.errors import Conflict, InvalidInput, PolicyDenied
 from changegate.incidents.models import EmergencyReview
-from changegate.policy.schema import Policy
 from changegate.users.service import get_user
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 
 def review_emergency(

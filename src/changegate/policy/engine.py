@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from changegate.policy.schema import Policy, Rule, When
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy, Rule, When
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from changegate.policy.engine import ChangeFacts
-from changegate.policy.schema import Rule
 
-Hook = Callable[[Rule, ChangeFacts], tuple[bool, str]]
+if TYPE_CHECKING:
+    from changegate.policy.schema import Rule
+
+Hook = Callable[["Rule", ChangeFacts], tuple[bool, str]]
 
 
 def lazy(spec: str) -> Callable[[Any], Hook]:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from changegate.errors import InvalidInput
-from changegate.policy.schema import Policy
+from changegate.policy.snapshot import SNAPSHOT_FORMAT, FrozenPolicy, freeze
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 DEFAULT_POLICY_NAME = "default.yaml"
 
@@ -25,10 +29,25 @@ class PolicyProblem:
 
 @dataclass(frozen=True)
 class LoadedPolicy:
+    """The policy in force: its validated snapshot (see :mod:`changegate.policy.snapshot`),
+    where it came from, its exact text and the text's SHA-256."""
+
     policy: Policy
     source: str
     text: str
     digest: str
+
+    def validated(self) -> Policy:
+        """The policy as the Pydantic schema object (for ``model_dump`` when showing it)."""
+        policy = _validated(self.text)
+        if policy is None:  # pragma: no cover - the text was valid when loaded
+            raise InvalidInput(f"policy {self.source} is invalid", field="policy")
+        return policy
+
+
+@lru_cache(maxsize=4)
+def _validated(text: str) -> Policy | None:
+    return check_policy_text(text)[0]
 
 
 def default_policy_text() -> str:
@@ -51,6 +70,8 @@ def _parse_yaml(text: str) -> tuple[Any, list[PolicyProblem]]:
 def check_policy_text(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
     """Validate a policy document; return the policy or every problem found, each located."""
     from pydantic import ValidationError
+
+    from changegate.policy.schema import Policy
 
     data, problems = _parse_yaml(text)
     if problems:
@@ -109,12 +130,13 @@ def _cache_path(digest: str) -> Path | None:
     return (
         Path(user_cache_dir("changegate", appauthor=False))
         / "policies"
-        / f"{digest}-{__version__}.pickle"
+        / f"{digest}-{__version__}-{SNAPSHOT_FORMAT}.pickle"
     )
 
 
 def _cached(digest: str) -> Policy | None:
-    """A policy validated earlier, unpickled: every CLI call skips YAML parsing and validation."""
+    """A policy validated earlier, unpickled as its snapshot: every CLI call skips YAML parsing,
+    validation and importing Pydantic."""
     import pickle
 
     path = _cache_path(digest)
@@ -124,7 +146,7 @@ def _cached(digest: str) -> Policy | None:
         policy = pickle.loads(path.read_bytes())
     except Exception:  # missing, stale or unreadable cache: validate again
         return None
-    return policy if isinstance(policy, Policy) else None
+    return cast("Policy", policy) if isinstance(policy, FrozenPolicy) else None
 
 
 def _store(digest: str, policy: Policy) -> None:
@@ -155,5 +177,6 @@ def parse_policy(text: str, source: str = "inline") -> LoadedPolicy:
             f"policy {source} is invalid: {listed}. Run `changegate policy check` for details",
             field="policy",
         )
-    _store(digest, policy)
-    return LoadedPolicy(policy=policy, source=source, text=text, digest=digest)
+    snapshot = freeze(policy)
+    _store(digest, snapshot)
+    return LoadedPolicy(policy=snapshot, source=source, text=text, digest=digest)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from changegate.policy.schema import Policy
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 
 def render_policy(policy: Policy) -> None:

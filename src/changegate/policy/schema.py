@@ -6,28 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from changegate.policy.names import CLASS_NAMES, FIELD_NAMES, PATH_RULE_FLAGS
+from changegate.policy.snapshot import PolicyMethods
 from changegate.scm.pathrules import PathRule
 
+__all__ = ["CLASS_NAMES", "FIELD_NAMES", "PATH_RULE_FLAGS", "Policy"]
+
 ChangeClass = Literal["standard", "normal", "emergency"]
-CLASS_NAMES: tuple[str, ...] = ("standard", "normal", "emergency")
-
-#: Change fields a policy may require; the names users see in errors and in --help.
-FIELD_NAMES = (
-    "title",
-    "description",
-    "risk",
-    "rollback_plan",
-    "justification",
-    "links",
-    "commits",
-    "components",
-    "providers",
-    "ai_component",
-    "category",
-)
-
-#: flags a path rule may set; security_impacting marks the change for extra scrutiny (§4b)
-PATH_RULE_FLAGS: tuple[str, ...] = ("security_impacting",)
 
 RequirementKind = Literal[
     "approval",
@@ -212,7 +197,7 @@ class Monitoring(Strict):
     alert_on: list[str] = []
 
 
-class Policy(Strict):
+class Policy(Strict, PolicyMethods):
     schema_version: Literal[1]
     metadata: Metadata
     roles: dict[str, str] = Field(min_length=1)
@@ -316,11 +301,3 @@ class Policy(Strict):
                         f"{where}.flags: unknown flag '{flag}' (flags: {', '.join(PATH_RULE_FLAGS)})"
                     )
         return problems
-
-    @property
-    def label(self) -> str:
-        return f"{self.metadata.name} v{self.metadata.version}"
-
-    def is_high(self, level: str, threshold: str) -> bool:
-        order = self.risk.levels
-        return order.index(level) >= order.index(threshold)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,8 +13,10 @@ from changegate.db import utcnow
 from changegate.errors import PolicyDenied
 from changegate.policy.loader import LoadedPolicy
 from changegate.policy.models import PolicyVersion
-from changegate.policy.schema import Policy
 from changegate.users.models import User
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 
 def ensure_recorded(

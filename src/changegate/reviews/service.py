@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,9 +16,11 @@ from changegate.changes.status import evaluate_change
 from changegate.db import utcnow
 from changegate.errors import Conflict, InvalidInput, PolicyDenied
 from changegate.policy import service as policy_service
-from changegate.policy.schema import Policy
 from changegate.reviews.models import Review
 from changegate.users.service import get_user
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 
 def approve(

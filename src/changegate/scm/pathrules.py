@@ -26,13 +26,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from changegate.policy.snapshot import PathRuleMethods
 from changegate.scm.errors import ClassTooLow, PathRuleError
 from changegate.scm.glob import compile_glob
 
 DEFAULT_CLASS_ORDER: tuple[str, ...] = ("standard", "normal", "emergency")
 
 
-class PathRule(BaseModel):
+class PathRule(BaseModel, PathRuleMethods):
     """One entry of ``path_rules:``: a glob and what a match means."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
@@ -66,10 +67,6 @@ class PathRule(BaseModel):
         if isinstance(value, str):
             raise ValueError(f"must be a list; write [{value}]")
         return value
-
-    def matches(self, path: str) -> bool:
-        """Whether ``path`` (repository-relative, '/'-separated) matches this rule."""
-        return compile_glob(self.pattern).match(path) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.errors import ChangegateError, InvalidInput
 from changegate.policy.engine import ChangeFacts, evaluate
-from changegate.policy.schema import CLASS_NAMES, Policy
+from changegate.policy.names import CLASS_NAMES
 from changegate.scm.classify import RangeClassification, classify_git_range
 from changegate.scm.gitrepo import Commit, GitRepo
 from changegate.scm.history import (
@@ -38,6 +38,9 @@ from changegate.scm.history import (
 )
 from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex
 from changegate.scm.pathrules import Classification, effective_class
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 #: at most this many commits of a range or pull request are listed on its change
 MAX_RANGE_COMMITS = 1000

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -9,8 +10,10 @@ from changegate.audit import events
 from changegate.audit.service import record
 from changegate.db import utcnow
 from changegate.errors import Conflict, InvalidInput, NotFound
-from changegate.policy.schema import Policy
 from changegate.users.models import User
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 

@@ -478,7 +478,7 @@ def policy_page(request: Request, ctx: WebRead) -> Response:
     return render(
         request,
         "policy.html",
-        {"p": loaded.policy, "digest": loaded.digest, "source": loaded.source},
+        {"p": loaded.validated(), "digest": loaded.digest, "source": loaded.source},
         ctx=ctx,
     )
 

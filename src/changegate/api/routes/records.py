@@ -179,7 +179,7 @@ def audit_export(ctx: ReadCtx) -> StreamingResponse:
 def policy_show(ctx: ReadCtx) -> dict[str, Any]:
     ctx.require("policy.read", doing="read the policy")
     loaded = ctx.app.loaded
-    out: dict[str, Any] = loaded.policy.model_dump(mode="json", by_alias=True)
+    out: dict[str, Any] = loaded.validated().model_dump(mode="json", by_alias=True)
     return out | {"digest": loaded.digest, "source": loaded.source}
 
 

@@ -1,0 +1,133 @@
+"""A validated policy as plain Python objects.
+
+Validating a policy file needs Pydantic; using a validated policy does not. :func:`freeze`
+turns the validated schema objects (:mod:`changegate.policy.schema`) into read-only
+:class:`Frozen` objects with the same attribute names and the same methods, and the loader's
+cache stores those. A CLI call (`changegate gate` in a pipeline) thus reads the policy in force
+without importing Pydantic, and every entry point evaluates the same kind of object.
+
+The methods both forms share live in the mixins here, so there is one definition of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
+
+#: bumped when the shape of snapshots changes, so an old cache entry is never unpickled
+SNAPSHOT_FORMAT = 1
+
+
+class _PolicyFields(Protocol):
+    @property
+    def metadata(self) -> Any: ...
+    @property
+    def risk(self) -> Any: ...
+
+
+class _PathRuleFields(Protocol):
+    @property
+    def pattern(self) -> str: ...
+
+
+class PolicyMethods:
+    """Methods of the policy, shared by the schema and its snapshot (no annotations here: a
+    Pydantic model would take them for fields)."""
+
+    @property
+    def label(self: _PolicyFields) -> str:
+        return f"{self.metadata.name} v{self.metadata.version}"
+
+    def is_high(self: _PolicyFields, level: str, threshold: str) -> bool:
+        order: list[str] = self.risk.levels
+        return order.index(level) >= order.index(threshold)
+
+
+class PathRuleMethods:
+    """Methods of a path rule, shared by the schema and its snapshot."""
+
+    def matches(self: _PathRuleFields, path: str) -> bool:
+        """Whether ``path`` (repository-relative, '/'-separated) matches this rule."""
+        from changegate.scm.glob import compile_glob
+
+        return compile_glob(self.pattern).match(path) is not None
+
+
+class Frozen:
+    """The fields of one validated schema object, read-only, by their Python names."""
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "__dict__", dict(fields))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"the policy is read-only; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"the policy is read-only; cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:  # consistent with __eq__; fields may hold lists
+        return hash((type(self), tuple(vars(self))))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (vars(self),))
+
+
+class FrozenPolicy(Frozen, PolicyMethods):
+    pass
+
+
+class FrozenPathRule(Frozen, PathRuleMethods):
+    pass
+
+
+_SNAPSHOT_CLASSES: dict[str, type[Frozen]] = {
+    "Policy": FrozenPolicy,
+    "PathRule": FrozenPathRule,
+}
+
+
+def _freeze(value: Any) -> Any:
+    fields = getattr(type(value), "model_fields", None)
+    if fields is not None:  # a Pydantic model of the schema
+        cls = _SNAPSHOT_CLASSES.get(type(value).__name__, Frozen)
+        return cls({name: _freeze(getattr(value, name)) for name in fields})
+    if isinstance(value, list):
+        return [_freeze(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _freeze(v) for k, v in value.items()}
+    return value
+
+
+def freeze(policy: Policy) -> Policy:
+    """The validated policy as plain objects with the schema's attributes and methods.
+
+    Typed as the schema, which describes it: same attribute names, same field types, same
+    methods. What it lacks is Pydantic's own API (``model_dump`` and the like); use
+    :func:`as_data` for plain data and ``LoadedPolicy.validated()`` for the schema object.
+    """
+    return cast("Policy", _freeze(policy))
+
+
+def as_data(value: Any) -> Any:
+    """Plain data (dicts, lists, scalars) from a snapshot or a schema object, by Python names."""
+    if isinstance(value, Frozen):
+        return {k: as_data(v) for k, v in vars(value).items()}
+    if getattr(type(value), "model_fields", None) is not None:
+        return as_data(_freeze(value))
+    if isinstance(value, list | tuple):
+        return [as_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_data(v) for k, v in value.items()}
+    return value
