@@ -59,6 +59,18 @@ def test_unsigned_or_wrongly_signed_deliveries_are_refused_and_nothing_is_stored
     assert hub.count(Change) == 0
 
 
+def test_a_server_without_a_webhook_secret_refuses_every_delivery(hub: Hub) -> None:
+    before = stored(hub)
+    app = hub.client.app
+    unconfigured = hub.settings.model_copy(update={"webhook_secret": None})
+    app.state.cg.extra["github_settings"] = unconfigured  # type: ignore[attr-defined]
+    response = hub.send("pull_request", hub.pull_request("opened", head="a" * 40, base="b" * 40))
+    assert response.status_code == 503
+    assert response.json()["error"] == "WebhookSecretMissing"
+    assert "CHANGEGATE_GITHUB_WEBHOOK_SECRET" in response.json()["message"]
+    assert stored(hub) == before and hub.count(Change) == 0
+
+
 def test_malformed_deliveries_get_400_and_store_nothing(hub: Hub) -> None:
     before = stored(hub)
     bad_json = hub.send("pull_request", b'{"action": "opened", ')

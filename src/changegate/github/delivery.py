@@ -50,7 +50,7 @@ def read_delivery(headers: Mapping[str, str], body: bytes, *, secret: str | byte
     """Verify and parse one delivery.
 
     Raises ``SignatureError`` (401) when unsigned or wrongly signed, ``PayloadError`` (400)
-    when a header is missing or the payload is malformed, ``WebhookSecretMissing`` (500)
+    when a header is missing or the payload is malformed, ``WebhookSecretMissing`` (503)
     when ``secret`` is empty. Header names are matched case-insensitively.
     """
     verify_signature(secret, body, _header(headers, SIGNATURE_HEADER))

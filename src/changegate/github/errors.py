@@ -20,9 +20,10 @@ class SignatureError(GitHubError):
 
 
 class WebhookSecretMissing(GitHubError):
-    """The server has no webhook secret configured: a configuration error, not the sender's."""
+    """The server has no webhook secret configured: a configuration error, not the sender's,
+    so the endpoint is unavailable (503) until an operator sets the secret."""
 
-    http_status = 500
+    http_status = 503
 
 
 class PayloadError(GitHubError):
