@@ -30,7 +30,10 @@ def _time(value: str | None) -> dt.datetime | None:
 def facts_from(case: dict[str, Any]) -> ChangeFacts:
     c = dict(case["change"])
     risk = {"availability": "low", "security": "low", "data": "low"} | c.get("risk", {})
-    fields = {k: c.get(k) for k in ("justification", "providers", "ai_component", "category")}
+    fields = {
+        k: c.get(k)
+        for k in ("justification", "providers", "ai_component", "category", "commits", "components")
+    }
     return ChangeFacts(
         id="CHG-1",
         change_class=c["class"],
@@ -51,6 +54,7 @@ def facts_from(case: dict[str, Any]) -> ChangeFacts:
                 passed=e.get("passed"),
                 summary=e.get("summary"),
                 details=e.get("details", ""),
+                bound_to=e.get("bound_to"),
                 at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i),
             )
             for i, e in enumerate(case.get("evidence", []))

@@ -272,10 +272,15 @@ class EvidenceOut(Out):
     created_at: str
 
 
+class EvidenceShownOut(EvidenceOut):
+    stale: bool = Field(description="attached before an edit the policy binds evidence to")
+    stale_fields: list[str] = Field(description="the fields changed since it was attached")
+
+
 class ChangeDetailOut(ChangeOut):
     content_digest: str
     reviews: list[ReviewShownOut]
-    evidence: list[EvidenceOut]
+    evidence: list[EvidenceShownOut]
 
 
 class CommitMatchOut(Out):

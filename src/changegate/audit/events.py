@@ -48,7 +48,8 @@ class ChangeCreated(Event):
 
 
 class ChangeEdited(Event):
-    """A change's content was edited; approvals bound to the old content become stale."""
+    """A change's content was edited; approvals bound to the old content become stale, and so
+    does evidence when a field the policy binds it to (``evidence.stale_when_changed``) changed."""
 
     action = "change.edited"
     entity_type = "change"

@@ -20,6 +20,7 @@ from changegate.policy.engine import (
     Evaluation,
     EvidenceFact,
     evaluate,
+    stale_evidence,
 )
 from changegate.policy.names import FIELD_NAMES
 from changegate.reviews.models import Review
@@ -62,6 +63,7 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
             details=e.details,
             actor=e.added_by,
             at=e.created_at,
+            bound_to=e.bound_to,
         )
         for e in session.scalars(
             select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
@@ -138,8 +140,9 @@ def status_report(session: Session, policy: Policy, change: Change) -> dict[str,
     }
 
 
-def change_report(session: Session, change: Change) -> dict[str, Any]:
-    """What `changegate change show --json` prints: the change, its reviews and evidence."""
+def change_report(session: Session, policy: Policy, change: Change) -> dict[str, Any]:
+    """What `changegate change show --json` prints: the change, its reviews and evidence, each
+    marked stale when an edit since means it no longer counts."""
     out = change.audit_state()
     digest = change.content_digest()
     out["content_digest"] = digest
@@ -149,10 +152,14 @@ def change_report(session: Session, change: Change) -> dict[str, Any]:
             select(Review).where(Review.change_id == change.id).order_by(Review.id)
         )
     ]
+    rows = session.scalars(
+        select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
+    ).all()
+    facts = [EvidenceFact(e.kind, e.name, bound_to=e.bound_to) for e in rows]
+    now = {f: getattr(change, f) for f in policy.evidence.stale_when_changed}
+    stale = stale_evidence(policy, facts, now)
     out["evidence"] = [
-        e.audit_state()
-        for e in session.scalars(
-            select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
-        )
+        e.audit_state() | {"stale": id(fact) in stale, "stale_fields": stale.get(id(fact), [])}
+        for e, fact in zip(rows, facts, strict=True)
     ]
     return out

@@ -294,7 +294,9 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = None,
         policy: PolicyOpt = None,
     ) -> None:
-        """Edit a change. Approvals given on earlier content become stale.
+        """Edit a change. Approvals given on earlier content become stale; so do test results
+        and validations when a field the policy binds them to changes (default: commits,
+        components, providers, AI component, category).
 
         Example: changegate change edit CHG-1 --rollback "revert commit abc123" --by alice
         """
@@ -401,8 +403,8 @@ def register(app: typer.Typer) -> None:
             from changegate.changes.status import change_report
             from changegate.cli.render import show_change, show_rows
 
-            with transaction(o, write=False) as (s, _):
-                out = change_report(s, get_change(s, change))
+            with transaction(o, write=False) as (s, pol):
+                out = change_report(s, pol, get_change(s, change))
 
             def human() -> None:
                 show_change(out)
@@ -416,7 +418,7 @@ def register(app: typer.Typer) -> None:
                     show_rows(
                         "evidence",
                         out["evidence"],
-                        ["kind", "name", "passed", "details", "blob_sha256"],
+                        ["kind", "name", "passed", "stale", "details", "blob_sha256"],
                     )
 
             emit(o, out, human)

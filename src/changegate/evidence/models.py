@@ -36,8 +36,17 @@ class Evidence(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     added_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: the change's fields the policy binds evidence to, as they were when attached
+    #: (policy ``evidence.stale_when_changed``); None on rows from before schema 0005
+    bound_to: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     def audit_state(self) -> dict[str, Any]:
+        state = self._state()
+        if self.bound_to is not None:  # absent on rows recorded before binding existed
+            state["bound_to"] = self.bound_to
+        return state
+
+    def _state(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "change": f"CHG-{self.change_id}",

@@ -59,6 +59,11 @@ def _slug(value: str, field: str) -> str:
     return value
 
 
+def bound_fields(policy: Policy, change: Change) -> dict[str, Any]:
+    """The change's fields that the policy binds evidence to, as they are now."""
+    return {f: getattr(change, f) for f in policy.evidence.stale_when_changed}
+
+
 def _add(session: Session, evidence: Evidence, actor: str) -> Evidence:
     session.add(evidence)
     record(session, events.EvidenceAdded, actor=actor, after=evidence)
@@ -86,6 +91,7 @@ def add_junit(
             summary=summary.to_dict(),
             added_by=name,
             created_at=utcnow(),
+            bound_to=bound_fields(policy, change),
         ),
         name,
     )
@@ -115,6 +121,7 @@ def add_validation(
             details=details,
             added_by=who,
             created_at=utcnow(),
+            bound_to=bound_fields(policy, change),
         ),
         who,
     )
@@ -151,6 +158,7 @@ def add_document(
             summary=summary,
             added_by=who,
             created_at=utcnow(),
+            bound_to=bound_fields(policy, change),
         ),
         who,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,6 +32,9 @@ class EvidenceFact:
     details: str = ""
     actor: str = ""
     at: dt.datetime | None = None
+    #: the change's fields as they were when attached (policy evidence.stale_when_changed);
+    #: None: recorded before evidence was bound, never stale
+    bound_to: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,8 @@ def evaluate(policy: Policy, facts: ChangeFacts, *, now: dt.datetime) -> Evaluat
     approval_rules = [r for r in applicable if r.require.kind == "approval"]
     approval_results = {} if bypass else _evaluate_approvals(policy, facts, approval_rules)
     label = policy.label
+    stale = stale_evidence(policy, facts.evidence, facts.fields)
+    current = replace(facts, evidence=[e for e in facts.evidence if id(e) not in stale])
     out: list[RequirementResult] = []
     for rule in applicable:
         kind = rule.require.kind
@@ -208,7 +213,9 @@ def evaluate(policy: Policy, facts: ChangeFacts, *, now: dt.datetime) -> Evaluat
                 elif evaluator is None:
                     met, reason = False, f"cannot evaluate: unknown requirement kind '{kind}'"
                 else:
-                    met, reason = evaluator(policy, rule, facts)
+                    met, reason = evaluator(policy, rule, current)
+                    if not met:
+                        reason += _stale_note(rule, facts.evidence, stale)
         except Exception as exc:  # fail closed: an evaluation error is an unmet requirement
             met, reason = False, f"cannot evaluate: {type(exc).__name__}: {exc}"
         out.append(
@@ -234,6 +241,52 @@ def evaluate(policy: Policy, facts: ChangeFacts, *, now: dt.datetime) -> Evaluat
         ai=flags["ai"],
         results=tuple(out),
     )
+
+
+def stale_evidence(
+    policy: Policy, evidence: Sequence[EvidenceFact], now: Mapping[str, Any]
+) -> dict[int, list[str]]:
+    """Evidence attached before an edit to a field the policy binds evidence to.
+
+    ``now`` holds the change's fields as they are. Maps ``id()`` of each stale fact to the
+    fields that changed since it was attached (a field the policy lists but the evidence did
+    not record counts as changed: fail closed).
+    """
+    fields = policy.evidence.stale_when_changed
+    out: dict[int, list[str]] = {}
+    for e in evidence:
+        if e.bound_to is None or not fields:
+            continue
+        changed = [
+            f for f in fields if f not in e.bound_to or _plain(e.bound_to[f]) != _plain(now.get(f))
+        ]
+        if changed:
+            out[id(e)] = changed
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Comparable form of a field value: sequences as lists, and every empty value alike."""
+    if isinstance(value, list | tuple):
+        value = [_plain(v) for v in value]
+    elif isinstance(value, Mapping):
+        value = {k: _plain(v) for k, v in value.items()}
+    return None if value in ("", None, [], {}) else value
+
+
+def _stale_note(
+    rule: Rule, evidence: Sequence[EvidenceFact], stale: Mapping[int, list[str]]
+) -> str:
+    kind, name = rule.require.kind, rule.require.name
+    hits = [
+        stale[id(e)]
+        for e in evidence
+        if id(e) in stale and e.kind == kind and (name is None or e.name == name)
+    ]
+    if not hits:
+        return ""
+    changed = sorted({f for fields in hits for f in fields})
+    return f"; {len(hits)} stale (attached before {', '.join(changed)} changed): attach again"
 
 
 def counted_approvers(policy: Policy, facts: ChangeFacts) -> list[ApprovalFact]:

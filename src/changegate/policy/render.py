@@ -68,4 +68,6 @@ def render_policy(policy: Policy) -> None:
         f"roles: {', '.join(policy.roles)}; deployers: {', '.join(policy.deploy.deployer_roles)}; "
         f"environments: {', '.join(policy.deploy.environments)}"
     )
+    bound = ", ".join(policy.evidence.stale_when_changed) or "nothing"
+    c.print(f"evidence (§{policy.evidence.section}): stale when {bound} changes")
     c.print(f"retention: {policy.retention.audit_years} years — {policy.retention.statement}")

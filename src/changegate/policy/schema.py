@@ -91,6 +91,14 @@ class SegregationOfDuties(Strict):
     author_may_deploy_high_risk: bool = True
 
 
+class EvidenceBinding(Strict):
+    """Evidence describes the change as it was when attached (§4c): an edit to any field listed
+    here makes earlier evidence stale, so it no longer counts until attached again."""
+
+    section: str = "4c"
+    stale_when_changed: list[str] = []
+
+
 class Deploy(Strict):
     section: str = "4d"
     deployer_roles: list[str] = Field(min_length=1)
@@ -209,6 +217,7 @@ class Policy(Strict, PolicyMethods):
     permissions: dict[str, list[str]] = {}
     segregation_of_duties: SegregationOfDuties
     deploy: Deploy
+    evidence: EvidenceBinding = EvidenceBinding()
     ai: Ai
     rules: list[Rule]
     retention: Retention
@@ -257,6 +266,12 @@ class Policy(Strict, PolicyMethods):
             for role in roles:
                 if role not in self.roles:
                     problems.append(f"permissions.{action}: unknown role '{role}'")
+        for f in self.evidence.stale_when_changed:
+            if f not in FIELD_NAMES:
+                problems.append(
+                    f"evidence.stale_when_changed: unknown field '{f}' "
+                    f"(fields: {', '.join(FIELD_NAMES)})"
+                )
         for role in self.deploy.deployer_roles:
             if role not in self.roles:
                 problems.append(f"deploy.deployer_roles: unknown role '{role}'")

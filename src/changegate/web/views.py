@@ -137,7 +137,7 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
     from changegate.changes.lifecycle import TRANSITIONS
     from changegate.changes.status import change_report, status_report
 
-    report = change_report(session, change)
+    report = change_report(session, policy, change)
     status = status_report(session, policy, change)
     may_edit = change.state in TRANSITIONS["edit"] and (
         user.name == change.author or policy_service.allowed(policy, user, "change.edit_any")

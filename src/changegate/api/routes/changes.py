@@ -140,7 +140,7 @@ def change_by_commit(
 
     _read(ctx)
     match = find_change_by_commit(ctx.session, sha)
-    return change_report(ctx.session, match.change) | {
+    return change_report(ctx.session, ctx.policy, match.change) | {
         "commit": {"sha": match.sha, "linked_as": match.via}
     }
 
@@ -154,7 +154,7 @@ def show_change(key: Key, ctx: ReadCtx) -> dict[str, Any]:
     from changegate.changes.status import change_report
 
     _read(ctx)
-    return change_report(ctx.session, _change(ctx, key))
+    return change_report(ctx.session, ctx.policy, _change(ctx, key))
 
 
 @router.patch("/{key}", response_model=ChangeOut, summary="Edit a change (change edit)")
