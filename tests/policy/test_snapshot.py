@@ -4,17 +4,26 @@ twin: same fields, same values, same methods, read-only, and loadable without Py
 from __future__ import annotations
 
 import json
-import os
-import pickle
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, select, update
 
-from changegate.policy.loader import load_policy, parse_policy
-from changegate.policy.snapshot import Frozen, FrozenPathRule, FrozenPolicy, as_data
+from changegate.db import session_scope
+from changegate.policy.loader import load_policy
+from changegate.policy.models import PolicyVersion
+from changegate.policy.snapshot import (
+    SNAPSHOT_FORMAT,
+    Frozen,
+    FrozenPathRule,
+    FrozenPolicy,
+    as_data,
+    from_json,
+    to_json,
+)
+from tests.cli_runner import cli
 
 LOADED = load_policy()
 
@@ -52,51 +61,75 @@ def test_snapshot_is_read_only() -> None:
         del LOADED.policy.rules[0].require.kind
 
 
-def test_snapshot_survives_pickling_and_compares_by_value() -> None:
-    again = pickle.loads(pickle.dumps(LOADED.policy))
-    assert again == LOADED.policy
+def test_snapshot_survives_json_and_compares_by_value() -> None:
+    text = to_json(LOADED.policy)
+    again = from_json(text)
+    assert again == LOADED.policy and to_json(again) == text
     assert hash(again) == hash(LOADED.policy)
     assert again.rules[0] != again.rules[1]
     assert isinstance(again.rules[0], Frozen)
+    assert isinstance(again.path_rules[0], FrozenPathRule)
+    for bad in ("[]", '{"__frozen__": "Nope"}', '{"a": 1}'):
+        with pytest.raises(ValueError):
+            from_json(bad)
 
 
-def test_cache_returns_the_same_snapshot_and_a_new_text_revalidates(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _stored(engine: Engine) -> tuple[str | None, int | None]:
+    with session_scope(engine, write=False) as s:
+        row = s.execute(select(PolicyVersion.snapshot, PolicyVersion.snapshot_format)).one()
+        return row[0], row[1]
+
+
+def test_the_database_keeps_the_snapshot_and_commands_read_it_without_pydantic(
+    db_url: str, engine: Engine
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    first = parse_policy(LOADED.text, "a")
-    cached = list(tmp_path.rglob("*.pickle"))
-    assert len(cached) == 1
-    second = parse_policy(LOADED.text, "b")
-    assert second.policy == first.policy and second.digest == first.digest
-    edited = LOADED.text.replace('  version: "1.2"', '  version: "1.3"', 1)
-    assert edited != LOADED.text
-    third = parse_policy(edited, "c")
-    assert third.policy.metadata.version == "1.3"
-    assert len(list(tmp_path.rglob("*.pickle"))) == 2
-
-
-def test_a_corrupt_cache_entry_is_revalidated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    parse_policy(LOADED.text)
-    (entry,) = tmp_path.rglob("*.pickle")
-    entry.write_bytes(b"not a pickle")
-    assert parse_policy(LOADED.text).policy == LOADED.policy
-
-
-def test_loading_a_cached_policy_does_not_import_pydantic(tmp_path: Path) -> None:
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    assert cli(db_url, "user", "add", "carol", "--role", "deployer").code == 0
+    snapshot, fmt = _stored(engine)
+    assert fmt == SNAPSHOT_FORMAT and snapshot is not None
+    assert from_json(snapshot) == LOADED.policy
     code = (
-        "import sys; from changegate.policy.loader import load_policy; "
-        "p = load_policy().policy; print(p.label, 'pydantic' in sys.modules)"
+        "import sys; from changegate.cli.runtime import Opts, transaction\n"
+        "with transaction(Opts(db=sys.argv[1])) as (s, p): print(p.label)\n"
+        "print('pydantic' in sys.modules)"
     )
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-        ).stdout.split()
-        for _ in range(2)
-    ]
-    assert runs[0][-1] == "True"  # the first load validates
-    assert runs[1][-1] == "False"  # later loads read the snapshot
+    out = subprocess.run(
+        [sys.executable, "-c", code, db_url], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[:2] == ["Change Management Policy v1.2", "False"]
+
+
+def test_a_stale_or_unreadable_snapshot_is_replaced_by_validating_the_text(
+    db_url: str, engine: Engine
+) -> None:
+    assert cli(db_url, "user", "add", "carol", "--role", "deployer").code == 0
+    good, _ = _stored(engine)
+    for snapshot, fmt in (("{not json", SNAPSHOT_FORMAT), ('{"old": true}', SNAPSHOT_FORMAT - 1)):
+        with session_scope(engine) as s:
+            s.execute(update(PolicyVersion).values(snapshot=snapshot, snapshot_format=fmt))
+        listed = cli(db_url, "user", "list", "--json")  # a read: validates, writes nothing
+        assert listed.code == 0 and listed.json()[0]["name"] == "carol"
+        assert _stored(engine) == (snapshot, fmt)
+        added = cli(db_url, "user", "add", f"dave{fmt}", "--role", "deployer")  # a write
+        assert added.code == 0
+        assert _stored(engine) == (good, SNAPSHOT_FORMAT)
+
+
+def test_audit_verify_catches_a_tampered_snapshot_and_init_repairs_it(
+    db_url: str, engine: Engine
+) -> None:
+    assert cli(db_url, "user", "add", "carol", "--role", "deployer").code == 0
+    good, _ = _stored(engine)
+    assert good is not None
+    # someone with database access drops a rule from the snapshot the gate reads
+    data = json.loads(good)
+    data["rules"] = [r for r in data["rules"] if r["id"] != "peer-review"]
+    with session_scope(engine) as s:
+        s.execute(update(PolicyVersion).values(snapshot=json.dumps(data)))
+    verify = cli(db_url, "audit", "verify", "--json")
+    assert verify.code == 1
+    assert any(
+        "stored snapshot differs from its validated text" in p for p in verify.json()["problems"]
+    )
+    assert cli(db_url, "init").code == 0
+    assert _stored(engine)[0] == good
+    assert cli(db_url, "audit", "verify").code == 0

@@ -321,8 +321,28 @@ def _extra_row_checks(report: VerifyReport, entity_type: str, obj: Any, seq: int
 
     if entity_type == "blob" and hashlib.sha256(obj.content).hexdigest() != obj.sha256:
         _problem(report, seq, f"blob:{obj.sha256} content does not match its SHA-256")
-    if entity_type == "policy" and hashlib.sha256(obj.text.encode()).hexdigest() != obj.digest:
-        _problem(report, seq, f"policy:{obj.id} text does not match its digest")
+    if entity_type == "policy":
+        if hashlib.sha256(obj.text.encode()).hexdigest() != obj.digest:
+            _problem(report, seq, f"policy:{obj.id} text does not match its digest")
+        elif obj.snapshot is not None and not _snapshot_matches(obj.text, obj.snapshot):
+            _problem(
+                report,
+                seq,
+                f"policy:{obj.id} stored snapshot differs from its validated text (commands "
+                "read the snapshot; rewrite it with `changegate init`)",
+            )
+
+
+def _snapshot_matches(text: str, snapshot: str) -> bool:
+    """Whether a stored policy snapshot is what validating its text gives."""
+    from changegate.policy.loader import check_policy_text
+    from changegate.policy.snapshot import freeze, from_json
+
+    policy, _ = check_policy_text(text)
+    try:
+        return policy is not None and from_json(snapshot) == freeze(policy)
+    except ValueError:
+        return False
 
 
 def _problem(report: VerifyReport, seq: int | None, message: str) -> None:

@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
             from changegate.db import session_scope
 
             with session_scope(engine) as s:
-                row = ensure_recorded(s, loaded)
+                row = ensure_recorded(s, loaded, rewrite=True)
                 out = {
                     "db": engine.url.render_as_string(hide_password=True),
                     "schema": SCHEMA_REVISION,

@@ -69,14 +69,14 @@ def loaded_policy(opts: Opts) -> LoadedPolicy:
 def transaction(opts: Opts, *, write: bool = True) -> Iterator[tuple[Session, Policy]]:
     """One database transaction for one command: the mutation and its audit events commit together."""
     from changegate.db import ensure_initialised, session_scope
-    from changegate.policy.service import ensure_recorded
+    from changegate.policy.loader import read_policy_text
+    from changegate.policy.service import policy_in_force
 
     engine = engine_for(opts)
     ensure_initialised(engine)
-    loaded = loaded_policy(opts)
+    text, source = read_policy_text(opts.policy)  # refused before any write when unreadable
     with session_scope(engine, write=write) as session:
-        if write:
-            ensure_recorded(session, loaded)
+        loaded = policy_in_force(session, text, source, write=write)
         yield session, loaded.policy
 
 

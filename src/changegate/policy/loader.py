@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from changegate.errors import InvalidInput
-from changegate.policy.snapshot import SNAPSHOT_FORMAT, FrozenPolicy, freeze
+from changegate.policy.snapshot import freeze
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
@@ -100,76 +100,38 @@ def _split(part: str) -> tuple[str, str]:
     return (path, message) if message else ("document", part)
 
 
+def read_policy_text(path: Path | str | None = None) -> tuple[str, str]:
+    """The text of the policy in force and where it came from: the given file, or the default
+    that ships with changegate."""
+    if path is None:
+        return default_policy_text(), "default"
+    p = Path(path)
+    try:
+        return p.read_text("utf-8"), str(p)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read policy file {p}: {exc.strerror}; pass an existing file with --policy "
+            "or CHANGEGATE_POLICY",
+            field="policy",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"policy file {p} is not UTF-8 text; save it as UTF-8", field="policy"
+        ) from exc
+
+
 def load_policy(path: Path | str | None = None) -> LoadedPolicy:
-    """Load the policy in force: the given file, or the default that ships with changegate."""
-    if path is None:
-        text, source = default_policy_text(), "default"
-    else:
-        p = Path(path)
-        try:
-            text = p.read_text("utf-8")
-        except OSError as exc:
-            raise InvalidInput(
-                f"cannot read policy file {p}: {exc.strerror}; pass an existing file with --policy "
-                "or CHANGEGATE_POLICY",
-                field="policy",
-            ) from exc
-        source = str(p)
-    return parse_policy(text, source)
+    """Load and validate the policy in force (see ``policy.service.policy_in_force`` for the
+    variant that reuses the snapshot stored in the database)."""
+    return parse_policy(*read_policy_text(path))
 
 
-def _cache_path(digest: str) -> Path | None:
-    import os
-
-    if os.environ.get("CHANGEGATE_NO_POLICY_CACHE"):
-        return None
-    from platformdirs import user_cache_dir
-
-    from changegate import __version__
-
-    return (
-        Path(user_cache_dir("changegate", appauthor=False))
-        / "policies"
-        / f"{digest}-{__version__}-{SNAPSHOT_FORMAT}.pickle"
-    )
-
-
-def _cached(digest: str) -> Policy | None:
-    """A policy validated earlier, unpickled as its snapshot: every CLI call skips YAML parsing,
-    validation and importing Pydantic."""
-    import pickle
-
-    path = _cache_path(digest)
-    if path is None:
-        return None
-    try:
-        policy = pickle.loads(path.read_bytes())
-    except Exception:  # missing, stale or unreadable cache: validate again
-        return None
-    return cast("Policy", policy) if isinstance(policy, FrozenPolicy) else None
-
-
-def _store(digest: str, policy: Policy) -> None:
-    import os
-    import pickle
-
-    path = _cache_path(digest)
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(policy))
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only home directory only costs speed
+def policy_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def parse_policy(text: str, source: str = "inline") -> LoadedPolicy:
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    cached = _cached(digest)
-    if cached is not None:
-        return LoadedPolicy(policy=cached, source=source, text=text, digest=digest)
+    """Validate a policy text; raises ``InvalidInput`` listing every problem."""
     policy, problems = check_policy_text(text)
     if policy is None:
         listed = "; ".join(str(p) for p in problems)
@@ -177,6 +139,4 @@ def parse_policy(text: str, source: str = "inline") -> LoadedPolicy:
             f"policy {source} is invalid: {listed}. Run `changegate policy check` for details",
             field="policy",
         )
-    snapshot = freeze(policy)
-    _store(digest, snapshot)
-    return LoadedPolicy(policy=snapshot, source=source, text=text, digest=digest)
+    return LoadedPolicy(policy=freeze(policy), source=source, text=text, digest=policy_digest(text))

@@ -21,6 +21,10 @@ class PolicyVersion(Base):
     source: Mapped[str] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: the validated policy as plain JSON (changegate.policy.snapshot), so commands read it
+    #: without validating the text again; derived from ``text``, which `audit verify` checks
+    snapshot: Mapped[str | None] = mapped_column(Text, default=None)
+    snapshot_format: Mapped[int | None] = mapped_column(Integer, default=None)
 
     def audit_state(self) -> dict[str, Any]:
         return {

@@ -2,9 +2,11 @@
 
 Validating a policy file needs Pydantic; using a validated policy does not. :func:`freeze`
 turns the validated schema objects (:mod:`changegate.policy.schema`) into read-only
-:class:`Frozen` objects with the same attribute names and the same methods, and the loader's
-cache stores those. A CLI call (`changegate gate` in a pipeline) thus reads the policy in force
-without importing Pydantic, and every entry point evaluates the same kind of object.
+:class:`Frozen` objects with the same attribute names and the same methods. The database keeps
+each recorded policy version's snapshot as JSON (:func:`to_json`, :func:`from_json`: plain data,
+never code), so a CLI call (`changegate gate` in a pipeline, even on a fresh CI runner) reads
+the policy in force without importing Pydantic, and every entry point evaluates the same kind
+of object.
 
 The methods both forms share live in the mixins here, so there is one definition of each.
 """
@@ -17,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
 
-#: bumped when the shape of snapshots changes, so an old cache entry is never unpickled
-SNAPSHOT_FORMAT = 1
+#: bumped when the shape of snapshots (or of the schema) changes: a stored snapshot of another
+#: format is never used, the policy text is validated again instead
+SNAPSHOT_FORMAT = 2
 
 
 class _PolicyFields(Protocol):
@@ -94,6 +97,9 @@ _SNAPSHOT_CLASSES: dict[str, type[Frozen]] = {
     "Policy": FrozenPolicy,
     "PathRule": FrozenPathRule,
 }
+_TAGS: dict[type[Frozen], str] = {FrozenPolicy: "Policy", FrozenPathRule: "PathRule", Frozen: ""}
+_CLASSES_BY_TAG = {tag: cls for cls, tag in _TAGS.items()}
+_TAG = "__frozen__"
 
 
 def _freeze(value: Any) -> Any:
@@ -101,10 +107,8 @@ def _freeze(value: Any) -> Any:
     if fields is not None:  # a Pydantic model of the schema
         cls = _SNAPSHOT_CLASSES.get(type(value).__name__, Frozen)
         return cls({name: _freeze(getattr(value, name)) for name in fields})
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # one sequence type, as JSON has
         return [_freeze(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_freeze(v) for v in value)
     if isinstance(value, dict):
         return {k: _freeze(v) for k, v in value.items()}
     return value
@@ -131,3 +135,40 @@ def as_data(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: as_data(v) for k, v in value.items()}
     return value
+
+
+def to_json(policy: Policy) -> str:
+    """The snapshot as JSON text; schema objects become ``{"__frozen__": tag, ...fields}``."""
+    import json
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, Frozen):
+            return {_TAG: _TAGS[type(value)], **{k: encode(v) for k, v in vars(value).items()}}
+        if isinstance(value, list):
+            return [encode(v) for v in value]
+        if isinstance(value, dict):
+            if _TAG in value:
+                raise ValueError(f"a policy mapping may not use the key {_TAG!r}")
+            return {k: encode(v) for k, v in value.items()}
+        return value
+
+    return json.dumps(encode(_freeze(policy)), ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text: str) -> Policy:
+    """The snapshot :func:`to_json` wrote. Raises ``ValueError`` on anything else."""
+    import json
+
+    def decode(obj: dict[str, Any]) -> Any:
+        tag = obj.pop(_TAG, None)
+        if tag is None:
+            return obj
+        cls = _CLASSES_BY_TAG.get(tag)
+        if cls is None:
+            raise ValueError(f"unknown snapshot node {tag!r}")
+        return cls(obj)
+
+    policy = json.loads(text, object_hook=decode)
+    if not isinstance(policy, FrozenPolicy):
+        raise ValueError("not a policy snapshot")
+    return cast("Policy", policy)
