@@ -46,8 +46,8 @@ def never_own(allowed: set[str], ok: int) -> Expect:
 class Entry:
     expect: Expect
     anon: int
-    #: none | draft | linked (a draft listing a commit of its own) | submitted | ready |
-    #: deployed | emergency | user | token
+    #: none | draft | linked (a draft listing a commit of its own) | ready-linked (a ready change
+    #: listing one) | submitted | ready | deployed | emergency | user | token
     setup: str = "none"
     body: Callable[[Vars], dict[str, Any]] | None = None
     url: str | None = None  # the URL to request, when it differs from the route's path
@@ -119,6 +119,15 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/changes/{key}/deploy"): Entry(
         only({"deployer"}, 201), 401, "ready", body=lambda v: {"env": "production", "version": "v2"}
+    ),
+    ("POST", "/api/changes/by-commit/{sha}/gate"): Entry(
+        only({"deployer"}, 200), 401, "ready-linked", body=lambda v: {"env": "production"}
+    ),
+    ("POST", "/api/changes/by-commit/{sha}/deploy"): Entry(
+        only({"deployer"}, 201),
+        401,
+        "ready-linked",
+        body=lambda v: {"env": "production", "version": "v2"},
     ),
     ("POST", "/api/changes/{key}/rollback"): Entry(
         only({"deployer"}, 201),
@@ -263,9 +272,10 @@ def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
     v: Vars = {"name": owner, "fresh": org.name("new"), "roles": ["engineer"]}
     if entry.setup in ("draft", "submitted", "ready", "deployed", "emergency"):
         v["key"] = org.change(owner, entry.setup)
-    elif entry.setup == "linked":
+    elif entry.setup in ("linked", "ready-linked"):
         v["sha"] = uuid.uuid4().hex
-        v["key"] = org.change(owner, "draft", commits=[v["sha"]])
+        state = "ready" if entry.setup == "ready-linked" else "draft"
+        v["key"] = org.change(owner, state, commits=[v["sha"]])
     elif entry.setup == "token":
         org.token(owner)
         v["token_id"] = org.client.get("/api/tokens", headers=org.bearer(owner)).json()[0]["id"]

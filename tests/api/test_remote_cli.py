@@ -256,8 +256,19 @@ def test_remote_gate_and_deploy_by_commit(
     run("bob", "approve", key, "--by", "bob", code=0)
     run("bob", "evidence", "add", key, "--junit", str(DATA / "junit_pass.xml"), "--by", "bob")
     run("bob", "evidence", "add", key, "--validation", "staging", "--result", "pass", "--by", "bob")
-    out = run("carol", *gate, "--deployer", "carol", "--json", code=0).json()
+    sent: list[tuple[str, str]] = []
+    real_request = remote.Client.request
+
+    def counted(self: remote.Client, method: str, path: str, body: Any = None) -> remote.Answer:
+        sent.append((method, path))
+        return real_request(self, method, path, body)
+
+    with monkeypatch.context() as m:
+        m.setattr(remote.Client, "request", counted)
+        out = run("carol", *gate, "--deployer", "carol", "--json", code=0).json()
     assert out["change"] == key and out["commit"] == {"sha": SHA, "linked_as": "commit"}
+    # one request: the server finds, locks and gates the change in one transaction
+    assert sent == [("POST", f"/api/changes/by-commit/{SHA}/gate")]
     run("carol", *gate, "--deployer", "carol", code=0)
     run(
         "carol", "gate", "--git-sha", SHA[:12].upper(), "--env", "production", "--deployer", "carol"

@@ -363,6 +363,14 @@ class DeployOut(Out):
     state: str
 
 
+class GateByCommitOut(GateOut):
+    commit: CommitMatchOut
+
+
+class DeployByCommitOut(DeployOut):
+    commit: CommitMatchOut
+
+
 class DeployRefusedOut(DeployOut):
     """The gate refused the deployment; the refusal is recorded."""
 

@@ -648,17 +648,23 @@ def cmd_status(ctx: Ctx) -> int:
     return 0
 
 
-def _target(ctx: Ctx) -> tuple[str, dict[str, str] | None]:
-    """The change named by id, or the one a commit belongs to and how (as local mode's)."""
+def _target(ctx: Ctx) -> str:
+    """The API path of the change named by id, or of the one a commit belongs to (the server
+    finds and locks it in the same transaction as the gate, and answers how it is linked)."""
     change, sha = (ctx.args[0] if ctx.args else None), ctx.opt("git-sha")
     if change and sha:
         raise Remote("give the change id or --git-sha, not both", 2, "InvalidInput", "git-sha")
     if sha:
-        found = ctx.call("GET", f"/api/changes/by-commit/{_key(sha)}")
-        return found["id"], found["commit"]
+        from changegate.errors import InvalidInput
+        from changegate.scm.sha import check_sha
+
+        try:
+            return f"/api/changes/by-commit/{_key(check_sha(sha))}"
+        except InvalidInput as exc:  # refused before any request, in local mode's words
+            raise Remote(exc.message, 2, "InvalidInput", "git-sha") from exc
     if not change:
         raise Remote("give the change id (CHG-12) or --git-sha SHA", 2, "InvalidInput", "change")
-    return change, None
+    return f"/api/changes/{_key(change)}"
 
 
 def _person(ctx: Ctx, option: str) -> str:
@@ -678,11 +684,9 @@ def _person(ctx: Ctx, option: str) -> str:
 def cmd_gate(ctx: Ctx) -> int:
     _require(ctx, "env")
     env = ctx.opt("env")
-    change, commit = _target(ctx)
+    target = _target(ctx)
     deployer = _person(ctx, "deployer")
-    out = ctx.call("POST", f"/api/changes/{_key(change)}/gate", {"env": env, "deployer": deployer})
-    if commit:
-        out["commit"] = commit
+    out = ctx.call("POST", f"{target}/gate", {"env": env, "deployer": deployer})
     ctx.emit(
         out,
         lambda: _requirements_table(
@@ -699,18 +703,15 @@ def cmd_gate(ctx: Ctx) -> int:
 def cmd_deploy(ctx: Ctx) -> int:
     _require(ctx, "env", "version")
     env, version = ctx.opt("env"), ctx.opt("version")
-    change, commit = _target(ctx)
+    target = _target(ctx)
     by = _person(ctx, "by")
     answer = ctx.client.request(
-        "POST",
-        f"/api/changes/{_key(change)}/deploy",
-        {"env": env, "version": version, "by": by},
+        "POST", f"{target}/deploy", {"env": env, "version": version, "by": by}
     )
     if answer.status == 409 and answer.json().get("error") == "GateClosed":
         body = answer.json()
-        out = {k: body[k] for k in ("deployed", "deployment", "gate", "state")}
-        if commit:
-            out["commit"] = commit
+        keys = ("deployed", "deployment", "gate", "state", "commit")
+        out = {k: body[k] for k in keys if k in body}
         unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in out["gate"]["unmet"])
         sys.stderr.write(
             f"error: deployment of {out['gate']['change']} to {env} refused by the gate: {unmet}\n"
@@ -720,8 +721,6 @@ def cmd_deploy(ctx: Ctx) -> int:
     if not 200 <= answer.status < 300:
         raise _error(answer)
     out = answer.json()
-    if commit:
-        out["commit"] = commit
     ctx.emit(
         out,
         lambda: _print(

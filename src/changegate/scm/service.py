@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -38,6 +37,7 @@ from changegate.scm.history import (
 )
 from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex
 from changegate.scm.pathrules import Classification, effective_class
+from changegate.scm.sha import check_sha
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 #: at most this many commits of a range or pull request are listed on its change
 MAX_RANGE_COMMITS = 1000
 SECURITY_FLAG = "security_impacting"
-_HEX = re.compile(r"\A[0-9a-f]{7,64}\Z")
 
 
 class NoLinkedChange(ChangegateError):
@@ -398,16 +397,6 @@ class CommitMatch:
             "commit": "commit",
         }.get(self.via, self.via)
         return f"{self.sha[:12]} is a {what} of {self.change.key}"
-
-
-def check_sha(sha: str, *, field: str = "git-sha") -> str:
-    value = sha.strip().lower()
-    if not _HEX.match(value):
-        raise InvalidInput(
-            f"--{field} {sha!r} is not a commit SHA; give 7 to 64 hex digits, e.g. $GITHUB_SHA",
-            field=field,
-        )
-    return value
 
 
 def changes_for_commit(session: Session, sha: str) -> list[tuple[int, str]]:

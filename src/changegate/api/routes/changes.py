@@ -35,6 +35,7 @@ from changegate.api.schemas import (
     ChangeEdit,
     ChangeNew,
     ChangeOut,
+    DeployByCommitOut,
     DeployIn,
     DeployOut,
     DeployRefusedOut,
@@ -42,6 +43,7 @@ from changegate.api.schemas import (
     EmergencyReviewIn,
     EmergencyReviewOut,
     EvidenceOut,
+    GateByCommitOut,
     GateIn,
     GateOut,
     JunitIn,
@@ -63,6 +65,9 @@ Key = Annotated[
     str,
     Path(pattern=r"^([Cc][Hh][Gg]-)?[0-9]{1,9}$", max_length=13, description="e.g. CHG-12"),
 ]
+
+#: a commit as a pipeline names it
+Sha = Annotated[str, Path(max_length=100, description="7 to 64 hex digits, e.g. $GITHUB_SHA")]
 
 
 def _key(key: str) -> int:
@@ -129,10 +134,7 @@ def create_change(body: ChangeNew, ctx: WriteCtx, response: Response) -> dict[st
     responses={404: {"description": "No change is linked to the commit (NoLinkedChange)"}},
     summary="The change a commit belongs to (gate --git-sha, deploy --git-sha)",
 )
-def change_by_commit(
-    sha: Annotated[str, Path(max_length=100, description="7 to 64 hex digits, e.g. $GITHUB_SHA")],
-    ctx: ReadCtx,
-) -> dict[str, Any]:
+def change_by_commit(sha: Sha, ctx: ReadCtx) -> dict[str, Any]:
     """What ``change show --json`` returns, plus ``commit``: the commit and how it is linked
     (a merge or pushed commit outranks a listed one), so a pipeline can gate by its SHA."""
     from changegate.changes.status import change_report
@@ -140,9 +142,7 @@ def change_by_commit(
 
     _read(ctx)
     match = find_change_by_commit(ctx.session, sha)
-    return change_report(ctx.session, ctx.policy, match.change) | {
-        "commit": {"sha": match.sha, "linked_as": match.via}
-    }
+    return change_report(ctx.session, ctx.policy, match.change) | _commit(match)
 
 
 @router.get(
@@ -403,12 +403,35 @@ def add_document(key: Key, body: DocumentIn, ctx: WriteCtx) -> dict[str, Any]:
     summary="Evaluate the deploy gate for the caller as deployer (gate); the decision is recorded",
 )
 def gate(key: Key, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
-    from changegate.deployments.service import gate as gate_service
+    deployer = _deployer(ctx, body.deployer, field="deployer")
+    ctx.require("gate.check", doing="run the deploy gate")
+    return _gate(ctx, _change(ctx, key, lock=True), body, deployer)
+
+
+@router.post(
+    "/by-commit/{sha}/gate",
+    response_model=GateByCommitOut,
+    responses={404: {"description": "No change is linked to the commit (NoLinkedChange)"}},
+    summary="Gate the change a commit belongs to, found and locked in one transaction "
+    "(gate --git-sha)",
+)
+def gate_by_commit(sha: Sha, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.scm.service import find_change_by_commit
 
     deployer = _deployer(ctx, body.deployer, field="deployer")
     ctx.require("gate.check", doing="run the deploy gate")
-    change = _change(ctx, key, lock=True)
+    match = find_change_by_commit(ctx.session, sha, lock=True)
+    return _gate(ctx, match.change, body, deployer) | _commit(match)
+
+
+def _gate(ctx: Ctx, change: Change, body: GateIn, deployer: str) -> dict[str, Any]:
+    from changegate.deployments.service import gate as gate_service
+
     return gate_service(ctx.session, ctx.policy, change, env=body.env, deployer=deployer).to_dict()
+
+
+def _commit(match: Any) -> dict[str, Any]:
+    return {"commit": {"sha": match.sha, "linked_as": match.via}}
 
 
 @router.post(
@@ -419,11 +442,34 @@ def gate(key: Key, body: GateIn, ctx: WriteCtx) -> dict[str, Any]:
     summary="Record a deployment if the gate passes (deploy)",
 )
 def deploy(key: Key, body: DeployIn, ctx: WriteCtx) -> Any:
-    from changegate.deployments.service import deploy as deploy_service
+    actor = _deployer(ctx, body.by, field="by")
+    ctx.require("deploy", doing="deploy changes")
+    return _deploy(ctx, _change(ctx, key, lock=True), body, actor, {})
+
+
+@router.post(
+    "/by-commit/{sha}/deploy",
+    status_code=201,
+    response_model=DeployByCommitOut,
+    responses={
+        404: {"description": "No change is linked to the commit (NoLinkedChange)"},
+        409: {"model": DeployRefusedOut, "description": "Refused by the gate (recorded)"},
+    },
+    summary="Deploy the change a commit belongs to if its gate passes, found and locked in one "
+    "transaction (deploy --git-sha)",
+)
+def deploy_by_commit(sha: Sha, body: DeployIn, ctx: WriteCtx) -> Any:
+    from changegate.scm.service import find_change_by_commit
 
     actor = _deployer(ctx, body.by, field="by")
     ctx.require("deploy", doing="deploy changes")
-    change = _change(ctx, key, lock=True)
+    match = find_change_by_commit(ctx.session, sha, lock=True)
+    return _deploy(ctx, match.change, body, actor, _commit(match))
+
+
+def _deploy(ctx: Ctx, change: Change, body: DeployIn, actor: str, extra: dict[str, Any]) -> Any:
+    from changegate.deployments.service import deploy as deploy_service
+
     result = deploy_service(
         ctx.session, ctx.policy, change, env=body.env, version=body.version, actor=actor
     )
@@ -432,6 +478,7 @@ def deploy(key: Key, body: DeployIn, ctx: WriteCtx) -> Any:
         "deployment": None if result.deployment is None else result.deployment.audit_state(),
         "gate": result.gate.to_dict(),
         "state": change.state,
+        **extra,
     }
     if result.deployment is None:
         unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in out["gate"]["unmet"])
