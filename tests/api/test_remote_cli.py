@@ -188,6 +188,7 @@ STEPS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("ada", ["user", "list", "--json"]),
+    ("ada", ["audit", "verify", "--anchor", "12"]),
 ]
 
 
@@ -317,6 +318,22 @@ def test_remote_gate_and_deploy_by_commit(
     run("carol", "gate", "--env", "production", "--deployer", "carol", code=2)
     run("carol", "gate", "--git-sha", SHA, code=2)  # no --env: a usage error
     run("carol", "deploy", "--env", "production", "--version", "v5", "--by", "carol", code=2)
+
+
+def test_remote_audit_verify_checks_anchors(
+    pair: tuple[str, str, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, base, tokens = pair
+    head = run_remote(base, tokens["ada"], ["audit", "verify", "--json"], capsys).json()
+    anchor = f"{head['head_seq']}:{head['head_hash']}"
+    ok = run_remote(base, tokens["ada"], ["audit", "verify", "--anchor", anchor], capsys)
+    assert ok.code == 0 and f"anchor #{head['head_seq']}: matches" in ok.stdout
+    far = f"{head['head_seq'] + 1000}:{head['head_hash']}"
+    args = ["audit", "verify", "--anchor", anchor, "--anchor", far, "--json"]
+    broken = run_remote(base, tokens["ada"], args, capsys)
+    assert broken.code == 1
+    assert [a["ok"] for a in broken.json()["anchors"]] == [True, False]
+    assert "anchored but the log ends at" in broken.json()["problems"][0]
 
 
 def test_identity_comes_from_the_token(

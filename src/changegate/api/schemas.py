@@ -402,6 +402,12 @@ class OverdueOut(Out):
     count: int
 
 
+class AnchorOut(Out):
+    seq: int
+    hash: str
+    ok: bool
+
+
 class VerifyOut(Out):
     ok: bool
     events: int
@@ -410,6 +416,7 @@ class VerifyOut(Out):
     head_hash: str
     first_broken_event: int | None
     problems: list[str]
+    anchors: list[AnchorOut] = Field(description="each --anchor given, and whether it matched")
 
 
 class TimelineOut(Out):

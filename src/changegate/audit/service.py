@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from changegate.audit.chain import (
 from changegate.audit.events import Event
 from changegate.audit.models import AuditEvent, AuditHead
 from changegate.db import iso, utcnow
+from changegate.errors import InvalidInput
 
 
 class Audited(Protocol):
@@ -100,6 +101,35 @@ def record(
     return row
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """A chain hash taken earlier and kept outside the database (``SEQ:HEX``, as `audit verify`
+    prints its head). The chain proves the log is intact from its start to its head; an anchor
+    also proves that the log up to ``seq`` is the one seen when the anchor was taken, so a
+    rewrite of the whole log (every hash recomputed) is caught."""
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def parse(cls, value: str) -> Anchor:
+        seq, sep, digest = value.strip().partition(":")
+        digest = digest.strip().lower()
+        if (
+            not sep
+            or not seq.isdigit()
+            or int(seq) < 1
+            or len(digest) != 64
+            or not set(digest) <= set("0123456789abcdef")
+        ):
+            raise InvalidInput(
+                f"--anchor {value!r}: give SEQ:HASH as `audit verify` prints its head, e.g. "
+                "1042:3f6c…(64 hex digits)",
+                field="anchor",
+            )
+        return cls(int(seq), digest)
+
+
 @dataclass
 class VerifyReport:
     events: int = 0
@@ -108,6 +138,7 @@ class VerifyReport:
     head_hash: str = ""
     problems: list[str] = field(default_factory=list)
     first_broken_seq: int | None = None
+    anchors: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -122,6 +153,7 @@ class VerifyReport:
             "head_hash": self.head_hash,
             "first_broken_event": self.first_broken_seq,
             "problems": self.problems,
+            "anchors": self.anchors,
         }
 
 
@@ -221,8 +253,11 @@ def _verify_chain(session: Session, head_seq: int) -> tuple[int, bytes, ChainBre
     return total, last, None
 
 
-def verify(session: Session, *, check_rows: bool = True) -> VerifyReport:
-    """Recompute the chain, then check every business row against the last event describing it."""
+def verify(
+    session: Session, *, check_rows: bool = True, anchors: Sequence[Anchor] = ()
+) -> VerifyReport:
+    """Recompute the chain, check it against each anchor kept outside the database, then check
+    every business row against the last event describing it."""
     from changegate.models import AUDITED
 
     report = VerifyReport()
@@ -244,9 +279,33 @@ def verify(session: Session, *, check_rows: bool = True) -> VerifyReport:
         )
         report.first_broken_seq = count + 1
         return report
+    _check_anchors(session, report, anchors)
     if check_rows:
         _check_rows(session, report, AUDITED)
     return report
+
+
+def _check_anchors(session: Session, report: VerifyReport, anchors: Sequence[Anchor]) -> None:
+    """The chain verified, so each stored chain hash is the recomputed one: compare it."""
+    for anchor in anchors:
+        stored = session.scalar(select(AuditEvent.chain_hash).where(AuditEvent.seq == anchor.seq))
+        found = None if stored is None else bytes(stored).hex()
+        ok = found == anchor.hash
+        report.anchors.append({"seq": anchor.seq, "hash": anchor.hash, "ok": ok})
+        if found is None:
+            _problem(
+                report,
+                anchor.seq,
+                f"anchored but the log ends at #{report.head_seq} (events deleted, or the whole "
+                "log replaced)",
+            )
+        elif not ok:
+            _problem(
+                report,
+                anchor.seq,
+                f"chain hash {found[:16]}… differs from the anchor {anchor.hash[:16]}… taken "
+                "earlier: the log up to here was rewritten",
+            )
 
 
 def _check_rows(session: Session, report: VerifyReport, audited: dict[str, type]) -> None:

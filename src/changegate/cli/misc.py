@@ -19,32 +19,34 @@ def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")
 
     @audit_app.command("verify")
-    def audit_verify(json: JsonOpt = False, db: DbOpt = None, policy: PolicyOpt = None) -> None:
+    def audit_verify(
+        anchor: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--anchor",
+                help="SEQ:HASH of a head printed earlier and kept outside the database; the "
+                "chain must still pass through it (catches a rewrite of the whole log).",
+            ),
+        ] = None,
+        json: JsonOpt = False,
+        db: DbOpt = None,
+        policy: PolicyOpt = None,
+    ) -> None:
         """Recompute the hash chain and check every record against its last audit event; exit 1 on a break.
 
-        Example: changegate audit verify --json
+        Example: changegate audit verify --anchor 1042:3f6c...   (the head printed last time)
         """
         o = Opts(json, db, policy)
 
         def body() -> None:
-            from changegate.audit.service import verify
+            from changegate.audit.service import Anchor, verify
+            from changegate.cli.render import show_verify
 
+            anchors = [Anchor.parse(a) for a in anchor or []]
             with transaction(o, write=False) as (s, _):
-                report = verify(s)
+                report = verify(s, anchors=anchors)
             out = report.to_dict()
-
-            def human() -> None:
-                if report.ok:
-                    print(
-                        f"audit record intact: {report.events} events, {report.rows_checked} records checked, "
-                        f"head #{report.head_seq} {report.head_hash}"
-                    )
-                else:
-                    print(f"AUDIT RECORD BROKEN at event #{report.first_broken_seq}:")
-                    for p in report.problems:
-                        print(f"  - {p}")
-
-            emit(o, out, human)
+            emit(o, out, lambda: show_verify(out))
             if not report.ok:
                 raise typer.Exit(1)
 

@@ -783,18 +783,16 @@ def cmd_overdue(ctx: Ctx) -> int:
 
 
 def cmd_audit_verify(ctx: Ctx) -> int:
-    out = ctx.call("GET", "/api/audit/verify")
+    from urllib.parse import urlencode
+
+    from changegate.cli.render import show_verify
+
+    anchors = ctx.opt("anchor") or []
+    query = f"?{urlencode([('anchor', a) for a in anchors])}" if anchors else ""
+    out = ctx.call("GET", f"/api/audit/verify{query}")
 
     def human() -> None:
-        if out["ok"]:
-            _print(
-                f"audit record intact: {out['events']} events, {out['rows_checked']} records checked, "
-                f"head #{out['head_seq']} {out['head_hash']}"
-            )
-        else:
-            _print(f"AUDIT RECORD BROKEN at event #{out['first_broken_event']}:")
-            for p in out["problems"]:
-                _print(f"  - {p}")
+        show_verify(out)
 
     ctx.emit(out, human)
     return 0 if out["ok"] else 1
@@ -984,7 +982,7 @@ COMMANDS: dict[tuple[str, ...], Spec] = {
         ("change",),
     ),
     ("overdue",): Spec(cmd_overdue),
-    ("audit", "verify"): Spec(cmd_audit_verify),
+    ("audit", "verify"): Spec(cmd_audit_verify, {"anchor": "list"}),
     ("audit", "log"): Spec(cmd_audit_log, {"limit": "int"}, ("change",), optional_positionals=1),
     ("audit", "export"): Spec(cmd_audit_export, {"out": "str"}),
     ("policy", "check"): Spec(cmd_policy_check, {}, ("file",)),

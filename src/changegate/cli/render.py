@@ -117,6 +117,28 @@ def _plain_requirements(title: str, results: list[dict[str, Any]], footer: str) 
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def show_verify(out: dict[str, Any]) -> None:
+    """`audit verify` for humans, locally and remotely: the verdict, each anchor checked, and
+    the head to keep outside the database as the next anchor."""
+    lines: list[str] = []
+    if out["ok"]:
+        lines.append(
+            f"audit record intact: {out['events']} events, {out['rows_checked']} records "
+            f"checked, head #{out['head_seq']} {out['head_hash']}"
+        )
+    else:
+        lines.append(f"AUDIT RECORD BROKEN at event #{out['first_broken_event']}:")
+        lines.extend(f"  - {p}" for p in out["problems"])
+    for a in out.get("anchors", []):
+        lines.append(f"anchor #{a['seq']}: {'matches' if a['ok'] else 'DOES NOT MATCH'}")
+    if out["ok"] and out["head_seq"]:
+        lines.append(
+            "keep outside the database, to detect a rewrite of the whole log later: "
+            f"--anchor {out['head_seq']}:{out['head_hash']}"
+        )
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
 def show_timeline(title: str, entries: list[dict[str, Any]]) -> None:
     from rich.table import Table
 

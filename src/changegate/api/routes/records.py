@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -138,11 +138,18 @@ def audit_events(
     tags=["audit"],
     summary="Recompute the hash chain and check every record against the log (audit verify)",
 )
-def audit_verify(ctx: ReadCtx) -> dict[str, Any]:
-    from changegate.audit.service import verify
+def audit_verify(
+    ctx: ReadCtx,
+    anchor: Annotated[
+        list[str] | None,
+        Query(description="SEQ:HASH of a head seen earlier; the chain must pass through it"),
+    ] = None,
+) -> dict[str, Any]:
+    from changegate.audit.service import Anchor, verify
 
     ctx.require("audit.verify", doing="verify the audit log")
-    return verify(ctx.session).to_dict()
+    anchors = [Anchor.parse(a) for a in anchor or []]
+    return verify(ctx.session, anchors=anchors).to_dict()
 
 
 @router.get(
