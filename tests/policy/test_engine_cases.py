@@ -55,6 +55,8 @@ def facts_from(case: dict[str, Any]) -> ChangeFacts:
                 summary=e.get("summary"),
                 details=e.get("details", ""),
                 bound_to=e.get("bound_to"),
+                report=e.get("report"),
+                actor=e.get("actor", ""),
                 at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i),
             )
             for i, e in enumerate(case.get("evidence", []))

@@ -320,17 +320,18 @@ def store_regression(
         else None
     )
     comparison = report.to_dict()
+    post_data = _results_doc(
+        "post",
+        report.after,
+        suite=report.suite,
+        extra={"comparison": comparison} | ({"original": dict(original)} if original else {}),
+    )
     post = _document(
         session,
         policy,
         change,
         kind=names.results_post,
-        data=_results_doc(
-            "post",
-            report.after,
-            suite=report.suite,
-            extra={"comparison": comparison} | ({"original": dict(original)} if original else {}),
-        ),
+        data=post_data,
         actor=actor,
         details=f"post-change results from {report.after.source}: "
         f"{_rate(report.after.passed, report.after.total)} passed; regression {report.verdict}",
@@ -352,6 +353,8 @@ def store_regression(
         result=report.verdict,
         details=regression_details(report, post.blob_sha256),
         actor=actor,
+        report=_json_bytes(post_data),  # the post-change results with the comparison
+        report_filename=f"{names.results_post}.json",
     )
     return RegressionEvidence(report, pre, post, validation)
 
@@ -426,6 +429,8 @@ def store_isolation(
         result="pass" if report.passed else "fail",
         details=details,
         actor=actor,
+        report=_json_bytes(data),
+        report_filename=f"{names.tenant_isolation_report}.json",
     )
     return CheckEvidence(report.status, report.passed, doc, validation, data)
 
@@ -647,14 +652,24 @@ def security_impact(session: Session, policy: Policy, change: Change) -> tuple[b
 def refresh_security_impact(
     session: Session, policy: Policy, change: Change, *, actor: str
 ) -> Evidence:
-    """Add the ``security-impact`` validation as it now stands (the latest one counts)."""
+    """Add the ``security-impact`` validation as it now stands (the latest one counts), with
+    a report naming the documents it was decided on."""
+    names = policy.ai.evidence
     ok, details = security_impact(session, policy, change)
+    sources = {
+        name: found.blob_sha256
+        for name in (names.security_assessment, names.injection_results, names.garak_results)
+        if (found := latest_document(session, change, name)) is not None
+    }
+    verdict = "pass" if ok else "fail"
     return evidence.add_validation(
         session,
         policy,
         change,
-        name=policy.ai.evidence.security_impact,
-        result="pass" if ok else "fail",
+        name=names.security_impact,
+        result=verdict,
         details=_cut(details),
         actor=actor,
+        report=_json_bytes({"verdict": verdict, "reasons": details, "documents": sources}),
+        report_filename=f"{names.security_impact}.json",
     )

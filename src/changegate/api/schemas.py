@@ -143,6 +143,20 @@ class ValidationIn(Body):
     result: Literal["pass", "fail"]
     details: str = Field(default="", max_length=10_000)
     by: str | None = Name
+    report_filename: str | None = Field(default=None, min_length=1, max_length=255)
+    report_base64: str | None = Field(
+        default=None, description="The report the validation was decided on, base64-encoded"
+    )
+
+    def report(self) -> bytes | None:
+        if self.report_base64 is None:
+            return None
+        try:
+            return base64.b64decode(self.report_base64, validate=True)
+        except (binascii.Error, ValueError):
+            from changegate.errors import InvalidInput
+
+            raise InvalidInput("report_base64 is not valid base64", field="report_base64") from None
 
 
 class DocumentIn(FileIn):

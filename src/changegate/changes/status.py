@@ -64,6 +64,7 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
             actor=e.added_by,
             at=e.created_at,
             bound_to=e.bound_to,
+            report=e.blob_sha256,
         )
         for e in session.scalars(
             select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)

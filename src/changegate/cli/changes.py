@@ -534,6 +534,12 @@ def register(app: typer.Typer) -> None:
         kind: Annotated[
             str | None, typer.Option("--kind", help="Document kind (with --document).")
         ] = None,
+        report: Annotated[
+            Path | None,
+            typer.Option(
+                "--report", help="The report a validation was decided on, stored by content."
+            ),
+        ] = None,
         json: JsonOpt = False,
         db: DbOpt = None,
         policy: PolicyOpt = None,
@@ -561,19 +567,30 @@ def register(app: typer.Typer) -> None:
                 )
             if validation and result is None:
                 raise InvalidInput("--validation needs --result pass|fail", field="result")
+            if report and not validation:
+                raise InvalidInput("--report goes with --validation NAME", field="report")
             if document and not kind:
                 raise InvalidInput(
                     "--document needs --kind KIND (e.g. design, staging-report)", field="kind"
                 )
             path = junit or document
             content = read_file(path, "junit" if junit else "document") if path else b""
+            report_content = read_file(report, "report") if report else None
             with transaction(o) as (s, pol):
                 c = get_change(s, change, lock=True)
                 if junit:
                     e = ev.add_junit(s, pol, c, content=content, filename=junit.name, actor=by)
                 elif validation:
                     e = ev.add_validation(
-                        s, pol, c, name=validation, result=result or "", details=details, actor=by
+                        s,
+                        pol,
+                        c,
+                        name=validation,
+                        result=result or "",
+                        details=details,
+                        actor=by,
+                        report=report_content,
+                        report_filename=report.name if report else None,
                     )
                 else:
                     assert document is not None

@@ -590,6 +590,8 @@ def cmd_evidence_add(ctx: Ctx) -> int:
         )
     if validation and ctx.opt("result") is None:
         raise Remote("--validation needs --result pass|fail", 2, "InvalidInput", "result")
+    if ctx.opt("report") and not validation:
+        raise Remote("--report goes with --validation NAME", 2, "InvalidInput", "report")
     if document and not ctx.opt("kind"):
         raise Remote(
             "--document needs --kind KIND (e.g. design, staging-report)", 2, "InvalidInput", "kind"
@@ -613,6 +615,11 @@ def cmd_evidence_add(ctx: Ctx) -> int:
             "details": ctx.opt("details", ""),
             "by": by,
         }
+        if ctx.opt("report"):
+            body |= {
+                "report_filename": os.path.basename(ctx.opt("report")),
+                "report_base64": base64.b64encode(_read(ctx.opt("report"), "report")).decode(),
+            }
         out = ctx.call("POST", f"{base}/validation", body)
     ctx.emit(
         out,
@@ -958,6 +965,7 @@ COMMANDS: dict[tuple[str, ...], Spec] = {
             "details": "str",
             "document": "str",
             "kind": "str",
+            "report": "str",
             **BY,
         },
         ("change",),

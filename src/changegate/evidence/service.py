@@ -106,11 +106,17 @@ def add_validation(
     result: str,
     details: str = "",
     actor: str,
+    report: bytes | None = None,
+    report_filename: str | None = None,
 ) -> Evidence:
+    """A named validation; with ``report``, the file it was decided on, stored by content."""
     if result not in ("pass", "fail"):
         raise InvalidInput(f"--result {result!r}: use pass or fail", field="result")
     vname = _slug(name, "validation")
+    if report is not None and not report:
+        raise InvalidInput(f"--report {report_filename}: the file is empty", field="report")
     who = _start(session, policy, change, actor)
+    blob = None if report is None else store_blob(session, report, actor=who)
     return _add(
         session,
         Evidence(
@@ -119,6 +125,8 @@ def add_validation(
             name=vname,
             passed=result == "pass",
             details=details,
+            blob_sha256=None if blob is None else blob.sha256,
+            filename=None if blob is None else (report_filename or "report"),
             added_by=who,
             created_at=utcnow(),
             bound_to=bound_fields(policy, change),

@@ -35,6 +35,8 @@ class EvidenceFact:
     #: the change's fields as they were when attached (policy evidence.stale_when_changed);
     #: None: recorded before evidence was bound, never stale
     bound_to: Mapping[str, Any] | None = None
+    #: SHA-256 of the stored file behind it (a validation's report), if any
+    report: str | None = None
 
 
 @dataclass(frozen=True)
@@ -432,6 +434,12 @@ def _eval_validation(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[bo
     verdict = "pass" if e.passed else "fail"
     detail = f" — {e.details}" if e.details else ""
     by = f" (by {e.actor})" if e.actor else ""
+    if rule.require.report and not e.report:
+        return False, (
+            f"validation {name}: {verdict}{by} without the report it was decided on (the "
+            f"`changegate ai` commands attach theirs; or `evidence add --validation {name} "
+            "--result ... --report FILE`)"
+        )
     return e.passed, f"validation {name}: {verdict}{by}{detail}"
 
 

@@ -55,6 +55,7 @@ def render_policy(policy: Policy) -> None:
             for k, v in r.require.model_dump(exclude_none=True, exclude={"kind"}).items()
             if not (k == "count" and v == 1)
             and not (k == "min_tests" and r.require.kind != "junit")
+            and not (k == "report" and not v)
         )
         t.add_row(r.section, f"{r.id}: {r.description}", when or "always", req, r.stage)
     c.print(t)

@@ -136,6 +136,9 @@ class Require(Strict):
     name: str | None = None
     field: str | None = None
     min_tests: int = Field(default=1, ge=0)
+    #: validations only: the result counts only with the report it was decided on, stored by
+    #: content (`changegate ai` commands attach theirs; by hand: `--report FILE`)
+    report: bool = False
 
     @model_validator(mode="after")
     def _params(self) -> Require:
@@ -145,6 +148,8 @@ class Require(Strict):
             raise ValueError(f"requirement kind '{self.kind}' needs '{param}'")
         if self.kind == "field" and self.field not in FIELD_NAMES:
             raise ValueError(f"field must be one of {', '.join(FIELD_NAMES)}")
+        if self.report and self.kind != "validation":
+            raise ValueError("'report' applies to requirement kind 'validation' only")
         return self
 
 

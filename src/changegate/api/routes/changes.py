@@ -368,6 +368,8 @@ def add_validation(key: Key, body: ValidationIn, ctx: WriteCtx) -> dict[str, Any
         name=body.name,
         result=body.result,
         details=body.details,
+        report=body.report(),
+        report_filename=body.report_filename,
         actor=actor,
     )
     return ev.audit_state()
