@@ -45,7 +45,7 @@ def run_gate(
     o: Opts, *, change: str | None, env: str, deployer: str | None, git_sha: str | None
 ) -> None:
     def body() -> None:
-        from changegate.cli.render import show_requirements
+        from changegate.cli.render import show_gate
         from changegate.deployments.service import gate as gate_service
 
         with transaction(o) as (s, pol):
@@ -55,17 +55,7 @@ def run_gate(
             out = result.to_dict()
             if commit:
                 out["commit"] = commit
-        emit(
-            o,
-            out,
-            lambda: show_requirements(
-                f"gate {out['change']} → {env} for {out['deployer']}: "
-                + ("[green]OPEN[/]" if out["passed"] else "[red]CLOSED[/]")
-                + (" (emergency bypass)" if out["bypass"] else ""),
-                out["requirements"],
-                f"{len(out['unmet'])} unmet — {out['policy']}",
-            ),
-        )
+        emit(o, out, lambda: show_gate(out, env))
         if not out["passed"]:
             raise SystemExit(1)
 

@@ -694,16 +694,9 @@ def cmd_gate(ctx: Ctx) -> int:
     target = _target(ctx)
     deployer = _person(ctx, "deployer")
     out = ctx.call("POST", f"{target}/gate", {"env": env, "deployer": deployer})
-    ctx.emit(
-        out,
-        lambda: _requirements_table(
-            f"gate {out['change']} → {env} for {out['deployer']}: "
-            + ("[green]OPEN[/]" if out["passed"] else "[red]CLOSED[/]")
-            + (" (emergency bypass)" if out["bypass"] else ""),
-            out["requirements"],
-            f"{len(out['unmet'])} unmet — {out['policy']}",
-        ),
-    )
+    from changegate.cli.render import show_gate
+
+    ctx.emit(out, lambda: show_gate(out, env))
     return 0 if out["passed"] else 1
 
 

@@ -117,6 +117,17 @@ def _plain_requirements(title: str, results: list[dict[str, Any]], footer: str) 
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def show_gate(out: dict[str, Any], env: str) -> None:
+    """A gate verdict (`gate --json`'s dictionary) for humans, locally and remotely."""
+    show_requirements(
+        f"gate {out['change']} → {env} for {out['deployer']}: "
+        + ("[green]OPEN[/]" if out["passed"] else "[red]CLOSED[/]")
+        + (" (emergency bypass)" if out["bypass"] else ""),
+        out["requirements"],
+        f"{len(out['unmet'])} unmet — {out['policy']}",
+    )
+
+
 def show_verify(out: dict[str, Any]) -> None:
     """`audit verify` for humans, locally and remotely: the verdict, each anchor checked, and
     the head to keep outside the database as the next anchor."""
