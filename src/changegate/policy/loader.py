@@ -54,12 +54,49 @@ def default_policy_text() -> str:
     return resources.files("changegate.policy").joinpath(DEFAULT_POLICY_NAME).read_text("utf-8")
 
 
+@lru_cache(maxsize=1)
+def _strict_loader() -> Any:
+    """YAML's safe loader that refuses a key given twice in one mapping, at any depth.
+
+    Plain YAML keeps the last of two equal keys, so a second ``segregation_of_duties:`` block
+    further down a policy file would silently replace the first: a reader of the file and the
+    policy in force would disagree. Merge keys (``<<``) still override, as YAML intends.
+    """
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[misc,valid-type]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, Any] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.setdefault(key, key_node)
+                    except TypeError:  # an unhashable key: the base class reports it
+                        continue
+                    if first is not key_node:
+                        raise ConstructorError(
+                            None,
+                            None,
+                            f"duplicate key {key!r} (first given on line "
+                            f"{first.start_mark.line + 1}); keep one and merge the two",
+                            key_node.start_mark,
+                        )
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
+
+
 def _parse_yaml(text: str) -> tuple[Any, list[PolicyProblem]]:
     import yaml
 
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return yaml.load(text, Loader=loader), []
+        return yaml.load(text, Loader=_strict_loader()), []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
