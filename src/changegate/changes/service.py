@@ -13,7 +13,7 @@ from changegate.audit.service import record
 from changegate.changes.lifecycle import next_state
 from changegate.changes.models import Change
 from changegate.db import utcnow
-from changegate.errors import InvalidInput, NotFound
+from changegate.errors import InvalidInput, NotFound, PolicyDenied
 from changegate.policy import service as policy_service
 from changegate.policy.names import CLASS_NAMES
 from changegate.users.service import get_user
@@ -147,6 +147,7 @@ def create_change(session: Session, policy: Policy, data: ChangeCreate) -> Chang
     policy_service.require(policy, author, "change.create", doing="create changes")
     values = _normalise(policy, data)
     _validate(policy, values)
+    _check_standard(policy, values, complete=False)
     now = utcnow()
     change = Change(
         author=author.name,
@@ -190,6 +191,7 @@ def edit_change(
     merged = {**change.content(), **values}
     _validate(policy, merged)
     target = next_state("edit", change.state, change.key)
+    _check_standard(policy, merged, complete=target != "draft")
     before = change.audit_state()
     for key, value in values.items():
         setattr(change, key, value)
@@ -200,7 +202,59 @@ def edit_change(
     change.updated_at = utcnow()
     _written(session, policy, change)
     record(session, events.ChangeEdited, actor=user.name, before=before, after=change)
+    if change.state == "submitted" and _pre_approved(policy, change.change_class):
+        # checked against its catalogue entry above, as at submit: pre-approved again
+        transition(
+            session,
+            change,
+            "approved",
+            actor="system",
+            reason="pre-approved standard change, re-evaluated after an edit",
+        )
     return change
+
+
+def _pre_approved(policy: Policy, change_class: str) -> bool:
+    spec = policy.classes.get(change_class)  # type: ignore[call-overload]
+    return bool(spec is not None and spec.pre_approved)
+
+
+def _check_standard(policy: Policy, values: dict[str, Any], *, complete: bool) -> None:
+    """Refuse a pre-approved (standard) change outside the policy's catalogue (§3a).
+
+    Runs before anything is written, at create, edit and submit. ``complete``: every risk
+    dimension must be assessed (a submitted change); a draft is checked on what it has.
+    """
+    if not _pre_approved(policy, str(values.get("change_class"))):
+        return
+    from changegate.policy.catalogue import WAY_OUT, standard_change_problems
+    from changegate.policy.engine import ChangeFacts, is_high_risk, is_security_impacting
+
+    risk = {dim: str(entry.get("level", "")) for dim, entry in (values.get("risk") or {}).items()}
+    facts = ChangeFacts(
+        id="-",
+        change_class=str(values["change_class"]),
+        author="",
+        risk=risk,
+        category=values.get("category"),
+        components=tuple(values.get("components") or ()),
+        security_flag=bool(values.get("security_flag")),
+    )
+    problems = standard_change_problems(
+        policy,
+        category=values.get("category"),
+        risk=risk,
+        components=facts.components,
+        ai_component=values.get("ai_component"),
+        security_impacting=is_security_impacting(policy, facts),
+        high_risk=is_high_risk(policy, risk),
+        complete=complete,
+    )
+    if problems:
+        raise PolicyDenied(
+            "not a pre-approved standard change (§3a): " + "; ".join(problems) + f"; {WAY_OUT}",
+            field="class",
+        )
 
 
 def _written(session: Session, policy: Policy, change: Change) -> None:
@@ -249,11 +303,12 @@ def submit_change(session: Session, policy: Policy, change: Change, *, actor: st
             f"change: {', '.join(missing)}; add them with `changegate change edit {change.key}`",
             field=missing[0].split(" ")[0],
         )
+    _check_standard(policy, change.content(), complete=True)
     before = change.audit_state()
     change.state = target
     change.submitted_at = change.updated_at = utcnow()
     record(session, events.ChangeSubmitted, actor=user.name, before=before, after=change)
-    if policy.classes[change.change_class].pre_approved:  # type: ignore[index]
+    if _pre_approved(policy, change.change_class):
         transition(
             session, change, "approved", actor="system", reason="pre-approved standard change"
         )
