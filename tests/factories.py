@@ -33,6 +33,8 @@ TEAM = {
     "artur": ["cto"],
     "ada": ["admin"],
     "audrey": ["auditor"],
+    #: the pipelines' service account: test results and validations count when it attaches them
+    "ci-bot": ["ci"],
 }
 
 

@@ -79,13 +79,13 @@ def approved_change(engine: Engine) -> str:
     tx(
         engine,
         lambda s: evidence.add_junit(
-            s, P, changes.get_change(s, key), content=JUNIT_PASS, filename="j.xml", actor="bob"
+            s, P, changes.get_change(s, key), content=JUNIT_PASS, filename="j.xml", actor="ci-bot"
         ),
     )
     tx(
         engine,
         lambda s: evidence.add_validation(
-            s, P, changes.get_change(s, key), name="staging", result="pass", actor="bob"
+            s, P, changes.get_change(s, key), name="staging", result="pass", actor="ci-bot"
         ),
     )
     return key

@@ -23,7 +23,7 @@ ISOLATED = "tests.ai_flow.targets:isolated_rag"
 LEAKY = "tests.ai_flow.targets:leaky_rag"
 
 #: the foundation's team, plus a second security reviewer and a pipeline identity
-AI_TEAM = TEAM | {"sue": ["security"], "ci-bot": ["engineer"]}
+AI_TEAM = TEAM | {"sue": ["security"], "ci-bot": ["ci"]}
 
 
 def make_ai_team(engine: Engine) -> None:

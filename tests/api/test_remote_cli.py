@@ -21,7 +21,13 @@ from tests.cli_runner import Run, cli
 
 DATA = Path(__file__).parents[1] / "data"
 POLICY = Path(__file__).parents[2] / "src" / "changegate" / "policy" / "default.yaml"
-TEAM = {"alice": ["engineer"], "bob": ["engineer"], "carol": ["deployer"], "ada": ["admin"]}
+TEAM = {
+    "alice": ["engineer"],
+    "bob": ["engineer"],
+    "carol": ["deployer"],
+    "ada": ["admin"],
+    "ci-bot": ["ci"],
+}
 TS = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00:00)?( UTC)?")
 
 
@@ -114,7 +120,7 @@ STEPS: list[tuple[str, list[str]]] = [
     ("alice", ["approve", "CHG-1", "--by", "alice", "--json"]),
     ("bob", ["approve", "CHG-1", "--by", "bob", "--comment", "LGTM", "--json"]),
     (
-        "bob",
+        "ci-bot",
         [
             "evidence",
             "add",
@@ -122,13 +128,23 @@ STEPS: list[tuple[str, list[str]]] = [
             "--junit",
             str(DATA / "junit_pass.xml"),
             "--by",
-            "bob",
+            "ci-bot",
             "--json",
         ],
     ),
     (
-        "bob",
-        ["evidence", "add", "CHG-1", "--validation", "staging", "--result", "pass", "--by", "bob"],
+        "ci-bot",
+        [
+            "evidence",
+            "add",
+            "CHG-1",
+            "--validation",
+            "staging",
+            "--result",
+            "pass",
+            "--by",
+            "ci-bot",
+        ],
     ),
     ("bob", ["evidence", "add", "CHG-1", "--by", "bob"]),
     ("carol", ["gate", "CHG-1", "--env", "production", "--deployer", "carol"]),
@@ -255,8 +271,10 @@ def test_remote_gate_and_deploy_by_commit(
     gate = ["gate", "--git-sha", SHA, "--env", "production"]
     run("carol", *gate, "--deployer", "carol", code=1)  # not yet approved: closed
     run("bob", "approve", key, "--by", "bob", code=0)
-    run("bob", "evidence", "add", key, "--junit", str(DATA / "junit_pass.xml"), "--by", "bob")
-    run("bob", "evidence", "add", key, "--validation", "staging", "--result", "pass", "--by", "bob")
+    junit = str(DATA / "junit_pass.xml")
+    run("ci-bot", "evidence", "add", key, "--junit", junit, "--by", "ci-bot")
+    staging = ("--validation", "staging", "--result", "pass")
+    run("ci-bot", "evidence", "add", key, *staging, "--by", "ci-bot")
     sent: list[tuple[str, str]] = []
     real_request = remote.Client.request
 

@@ -70,7 +70,7 @@ def site(
                 org.engine,
                 lambda s, n=name: auth.set_password(s, user=n, password=PASSWORD, actor="system"),
             )
-        org.user("engineer", name="ci-bot")
+        org.user("ci", name="ci-bot")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])

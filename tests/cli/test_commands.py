@@ -26,6 +26,7 @@ def setup_team(db: str) -> None:
         ("carol", ["deployer"]),
         ("sam", ["security", "engineer"]),
         ("artur", ["cto"]),
+        ("ci-bot", ["ci"]),
     ):
         args = ["user", "add", name]
         for r in roles:
@@ -81,7 +82,14 @@ def test_full_normal_flow_through_the_cli(db_url: str, engine: Engine) -> None:
     assert cli(db_url, "approve", key, "--by", "bob", "--comment", "LGTM").code == 0
     assert (
         cli(
-            db_url, "evidence", "add", key, "--junit", str(DATA / "junit_fail.xml"), "--by", "bob"
+            db_url,
+            "evidence",
+            "add",
+            key,
+            "--junit",
+            str(DATA / "junit_fail.xml"),
+            "--by",
+            "ci-bot",
         ).code
         == 0
     )
@@ -91,7 +99,14 @@ def test_full_normal_flow_through_the_cli(db_url: str, engine: Engine) -> None:
     )
     assert (
         cli(
-            db_url, "evidence", "add", key, "--junit", str(DATA / "junit_pass.xml"), "--by", "bob"
+            db_url,
+            "evidence",
+            "add",
+            key,
+            "--junit",
+            str(DATA / "junit_pass.xml"),
+            "--by",
+            "ci-bot",
         ).code
         == 0
     )
@@ -110,14 +125,14 @@ def test_full_normal_flow_through_the_cli(db_url: str, engine: Engine) -> None:
             "--details",
             "smoke ok",
             "--by",
-            "bob",
+            "ci-bot",
         ).code
         == 0
     )
     assert cli(db_url, "gate", key, "--env", "production", "--deployer", "carol").code == 1
     fixed = DATA.parent / "data" / "junit_api_fixed.xml"
     assert fixed.exists()
-    assert cli(db_url, "evidence", "add", key, "--junit", str(fixed), "--by", "bob").code == 0
+    assert cli(db_url, "evidence", "add", key, "--junit", str(fixed), "--by", "ci-bot").code == 0
     g = cli(db_url, "gate", key, "--env", "production", "--deployer", "carol", "--json")
     assert g.code == 0, g.stdout
     assert g.json()["passed"] is True

@@ -32,9 +32,11 @@ def evidence(db: str, key: str, policy: str | None = None) -> list[dict[str, Any
 
 def attach(db: str, key: str, policy: str | None = None) -> None:
     junit = str(DATA / "junit_pass.xml")
-    assert cli(db, "evidence", "add", key, "--junit", junit, "--by", "bob", policy=policy).code == 0
+    assert (
+        cli(db, "evidence", "add", key, "--junit", junit, "--by", "ci-bot", policy=policy).code == 0
+    )
     staging = ("--validation", "staging", "--result", "pass")
-    assert cli(db, "evidence", "add", key, *staging, "--by", "bob", policy=policy).code == 0
+    assert cli(db, "evidence", "add", key, *staging, "--by", "ci-bot", policy=policy).code == 0
 
 
 def test_an_edit_to_the_commits_makes_evidence_stale_until_attached_again(

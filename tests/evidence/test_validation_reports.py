@@ -63,7 +63,7 @@ def test_the_policy_refuses_report_on_other_kinds(tmp_path: Path) -> None:
     from changegate.policy.loader import default_policy_text
 
     text = default_policy_text().replace(
-        "require: {kind: validation, name: staging}",
+        "require: {kind: validation, name: staging, attached_by: [ci]}",
         "require: {kind: document, name: staging, report: true}",
         1,
     )

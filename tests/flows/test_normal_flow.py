@@ -39,13 +39,13 @@ def test_normal_change_reaches_production_only_with_evidence(engine: Engine) -> 
     tx(
         engine,
         lambda s: evidence.add_junit(
-            s, P, changes.get_change(s, key), content=JUNIT_PASS, filename="j.xml", actor="bob"
+            s, P, changes.get_change(s, key), content=JUNIT_PASS, filename="j.xml", actor="ci-bot"
         ),
     )
     tx(
         engine,
         lambda s: evidence.add_validation(
-            s, P, changes.get_change(s, key), name="staging", result="pass", actor="bob"
+            s, P, changes.get_change(s, key), name="staging", result="pass", actor="ci-bot"
         ),
     )
     result = tx(

@@ -41,6 +41,7 @@ TEAM: dict[str, tuple[list[str], str | None]] = {
     "artur": (["cto"], "artur-gh"),
     "carol": (["deployer"], "monalisa"),
     "erin": (["engineer"], None),
+    "ci-bot": (["ci"], None),
 }
 
 

@@ -158,13 +158,13 @@ def test_pull_request_from_opened_to_deployed(hub: Hub) -> None:
     tx(
         hub.engine,
         lambda s: evidence.add_junit(
-            s, P, change_for(s), content=JUNIT_PASS, filename="junit.xml", actor="alice"
+            s, P, change_for(s), content=JUNIT_PASS, filename="junit.xml", actor="ci-bot"
         ),
     )
     tx(
         hub.engine,
         lambda s: evidence.add_validation(
-            s, P, change_for(s), name="staging", result="pass", details="smoke ok", actor="bob"
+            s, P, change_for(s), name="staging", result="pass", details="smoke ok", actor="ci-bot"
         ),
     )
     repo.checkout("main")

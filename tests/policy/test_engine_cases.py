@@ -56,7 +56,9 @@ def facts_from(case: dict[str, Any]) -> ChangeFacts:
                 details=e.get("details", ""),
                 bound_to=e.get("bound_to"),
                 report=e.get("report"),
-                actor=e.get("actor", ""),
+                # evidence in a case was attached by the pipeline's ci-bot unless it says who
+                actor=e.get("actor", "ci-bot"),
+                actor_roles=frozenset(e.get("roles", ["ci"])),
                 at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i),
             )
             for i, e in enumerate(case.get("evidence", []))
@@ -112,7 +114,9 @@ def test_unknown_requirement_kind_fails_closed() -> None:
 
 
 def test_evaluator_errors_fail_closed() -> None:
-    broken = EvidenceFact(kind="validation", name="staging", passed=None)
+    broken = EvidenceFact(
+        kind="validation", name="staging", passed=None, actor_roles=frozenset({"ci"})
+    )
     facts = facts_from({"change": {"class": "normal"}})
     facts = ChangeFacts(**{**facts.__dict__, "evidence": (broken,)})
     ev = evaluate(P, facts, now=dt.datetime.now(dt.UTC))

@@ -26,7 +26,11 @@ def test_default_policy_encodes_the_seed() -> None:
     p = load_policy().policy
     assert (p.metadata.version, p.metadata.organization) == ("1.2", "Synthetic Users")
     assert [h.version for h in p.metadata.change_history] == ["1.1", "1.2"]
-    assert set(p.roles) == {"engineer", "security", "cto", "deployer", "auditor", "admin"}
+    assert set(p.roles) == {"engineer", "security", "cto", "deployer", "auditor", "admin", "ci"}
+    by_id = {r.id: r for r in p.rules}
+    for rule in ("automated-tests", "staging-validation", "post-deploy-validation"):
+        assert by_id[rule].require.attached_by == ["ci"], rule
+    assert "ci" in p.permissions["evidence.add"]
     assert set(p.risk.dimensions) == {"availability", "security", "data"}
     ai = {slug: c.change_class for slug, c in p.categories.items() if c.ai}
     assert ai == {
@@ -159,3 +163,23 @@ def test_same_scenario_with_two_approvals_required_behaves_differently(
     policies = cli(db_url, "audit", "log", "--json").json()
     loaded = [e["event"]["after"]["version"] for e in policies if e["action"] == "policy.loaded"]
     assert loaded == ["1.2", "1.2-two-approvals"]
+
+
+def test_attached_by_names_known_roles_on_junit_and_validations_only(tmp_path: Path) -> None:
+    def unknown_role(d: dict) -> None:  # type: ignore[type-arg]
+        next(r for r in d["rules"] if r["id"] == "automated-tests")["require"]["attached_by"] = [
+            "robot"
+        ]
+
+    def wrong_kind(d: dict) -> None:  # type: ignore[type-arg]
+        rule = next(r for r in d["rules"] if r["id"] == "emergency-justification")
+        rule["require"]["attached_by"] = ["ci"]
+
+    for edit, message in (
+        (unknown_role, "unknown role 'robot'"),
+        (wrong_kind, "'attached_by' applies to requirement kinds 'junit' and 'validation'"),
+    ):
+        r = cli("sqlite://", "policy", "check", str(edited(tmp_path, edit)), "--json")
+        assert r.code == 1
+        errors = r.json()["errors"]
+        assert any(message in f"{e['path']}: {e['message']}" for e in errors), r.stdout

@@ -37,13 +37,13 @@ def evidence_ok(engine: Engine, key: str) -> None:
     tx(
         engine,
         lambda s: evidence.add_junit(
-            s, P, changes.get_change(s, key), content=JUNIT_PASS, filename="j.xml", actor="bob"
+            s, P, changes.get_change(s, key), content=JUNIT_PASS, filename="j.xml", actor="ci-bot"
         ),
     )
     tx(
         engine,
         lambda s: evidence.add_validation(
-            s, P, changes.get_change(s, key), name="staging", result="pass", actor="bob"
+            s, P, changes.get_change(s, key), name="staging", result="pass", actor="ci-bot"
         ),
     )
 

@@ -35,7 +35,10 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
     reviews = session.scalars(
         select(Review).where(Review.change_id == change.id).order_by(Review.id)
     ).all()
-    names = {r.reviewer for r in reviews}
+    rows = session.scalars(
+        select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
+    ).all()
+    names = {r.reviewer for r in reviews} | {e.added_by for e in rows}
     roles = (
         {
             u.name: frozenset(u.roles) if u.active else frozenset()
@@ -65,10 +68,9 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
             at=e.created_at,
             bound_to=e.bound_to,
             report=e.blob_sha256,
+            actor_roles=roles.get(e.added_by),
         )
-        for e in session.scalars(
-            select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
-        )
+        for e in rows
     ]
     first = session.scalar(
         select(Deployment.created_at)

@@ -78,6 +78,8 @@ def add_junit(
     blob = store_blob(session, content, actor=name)
     passed = summary.failures == 0 and summary.errors == 0
     details = f"{summary.tests} tests, {summary.failures} failures, {summary.errors} errors, {summary.skipped} skipped"
+    if summary.notes:
+        details += f" ({'; '.join(summary.notes[:3])})"
     return _add(
         session,
         Evidence(

@@ -37,6 +37,9 @@ class EvidenceFact:
     bound_to: Mapping[str, Any] | None = None
     #: SHA-256 of the stored file behind it (a validation's report), if any
     report: str | None = None
+    #: roles the person who attached it holds (none once deactivated); None: unknown, so a
+    #: requirement with ``attached_by`` does not count it (fail closed)
+    actor_roles: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -390,45 +393,142 @@ def _latest(evidence: Iterable[EvidenceFact], kind: str, name: str) -> EvidenceF
     return found
 
 
-def _eval_junit(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[bool, str]:
-    latest: dict[str, EvidenceFact] = {}
-    for e in facts.evidence:
-        if e.kind == "junit":
-            prev = latest.get(e.name)
-            if prev is None or (e.at and prev.at and e.at >= prev.at):
-                latest[e.name] = e
-    if not latest:
-        return False, "test results: none attached (attach JUnit XML with `evidence add --junit`)"
-    tests = failed = errors = skipped = 0
-    for e in latest.values():
+def attached_by_holder(
+    rule: Rule, evidence: Iterable[EvidenceFact]
+) -> tuple[list[EvidenceFact], str]:
+    """The evidence this rule counts (policy ``require.attached_by``: roles whose holders'
+    attachments count; absent: anyone allowed to attach), and a note on what it does not."""
+    roles = rule.require.attached_by
+    items = list(evidence)
+    if not roles:
+        return items, ""
+    wanted = set(roles)
+    counted = [e for e in items if e.actor_roles is not None and wanted & e.actor_roles]
+    others = [e for e in items if not (e.actor_roles is not None and wanted & e.actor_roles)]
+    if not others:
+        return counted, ""
+    names = sorted({e.actor or "unknown" for e in others})
+    who = "does" if len(names) == 1 else "do"
+    return counted, (
+        f"; {len(others)} not counted: attached by {', '.join(names)}, who {who} not hold "
+        f"{' or '.join(roles)}"
+    )
+
+
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LEGACY = "[legacy] "
+_COUNTS = ("tests", "failures", "errors", "skipped")
+
+
+@dataclass
+class _TestLedger:
+    """Outcome of every test across a change's reports, in the order they were attached.
+
+    A test's outcome is the one of the latest report in which it ran (passed, failed or
+    error): a failure is cleared only by a later report in which that same test ran and passed,
+    a skip clears nothing, and reports of different tests add up.
+    """
+
+    state: dict[str, str] = field(default_factory=dict)
+    #: tests of summaries recorded before per-test outcomes were (no ids, cannot be matched)
+    anonymous_tests: int = 0
+    anonymous_skipped: int = 0
+    #: failures of such summaries that no name identifies: nothing can clear them
+    unmatched_failures: int = 0
+
+    def apply(self, key: str, outcome: str) -> None:
+        if outcome not in ("passed", "failed", "error", "skipped"):
+            raise ValueError(f"unknown test outcome {outcome!r}")
+        if outcome == "skipped" and key in self.state:
+            return
+        self.state[key] = outcome
+        if outcome == "passed" and not key.startswith("["):
+            legacy = _LEGACY + _label(key)
+            if legacy in self.state:
+                self.state[legacy] = "passed"
+
+    def add(self, e: EvidenceFact) -> None:
         s = e.summary
-        if not isinstance(s, Mapping) or not all(
-            isinstance(s.get(k), int) for k in ("tests", "failures", "errors", "skipped")
-        ):
-            return False, f"test results: cannot read summary of '{e.name}'"
-        tests += s["tests"]
-        failed += s["failures"]
-        errors += s["errors"]
-        skipped += s["skipped"]
-    bad = failed + errors
+        if not isinstance(s, Mapping):
+            raise ValueError(f"cannot read summary of '{e.name}'")
+        cases, suites = s.get("cases"), s.get("suites")
+        if s.get("format") == 2 and isinstance(cases, Mapping) and isinstance(suites, Mapping):
+            for key, outcome in cases.items():
+                self.apply(str(key), str(outcome))
+            for key, outcome in suites.items():
+                self.apply(str(key), str(outcome))
+            return
+        # a summary from before per-test outcomes: read by its old fields, failing closed
+        if not all(type(s.get(k)) is int and s[k] >= 0 for k in _COUNTS):
+            raise ValueError(f"cannot read summary of '{e.name}'")
+        labels = s.get("failed_cases")
+        names = [str(x) for x in labels] if isinstance(labels, list) else []
+        bad = s["failures"] + s["errors"]
+        names = names[:bad]
+        for label in names:
+            self.state[_LEGACY + label] = "failed"
+        self.unmatched_failures += bad - len(names)
+        self.anonymous_tests += s["tests"] - len(names)
+        self.anonymous_skipped += s["skipped"]
+
+    def failing(self) -> list[str]:
+        return [k for k, v in self.state.items() if v in ("failed", "error")]
+
+
+def _label(key: str) -> str:
+    classname, _, name = key.partition("::")
+    return f"{classname}.{name}".strip(".")
+
+
+def _eval_junit(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[bool, str]:
+    reports = [e for e in facts.evidence if e.kind == "junit"]
+    if not reports:
+        return False, "test results: none attached (attach JUnit XML with `evidence add --junit`)"
+    counted, note = attached_by_holder(rule, reports)
+    if not counted:
+        return False, f"test results: none counted{note}"
+    ledger = _TestLedger()
+    for e in sorted(counted, key=lambda e: e.at or _EPOCH):  # stable: ties keep attach order
+        try:
+            ledger.add(e)
+        except ValueError as exc:
+            return False, f"test results: {exc}"
+    tests_ids = [k for k in ledger.state if not k.startswith("[")]
+    legacy_failed = [k for k in ledger.state if k.startswith(_LEGACY)]
+    skipped = sum(1 for k in tests_ids if ledger.state[k] == "skipped") + ledger.anonymous_skipped
+    tests = len(tests_ids) + len(legacy_failed) + ledger.anonymous_tests
+    failing = ledger.failing()
+    errors = sum(1 for k in failing if ledger.state[k] == "error")
+    bad = len(failing) + ledger.unmatched_failures
     if bad:
-        return False, f"test results: {bad} of {tests} failed" + (
-            f" ({errors} errors)" if errors else ""
+        shown = [k if k.startswith("[suite]") else _label(k.removeprefix(_LEGACY)) for k in failing]
+        if ledger.unmatched_failures:
+            shown.append(f"{ledger.unmatched_failures} unnamed in an earlier report")
+        more = f", +{len(shown) - 5} more" if len(shown) > 5 else ""
+        return False, (
+            f"test results: {bad} of {tests} failed"
+            + (f" ({errors} errors)" if errors else "")
+            + f": {', '.join(shown[:5])}{more}{note}"
         )
-    if tests - skipped < rule.require.min_tests:
+    ran = tests - skipped
+    if ran <= 0 or ran < rule.require.min_tests:
         return (
             False,
-            f"test results: {tests - skipped} tests ran, at least {rule.require.min_tests} required",
+            f"test results: {ran} tests ran, at least {max(rule.require.min_tests, 1)} required"
+            + note,
         )
-    note = f", {skipped} skipped" if skipped else ""
-    return True, f"test results: {tests - skipped} of {tests} passed{note}"
+    extra = f", {skipped} skipped" if skipped else ""
+    return True, f"test results: {ran} of {tests} passed{extra}{note}"
 
 
 def _eval_validation(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[bool, str]:
     name = rule.require.name or ""
-    e = _latest(facts.evidence, "validation", name)
+    counted, note = attached_by_holder(
+        rule, (e for e in facts.evidence if e.kind == "validation" and e.name == name)
+    )
+    e = _latest(counted, "validation", name)
     if e is None:
-        return False, f"validation {name}: missing"
+        return False, f"validation {name}: missing{note}"
     if e.passed is None:
         return False, f"validation {name}: result unreadable"
     verdict = "pass" if e.passed else "fail"
@@ -440,7 +540,7 @@ def _eval_validation(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[bo
             f"`changegate ai` commands attach theirs; or `evidence add --validation {name} "
             "--result ... --report FILE`)"
         )
-    return e.passed, f"validation {name}: {verdict}{by}{detail}"
+    return e.passed, f"validation {name}: {verdict}{by}{detail}{note}"
 
 
 def _eval_document(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[bool, str]:

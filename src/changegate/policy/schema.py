@@ -139,6 +139,9 @@ class Require(Strict):
     #: validations only: the result counts only with the report it was decided on, stored by
     #: content (`changegate ai` commands attach theirs; by hand: `--report FILE`)
     report: bool = False
+    #: junit and validations only: roles whose holders' attachments count (e.g. the ``ci``
+    #: service accounts pipelines use); absent: anyone allowed to attach evidence
+    attached_by: list[str] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _params(self) -> Require:
@@ -150,6 +153,8 @@ class Require(Strict):
             raise ValueError(f"field must be one of {', '.join(FIELD_NAMES)}")
         if self.report and self.kind != "validation":
             raise ValueError("'report' applies to requirement kind 'validation' only")
+        if self.attached_by is not None and self.kind not in ("junit", "validation"):
+            raise ValueError("'attached_by' applies to requirement kinds 'junit' and 'validation'")
         return self
 
 
@@ -291,6 +296,9 @@ class Policy(Strict, PolicyMethods):
             seen.add(rule.id)
             if rule.require.role and rule.require.role not in self.roles:
                 problems.append(f"{where}.require.role: unknown role '{rule.require.role}'")
+            for role in rule.require.attached_by or []:
+                if role not in self.roles:
+                    problems.append(f"{where}.require.attached_by: unknown role '{role}'")
             for cat in rule.when.category or []:
                 if cat not in self.categories:
                     problems.append(f"{where}.when.category: unknown category '{cat}'")
