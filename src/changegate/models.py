@@ -10,7 +10,7 @@ from changegate.github.models import CommitLink, GitHubDeployment, PullRequestLi
 from changegate.incidents.models import EmergencyReview
 from changegate.policy.models import PolicyVersion
 from changegate.reviews.models import Review
-from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex
+from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex, CommitAuthor
 from changegate.users.models import User
 
 #: entity type in audit events -> model whose rows the verifier checks against the log
@@ -32,6 +32,7 @@ AUDITED: dict[str, type] = {
     "commit_link": CommitLink,
     "github_deployment": GitHubDeployment,
     "change_classification": ChangeClassification,
+    "commit_author": CommitAuthor,
     "ai_provider": AiProvider,
 }
 
@@ -46,6 +47,7 @@ __all__ = [
     "ChangeClassification",
     "ChangeCommit",
     "ChangeIndex",
+    "CommitAuthor",
     "CommitLink",
     "Deployment",
     "EmergencyReview",

@@ -185,7 +185,7 @@ def test_gate_and_deploy_find_the_change_by_commit(repo: Repo, db_url: str, engi
     make_team(engine)
     sha = repo.commit("Round tax", {"src/tax.py": "x\n"})
     other = repo.commit("Unrelated", {"src/other.py": "x\n"})
-    key = make_change(engine, commits=[sha[:10]])  # abbreviated, as people type them
+    key = make_change(engine, commits=[sha])  # the CLI stores full SHAs (expanded)
 
     def prepare(s: object) -> None:
         c = changes.get_change(s, key)  # type: ignore[arg-type]
@@ -203,6 +203,8 @@ def test_gate_and_deploy_find_the_change_by_commit(repo: Repo, db_url: str, engi
     out = run.json()
     assert (out["change"], out["deployer"], out["passed"]) == (key, "carol", True)
     assert out["commit"] == {"sha": sha, "linked_as": "commit"}
+    short = cli(db_url, "gate", "--git-sha", sha[:10], "--env", "production", "--deployer", "carol")
+    assert short.code == 2 and "full 40 (or 64) hex digits" in short.stderr
     none = cli(db_url, "gate", "--git-sha", other, "--env", "production", "--deployer", "carol")
     assert none.code == 1
     assert f"no change record is linked to commit {other[:12]}" in none.stderr

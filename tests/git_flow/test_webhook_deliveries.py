@@ -169,7 +169,7 @@ def test_pull_requests_of_unmapped_authors_are_not_recorded(hub: Hub) -> None:
     assert hub.count(Change) == 0
 
 
-def test_pushes_link_commits_that_name_their_pull_request_or_change(hub: Hub) -> None:
+def test_pushed_commits_that_name_their_pull_request_or_change_are_references(hub: Hub) -> None:
     _base, head = opened(hub)
     hub.repo.checkout("main")
     squash = hub.repo.commit("Feature (#42)", {"src/app.py": "x = 2\n"})
@@ -187,13 +187,24 @@ def test_pushes_link_commits_that_name_their_pull_request_or_change(hub: Hub) ->
             ),
         )
     )
-    assert f"linked {squash[:12]} to CHG-1, {named[:12]} to CHG-1" in result["outcome"]
+    assert (
+        "recorded as reference(s), not covered by any change's review: "
+        f"{squash[:12]} to CHG-1, {named[:12]} to CHG-1" in result["outcome"]
+    )
     assert f"1 without a change record ({direct[:12]})" in result["outcome"]
     with session_scope(hub.engine, write=False) as s:
         links = {(c.sha, c.kind) for c in s.scalars(select(CommitLink))}
-        assert links == {(squash, "push"), (named, "push")}
-    feature = ok(hub.send("push", hub.push([(head, "x")], ref="refs/heads/feature")), "ignored")
-    assert "not the default branch" in feature["outcome"]
+        assert links == {(squash, "reference"), (named, "reference")}
+    # a push to another branch links nothing; who wrote and pushed a change's own commits
+    # is recorded (they are its authors for segregation of duties)
+    feature = ok(hub.send("push", hub.push([(head, "x")], ref="refs/heads/feature")))
+    assert "recorded 2 commit author(s) or pusher(s)" in feature["outcome"]
+    with session_scope(hub.engine, write=False) as s:
+        from changegate.scm.authors import commit_authors
+
+        assert set(commit_authors(s, s.get(Change, 1))) == {"carol"}  # type: ignore[arg-type]
+    other = ok(hub.send("push", hub.push([(direct, "x")], ref="refs/heads/feature")), "ignored")
+    assert "not the default branch" in other["outcome"]
 
 
 def test_a_closed_unmerged_pull_request_leaves_its_change(hub: Hub) -> None:
@@ -211,7 +222,10 @@ def test_a_deployment_without_a_passing_gate_is_recorded_as_such(hub: Hub) -> No
     result = ok(
         hub.send("deployment_status", hub.deployment_status(7, head, "success", creator="monalisa"))
     )
-    assert "deployed WITHOUT a passing gate for CHG-1" in result["outcome"]
+    assert (
+        "policy violation: deployed by carol WITHOUT a passing gate for CHG-1"
+        in (result["outcome"])
+    )
     assert "lifecycle: state: submitted (needs approval before deployment)" in result["outcome"]
     # an unknown commit deployed: recorded, no change
     result = ok(

@@ -230,6 +230,30 @@ class CommitLinked(Event):
     entity_type = "commit_link"
 
 
+class CommitReferenced(Event):
+    """A pushed commit whose message names a change or its pull request was recorded as a
+    reference: shown on the change, never covered by its approvals and evidence."""
+
+    action = "github.commit_referenced"
+    entity_type = "commit_link"
+
+
+class CommitAuthorRecorded(Event):
+    """Who authored, committed or pushed one of a change's commits was recorded; they count
+    as authors of the change for segregation of duties."""
+
+    action = "change.commit_author"
+    entity_type = "commit_author"
+
+
+class GitHubDeploymentViolation(Event):
+    """A deployment GitHub reported broke the policy (its creator maps to no user, lacks the
+    deployer role, or is barred by segregation of duties, or no gate passed)."""
+
+    action = "github.deployment_violation"
+    entity_type = "github_deployment"
+
+
 class GitHubDeploymentRecorded(Event):
     """A deployment GitHub reported was recorded with its status and whether a gate passed."""
 

@@ -37,8 +37,12 @@ class ChangeFields(BaseModel):
         if value is None:
             return None
         for sha in value:
-            if not (4 <= len(sha) <= 64 and all(c in "0123456789abcdefABCDEF" for c in sha)):
-                raise ValueError(f"'{sha}' is not a commit SHA (4 to 64 hex digits)")
+            if len(sha) not in (40, 64) or not all(c in "0123456789abcdefABCDEF" for c in sha):
+                raise ValueError(
+                    f"'{sha}' is not a full commit SHA (40 or 64 hex digits): an abbreviated "
+                    "one may name another commit; give the full SHA (git rev-parse), or let "
+                    "the CLI expand it in your repository"
+                )
         return [s.lower() for s in value]
 
     @field_validator("links")

@@ -24,6 +24,7 @@ from changegate.policy.engine import (
 )
 from changegate.policy.names import FIELD_NAMES
 from changegate.reviews.models import Review
+from changegate.scm.authors import commit_authors
 from changegate.users.models import User
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
         providers=tuple(change.providers),
         fields={f: getattr(change, f) for f in FIELD_NAMES if f != "risk"} | {"risk": change.risk},
         security_flag=change.security_flag,
+        commit_authors=frozenset(commit_authors(session, change)),
         approvals=tuple(approvals),
         evidence=tuple(evidence),
         first_deployed_at=first,
@@ -140,7 +142,15 @@ def status_report(session: Session, policy: Policy, change: Change) -> dict[str,
         "ready_to_deploy": ready,
         "requirements": [r.to_dict() for r in ev.results],
         "unmet": [r.to_dict() for r in ev.unmet],
+        "violations": _violations(session, change),
     }
+
+
+def _violations(session: Session, change: Change) -> list[dict[str, Any]]:
+    """Deployments GitHub reported for the change that broke the policy."""
+    from changegate.github.records import violations
+
+    return violations(session, change.id)
 
 
 def change_report(session: Session, policy: Policy, change: Change) -> dict[str, Any]:
@@ -165,4 +175,20 @@ def change_report(session: Session, policy: Policy, change: Change) -> dict[str,
         e.audit_state() | {"stale": id(fact) in stale, "stale_fields": stale.get(id(fact), [])}
         for e, fact in zip(rows, facts, strict=True)
     ]
+    out.update(_commit_records(session, change))
     return out
+
+
+def _commit_records(session: Session, change: Change) -> dict[str, Any]:
+    """References (commits naming the change, not covered by its review), the people who
+    wrote its commits (authors for segregation of duties) and its deployment violations."""
+    from changegate.github.records import references, violations
+    from changegate.scm.authors import commit_authors
+
+    return {
+        "references": references(session, change.id),
+        "commit_authors": [
+            {"user": name, "why": why} for name, why in commit_authors(session, change).items()
+        ],
+        "violations": violations(session, change.id),
+    }

@@ -61,6 +61,29 @@ def _risk(
     return risk
 
 
+def _expanded(commits: list[str] | None) -> list[str] | None:
+    """``--commit`` values as full SHAs: abbreviated ones are expanded in the repository the
+    CLI runs in (the current directory), or refused with the fix."""
+    if commits is None:
+        return None
+    from changegate.scm.gitrepo import expand_commits
+
+    return expand_commits(commits)
+
+
+def _record_authors(session: Any, change: Any, *, actor: str) -> None:
+    """Who authored and committed the change's commits, read from the repository the CLI
+    runs in: they count as authors for segregation of duties."""
+    from contextlib import suppress
+
+    from changegate.scm.authors import record_from_repository
+    from changegate.scm.errors import NotARepository
+
+    # full SHAs given outside a repository: GitHub reports their authors when pushed
+    with suppress(NotARepository):
+        record_from_repository(session, change, ".", source="git", actor=actor)
+
+
 def _fields(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None and v != []}
 
@@ -256,7 +279,7 @@ def register(app: typer.Typer) -> None:
                         risk=_risk(risk, risk_note),
                         rollback_plan=rollback,
                         links=link,
-                        commits=commit,
+                        commits=_expanded(commit),
                         justification=justification,
                         security_flag=security_impacting or None,
                     )
@@ -265,6 +288,8 @@ def register(app: typer.Typer) -> None:
                 raise InvalidInput(_pydantic_message(exc), field=_pydantic_field(exc)) from exc
             with transaction(o) as (s, pol):
                 c = create_change(s, pol, data)
+                if commit:
+                    _record_authors(s, c, actor=c.author)
                 out = c.audit_state()
             emit(o, out, lambda: print(out["id"]))
 
@@ -324,13 +349,15 @@ def register(app: typer.Typer) -> None:
                             risk=_risk(risk, risk_note, c.risk),
                             rollback_plan=rollback,
                             links=link,
-                            commits=commit,
+                            commits=_expanded(commit),
                             justification=justification,
                         )
                     )
                 except ValidationError as exc:
                     raise InvalidInput(_pydantic_message(exc), field=_pydantic_field(exc)) from exc
                 edit_change(s, pol, c, data, actor=by)
+                if commit:
+                    _record_authors(s, c, actor=by)
                 out = c.audit_state()
             emit(
                 o,
@@ -629,7 +656,7 @@ def register(app: typer.Typer) -> None:
         def body() -> None:
             from changegate.changes.service import get_change
             from changegate.changes.status import status_report
-            from changegate.cli.render import show_requirements
+            from changegate.cli.render import show_requirements, violation_notes
 
             with transaction(o, write=False) as (s, pol):
                 out = status_report(s, pol, get_change(s, change))
@@ -651,6 +678,7 @@ def register(app: typer.Typer) -> None:
                     + (f" ({flags})" if flags else ""),
                     out["requirements"],
                     f"{len(out['unmet'])} unmet of {len(out['requirements'])} — {out['policy']}",
+                    violation_notes(out.get("violations", [])),
                 ),
             )
 

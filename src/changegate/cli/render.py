@@ -73,12 +73,16 @@ def _state_style(state: str) -> str:
     }.get(state, "white")
 
 
-def show_requirements(title: str, results: list[dict[str, Any]], footer: str = "") -> None:
+def show_requirements(
+    title: str, results: list[dict[str, Any]], footer: str = "", notes: list[str] | None = None
+) -> None:
     """A table on a terminal; one line per requirement when the output goes to a pipe or a CI
     log (no wrapping at 80 columns, greppable, and Rich is not imported for `gate` in a
-    pipeline)."""
+    pipeline). ``notes`` are printed as plain text after the footer."""
     if not sys.stdout.isatty():
         _plain_requirements(title, results, footer)
+        if notes:
+            sys.stdout.write("\n".join(notes) + "\n")
         return
     from rich.table import Table
 
@@ -99,6 +103,8 @@ def show_requirements(title: str, results: list[dict[str, Any]], footer: str = "
     c.print(t)
     if footer:
         c.print(footer)
+    for note in notes or []:
+        c.print(note, markup=False, highlight=False)
 
 
 _MARKUP = re.compile(r"\[/?(?:green|red|yellow|cyan|dim|bold|white)?\]")
@@ -115,6 +121,15 @@ def _plain_requirements(title: str, results: list[dict[str, Any]], footer: str) 
     if footer:
         lines.append(_MARKUP.sub("", footer))
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def violation_notes(violations: list[dict[str, Any]]) -> list[str]:
+    """One line per deployment GitHub reported that broke the policy (`status`)."""
+    return [
+        f"✗ policy violation: GitHub deployment {v['github_deployment']} of {v['sha'][:12]} to "
+        f"{v['environment']} created by {v['creator'] or '(unknown)'}: {v['reason']}"
+        for v in violations
+    ]
 
 
 def show_gate(out: dict[str, Any], env: str) -> None:

@@ -16,7 +16,6 @@ from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.errors import InvalidInput
 from changegate.github.handling import (
-    BOT,
     Context,
     Outcome,
     answer_followups,
@@ -41,40 +40,109 @@ _SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)\s*\Z")
 
 
 def on_push(ctx: Context) -> Outcome:
-    from changegate.scm.service import changes_for_commit
-
+    """Commits pushed: who authored, committed (and, off the default branch, pushed) a
+    change's own commits is recorded; a commit on the default branch whose message names a
+    change or its pull request is recorded as a reference, which covers nothing at the gate
+    (only the change's own commits and the merge commit GitHub reports for its pull request
+    do)."""
     event = ctx.delivery.payload
     assert isinstance(event, PushEvent)
-    if not event.to_default_branch:
-        return Outcome("ignored", f"push to {event.ref}: not the default branch")
     repository = event.repository.full_name
-    linked: list[str] = []
+    authored = _record_push_identities(ctx, event)
+    if not event.to_default_branch:
+        if authored:
+            return Outcome(
+                "processed",
+                f"push to {event.ref}: recorded {authored} commit author(s) or pusher(s)",
+            )
+        return Outcome("ignored", f"push to {event.ref}: not the default branch")
+    referenced: list[str] = []
     known: list[str] = []
     unlinked: list[str] = []
     last_change: int | None = None
     for commit in event.commits:
         sha = commit.id.lower()
-        if changes_for_commit(ctx.session, sha):
+        if _covering(ctx.session, sha):
             known.append(sha[:12])
             continue
         change_id, reason = _change_named_by(ctx.session, repository, commit.message)
         if change_id is None:
             unlinked.append(sha[:12])
             continue
-        link_commit(ctx, sha, change_id, kind="push", repository=repository, reason=reason)
-        linked.append(f"{sha[:12]} to CHG-{change_id}")
+        link_commit(ctx, sha, change_id, kind="reference", repository=repository, reason=reason)
+        referenced.append(f"{sha[:12]} to CHG-{change_id}")
         last_change = change_id
     parts = [f"push of {len(event.commits)} commit(s) to {event.branch}"]
-    if linked:
-        parts.append("linked " + ", ".join(linked))
     if known:
         parts.append(f"{len(known)} already linked")
+    if referenced:
+        parts.append(
+            "recorded as reference(s), not covered by any change's review: " + ", ".join(referenced)
+        )
     if unlinked:
         parts.append(
             f"{len(unlinked)} without a change record ({', '.join(unlinked)}); "
             "`changegate audit git` reports them"
         )
+    if authored:
+        parts.append(f"recorded {authored} commit author(s)")
     return Outcome("processed", "; ".join(parts), change_id=last_change)
+
+
+def _covering(session: Session, sha: str) -> list[tuple[int, str]]:
+    from changegate.scm.service import changes_for_commit
+
+    try:
+        return changes_for_commit(session, sha)
+    except InvalidInput:
+        return []
+
+
+def _record_push_identities(ctx: Context, event: PushEvent) -> int:
+    """Record the author and committer of each pushed commit that is one of a change's own
+    commits, and the pusher when the push is not to the default branch (there, the pusher
+    lands reviewed work rather than writing it)."""
+    from changegate.changes.service import get_change
+    from changegate.scm.authors import Identity, record_identities
+
+    count = 0
+    for commit in event.commits:
+        sha = commit.id.lower()
+        owners = [cid for cid, kind in _covering(ctx.session, sha) if kind == "commit"]
+        if not owners:
+            continue
+        people = [
+            Identity(
+                sha,
+                "author",
+                login=commit.author.username or "",
+                name=commit.author.name,
+                email=commit.author.email or "",
+            ),
+            Identity(
+                sha,
+                "committer",
+                login=commit.committer.username or "",
+                name=commit.committer.name,
+                email=commit.committer.email or "",
+            ),
+        ]
+        if not event.to_default_branch:
+            people.append(
+                Identity(
+                    sha,
+                    "pusher",
+                    login=event.sender.login,
+                    name=event.pusher.name,
+                    email=event.pusher.email or "",
+                )
+            )
+        for change_id in owners:
+            change = get_change(ctx.session, f"CHG-{change_id}")
+            count += len(
+                record_identities(ctx.session, change, people, source="push", actor=ctx.actor)
+            )
+    return count
 
 
 def _change_named_by(session: Session, repository: str, message: str) -> tuple[int | None, str]:
@@ -163,25 +231,25 @@ def on_deployment_status(ctx: Context) -> Outcome:
     row.state = state
     row.updated_at = utcnow()
     message = f"deployment {row.github_id} of {row.sha[:12]} to {row.environment}: {state}"
+    kind: type[events.Event] = events.GitHubDeploymentRecorded
     if state == "success" and row.gate_passed is None:
-        passed, detail = _record_success(ctx, row, event)
+        passed, detail = _record_success(ctx, row)
         row.gate_passed = passed
-        message += f"; {detail}"
-    if before is None:
-        record(ctx.session, events.GitHubDeploymentRecorded, actor=ctx.actor, after=row)
-    else:
-        record(
-            ctx.session, events.GitHubDeploymentRecorded, actor=ctx.actor, before=before, after=row
-        )
+        if passed:
+            message += f"; {detail}"
+        else:
+            row.violation = detail[:4000]
+            kind = events.GitHubDeploymentViolation
+            message += f"; policy violation: {detail}"
+    record(ctx.session, kind, actor=ctx.actor, before=before, after=row)
     return Outcome("processed", message, change_id=row.change_id)
 
 
-def _record_success(
-    ctx: Context, row: GitHubDeployment, event: DeploymentStatusEvent
-) -> tuple[bool, str]:
-    """A deployment went out: record it against its change through the gate."""
-    from changegate.deployments.models import GateDecision
-    from changegate.deployments.service import current_deployment, deploy
+def _record_success(ctx: Context, row: GitHubDeployment) -> tuple[bool, str]:
+    """A deployment went out: record it against its change through the gate, with the
+    deployment's creator as the deployer (the deployer role and segregation of duties are
+    theirs to meet). False and why when it broke the policy."""
+    from changegate.deployments.service import current_deployment, deploy, gate
 
     session, policy = ctx.session, ctx.policy
     if row.change_id is None:
@@ -194,36 +262,38 @@ def _record_success(
             f"environment {row.environment} is not one of the policy's "
             f"({', '.join(policy.deploy.environments)}): no gate could pass for it"
         )
-    last = session.scalar(
-        select(GateDecision)
-        .where(GateDecision.change_id == change.id, GateDecision.environment == row.environment)
-        .order_by(GateDecision.id.desc())
-        .limit(1)
-    )
+    creator = user_for_login(session, row.creator_login)
+    if creator is None:
+        return False, (
+            f"{change.key} deployed by {row.creator_login or '(unknown creator)'}, who maps to no "
+            f"changegate user; map them with `changegate user add NAME --github "
+            f"{row.creator_login or 'LOGIN'} --role ROLE`"
+        )
     if current_deployment(session, change, row.environment) is not None:
-        passed = last is not None and last.passed
-        return passed, f"{change.key} already recorded as deployed to {row.environment}"
-    creator = user_for_login(session, row.creator_login) or user_for_login(
-        session, event.sender.login
-    )
-    deployer = (
-        last.deployer
-        if last is not None and last.passed
-        else (creator.name if creator is not None else BOT)
-    )
-    result = deploy(
+        result = gate(session, policy, change, env=row.environment, deployer=creator.name)
+        if result.passed:
+            return True, (
+                f"{change.key} already recorded as deployed to {row.environment}; the gate "
+                f"passes for {creator.name}"
+            )
+        return False, _unmet(change.key, creator.name, result.unmet)
+    deployed = deploy(
         session,
         policy,
         change,
         env=row.environment,
         version=f"{row.ref or 'sha'}@{row.sha[:12]}",
-        actor=deployer,
+        actor=creator.name,
     )
-    if result.deployment is None:
-        unmet = "; ".join(f"{r.rule_id}: {r.reason}" for r in result.gate.unmet)
-        return False, f"deployed WITHOUT a passing gate for {change.key} ({unmet})"
-    row.deployment_id = result.deployment.id
-    return True, f"{change.key} recorded as deployed by {deployer} (gate passed)"
+    if deployed.deployment is None:
+        return False, _unmet(change.key, creator.name, deployed.gate.unmet)
+    row.deployment_id = deployed.deployment.id
+    return True, f"{change.key} recorded as deployed by {creator.name} (gate passed)"
+
+
+def _unmet(key: str, deployer: str, unmet: list[Any]) -> str:
+    reasons = "; ".join(f"{r.rule_id}: {r.reason}" for r in unmet)
+    return f"deployed by {deployer} WITHOUT a passing gate for {key} ({reasons})"
 
 
 def on_protection_rule(ctx: Context) -> Outcome:

@@ -71,13 +71,24 @@ def locked_change(session: Session, change_id: int) -> Change:
 def link_commit(
     ctx: Context, sha: str, change_id: int, *, kind: str, repository: str, reason: str
 ) -> bool:
-    """Link a landed commit to a change; False when it already is."""
+    """Link a commit to a change; False when it already is. A ``merge`` link (the merge commit
+    GitHub reported for the change's pull request) covers the commit at the gate; a
+    ``reference`` (a commit message naming the change) is only shown. A reference the merge
+    later turns out to be is raised to a merge link; a merge link is never lowered."""
     sha = sha.lower()
-    exists = ctx.session.scalar(
-        select(CommitLink.id).where(CommitLink.sha == sha, CommitLink.change_id == change_id)
+    link = ctx.session.scalar(
+        select(CommitLink)
+        .where(CommitLink.sha == sha, CommitLink.change_id == change_id)
+        .with_for_update()
     )
-    if exists is not None:
-        return False
+    if link is not None:
+        if link.kind == kind or kind != "merge":
+            return False
+        before = link.audit_state()
+        link.kind = kind
+        link.reason = reason[:300]
+        record(ctx.session, events.CommitLinked, actor=ctx.actor, before=before, after=link)
+        return True
     link = CommitLink(
         sha=sha,
         change_id=change_id,
@@ -87,7 +98,8 @@ def link_commit(
         created_at=utcnow(),
     )
     ctx.session.add(link)
-    record(ctx.session, events.CommitLinked, actor=ctx.actor, after=link)
+    event = events.CommitReferenced if kind == "reference" else events.CommitLinked
+    record(ctx.session, event, actor=ctx.actor, after=link)
     return True
 
 

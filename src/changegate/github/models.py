@@ -107,8 +107,10 @@ class PullRequestLink(Base):
 
 
 class CommitLink(Base):
-    """A commit that landed on a branch as a change: a PR's merge commit, or a pushed commit
-    whose message names its pull request or change."""
+    """A commit tied to a change by GitHub: ``merge``, the merge commit GitHub reported for
+    the change's pull request (it covers the commit at the gate); ``reference``, a pushed
+    commit whose message names the change or its pull request (shown, covers nothing);
+    ``push``, how references were recorded before schema 0007 (covers nothing)."""
 
     __tablename__ = "commit_links"
     __table_args__ = (UniqueConstraint("sha", "change_id"),)
@@ -116,7 +118,7 @@ class CommitLink(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha: Mapped[str] = mapped_column(String(64), index=True)
     change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # merge | push
+    kind: Mapped[str] = mapped_column(String(20))  # merge | reference | push (before 0007)
     repository: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -153,8 +155,17 @@ class GitHubDeployment(Base):
     deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: why this deployment broke the policy (its creator is the deployer); None when it did
+    #: not, or on rows from before schema 0007
+    violation: Mapped[str | None] = mapped_column(Text, default=None)
 
     def audit_state(self) -> dict[str, Any]:
+        state = self._state()
+        if self.violation is not None:  # absent on rows recorded before violations existed
+            state["violation"] = self.violation
+        return state
+
+    def _state(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "github_id": self.github_id,

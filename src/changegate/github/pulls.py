@@ -213,7 +213,30 @@ def pr_fields(
     values["components"] = components
     values["security_flag"] = security
     values["category"] = category
+    _within_catalogue(policy, values, problems)
     return PrFields(values=values, problems=problems, blocking=blocking)
+
+
+def _within_catalogue(policy: Policy, values: dict[str, Any], problems: list[str]) -> None:
+    """A pull request asking for a pre-approved class outside the policy's catalogue (§3a)
+    becomes a normal change, with the reason on the pull request: never the laxer class."""
+    from changegate.changes.service import standard_problems
+    from changegate.policy.catalogue import WAY_OUT
+    from changegate.scm.service import category_fits
+
+    outside = standard_problems(policy, values, complete=False)
+    if not outside:
+        return
+    stricter = next(c for c in CLASS_NAMES if not policy.classes[c].pre_approved)  # type: ignore[index]
+    problems.append(
+        f"Class: not a pre-approved {values['change_class']} change (§3a): "
+        + "; ".join(outside)
+        + f"; the change is {stricter} ({WAY_OUT})"
+    )
+    values["change_class"] = stricter
+    category = values["category"]
+    if category is not None and not category_fits(policy, category, stricter):
+        values["category"] = None
 
 
 def _changed_fields(change: Change, values: dict[str, Any]) -> dict[str, Any]:
@@ -303,6 +326,7 @@ def on_pull_request(ctx: Context) -> Outcome:
         else:
             submit(session, policy, change, actor=change.author)
             said.append(f"submitted ({change.state})")
+    _record_identities(ctx, event, change)
     _save_link(ctx, link, event, change, body, fields.problems)
     if fields.problems:
         said.append("incomplete: " + "; ".join(fields.problems))
@@ -313,6 +337,26 @@ def on_pull_request(ctx: Context) -> Outcome:
         change_id=change.id,
         followups=[status] if status is not None else [],
     )
+
+
+def _record_identities(ctx: Context, event: PullRequestEvent, change: Change) -> None:
+    """Who wrote the pull request's code: the git author and committer of its commits (from
+    the local clone), and whoever pushed its new head (``synchronize``'s sender)."""
+    from changegate.scm.authors import Identity, record_from_repository, record_identities
+
+    if change.state not in EDITABLE:
+        return
+    path = local_clone(ctx.settings, event.repository.full_name)
+    if path is not None:
+        try:
+            record_from_repository(
+                ctx.session, change, path, source="pull_request", actor=ctx.actor
+            )
+        except (ChangegateError, OSError, subprocess.SubprocessError) as exc:
+            log.warning("reading commit authors from %s failed: %s", path, exc)
+    if event.action == "synchronize":
+        pusher = Identity(event.pull_request.head.sha, "pusher", login=event.sender.login)
+        record_identities(ctx.session, change, [pusher], source="pull_request", actor=ctx.actor)
 
 
 def _current_approvals(session: Session, change: Change) -> int:

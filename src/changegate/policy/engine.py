@@ -72,6 +72,9 @@ class ChangeFacts:
     first_deployed_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     emergency_review: EmergencyReviewFact | None = None
+    #: people who authored, committed or pushed the change's commits: authors of the change
+    #: for segregation of duties, as ``author`` is
+    commit_authors: frozenset[str] = frozenset()
     #: hooks for requirement kinds whose data lives elsewhere (e.g. the DPA register)
     extra: Mapping[str, Callable[[Rule, ChangeFacts], tuple[bool, str]]] = field(
         default_factory=dict
@@ -301,7 +304,9 @@ def counted_approvers(policy: Policy, facts: ChangeFacts) -> list[ApprovalFact]:
     for a in facts.approvals:
         if not a.current or a.approver in seen:
             continue
-        if a.approver == facts.author and not policy.segregation_of_duties.author_may_approve:
+        if (
+            a.approver == facts.author or a.approver in facts.commit_authors
+        ) and not policy.segregation_of_duties.author_may_approve:
             continue
         seen.add(a.approver)
         out.append(a)
@@ -680,7 +685,9 @@ def deployer_checks(
                 f"segregation of duties: {deployer.name} approved this high-risk change and may "
                 "not also deploy it",
             )
-        elif not sod.author_may_deploy_high_risk and deployer.name == facts.author:
+        elif not sod.author_may_deploy_high_risk and (
+            deployer.name == facts.author or deployer.name in facts.commit_authors
+        ):
             add(
                 "segregation-of-duties",
                 sod.section,

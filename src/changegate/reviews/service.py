@@ -35,6 +35,16 @@ def approve(
             f"(segregation of duties, §{policy.segregation_of_duties.section}); ask a peer",
             field="by",
         )
+    if not policy.segregation_of_duties.author_may_approve:
+        from changegate.scm.authors import commit_authors
+
+        why = commit_authors(session, change).get(user.name)
+        if why is not None:
+            raise PolicyDenied(
+                f"{user.name} is an author of {change.key} ({why}) and may not approve it "
+                f"(segregation of duties, §{policy.segregation_of_duties.section}); ask a peer",
+                field="by",
+            )
     policy_service.require(policy, user, "review.approve", doing="approve changes")
     evaluation = evaluate_change(session, policy, change)
     rules = {rule.id: rule for rule in policy.rules}

@@ -238,6 +238,71 @@ class GitRepo:
             )
         return sha
 
+    def expand_commit(self, sha: str, *, field: str = "commit") -> str:
+        """The full object name of the commit an abbreviated SHA (at least 7 hex digits) names
+        here; ``BadRevision`` when it names none, several, or is not a SHA at all."""
+        from changegate.scm.sha import MIN_ABBREVIATED, is_abbreviated_sha, is_full_sha
+
+        value = sha.strip().lower()
+        if is_full_sha(value):
+            return value
+        if not is_abbreviated_sha(value):
+            raise BadRevision(
+                f"--{field} {sha!r} is not a commit SHA; give at least {MIN_ABBREVIATED} hex "
+                "digits (better: the full SHA from `git rev-parse`)",
+                field=field,
+            )
+        result = self._run(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{value}^{{commit}}"],
+            check=False,
+        )
+        full = _decode(result.stdout).strip()
+        # a branch or tag may be spelled like a SHA: only the commit it abbreviates counts
+        if result.returncode != 0 or not _SHA_RE.match(full) or not full.startswith(value):
+            raise BadRevision(
+                f"--{field} {sha!r} names no single commit in {str(self.path)!r} (unknown or "
+                f"ambiguous); give the full SHA: git rev-parse {value}",
+                field=field,
+            )
+        return full
+
+    def identities(self, shas: Iterable[str]) -> dict[str, tuple[str, str, str, str]]:
+        """``sha -> (author name, author email, committer name, committer email)`` for the
+        commits that exist here (one ``git log --no-walk`` for all of them)."""
+        wanted = [s for s in dict.fromkeys(shas) if _SHA_RE.match(s)]
+        if not wanted:
+            return {}
+        present = self._run(
+            ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            check=False,
+            stdin="".join(f"{s}\n" for s in wanted).encode(),
+        )
+        commits = [
+            line.split()[0]
+            for line in _decode(present.stdout).splitlines()
+            if line.endswith(" commit")
+        ]
+        if not commits:
+            return {}
+        result = self._run(
+            [
+                "log",
+                "--no-walk=unsorted",
+                "-z",
+                "--format=%H%x00%an%x00%ae%x00%cn%x00%ce",
+                "--end-of-options",
+                *commits,
+                "--",
+            ],
+            check=False,
+        )
+        fields = _decode(result.stdout).split("\0")
+        out: dict[str, tuple[str, str, str, str]] = {}
+        for i in range(0, len(fields) - 4, 5):
+            sha = fields[i].strip()
+            out[sha] = (fields[i + 1], fields[i + 2], fields[i + 3], fields[i + 4])
+        return out
+
     def merge_base(self, a: str, b: str) -> str:
         """The best common ancestor of two commits."""
         sha_a = self.resolve(a)
@@ -505,3 +570,32 @@ def _parse_cat_file_batch(output: bytes) -> dict[str, bytes]:
         blobs[oid] = output[position : position + size]
         position += size + 1  # the contents are followed by a newline
     return blobs
+
+
+def expand_commits(
+    values: Iterable[str], *, repo: str | os.PathLike[str] = ".", field: str = "commit"
+) -> list[str]:
+    """Commit SHAs as the CLI stores them on a change: full names kept, abbreviated ones
+    expanded in ``repo`` (the repository the CLI runs in), anything else refused."""
+    from changegate.errors import InvalidInput
+    from changegate.scm.sha import is_full_sha
+
+    out: list[str] = []
+    git: GitRepo | None = None
+    for value in values:
+        sha = value.strip().lower()
+        if is_full_sha(sha):
+            out.append(sha)
+            continue
+        if git is None:
+            try:
+                git = GitRepo(repo)
+            except NotARepository as exc:
+                raise InvalidInput(
+                    f"--{field} {value!r} is abbreviated and {str(Path(repo).resolve())!r} is "
+                    f"not a git repository to expand it in; run the command in the repository, "
+                    f"or give the full SHA (git rev-parse {sha})",
+                    field=field,
+                ) from exc
+        out.append(git.expand_commit(sha, field=field))
+    return out

@@ -2,7 +2,8 @@
 
 - ``ChangeClassification`` (audited): what the path rules made of the files a change's pull
   request or commit range touches, and so the lowest class the change may have.
-- ``ChangeCommit`` and ``ChangeIndex`` (derived, not audited): an index of ``Change.commits``
+- ``CommitAuthor`` (audited): who authored, committed or pushed a change's commits.
+- ``ChangeCommit`` and ``ChangeIndex`` (derived from audited change rows): an index of ``Change.commits``
   by SHA and a cache of each change's content digest, so that finding the change behind a
   commit and auditing 100,000 commits take indexed queries. Both are rebuilt from the
   ``changes`` table whenever a change is written (``scm.service.change_written``) and can be
@@ -14,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime, iso
@@ -59,7 +60,8 @@ class ChangeClassification(Base):
 
 
 class ChangeCommit(Base):
-    """One entry of a change's ``commits`` list, indexed by SHA (full or abbreviated)."""
+    """One entry of a change's ``commits`` list, indexed by its full SHA (abbreviated SHAs
+    only on changes from before full names were required; they match nothing)."""
 
     __tablename__ = "change_commits"
     #: covering: a batch of SHAs resolves to changes from the index alone
@@ -68,6 +70,44 @@ class ChangeCommit(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
     sha: Mapped[str] = mapped_column(String(64))
+
+
+class CommitAuthor(Base):
+    """Someone who authored, committed or pushed one of a change's commits (audited).
+
+    They count as authors of the change for segregation of duties. Identities are kept as
+    git and GitHub reported them (a GitHub login, a git name and email) and mapped to
+    changegate users when the policy is applied (``scm.authors``), so a user mapped later
+    still counts.
+    """
+
+    __tablename__ = "commit_authors"
+    __table_args__ = (
+        UniqueConstraint("change_id", "sha", "role", "login", "email", name="uq_commit_authors"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
+    sha: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))  # author | committer | pusher
+    login: Mapped[str] = mapped_column(String(100), default="")  # GitHub login, if known
+    name: Mapped[str] = mapped_column(String(200), default="")  # git name, if known
+    email: Mapped[str] = mapped_column(String(320), default="")  # git email, if known
+    source: Mapped[str] = mapped_column(String(20))  # git | push | pull_request
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def audit_state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "change": f"CHG-{self.change_id}",
+            "sha": self.sha,
+            "role": self.role,
+            "login": self.login,
+            "name": self.name,
+            "email": self.email,
+            "source": self.source,
+            "created_at": iso(self.created_at),
+        }
 
 
 class ChangeIndex(Base):

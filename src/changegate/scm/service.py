@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -384,48 +384,42 @@ def sync_commit_index(session: Session, change: Change) -> None:
 # -- the change behind a commit -----------------------------------------------------------
 
 
+#: the kinds of ``commit_links`` that cover a commit: only the merge commit GitHub reported.
+#: ``reference`` (a commit message naming a change) and ``push`` (how references were linked
+#: before schema 0007) are shown on the change and never open a gate.
+GATE_LINKS = ("merge",)
+
+
 @dataclass(frozen=True)
 class CommitMatch:
     change: Change
     sha: str
-    via: str  # merge | push | commit
+    via: str  # merge | commit
 
     def describe(self) -> str:
-        what = {
-            "merge": "merge commit",
-            "push": "pushed commit",
-            "commit": "commit",
-        }.get(self.via, self.via)
+        what = {"merge": "merge commit", "commit": "commit"}.get(self.via, self.via)
         return f"{self.sha[:12]} is a {what} of {self.change.key}"
 
 
 def changes_for_commit(session: Session, sha: str) -> list[tuple[int, str]]:
-    """(change id, how) pairs linked to ``sha`` (full or abbreviated), strongest link first."""
+    """(change id, how) pairs that cover the full commit ``sha``, strongest first: the merge
+    commit of the change's pull request as GitHub reported it, or one of the change's own
+    commits (its pull request's head among them). Exact matches only: an abbreviated SHA
+    may name another commit. References (a commit message naming a change) cover nothing."""
     from changegate.github.models import CommitLink
 
     value = check_sha(sha)
     found: list[tuple[int, str]] = []
-
-    def prefix(column: Any) -> Any:
-        return column == value if len(value) >= 40 else column.like(value + "%")
-
     for change_id, kind in session.execute(
-        select(CommitLink.change_id, CommitLink.kind).where(prefix(CommitLink.sha))
+        select(CommitLink.change_id, CommitLink.kind).where(
+            CommitLink.sha == value, CommitLink.kind.in_(GATE_LINKS)
+        )
     ):
         found.append((int(change_id), str(kind)))
     for (change_id,) in session.execute(
-        select(ChangeCommit.change_id).where(prefix(ChangeCommit.sha))
+        select(ChangeCommit.change_id).where(ChangeCommit.sha == value)
     ):
         found.append((int(change_id), "commit"))
-    # Abbreviated SHAs on changes (``--commit abc1234``) match the full SHA they start.
-    if len(value) >= 40:
-        for change_id, short in session.execute(
-            select(ChangeCommit.change_id, ChangeCommit.sha).where(
-                func.length(ChangeCommit.sha) < len(value)
-            )
-        ):
-            if value.startswith(short):
-                found.append((int(change_id), "commit"))
     unique: dict[int, str] = {}
     for change_id, kind in found:
         unique.setdefault(change_id, kind)
@@ -433,9 +427,9 @@ def changes_for_commit(session: Session, sha: str) -> list[tuple[int, str]]:
 
 
 def find_change_by_commit(session: Session, sha: str, *, lock: bool = False) -> CommitMatch:
-    """The change a commit belongs to: a merge or pushed commit linked to it (strongest), or
-    one of its listed commits. Raises ``NoLinkedChange`` when none, ``InvalidInput`` when
-    the commit belongs to several changes at the same strength."""
+    """The change a full commit SHA belongs to: its pull request's merge commit (strongest),
+    or one of its own commits. Raises ``NoLinkedChange`` when none, ``InvalidInput`` when the
+    SHA is not a full one or the commit belongs to several changes at the same strength."""
     from changegate.changes.service import get_change
 
     value = check_sha(sha)
@@ -447,7 +441,7 @@ def find_change_by_commit(session: Session, sha: str, *, lock: bool = False) -> 
             "or gate the change by its id",
             field="git-sha",
         )
-    strength = {"merge": 0, "push": 1, "commit": 2}
+    strength = {"merge": 0, "commit": 1}
     best = min(strength.get(kind, 3) for _, kind in links)
     top = [(cid, kind) for cid, kind in links if strength.get(kind, 3) == best]
     if len(top) > 1:
@@ -486,8 +480,8 @@ class DatabaseLookup:
     Deployments recorded by changegate are not read: ``deploy`` records one only after its
     gate passed, so they can never be a finding; the deployments GitHub reported carry
     whether a gate had passed. A change whose digest cache is behind its revision has its
-    digest recomputed (one more query for those changes). Abbreviated SHAs on changes
-    (``--commit abc1234``) are loaded once and matched by prefix.
+    digest recomputed (one more query for those changes). SHAs match exactly: an
+    abbreviated SHA on an old change (before full names were required) covers no commit.
     """
 
     session: Session
@@ -498,7 +492,6 @@ class DatabaseLookup:
     _groups: dict[str, tuple[Approver, ...]] = field(default_factory=dict)
     _reviewed_classes: str = ""
     _pre_classes: str = ""
-    _short: dict[int, dict[str, int]] | None = None
     _dialect: str = ""
 
     def __post_init__(self) -> None:
@@ -526,12 +519,15 @@ class DatabaseLookup:
         return f"{table} {alias} WHERE {alias}.sha = ANY(CAST(? AS text[]))"
 
     def _linked_to(self, commits: str) -> str:
-        """The links of the batch's SHAs: listed commits (0), merge and push links (1)."""
+        """The links of the batch's SHAs: listed commits (0), merge links (1); references
+        (a commit message naming a change) cover nothing."""
+        kinds = ", ".join(f"'{kind}'" for kind in GATE_LINKS)  # fixed literals
         return (
             "SELECT 0 AS src, cc.sha, cc.change_id FROM "
             + self._matching(commits, "cc")
             + " UNION ALL SELECT 1, cl.sha, cl.change_id FROM "
             + self._matching("commit_links", "cl")
+            + f" AND cl.kind IN ({kinds})"
         )
 
     def _param(self, values: Sequence[object]) -> object:
@@ -557,15 +553,6 @@ class DatabaseLookup:
             cursor.close()
         self.queries += 1
         return rows
-
-    def _abbreviated(self) -> dict[int, dict[str, int]]:
-        if self._short is None:
-            self._short = {}
-            for change_id, sha in self._rows(
-                "SELECT change_id, sha FROM change_commits WHERE length(sha) < 40"
-            ):
-                self._short.setdefault(len(sha), {}).setdefault(str(sha), int(change_id))
-        return self._short
 
     def _statement(self, links: str) -> str:
         """Rows ``(source, sha, change id, key, author, who, fresh)`` for the links the
@@ -632,19 +619,7 @@ class DatabaseLookup:
                     changes[number] = LinkedChange(key, author, people)
                 else:
                     stale.append(number)
-        owner.update(stronger)  # a merge or push link wins over a listed commit
-        short = self._abbreviated()
-        if short and len(owner) < len(batch):
-            prefixed: dict[str, int] = {}
-            for sha in batch:
-                if sha not in owner:
-                    for length, table in short.items():
-                        hit = table.get(sha[:length])
-                        if hit is not None:
-                            prefixed[sha] = hit
-                            break
-            owner.update(prefixed)
-            stale.extend(cid for cid in prefixed.values() if cid not in changes)
+        owner.update(stronger)  # a merge link wins over a listed commit
         if stale:
             self._load_slowly(sorted(set(stale)))
         out = {sha: changes[number] for sha, number in owner.items()}
@@ -829,4 +804,8 @@ def create_change_from_range(
         values["security_flag"] = True
     change = create_change(session, policy, ChangeCreate(**values))
     set_classification(session, change, source="git_range", result=result, actor=author)
+    from changegate.scm.authors import record_from_repository
+
+    git_repo = repo if isinstance(repo, GitRepo) else GitRepo(repo)
+    record_from_repository(session, change, git_repo.path, source="git", actor=author)
     return change, result
