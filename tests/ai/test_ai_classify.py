@@ -8,14 +8,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from changegate.ai import classify as ai_classify
+from changegate.ai import litellm_diff
 from changegate.ai.categories import SCRUTINY_ORDER, AiCategory, AiComponent, Requirement
-from changegate.ai.classify import classify_files
+from changegate.ai.classification import AiChangeClassification
 from changegate.ai.errors import AiError, ConfigParseError
-from changegate.ai.litellm_diff import classify_litellm_change
+from changegate.ai.litellm_config import LiteLLMRules
 from changegate.ai.paths import AiPathConfig, path_matches
 from changegate.ai.prompt_diff import classify_prompt_change, placeholders
 from changegate.ai.rag_diff import classify_content_filter_change, classify_rag_change
+from changegate.ai.requirements import change_class_of
 from changegate.errors import InvalidInput
+from changegate.policy.loader import load_policy
 
 FIX = Path(__file__).parent / "fixtures"
 BASE = (FIX / "litellm" / "base.yaml").read_text()
@@ -28,6 +32,22 @@ CONFIG = AiPathConfig.from_mapping(
         "content-filter": ["config/content_filter*.yaml"],
     }
 )
+POLICY = load_policy().policy
+RULES = LiteLLMRules.from_policy(POLICY.ai.litellm)  # the default policy's ai.litellm
+
+
+def classify_litellm_change(
+    old: str | None, new: str | None, *, path: str, incident: bool = False
+) -> AiChangeClassification:
+    return litellm_diff.classify_litellm_change(old, new, path=path, rules=RULES, incident=incident)
+
+
+def classify_files(
+    changes: list[tuple[str, str | None, str | None]],
+    config: AiPathConfig,
+    incident: bool = False,
+) -> AiChangeClassification:
+    return ai_classify.classify_files(changes, config, incident, rules=RULES)
 
 
 def edit(**changes: object) -> str:
@@ -173,13 +193,17 @@ def test_only_api_key_changed_is_credential_rotation() -> None:
     )
 
 
-def test_master_key_rotation_is_credential_rotation_of_orchestration() -> None:
+def test_master_key_change_is_security_impacting_not_credential_rotation() -> None:
+    """The proxy's master key authenticates every caller: not an LLM provider credential."""
+
     def rotate(doc: dict) -> None:
         doc["general_settings"]["master_key"] = "os.environ/LITELLM_MASTER_KEY_V2"
 
     r = classify_litellm_change(BASE, edit(a=rotate), path=PATH)
-    assert cats(r) == ["credential-rotation"]
+    assert r.categories == ()
     assert r.component is AiComponent.ORCHESTRATION
+    assert r.security_impacting
+    assert change_class_of(POLICY, r) == "normal"
 
 
 def test_literal_secret_is_flagged_and_never_printed() -> None:
@@ -188,7 +212,8 @@ def test_literal_secret_is_flagged_and_never_printed() -> None:
 
     r = classify_litellm_change(BASE, edit(a=literal), path=PATH)
     assert r.security_impacting
-    assert "credential-rotation" in cats(r)
+    assert "credential-rotation" not in cats(r)  # a literal is no reference being rotated
+    assert change_class_of(POLICY, r) == "normal"
     text = json.dumps(r.to_dict())
     assert "sk-live-abc123" not in text
     assert "<literal secret>" in text
@@ -256,8 +281,8 @@ def test_several_categories_highest_scrutiny_first() -> None:
         "content-filtering-adjustment",
         "model-provider-switch",
         "model-version-upgrade",
-        "credential-rotation",
-    ]
+    ]  # the rotated key rides along: not a credential rotation alone
+    assert any("not a credential rotation alone" in f.message for f in r.unplaced)
     assert list(r.categories) == sorted(r.categories, key=SCRUTINY_ORDER.index)
     assert r.component is AiComponent.CONTENT_FILTERING
     assert r.security_impacting
@@ -355,7 +380,7 @@ def test_model_list_wrong_type() -> None:
 
 
 def test_malformed_fallbacks() -> None:
-    bad = BASE.replace('    - chat: ["fast"]', "    - chat")
+    bad = BASE.replace('    - chat: ["fast"]', "    - 42")
     with pytest.raises(ConfigParseError, match=r"router_settings.fallbacks\[0\] must be a mapping"):
         classify_litellm_change(BASE, bad, path=PATH)
 
@@ -490,8 +515,7 @@ def test_classify_files_routes_by_glob_and_merges() -> None:
         "system-prompt-change",
         "content-filtering-adjustment",
         "rag-config-change",
-        "credential-rotation",
-    ]
+    ]  # a key rotated alongside other changes is no credential rotation alone
     assert r.components == (
         AiComponent.PERSONA_ENGINE,
         AiComponent.CONTENT_FILTERING,
@@ -564,3 +588,187 @@ def test_content_filter_rule_added_and_action_flag() -> None:
     msgs = [f.message for f in r.findings]
     assert "rule added: rules[id=block-ssn]" in msgs
     assert "filter setting changed: log_only true -> false" in msgs
+
+
+# --- Found with LiteLLM's own configurations (issue 10, section 4) ------------------------
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "litellm"
+PROXY = (DATA / "proxy_server_config.yaml").read_text()
+SORTED_CRLF = (DATA / "config_sorted_crlf.yaml").read_bytes().decode()
+
+
+def edit_text(text: str, fn) -> str:  # type: ignore[no-untyped-def]
+    doc = yaml.safe_load(text)
+    fn(doc)
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+@pytest.mark.parametrize(
+    "name", ["proxy_server_config.yaml", "config.yaml", "deploy/litellm/values.yml", "x.json"]
+)
+def test_a_litellm_config_is_recognised_by_content_whatever_its_name(name: str) -> None:
+    text = json.dumps(yaml.safe_load(PROXY)) if name.endswith(".json") else PROXY
+    assert ai_classify.kind_of_file(name, None, text, CONFIG) is not None
+    assert ai_classify.kind_of_file(name, text, None, CONFIG) is not None  # deleted too
+    assert ai_classify.kind_of_file("config/sorted.yaml", None, SORTED_CRLF, CONFIG) is not None
+    new = edit_text(text, lambda d: d["model_list"].pop(2))  # anthropic's only deployment
+    if name.endswith(".json"):
+        new = json.dumps(yaml.safe_load(new))
+    r = classify_files([(name, text, new), ("README.md", "a", "b")], CONFIG)
+    assert cats(r) == ["model-provider-switch"] and r.providers == ("anthropic",)
+    assert r.paths == (name,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "services:\n  proxy:\n    image: litellm\n",
+        "model_list: []\n",  # no entry with litellm_params
+        "model_list:\n  - model_name: a\n    params: {model: x}\n# litellm_params\n",
+        "model_list: [\n",  # does not parse
+        "- model_list\n- litellm_params\n",
+    ],
+)
+def test_a_file_recognisable_as_no_ai_configuration(text: str) -> None:
+    assert ai_classify.kind_of_file("deploy/values.yaml", text, text + "\n", CONFIG) is None
+    assert classify_files([("deploy/values.yaml", text, text + "#\n")], CONFIG).paths == ()
+    with pytest.raises(AiError) as exc:
+        ai_classify.require_ai_file("deploy/values.yaml", text, text, CONFIG)
+    assert exc.value.field == "path"
+    message = str(exc.value)
+    assert "config/litellm*.yaml" in message  # the globs
+    assert "a model_list whose entries have litellm_params" in message  # the content
+
+
+def test_default_fallbacks_a_plain_list_is_a_routing_change() -> None:
+    new = edit_text(PROXY, lambda d: d["litellm_settings"].update(default_fallbacks=["gpt-4o"]))
+    r = classify_litellm_change(PROXY, new, path="proxy_server_config.yaml")
+    assert cats(r) == ["model-provider-switch"]
+    assert r.findings[0].message == (
+        "litellm_settings.default_fallbacks (every model group) changed: claude-sonnet -> gpt-4o"
+    )
+    assert set(r.providers) == {"anthropic", "openai", "azure"}
+
+
+@pytest.mark.parametrize(
+    ("section", "setting"),
+    [
+        ("litellm_settings", "fallbacks"),
+        ("litellm_settings", "context_window_fallbacks"),
+        ("litellm_settings", "content_policy_fallbacks"),
+        ("litellm_settings", "default_fallbacks"),
+        ("router_settings", "fallbacks"),
+        ("router_settings", "default_fallbacks"),
+        ("router_settings", "context_window_fallbacks"),
+    ],
+)
+def test_every_documented_fallback_setting_in_either_section(section: str, setting: str) -> None:
+    def add(doc: dict) -> None:
+        doc[section][setting] = [{"embeddings": ["gpt-4o"]}]
+
+    r = classify_litellm_change(PROXY, edit_text(PROXY, add), path=PATH)
+    assert cats(r) == ["model-provider-switch"], r.findings
+    assert any(f.message.startswith(f"{section}.{setting} for 'embeddings'") for f in r.findings)
+
+
+def test_a_fallback_in_both_sections_is_seen_in_each() -> None:
+    """router_settings.fallbacks must not hide a change to litellm_settings.fallbacks."""
+    both = edit_text(PROXY, lambda d: d["litellm_settings"].update(fallbacks=[{"x": ["y"]}]))
+    changed = edit_text(both, lambda d: d["litellm_settings"].update(fallbacks=[{"x": ["z"]}]))
+    r = classify_litellm_change(both, changed, path=PATH)
+    assert cats(r) == ["model-provider-switch"]
+
+
+@pytest.mark.parametrize(
+    ("section", "setting", "value", "security"),
+    [
+        ("litellm_settings", "redact_user_api_key_info", False, True),
+        ("litellm_settings", "turn_off_message_logging", True, True),
+        ("litellm_settings", "success_callback", ["langfuse", "s3"], True),
+        ("litellm_settings", "disable_hf_tokenizer_download", True, False),
+        ("litellm_settings", "max_tokens_default", 512, False),
+        ("general_settings", "master_key", "os.environ/LITELLM_MASTER_KEY_2", True),
+        ("general_settings", "custom_auth", "auth.allow_everyone", True),
+        ("general_settings", "enable_jwt_auth", True, True),
+        ("general_settings", "public_routes", ["/key/generate"], True),
+        ("general_settings", "alerting_api_token", "os.environ/SLACK_TOKEN_2", False),
+        ("router_settings", "redis_password", "os.environ/REDIS_PASSWORD_2", False),
+        ("environment_variables", "OPENAI_API_KEY", "os.environ/X", False),
+    ],
+)
+def test_a_setting_is_never_credential_rotation_by_its_name(
+    section: str, setting: str, value: object, security: bool
+) -> None:
+    def flip(doc: dict) -> None:
+        doc.setdefault(section, {})[setting] = value
+
+    r = classify_litellm_change(PROXY, edit_text(PROXY, flip), path=PATH)
+    assert r.categories == (), r.findings
+    assert r.security_impacting is security
+    assert len(r.unplaced) == 1
+    assert change_class_of(POLICY, r) == "normal"
+
+
+def test_credential_rotation_only_inside_litellm_params_and_only_alone() -> None:
+    def rotate(doc: dict) -> None:
+        doc["model_list"][0]["litellm_params"]["api_key"] = "os.environ/OPENAI_API_KEY_V2"
+        doc["model_list"][1]["litellm_params"]["api_key"] = "os.environ/AZURE_API_KEY_V2"
+
+    r = classify_litellm_change(PROXY, edit_text(PROXY, rotate), path=PATH)
+    assert cats(r) == ["credential-rotation"] and r.providers == ("azure", "openai")
+    assert r.unplaced == () and change_class_of(POLICY, r) == "standard"
+
+    others = {
+        "a tuning value": lambda d: d["model_list"][0]["litellm_params"].update(rpm=10),
+        "model_info": lambda d: d["model_list"][1]["model_info"].update(base_model="gpt-4"),
+        "a setting": lambda d: d["litellm_settings"].update(num_retries=0),
+        "a comment-free top-level key": lambda d: d.update(files_settings=[{"x": 1}]),
+    }
+    for label, fn in others.items():
+
+        def both(doc: dict, fn=fn) -> None:  # type: ignore[no-untyped-def]
+            rotate(doc)
+            fn(doc)
+
+        r = classify_litellm_change(PROXY, edit_text(PROXY, both), path=PATH)
+        assert "credential-rotation" not in cats(r), label
+        assert change_class_of(POLICY, r) == "normal", label
+
+    def to_literal(doc: dict) -> None:
+        doc["model_list"][0]["litellm_params"]["api_key"] = "sk-proj-literal"
+
+    def dropped(doc: dict) -> None:
+        del doc["model_list"][0]["litellm_params"]["api_key"]
+
+    for fn in (to_literal, dropped):
+        r = classify_litellm_change(PROXY, edit_text(PROXY, fn), path=PATH)
+        assert r.categories == () and change_class_of(POLICY, r) == "normal"
+        assert "sk-proj-literal" not in json.dumps(r.to_dict())
+
+
+def test_literal_keys_in_sorted_crlf_config() -> None:
+    """LiteLLM's own test configs: keys in sorted order (litellm_params before model_name),
+    CRLF endings and a literal api_key. Changing the literal is no rotation."""
+    new = SORTED_CRLF.replace("api_key: 73g", "api_key: 74h")
+    r = classify_litellm_change(SORTED_CRLF, new, path="config.yaml")
+    assert r.categories == () and r.security_impacting
+    assert change_class_of(POLICY, r) == "normal"
+    assert "74h" not in json.dumps(r.to_dict()) and "73g" not in json.dumps(r.to_dict())
+    swapped = SORTED_CRLF.replace("id: 4d1ee26c", "id: 5d1ee26c")
+    r = classify_litellm_change(SORTED_CRLF, swapped, path="config.yaml")
+    assert r.unplaced and change_class_of(POLICY, r) == "normal"
+
+
+def test_an_ai_change_no_category_covers_is_normal_and_advice_places_nothing() -> None:
+    comment_only = PROXY.replace("# A LiteLLM proxy config", "# The LiteLLM proxy config")
+    r = classify_litellm_change(PROXY, comment_only, path=PATH)
+    assert r.findings == () and r.is_ai_change
+    assert change_class_of(POLICY, r) == "normal"  # changed, yet nothing placed it
+    assert change_class_of(POLICY, classify_files([], CONFIG)) is None
+
+    def rotate(doc: dict) -> None:
+        doc["model_list"][2]["litellm_params"]["api_key"] = "os.environ/ANTHROPIC_API_KEY_2"
+
+    r = classify_litellm_change(PROXY, edit_text(PROXY, rotate), path=PATH, incident=True)
+    assert cats(r) == ["credential-rotation"]  # the incident remark is advice, not a change
+    assert [f.advisory for f in r.findings] == [False, True]

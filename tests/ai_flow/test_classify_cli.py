@@ -207,14 +207,180 @@ def test_git_range_and_paths_outside_the_globs(tmp_path: Path) -> None:
     shutil.copy(repo / "config/litellm.yaml", loose)
     base = tmp_path / "litellm-old.yaml"
     base.write_text(LITELLM)
-    r: Run = cli(DB, "ai", "classify", "--before", str(base), "--after", str(loose), "--json")
+    # outside the globs a LiteLLM config is still recognised, by its content
+    out = classify("--before", str(base), "--after", str(loose))
+    assert out["category"] == "model-version-upgrade" and out["paths"] == ["litellm-new.yaml"]
+    out = classify("--before", str(base), "--after", str(loose), "--path", "config/litellm.yaml")
+    assert out["category"] == "model-version-upgrade" and out["paths"] == ["config/litellm.yaml"]
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("title: release notes\n")
+    r: Run = cli(DB, "ai", "classify", "--before", str(notes), "--after", str(loose), "--json")
+    assert r.code == 0  # one side is a LiteLLM config: its content says what the file is
+    r = cli(DB, "ai", "classify", "--before", str(notes), "--after", str(notes), "--json")
     assert r.code == 2 and r.json()["field"] == "path"
     assert "give --path with the file's path in the repository" in r.json()["message"]
-    out = classify("--before", str(base), "--after", str(loose), "--path", "config/litellm.yaml")
-    assert out["category"] == "model-version-upgrade"
 
     bad = tmp_path / "broken" / "config" / "litellm.yaml"
     bad.parent.mkdir(parents=True)
     bad.write_text("model_list: [\n  - {model_name: chat\n")
     r = cli(DB, "ai", "classify", "--before", str(base), "--after", str(bad), "--json")
     assert r.code == 2 and "config/litellm.yaml:" in r.json()["message"]
+
+
+# --- Found with LiteLLM's own configurations (issue 10, section 4) ------------------------
+
+DATA = Path(__file__).parents[1] / "data" / "litellm"
+PROXY = (DATA / "proxy_server_config.yaml").read_text()
+
+
+def pair(tmp_path: Path, name: str, old: str, new: str) -> tuple[Path, Path]:
+    a = tree(tmp_path / "old", {name: old})
+    b = tree(tmp_path / "new", {name: new})
+    return a / name, b / name
+
+
+def edited(text: str, fn: Any) -> str:
+    doc = yaml.safe_load(text)
+    fn(doc)
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def drop_anthropic(doc: dict[str, Any]) -> None:
+    doc["model_list"] = [
+        d for d in doc["model_list"] if not d["litellm_params"]["model"].startswith("anthropic/")
+    ]
+
+
+def test_a_litellm_file_named_as_litellms_docs_name_it_is_classified(tmp_path: Path) -> None:
+    """Found: outside the default globs the file was refused, and with --path set to
+    proxy_server_config.yaml or config.yaml a provider removal was "no AI configuration
+    changed", exit 0."""
+    for name in ("proxy_server_config.yaml", "config.yaml", "deploy/prod/litellm-proxy.yml"):
+        old, new = pair(
+            tmp_path / name.replace("/", "_"), name, PROXY, edited(PROXY, drop_anthropic)
+        )
+        for extra in ((), ("--path", name)):
+            out = classify("--before", str(old), "--after", str(new), *extra)
+            assert out["is_ai_change"] is True, (name, extra)
+            assert out["category"] == "model-provider-switch", (name, extra)
+            assert out["class"] == "normal"
+            assert "anthropic" in out["providers"]
+            assert out["paths"] == [name if extra else new.name]
+
+
+def test_a_litellm_file_in_a_git_range_is_classified_whatever_its_name(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    tree(repo, {"proxy_server_config.yaml": PROXY, "README.md": "x\n"})
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=repo, check=True, capture_output=True,
+        )  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "base")
+    (repo / "proxy_server_config.yaml").write_text(edited(PROXY, drop_anthropic))
+    (repo / "README.md").write_text("y\n")
+    git("commit", "-q", "-am", "drop anthropic")
+    out = classify("--git-range", "HEAD~1..HEAD", "--repo", str(repo))
+    assert out["category"] == "model-provider-switch"
+    assert out["paths"] == ["proxy_server_config.yaml"]
+
+
+def test_a_file_that_is_no_ai_configuration_is_refused_saying_what_was_looked_for(
+    tmp_path: Path,
+) -> None:
+    compose = "services:\n  proxy:\n    image: ghcr.io/berriai/litellm:main\n"
+    old, new = pair(tmp_path, "docker-compose.yml", compose, compose.replace("main", "v1"))
+    for extra in ((), ("--path", "docker-compose.yml")):
+        r = cli(DB, "ai", "classify", "--before", str(old), "--after", str(new), *extra, "--json")
+        assert r.code == 2, (r.code, r.stdout)
+        err = r.json()
+        assert err["field"] == "path"
+        assert "model_list" in err["message"] and "litellm_params" in err["message"]
+        assert "config/litellm*.yaml" in err["message"]  # the globs it was matched against
+
+
+def test_every_documented_fallback_setting_is_a_routing_change(tmp_path: Path) -> None:
+    """Found: litellm_settings.default_fallbacks was not seen as a routing change."""
+    changes = {
+        "default_fallbacks": lambda d: d["litellm_settings"].update(default_fallbacks=["gpt-4o"]),
+        "context_window_fallbacks": lambda d: d["litellm_settings"].update(
+            context_window_fallbacks=[{"gpt-4o": ["groq/llama-3.3-70b"]}]
+        ),
+        "content_policy_fallbacks": lambda d: d["litellm_settings"].pop("content_policy_fallbacks"),
+        "fallbacks": lambda d: d["router_settings"].update(fallbacks=[]),
+        "litellm_settings.fallbacks": lambda d: d["litellm_settings"].update(
+            fallbacks=[{"claude-sonnet": ["embeddings"]}]
+        ),
+    }
+    for label, fn in changes.items():
+        old, new = pair(tmp_path / label, "config/litellm.yaml", PROXY, edited(PROXY, fn))
+        out = classify("--before", str(old), "--after", str(new))
+        assert out["category"] == "model-provider-switch", (label, out["findings"])
+        assert out["class"] == "normal"
+
+
+def test_setting_names_containing_api_key_or_token_are_not_credential_rotation(
+    tmp_path: Path,
+) -> None:
+    """Found: a log-redaction switch and a tokenizer-download switch were credential rotation
+    (a standard, pre-approved class): a security-relevant change dropped out of review."""
+
+    def flip(section: str, key: str, value: Any) -> Any:
+        return lambda d: d[section].update({key: value})
+
+    cases = {
+        # setting: (change, security impacting)
+        "redact_user_api_key_info": (flip("litellm_settings", "redact_user_api_key_info", False), True),
+        "disable_hf_tokenizer_download": (
+            flip("litellm_settings", "disable_hf_tokenizer_download", True), False,
+        ),
+        "master_key": (flip("general_settings", "master_key", "os.environ/MASTER_KEY_2"), True),
+        "custom_auth": (flip("general_settings", "custom_auth", "my_auth.allow_all"), True),
+        "enable_jwt_auth": (flip("general_settings", "enable_jwt_auth", True), True),
+        "guardrails": (
+            flip("litellm_settings", "guardrails", [{"prompt_injection": {"default_on": True}}]),
+            True,
+        ),
+    }  # fmt: skip
+    for label, (fn, security) in cases.items():
+        old, new = pair(tmp_path / label, "config/litellm.yaml", PROXY, edited(PROXY, fn))
+        out = classify("--before", str(old), "--after", str(new))
+        assert "credential-rotation" not in out["categories"], (label, out["findings"])
+        assert out["class"] == "normal", (label, out["class"])
+        assert out["security_impacting"] is security, label
+        assert "standard-pre-approved" not in rules(out)
+
+
+def test_credential_rotation_only_when_nothing_but_credential_references_changed(
+    tmp_path: Path,
+) -> None:
+    def rotate(d: dict[str, Any]) -> None:
+        d["model_list"][2]["litellm_params"]["api_key"] = "os.environ/ANTHROPIC_API_KEY_2026"
+
+    old, new = pair(tmp_path / "a", "config/litellm.yaml", PROXY, edited(PROXY, rotate))
+    out = classify("--before", str(old), "--after", str(new))
+    assert (out["category"], out["class"]) == ("credential-rotation", "standard")
+
+    def rotate_and_tune(d: dict[str, Any]) -> None:
+        rotate(d)
+        d["litellm_settings"]["num_retries"] = 0
+
+    def rotate_to_a_literal(d: dict[str, Any]) -> None:
+        d["model_list"][2]["litellm_params"]["api_key"] = "sk-ant-literal"
+
+    def model_info_only(d: dict[str, Any]) -> None:
+        d["model_list"][4]["model_info"]["mode"] = "chat"
+
+    for label, fn in (
+        ("with tuning", rotate_and_tune),
+        ("literal", rotate_to_a_literal),
+        ("model_info", model_info_only),
+    ):
+        old, new = pair(tmp_path / label, "config/litellm.yaml", PROXY, edited(PROXY, fn))
+        out = classify("--before", str(old), "--after", str(new))
+        assert out["category"] != "credential-rotation", (label, out["findings"])
+        assert out["class"] == "normal", (label, out["findings"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from changegate.ai.categories import (
@@ -19,8 +19,11 @@ from changegate.ai.categories import (
 class Finding:
     """One observed difference, the category it implies (if any) and where it was seen.
 
-    ``category`` is ``None`` for changes that need no AI category (e.g. a temperature
-    tweak, which policy section 3 treats as standard configuration tuning).
+    ``category`` is ``None`` for a difference no §10.1 category covers (a temperature
+    tweak, a ``model_info`` edit, a setting the classifier does not know): it is not
+    understood, so it places the change nowhere and the change is normal, never standard.
+    ``advisory`` marks a remark about the change rather than a difference in it (a provider
+    inferred from a model name, an incident that activates no fallback): it places nothing.
     """
 
     message: str
@@ -28,6 +31,12 @@ class Finding:
     category: AiCategory | None = None
     path: str | None = None
     security_impacting: bool = False
+    advisory: bool = False
+
+    @property
+    def unplaced(self) -> bool:
+        """A difference no category covers."""
+        return self.category is None and not self.advisory
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
@@ -41,6 +50,7 @@ class Finding:
             "category": self.category.value if self.category else None,
             "path": self.path,
             "security_impacting": self.security_impacting,
+            "advisory": self.advisory,
         }
 
 
@@ -113,6 +123,11 @@ class AiChangeClassification:
         return bool(self.paths)
 
     @property
+    def unplaced(self) -> tuple[Finding, ...]:
+        """Differences no category covers: each makes the change normal, never standard."""
+        return tuple(f for f in self.findings if f.unplaced)
+
+    @property
     def requirements(self) -> tuple[Requirement, ...]:
         """Review steps owed (policy 10.2), from the categories and the findings."""
         reqs = list(requirements_for(self.categories))
@@ -130,5 +145,33 @@ class AiChangeClassification:
             "security_impacting": self.security_impacting,
             "requirements": [r.value for r in self.requirements],
             "paths": list(self.paths),
+            "unplaced": [f.message for f in self.unplaced],
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def rotation_alone(result: AiChangeClassification) -> AiChangeClassification:
+    """Credential rotation is a category only when nothing else changed (§10.1: rotating
+    API keys). Alongside any other difference, each credential finding loses the category, so
+    the pre-approved class of a rotation never covers the rest."""
+    rotated = [f for f in result.findings if f.category is AiCategory.CREDENTIAL_ROTATION]
+    others = [
+        f
+        for f in result.findings
+        if f.category is not AiCategory.CREDENTIAL_ROTATION and not f.advisory
+    ]
+    if not rotated or not others:
+        return result
+    findings = [
+        replace(
+            f,
+            category=None,
+            message=f"{f.message} (with other changes: not a credential rotation alone)",
+        )
+        if f.category is AiCategory.CREDENTIAL_ROTATION
+        else f
+        for f in result.findings
+    ]
+    return AiChangeClassification.from_findings(
+        findings, providers=result.providers, paths=result.paths
+    )

@@ -26,45 +26,37 @@ from typing import Any
 from changegate.ai.configfile import PathPart, dotted, line_of, parse_config
 from changegate.ai.errors import ConfigParseError
 
-# litellm_params keys that hold credentials for the provider.
-CREDENTIAL_KEYS = frozenset(
-    {
-        "api_key",
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "aws_role_name",
-        "aws_web_identity_token",
-        "vertex_credentials",
-        "azure_ad_token",
-        "azure_username",
-        "azure_password",
-        "client_id",
-        "client_secret",
-        "tenant_id",
-        "token",
-    }
-)
-
-# litellm_params keys that point the deployment at a different endpoint or region: a
-# change there can move data to another place, so it is treated like a provider change.
-ENDPOINT_KEYS = frozenset(
-    {
-        "api_base",
-        "base_url",
-        "api_version",
-        "aws_region_name",
-        "region_name",
-        "vertex_project",
-        "vertex_location",
-        "organization",
-    }
-)
-
-# litellm_params keys that decide how traffic is shared inside a model group.
+# litellm_params keys that decide how traffic is shared inside a model group: LiteLLM's own
+# semantics, not a policy choice (what a change of them means is: a reprioritisation).
 PRIORITY_KEYS = frozenset({"order", "weight"})
 
-FALLBACK_KINDS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
+#: the sections that hold settings; a fallback setting may sit in either of the first two
+SETTINGS_SECTIONS = ("litellm_settings", "router_settings", "general_settings")
+
+#: the group key under which a fallback list that names no group is kept
+#: (``default_fallbacks: [claude-haiku]`` applies to every model group)
+ALL_GROUPS = "*"
+
+
+@dataclass(frozen=True)
+class LiteLLMRules:
+    """What the policy file (``ai.litellm``) says the keys of a LiteLLM config mean."""
+
+    credential_keys: frozenset[str] = frozenset()
+    endpoint_keys: frozenset[str] = frozenset()
+    fallback_settings: tuple[str, ...] = ()
+    security_settings: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_policy(cls, litellm: Any) -> LiteLLMRules:
+        """From the policy's ``ai.litellm`` (the schema object or its snapshot)."""
+        return cls(
+            credential_keys=frozenset(litellm.credential_keys),
+            endpoint_keys=frozenset(litellm.endpoint_keys),
+            fallback_settings=tuple(dict.fromkeys(litellm.fallback_settings)),
+            security_settings=frozenset(litellm.security_settings),
+        )
+
 
 # Model name prefixes LiteLLM routes without an explicit provider prefix.
 _INFERRED_PROVIDERS: tuple[tuple[str, str], ...] = (
@@ -93,6 +85,8 @@ class Deployment:
     index: int
     deployment_id: str | None = None
     provider_inferred: bool = False
+    #: the entry's other keys (``model_info`` and anything else), compared as they are
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def priority(self) -> tuple[float, int]:
@@ -115,6 +109,7 @@ class LiteLLMConfig:
     """The parts of a LiteLLM config that classification reads."""
 
     deployments: tuple[Deployment, ...] = ()
+    #: ``"litellm_settings.default_fallbacks"`` -> {model group (or ``*``): fallbacks in order}
     fallbacks: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     routing_strategy: str | None = None
     model_group_alias: dict[str, str] = field(default_factory=dict)
@@ -185,19 +180,25 @@ def _kind(value: Any) -> str:
 
 
 def _fallback_map(reader: _Reader, value: Any, keys: list[PathPart]) -> dict[str, tuple[str, ...]]:
-    """LiteLLM writes fallbacks as ``[{group: [fallback, ...]}, ...]``; a plain mapping is
-    accepted too."""
+    """LiteLLM writes fallbacks as ``[{group: [fallback, ...]}, ...]`` and default fallbacks
+    as a plain list of groups (``[claude-haiku]``, kept under ``*``: every group); a plain
+    mapping is accepted too."""
     if value is None:
         return {}
     items: list[tuple[Any, Any, list[PathPart]]] = []
-    if isinstance(value, dict):
+    if isinstance(value, str) or (
+        isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+    ):
+        items = [(ALL_GROUPS, value, keys)]
+    elif isinstance(value, dict):
         items = [(k, v, [*keys, str(k)]) for k, v in value.items()]
     elif isinstance(value, list):
         for i, entry in enumerate(value):
             if not isinstance(entry, dict) or not entry:
                 raise reader.fail(
                     [*keys, i],
-                    f"must be a mapping like {{gpt-4o: [claude-sonnet]}}, got {_kind(entry)}",
+                    f"must be a mapping like {{gpt-4o: [claude-sonnet]}} (or, for every group, "
+                    f"a list of model group names), got {_kind(entry)}",
                 )
             items.extend((k, v, [*keys, i, str(k)]) for k, v in entry.items())
     else:
@@ -212,8 +213,9 @@ def _fallback_map(reader: _Reader, value: Any, keys: list[PathPart]) -> dict[str
     return out
 
 
-def parse_litellm_config(text: str, *, path: str) -> LiteLLMConfig:
-    """Parse LiteLLM config text; shape errors name the file, line and field."""
+def parse_litellm_config(text: str, *, path: str, rules: LiteLLMRules) -> LiteLLMConfig:
+    """Parse LiteLLM config text; shape errors name the file, line and field. ``rules`` say
+    which settings are fallbacks (read as routing, not as plain settings)."""
     data = parse_config(text, path=path)
     reader = _Reader(text, path)
     if data is None:
@@ -246,6 +248,7 @@ def parse_litellm_config(text: str, *, path: str) -> LiteLLMConfig:
         provider, model_id, inferred = split_model(model, custom)
         info = reader.mapping(entry_map.get("model_info"), [*keys, "model_info"])
         dep_id = info.get("id")
+        extra = {k: v for k, v in entry_map.items() if k not in ("model_name", "litellm_params")}
         deployments.append(
             Deployment(
                 group=name,
@@ -256,18 +259,18 @@ def parse_litellm_config(text: str, *, path: str) -> LiteLLMConfig:
                 index=i,
                 deployment_id=str(dep_id) if dep_id is not None else None,
                 provider_inferred=inferred,
+                extra=extra,
             )
         )
 
     router = reader.mapping(top.get("router_settings"), ["router_settings"])
     litellm_settings = reader.mapping(top.get("litellm_settings"), ["litellm_settings"])
     fallbacks: dict[str, dict[str, tuple[str, ...]]] = {}
-    for kind in FALLBACK_KINDS:
-        merged: dict[str, tuple[str, ...]] = {}
-        merged.update(_fallback_map(reader, litellm_settings.get(kind), ["litellm_settings", kind]))
-        merged.update(_fallback_map(reader, router.get(kind), ["router_settings", kind]))
-        if merged:
-            fallbacks[kind] = merged
+    for section, settings in (("litellm_settings", litellm_settings), ("router_settings", router)):
+        for kind in rules.fallback_settings:
+            parsed = _fallback_map(reader, settings.get(kind), [section, kind])
+            if parsed:
+                fallbacks[f"{section}.{kind}"] = parsed
 
     strategy = router.get("routing_strategy")
     if strategy is not None and not isinstance(strategy, str):
@@ -311,13 +314,35 @@ def parse_litellm_config(text: str, *, path: str) -> LiteLLMConfig:
         router_settings={
             k: v
             for k, v in router.items()
-            if k not in FALLBACK_KINDS and k not in {"routing_strategy", "model_group_alias"}
+            if k not in rules.fallback_settings
+            and k not in {"routing_strategy", "model_group_alias"}
         },
-        litellm_settings={k: v for k, v in litellm_settings.items() if k not in FALLBACK_KINDS},
+        litellm_settings={
+            k: v for k, v in litellm_settings.items() if k not in rules.fallback_settings
+        },
         general_settings=reader.mapping(top.get("general_settings"), ["general_settings"]),
         environment_variables=reader.mapping(
             top.get("environment_variables"), ["environment_variables"]
         ),
         guardrails=guardrails,
         other={k: v for k, v in top.items() if k not in known},
+    )
+
+
+def is_litellm_config(text: str | None, *, path: str) -> bool:
+    """Whether ``text`` is recognisably a LiteLLM configuration, whatever the file's name: a
+    ``model_list`` whose entries have ``litellm_params``. Never raises (a file that does not
+    parse is not recognised)."""
+    if not text or "model_list" not in text or "litellm_params" not in text:
+        return False
+    try:
+        data = parse_config(text, path=path)
+    except ConfigParseError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    model_list = data.get("model_list")
+    return isinstance(model_list, list) and any(
+        isinstance(entry, dict) and isinstance(entry.get("litellm_params"), dict)
+        for entry in model_list
     )

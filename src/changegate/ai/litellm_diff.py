@@ -1,18 +1,25 @@
 """Classify a change between two versions of a LiteLLM router configuration.
 
-Rules (policy 10.1):
+Rules (policy 10.1; the key lists come from the policy file's ``ai.litellm``):
 
 * a provider added to or removed from a model group, providers reordered (list position,
-  ``order`` or ``weight``), fallbacks changed, or a deployment pointed at another endpoint
-  -> ``model-provider-switch``;
+  ``order`` or ``weight``), any fallback setting changed (``ai.litellm.fallback_settings``:
+  ``fallbacks``, ``default_fallbacks``, ``context_window_fallbacks``,
+  ``content_policy_fallbacks``), or a deployment pointed at another endpoint
+  (``ai.litellm.endpoint_keys``) -> ``model-provider-switch``;
 * the same provider serving a different model id -> ``model-version-upgrade``;
-* only credential keys changed (``api_key`` ...) -> ``credential-rotation``;
+* nothing but credential references inside ``litellm_params`` changed
+  (``ai.litellm.credential_keys``, each from one ``os.environ/`` reference to another)
+  -> ``credential-rotation``; alongside any other difference it is not a rotation;
 * with ``incident=True``, any change that moves traffic to another provider or to a
   fallback -> ``emergency-model-fallback`` (listed first, the others kept);
-* ``guardrails`` changed -> ``content-filtering-adjustment`` (security impacting).
+* ``guardrails`` changed -> ``content-filtering-adjustment`` (security impacting); a
+  setting in ``ai.litellm.security_settings`` (authentication, master key, redaction,
+  logging destinations) -> security impacting.
 
-Other differences (temperature, timeouts, retries) are reported as findings without a
-category: policy section 3 treats them as standard configuration tuning.
+Every other difference (temperature, timeouts, retries, ``model_info``, a setting whose name
+merely contains "key" or "token") is a finding without a category: it is not understood, so
+it never makes the change a pre-approved one (the class is normal).
 """
 
 from __future__ import annotations
@@ -23,49 +30,58 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from changegate.ai.categories import AiCategory, AiComponent
-from changegate.ai.classification import AiChangeClassification, Finding
+from changegate.ai.classification import AiChangeClassification, Finding, rotation_alone
 from changegate.ai.litellm_config import (
-    CREDENTIAL_KEYS,
-    ENDPOINT_KEYS,
-    FALLBACK_KINDS,
+    ALL_GROUPS,
     PRIORITY_KEYS,
     Deployment,
     LiteLLMConfig,
+    LiteLLMRules,
     parse_litellm_config,
 )
 
+# Only for display: a value under a name like this is never printed unless it is a reference.
+# It classifies nothing (a redaction switch is not a credential because of its name).
 _SECRET_NAME = re.compile(r"(api_?key|secret|password|token|master_key|database_url)", re.I)
-_LOGGING_KEYS = frozenset(
-    {
-        "success_callback",
-        "failure_callback",
-        "callbacks",
-        "service_callbacks",
-        "turn_off_message_logging",
-        "redact_user_api_key_info",
-        "redact_messages_in_exceptions",
-    }
-)
 _ENV_REF = "os.environ/"
 
 
-def _show(key: str, value: Any) -> str:
+def _is_ref(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_ENV_REF) and len(value) > len(_ENV_REF)
+
+
+def _show(key: str, value: Any, rules: LiteLLMRules) -> str:
     """Render a config value for a finding without printing literal secrets."""
     if value is None:
         return "(unset)"
     if isinstance(value, str):
-        if (key in CREDENTIAL_KEYS or _SECRET_NAME.search(key)) and not value.startswith(_ENV_REF):
+        if (key in rules.credential_keys or _SECRET_NAME.search(key)) and not _is_ref(value):
             return "<literal secret>"
         return value
+    if _holds_literal_secret(value):
+        return "<value hidden: it holds a literal secret>"
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _is_literal_secret(key: str, value: Any) -> bool:
+def _holds_literal_secret(value: Any) -> bool:
+    """Whether a nested value has a secret-like key whose value is not a reference."""
+    if isinstance(value, dict):
+        return any(
+            (isinstance(v, str) and _SECRET_NAME.search(str(k)) is not None and not _is_ref(v))
+            or _holds_literal_secret(v)
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_holds_literal_secret(v) for v in value)
+    return False
+
+
+def _is_literal_secret(key: str, value: Any, rules: LiteLLMRules) -> bool:
     return (
-        key in CREDENTIAL_KEYS
+        key in rules.credential_keys
         and isinstance(value, str)
         and bool(value)
-        and not value.startswith(_ENV_REF)
+        and not _is_ref(value)
     )
 
 
@@ -84,6 +100,7 @@ def _weight_shares(deps: list[Deployment]) -> dict[str, float]:
 @dataclass
 class _Diff:
     path: str
+    rules: LiteLLMRules
     findings: list[Finding] = field(default_factory=list)
     providers: set[str] = field(default_factory=set)
     # (group, old primary providers, new primary providers) for traffic moves
@@ -97,6 +114,7 @@ class _Diff:
         component: AiComponent = AiComponent.LLM_SHUFFLE,
         providers: tuple[str, ...] = (),
         security: bool = False,
+        advisory: bool = False,
     ) -> None:
         self.findings.append(
             Finding(
@@ -105,6 +123,7 @@ class _Diff:
                 category=category,
                 path=self.path,
                 security_impacting=security,
+                advisory=advisory,
             )
         )
         if category is not None:
@@ -223,20 +242,27 @@ def _diff_provider(
     rest_new.sort(key=lambda x: (x.model_id, x.index))
     pairs.extend(zip(rest_old, rest_new, strict=False))
     label = f"model group '{group}' ({provider})"
+    rules = d.rules
     for a, b in pairs:
         keys = sorted((a.params.keys() | b.params.keys()) - PRIORITY_KEYS - {"model"})
         for key in keys:
             va, vb = a.params.get(key), b.params.get(key)
             if va == vb:
                 continue
-            change = f"{key} {_show(key, va)} -> {_show(key, vb)}"
-            if key in CREDENTIAL_KEYS:
+            change = f"{key} {_show(key, va, rules)} -> {_show(key, vb, rules)}"
+            if key in rules.credential_keys and _is_ref(va) and _is_ref(vb):
                 d.add(
                     f"{label}: credential rotated: {change}",
                     AiCategory.CREDENTIAL_ROTATION,
                     providers=(provider,),
                 )
-            elif key in ENDPOINT_KEYS:
+            elif key in rules.credential_keys:
+                d.add(
+                    f"{label}: credential changed: {change}; a rotation replaces one "
+                    f"{_ENV_REF} reference with another",
+                    None,
+                )
+            elif key in rules.endpoint_keys:
                 d.add(
                     f"{label}: endpoint changed: {change}; confirm the provider DPA covers it",
                     AiCategory.MODEL_PROVIDER_SWITCH,
@@ -245,6 +271,14 @@ def _diff_provider(
                 d.moves.append(f"{label}: endpoint {change}")
             else:
                 d.add(f"{label}: {change}", None)
+        for key in sorted(a.extra.keys() | b.extra.keys()):
+            va, vb = a.extra.get(key), b.extra.get(key)
+            if va != vb:
+                d.add(f"{label}: {key} {_show(key, va, rules)} -> {_show(key, vb, rules)}", None)
+
+
+def _fallback_label(setting: str, group: str) -> str:
+    return f"{setting} (every model group)" if group == ALL_GROUPS else f"{setting} for '{group}'"
 
 
 def _diff_fallbacks(d: _Diff, old: LiteLLMConfig, new: LiteLLMConfig) -> None:
@@ -257,8 +291,8 @@ def _diff_fallbacks(d: _Diff, old: LiteLLMConfig, new: LiteLLMConfig) -> None:
                 out.append(dep.provider)
         return tuple(dict.fromkeys(out))
 
-    for kind in FALLBACK_KINDS:
-        o_map, n_map = old.fallbacks.get(kind, {}), new.fallbacks.get(kind, {})
+    for setting in sorted(old.fallbacks.keys() | new.fallbacks.keys()):
+        o_map, n_map = old.fallbacks.get(setting, {}), new.fallbacks.get(setting, {})
         for group in sorted(o_map.keys() | n_map.keys()):
             o, n = o_map.get(group, ()), n_map.get(group, ())
             if o == n:
@@ -271,13 +305,14 @@ def _diff_fallbacks(d: _Diff, old: LiteLLMConfig, new: LiteLLMConfig) -> None:
                 what = f"reordered: {' > '.join(o)} -> {' > '.join(n)}"
             else:
                 what = f"changed: {' > '.join(o)} -> {' > '.join(n)}"
+            label = _fallback_label(setting, group)
             d.add(
-                f"{kind} for '{group}' {what}",
+                f"{label} {what}",
                 AiCategory.MODEL_PROVIDER_SWITCH,
-                providers=providers_of((group, *o, *n)),
+                providers=providers_of((*([] if group == ALL_GROUPS else [group]), *o, *n)),
             )
             if n and (not o or o[0] != n[0]):
-                d.moves.append(f"{kind} for '{group}' now go first to '{n[0]}'")
+                d.moves.append(f"{label} now go first to '{n[0]}'")
 
 
 def _diff_router(d: _Diff, old: LiteLLMConfig, new: LiteLLMConfig) -> None:
@@ -314,30 +349,25 @@ def _diff_router(d: _Diff, old: LiteLLMConfig, new: LiteLLMConfig) -> None:
 
 
 def _diff_settings(d: _Diff, section: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    rules = d.rules
     for key in sorted(old.keys() | new.keys()):
         a, b = old.get(key), new.get(key)
         if a == b:
             continue
-        change = f"{section}.{key} {_show(key, a)} -> {_show(key, b)}"
-        if _SECRET_NAME.search(key):
+        change = f"{section}.{key} {_show(key, a, rules)} -> {_show(key, b, rules)}"
+        if key == "guardrails":
             d.add(
-                f"credential rotated: {change}",
-                AiCategory.CREDENTIAL_ROTATION,
-                component=AiComponent.ORCHESTRATION,
-            )
-        elif key in _LOGGING_KEYS:
-            d.add(
-                f"{change}: prompts and outputs may be logged to different destinations; "
-                "check data-leakage risk",
-                None,
-                component=AiComponent.ORCHESTRATION,
-                security=True,
-            )
-        elif key == "guardrails":
-            d.add(
-                f"{change}",
+                change,
                 AiCategory.CONTENT_FILTERING_ADJUSTMENT,
                 component=AiComponent.CONTENT_FILTERING,
+                security=True,
+            )
+        elif key in rules.security_settings:
+            d.add(
+                f"{change}: a security-impacting setting (authentication, redaction, logging "
+                "destinations or guardrails); assess prompt injection and data-leakage risk",
+                None,
+                component=AiComponent.ORCHESTRATION,
                 security=True,
             )
         else:
@@ -358,20 +388,25 @@ def _diff_guardrails(d: _Diff, old: LiteLLMConfig, new: LiteLLMConfig) -> None:
         )
 
 
-def _literal_secrets(cfg: LiteLLMConfig) -> set[tuple[str, str, str, str]]:
+def _literal_secrets(cfg: LiteLLMConfig, rules: LiteLLMRules) -> set[tuple[str, str, str, str]]:
     return {
         (dep.group, dep.provider, key, str(value))
         for dep in cfg.deployments
         for key, value in dep.params.items()
-        if _is_literal_secret(key, value)
+        if _is_literal_secret(key, value, rules)
     }
 
 
 def diff_litellm_configs(
-    old: LiteLLMConfig, new: LiteLLMConfig, *, path: str, incident: bool = False
+    old: LiteLLMConfig,
+    new: LiteLLMConfig,
+    *,
+    path: str,
+    rules: LiteLLMRules,
+    incident: bool = False,
 ) -> AiChangeClassification:
     """Classify the difference between two parsed LiteLLM configs."""
-    d = _Diff(path=path)
+    d = _Diff(path=path, rules=rules)
     _diff_groups(d, old, new)
     _diff_fallbacks(d, old, new)
     _diff_router(d, old, new)
@@ -380,7 +415,9 @@ def diff_litellm_configs(
     _diff_settings(d, "environment_variables", old.environment_variables, new.environment_variables)
     _diff_settings(d, "(top level)", old.other, new.other)
     _diff_guardrails(d, old, new)
-    for group, provider, key, _ in sorted(_literal_secrets(new) - _literal_secrets(old)):
+    for group, provider, key, _ in sorted(
+        _literal_secrets(new, rules) - _literal_secrets(old, rules)
+    ):
         d.add(
             f"model group '{group}' ({provider}): {key} is a literal secret in the file; "
             f"reference an environment variable instead (os.environ/NAME) and revoke it",
@@ -395,6 +432,7 @@ def diff_litellm_configs(
                 f"model group '{dep.group}': provider of '{dep.model}' inferred as "
                 f"{dep.provider}; write it as provider/model to make it explicit",
                 None,
+                advisory=True,
             )
     switched = any(f.category is AiCategory.MODEL_PROVIDER_SWITCH for f in d.findings)
     if incident:
@@ -409,14 +447,28 @@ def diff_litellm_configs(
                 "incident declared, but this change activates no fallback provider; "
                 "it is not an emergency model fallback",
                 None,
+                advisory=True,
             )
-    return AiChangeClassification.from_findings(d.findings, providers=d.providers, paths=(path,))
+    return rotation_alone(
+        AiChangeClassification.from_findings(d.findings, providers=d.providers, paths=(path,))
+    )
 
 
 def classify_litellm_change(
-    old_text: str | None, new_text: str | None, *, path: str, incident: bool = False
+    old_text: str | None,
+    new_text: str | None,
+    *,
+    path: str,
+    rules: LiteLLMRules,
+    incident: bool = False,
 ) -> AiChangeClassification:
     """Classify a LiteLLM config change; ``None`` means the file did not exist."""
-    old = parse_litellm_config(old_text, path=path) if old_text is not None else LiteLLMConfig()
-    new = parse_litellm_config(new_text, path=path) if new_text is not None else LiteLLMConfig()
-    return diff_litellm_configs(old, new, path=path, incident=incident)
+
+    def parse(text: str | None) -> LiteLLMConfig:
+        if text is None:
+            return LiteLLMConfig()
+        return parse_litellm_config(text, path=path, rules=rules)
+
+    return diff_litellm_configs(
+        parse(old_text), parse(new_text), path=path, rules=rules, incident=incident
+    )

@@ -12,31 +12,62 @@ from typing import TYPE_CHECKING, Any
 
 from changegate.ai.classification import AiChangeClassification
 from changegate.policy.engine import ChangeFacts, evaluate
+from changegate.policy.names import CLASS_NAMES
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
 
 
+def unplaced_class(policy: Policy) -> str:
+    """The class of what a classifier cannot place: the lowest class the policy does not
+    pre-approve (normal in the default policy). Never lowered on uncertainty."""
+    return next(c for c in CLASS_NAMES if not policy.classes[c].pre_approved)  # type: ignore[index]
+
+
+def change_class_of(policy: Policy, result: AiChangeClassification) -> str | None:
+    """The class an AI change gets: the highest class the policy gives its categories, and
+    at least :func:`unplaced_class` when a difference has no category, when it is
+    security-impacting (§4b: never pre-approved) or when no category covers it at all.
+    ``None`` when no AI configuration changed."""
+    if not result.is_ai_change:
+        return None
+    ranks: list[int] = []
+    uncertain = bool(result.unplaced) or result.security_impacting or not result.categories
+    for category in result.categories:
+        spec = policy.categories.get(category.value)
+        if spec is None:
+            uncertain = True
+        else:
+            ranks.append(CLASS_NAMES.index(spec.change_class))
+    if uncertain:
+        ranks.append(CLASS_NAMES.index(unplaced_class(policy)))
+    return CLASS_NAMES[max(ranks)]
+
+
 def policy_requirements(
     policy: Policy,
     *,
-    category: str,
+    category: str | None,
+    change_class: str | None = None,
+    components: Sequence[str] = (),
     providers: Sequence[str] = (),
     security_impacting: bool = False,
 ) -> list[dict[str, Any]]:
-    """The rules of the policy file that apply to a change of ``category``, as the gate and
-    ``changegate status`` will list them (read from the rules, nothing hard-coded)."""
+    """The rules of the policy file that apply to a change of ``category`` (of its policy
+    class unless ``change_class`` is given), as the gate and ``changegate status`` will list
+    them (read from the rules, nothing hard-coded)."""
 
-    spec = policy.categories.get(category)
-    if spec is None:
+    spec = policy.categories.get(category) if category else None
+    if spec is None and change_class is None:
         return []
+    comps = [*((spec.component,) if spec is not None and spec.component else ()), *components]
     facts = ChangeFacts(
         id="",
-        change_class=spec.change_class,
+        change_class=change_class or spec.change_class,  # type: ignore[union-attr]
         author="",
         risk={},
-        category=category,
-        components=(spec.component,) if spec.component else (),
+        category=category if spec is not None else None,
+        components=tuple(dict.fromkeys(comps)),
         providers=tuple(providers),
         security_flag=security_impacting,
     )
@@ -77,20 +108,25 @@ def classification_report(
     out["is_ai_change"] = result.is_ai_change
     category = result.category.value if result.category else None
     spec = policy.categories.get(category or "")
-    out["class"] = spec.change_class if spec else None
+    change_class = change_class_of(policy, result)
+    out["class"] = change_class
     out["category_name"] = spec.name if spec else None
     out["requirements"] = (
         policy_requirements(
             policy,
             category=category,
+            change_class=change_class,
+            components=[] if spec else [c.value for c in result.components],
             providers=result.providers,
             security_impacting=result.security_impacting,
         )
-        if category
+        if change_class
         else []
     )
-    if category and spec:
-        args = ["changegate change new", f"--class {spec.change_class}", f"--category {category}"]
+    if change_class:
+        args = ["changegate change new", f"--class {change_class}"]
+        if category and spec:
+            args.append(f"--category {category}")
         if result.component:
             args.append(f"--ai-component {result.component.value}")
         args += [f"--provider {p}" for p in result.providers]

@@ -96,9 +96,9 @@ def _tree(root: Path) -> dict[str, Path]:
 def _repo_path(path: Path, policy: Policy, given: str | None) -> str:
     """The repository path the policy's globs see: ``--path``, else the first tail of the
     file's own path that an AI glob matches (``/tmp/new/config/litellm.yaml`` →
-    ``config/litellm.yaml``)."""
+    ``config/litellm.yaml``), else the file's name (its content may still make it AI
+    configuration: a LiteLLM config is recognised whatever its name)."""
     from changegate.ai.paths import AiPathConfig
-    from changegate.errors import InvalidInput
     from changegate.policy.snapshot import as_data
 
     if given:
@@ -109,18 +109,16 @@ def _repo_path(path: Path, policy: Policy, given: str | None) -> str:
         candidate = "/".join(parts[i:])
         if config.kind_of(candidate) is not None:
             return candidate
-    raise InvalidInput(
-        f"{path} matches none of the policy's AI configuration globs "
-        f"({', '.join(g for gs in config.to_dict().values() for g in gs)}); give --path with "
-        "the file's path in the repository, e.g. --path config/litellm.yaml",
-        field="path",
-    )
+    return path.name
 
 
 def _file_changes(
     before: Path | None, after: Path | None, path: str | None, policy: Policy
 ) -> list[tuple[str, str | None, str | None]]:
+    from changegate.ai.classify import require_ai_file
+    from changegate.ai.paths import AiPathConfig
     from changegate.errors import InvalidInput
+    from changegate.policy.snapshot import as_data
 
     if before is None or after is None:
         raise InvalidInput(
@@ -135,12 +133,15 @@ def _file_changes(
         raise InvalidInput("--before and --after must both be files or both directories")
     if not before.is_dir():
         repo = _repo_path(after, policy, path)
-        return [(repo, _read_text(before, "before"), _read_text(after, "after"))]
-    old, new = _tree(before), _tree(after)
+        old, new = _read_text(before, "before"), _read_text(after, "after")
+        # a single file is given as AI configuration: one that is none is refused, not passed
+        require_ai_file(repo, old, new, AiPathConfig.from_mapping(as_data(policy.ai.config_paths)))
+        return [(repo, old, new)]
+    old_tree, new_tree = _tree(before), _tree(after)
     out: list[tuple[str, str | None, str | None]] = []
-    for rel in sorted(set(old) | set(new)):
-        a = old[rel].read_bytes() if rel in old else None
-        b = new[rel].read_bytes() if rel in new else None
+    for rel in sorted(set(old_tree) | set(new_tree)):
+        a = old_tree[rel].read_bytes() if rel in old_tree else None
+        b = new_tree[rel].read_bytes() if rel in new_tree else None
         if a == b:
             continue
         try:
@@ -173,10 +174,13 @@ def _show_classification(out: dict[str, Any]) -> None:
 
     c = console()
     if not out["is_ai_change"]:
-        c.print("no AI configuration changed (no file matches the policy's ai.config_paths)")
+        c.print(
+            "no AI configuration changed (no file matches the policy's ai.config_paths or is "
+            "a LiteLLM configuration)"
+        )
         return
     if not out["category"]:
-        c.print("AI configuration changed, but in ways no §10.1 category covers")
+        c.print(f"AI configuration changed, but in ways no §10.1 category covers: {out['class']}")
     else:
         c.print(
             f"[bold]category[/]  {out['category']} ({out['category_name']}, {out['class']})"
@@ -186,7 +190,9 @@ def _show_classification(out: dict[str, Any]) -> None:
     c.print(f"[bold]providers[/] {', '.join(out['providers']) or '-'}")
     c.print(f"[bold]security impact[/] {'yes' if out['security_impacting'] else 'no'}")
     for f in out["findings"]:
-        tag = f" [{f['category']}]" if f["category"] else ""
+        tag = (
+            f" [{f['category']}]" if f["category"] else ("" if f["advisory"] else " [no category]")
+        )
         sec = " (security impacting)" if f["security_impacting"] else ""
         c.print(
             f"  - {f['path'] + ': ' if f['path'] else ''}{f['message']}{tag}{sec}", markup=False
@@ -214,12 +220,14 @@ def _classify(
     policy: Policy, files: list[tuple[str, str | None, str | None]], incident: bool
 ) -> tuple[AiChangeClassification, dict[str, Any]]:
     from changegate.ai.classify import classify_files
+    from changegate.ai.litellm_config import LiteLLMRules
     from changegate.ai.paths import AiPathConfig
     from changegate.ai.requirements import classification_report
     from changegate.policy.snapshot import as_data
 
     config = AiPathConfig.from_mapping(as_data(policy.ai.config_paths))
-    result = classify_files(files, config, incident=incident)
+    rules = LiteLLMRules.from_policy(policy.ai.litellm)
+    result = classify_files(files, config, incident=incident, rules=rules)
     return result, classification_report(policy, result, incident=incident)
 
 
@@ -269,7 +277,8 @@ def register(app: typer.Typer) -> None:
         """Name the §10.1 category, component, providers and security impact of an AI config change, and what the policy requires of it.
 
         Reads two versions of LiteLLM router configs, prompt templates, RAG and content-filter
-        configs (the policy's ai.config_paths). Needs no database.
+        configs (the policy's ai.config_paths; a LiteLLM config is also recognised by its
+        content, whatever its name). What no category covers is class normal. Needs no database.
 
         Example: changegate ai classify --before old/config/litellm.yaml --after config/litellm.yaml
         """

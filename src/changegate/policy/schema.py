@@ -184,6 +184,21 @@ class AiConfigPaths(Strict):
     content_filter: list[str] = []
 
 
+class AiLiteLLM(Strict):
+    """How a LiteLLM proxy/router configuration is classified (§10.1); nothing here is
+    hard-coded in Python. A difference none of these lists places makes the change normal."""
+
+    #: litellm_params keys holding a provider credential: credential-rotation only when nothing
+    #: but these changed, each from one ``os.environ/`` reference to another
+    credential_keys: list[str]
+    #: litellm_params keys that point a deployment elsewhere: model-provider-switch
+    endpoint_keys: list[str]
+    #: fallback settings (litellm_settings, router_settings): model-provider-switch
+    fallback_settings: list[str]
+    #: settings whose change is security-impacting (authentication, redaction, guardrails, ...)
+    security_settings: list[str]
+
+
 class AiEvidenceNames(Strict):
     """Names under which `changegate ai` commands store evidence; the rules require these."""
 
@@ -205,6 +220,7 @@ class Ai(Strict):
     documentation: list[str] = []
     regression: AiRegression
     config_paths: AiConfigPaths = AiConfigPaths()
+    litellm: AiLiteLLM
     dpa_warning_days: int = Field(default=30, ge=0)
     security_assessor_roles: list[str] = ["security"]
     evidence: AiEvidenceNames = AiEvidenceNames()
