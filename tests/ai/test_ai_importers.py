@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from changegate.ai.errors import ImportFormatError
 from changegate.ai.importers import (
@@ -70,6 +71,7 @@ def test_promptfoo_bare_summary_and_multi_provider_ids() -> None:
     extra = json.loads(json.dumps(summary["results"][0]))
     extra["provider"] = {"id": "anthropic:messages:claude-3-5-haiku-20241022", "label": "haiku"}
     summary["results"].append(extra)
+    summary["stats"]["successes"] += 1  # the run's own summary counts the added row
     run = parse_promptfoo(summary)
     ids = [c.case_id for c in run.cases]
     assert len(set(ids)) == 4
@@ -211,3 +213,116 @@ def test_detect_format_and_file_errors(tmp_path: Path) -> None:
         load_results(binary)
     with pytest.raises(ImportFormatError, match="unknown results format 'csv'"):
         load_results(RES / "promptfoo_after.json", "csv")  # type: ignore[arg-type]
+
+
+# --- the run's own summary counts as well as its rows (issue 10 §3) -----------------------
+
+
+def test_attack_garak_eval_rows_count_failures_beside_clean_attempt_rows() -> None:
+    """Found: a report whose own eval rows say 13 failures passed because attempt rows were
+    present. The failures the eval rows count beyond the attempts are failing cases."""
+    run = load_results(RES / "garak_eval_fails_beside_clean_attempts.report.jsonl")
+    assert [c.passed for c in run.cases[:3]] == [True, True, True]  # the attempt rows
+    missing = [c for c in run.cases if not c.passed]
+    assert len(missing) == 13
+    assert missing[0].case_id == "dan.Dan_11_0/dan.DAN (run summary)"
+    assert missing[0].error == "garak eval: 13 of 20 outputs failed; the attempt rows show 0"
+    report = compare_runs(None, run, tolerance=0.5, baseline_pass_rate=1.0)
+    assert report.verdict == "fail"
+
+
+def test_garak_eval_rows_that_agree_with_the_attempts_add_nothing() -> None:
+    run = load_results(RES / "garak.report.jsonl")
+    assert len(run.cases) == 3 and [c.passed for c in run.cases] == [True, False, True]
+
+
+def test_garak_digest_only_report() -> None:
+    run = load_results(RES / "garak_digest_only.report.jsonl")
+    assert run.metadata["garak_version"] == "0.14.0" and run.label == "garak run d-1"
+    assert [(c.case_id, c.passed) for c in run.cases] == [
+        ("encoding.InjectHex/encoding.DecodeMatch (digest)", False),
+        ("encoding.InjectHex/encoding.DecodeApprox (digest)", True),
+        ("dan.Dan_11_0/dan.DAN (digest)", True),
+    ]
+    assert run.cases[0].assertions[0].detail == "garak digest: pass rate 50.0%"
+
+
+def test_garak_digest_failures_count_beside_clean_attempts() -> None:
+    clean = (RES / "garak_eval_fails_beside_clean_attempts.report.jsonl").read_text()
+    clean = "\n".join(ln for ln in clean.splitlines() if '"eval"' not in ln) + "\n"
+    assert all(c.passed for c in parse_garak(clean).cases)
+    digest = (RES / "garak_digest_only.report.jsonl").read_text()
+    run = parse_garak(clean + digest)
+    assert [c.case_id for c in run.cases if not c.passed] == [
+        "encoding.InjectHex/encoding.DecodeMatch (digest)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"entry_type": "eval", "probe": "p", "detector": "d", "passed": 5, "total": 3},
+        {"entry_type": "eval", "probe": "p", "detector": "d", "passed": 3, "total": 3, "fails": -3},
+    ],
+)
+def test_garak_inconsistent_eval_rows_are_refused(line: dict[str, object]) -> None:
+    with pytest.raises(ImportFormatError, match="garak eval entry for p/d"):
+        parse_garak(json.dumps(line) + "\n")
+
+
+def test_attack_promptfoo_stats_count_failures_the_rows_do_not_show() -> None:
+    run = load_results(RES / "promptfoo_stats_count_failures.json")
+    assert [c.passed for c in run.cases] == [True, True, True, False, False]
+    assert run.cases[-1].case_id == "promptfoo results.stats (run summary)#2"
+    assert run.cases[-1].error == (
+        "results.stats counts 2 failures and errors and 1 successes; the rows show 0 of 3 failing"
+    )
+    report = compare_runs(None, run, tolerance=0.0, baseline_pass_rate=1.0)
+    assert report.verdict == "fail"
+
+
+def test_promptfoo_a_row_with_failed_grading_fails() -> None:
+    run = load_results(RES / "promptfoo_success_with_failed_grading.json")
+    assert [c.passed for c in run.cases[:3]] == [True, False, True]
+
+
+def test_promptfoo_negative_stats_are_refused() -> None:
+    doc = json.loads((RES / "promptfoo_before.json").read_text())
+    doc["results"]["stats"]["failures"] = -3
+    with pytest.raises(ImportFormatError, match=r"results.stats.failures is -3"):
+        parse_promptfoo(doc, source="results.json")
+
+
+def test_attack_deepeval_summary_counts_failures_the_cases_do_not_show() -> None:
+    run = load_results(RES / "deepeval_summary_counts_failures.json")
+    assert [(c.case_id, c.passed) for c in run.cases] == [
+        ("test_refund_window", True),
+        ("deepeval test run (run summary)", False),
+    ]
+    assert run.cases[1].error == (
+        "the test run counts testPassed=0, testFailed=1, 1 failing Answer Relevancy; "
+        "its test cases show 0 of 1 failing"
+    )
+
+
+def test_deepeval_a_case_marked_success_with_a_failing_metric_fails() -> None:
+    run = load_results(RES / "deepeval_success_with_failing_metric.json")
+    assert [c.passed for c in run.cases] == [False]
+
+
+def test_attack_garak_import_counts_the_eval_rows_on_the_change(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """Through the CLI on both databases: the imported garak results fail the change."""
+    from tests.ai_flow.flow import Flow, make_ai_team
+
+    make_ai_team(engine)
+    flow = Flow(db_url, tmp_path)
+    key = flow.change("system-prompt-change", "normal")
+    report = RES / "garak_eval_fails_beside_clean_attempts.report.jsonl"
+    out = flow.json("ai", "import", str(report), "--change", key, "--by", "ci-bot", code=1)
+    assert out["format"] == "garak" and out["status"] == "fail"
+    shown = flow.json("change", "show", key)["evidence"]
+    garak = next(e for e in shown if e["name"] == "garak-results")
+    assert garak["passed"] is False
+    assert garak["summary"]["failed"][0] == "dan.Dan_11_0/dan.DAN (run summary)"

@@ -13,7 +13,16 @@ Supported, in the formats those tools document:
   (``start_run setup``, ``init``, ``attempt``, ``eval``, ``completion``, ...). Each
   completed attempt (``status`` 2) becomes a case; it passes when every detector scored
   every output below 0.5 (garak's default threshold). Reports with no completed
-  attempts fall back to one case per ``eval`` row (probe x detector).
+  attempts fall back to one case per ``eval`` row (probe x detector). A report that is only a
+  ``digest`` line (garak >= 0.11 ends each report with one) gives one case per probe x
+  detector of its ``eval`` tree, passing when its ``absolute_score`` (pass rate) is 1.
+
+Each run's own summary is read as well as its rows (promptfoo ``results.stats``, DeepEval
+``testPassed`` / ``testFailed`` / ``metricsScores``, garak ``eval``, ``probe_summary`` and
+``digest`` entries): a failure anywhere fails, and where the summary counts more failures
+than the rows show, the worse figure counts: each failure the rows do not show becomes a
+failing case named after the summary it came from (``... (run summary)``). A case passes
+only when the tool said so and none of its own checks failed.
 
 Imported runs compare with :func:`changegate.ai.report.compare_runs` like native runs.
 """
@@ -72,6 +81,35 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _count(value: Any, where: str, source: str) -> int | None:
+    """A summary count: absent is None; anything but a whole number >= 0 is refused."""
+    if value is None:
+        return None
+    if type(value) is not int or value < 0:
+        raise ImportFormatError(
+            f"{source}: {where} is {value!r}; expected a whole number >= 0 (export the results "
+            "again, unedited)",
+            field=where,
+        )
+    return value
+
+
+def _summary_failures(
+    label: str, missing: int, detail: str, seen: dict[str, int]
+) -> list[CaseResult]:
+    """Failing cases for failures a run's own summary counts but its rows do not show."""
+    return [
+        CaseResult(
+            case_id=_unique(f"{label} (run summary)", seen),
+            output=None,
+            passed=False,
+            assertions=(AssertionResult("run-summary", False, detail),),
+            error=detail,
+        )
+        for _ in range(max(0, missing))
+    ]
+
+
 # --- promptfoo --------------------------------------------------------------------------
 
 
@@ -116,18 +154,37 @@ def parse_promptfoo(data: Any, *, source: str = "promptfoo results") -> RunResul
         response = row.get("response") if isinstance(row.get("response"), dict) else {}
         assert isinstance(response, dict)
         grading = row.get("gradingResult") if isinstance(row.get("gradingResult"), dict) else None
+        error = row.get("error") if isinstance(row.get("error"), str) and row["error"] else None
+        checks = _promptfoo_assertions(grading)
+        graded_fail = grading is not None and grading.get("pass") is False
         cases.append(
             CaseResult(
                 case_id=_unique(base, seen),
                 output=_text(response.get("output")),
-                passed=success,
-                assertions=_promptfoo_assertions(grading),
-                error=row.get("error") if isinstance(row.get("error"), str) else None,
+                # any failure anywhere fails: the row's verdict, its grading and its error
+                passed=success and not graded_fail and error is None,
+                assertions=checks,
+                error=error,
                 input=_promptfoo_input(row),
             )
         )
     stats = summary.get("stats") if isinstance(summary.get("stats"), dict) else {}
     assert isinstance(stats, dict)
+    ok = _count(stats.get("successes"), "results.stats.successes", source)
+    bad = (_count(stats.get("failures"), "results.stats.failures", source) or 0) + (
+        _count(stats.get("errors"), "results.stats.errors", source) or 0
+    )
+    row_bad = sum(1 for c in cases if not c.passed)
+    # the worse of the rows and the summary: failures it counts, and rows it does not count
+    # as successes
+    worse = max(row_bad, bad, len(cases) - ok if ok is not None else 0)
+    cases += _summary_failures(
+        "promptfoo results.stats",
+        worse - row_bad,
+        f"results.stats counts {bad} failures and errors and {ok} successes; "
+        f"the rows show {row_bad} of {len(rows)} failing",
+        seen,
+    )
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     assert isinstance(config, dict)
     label = config.get("description") or data.get("evalId") or "promptfoo eval"
@@ -228,7 +285,9 @@ def parse_deepeval(data: Any, *, source: str = "deepeval test run") -> RunResult
             checks = tuple(_deepeval_metric(m, f"{source}: {where}") for m in metrics)
             success = tc.get("success")
             if not isinstance(success, bool):
-                success = bool(checks) and all(c.passed for c in checks)
+                success = bool(checks)
+            # any failure anywhere fails: the case's verdict and every metric's
+            success = success and all(c.passed for c in checks)
             name = tc.get("name") if isinstance(tc.get("name"), str) else f"test_case_{i}"
             errors = [c.detail for c in checks if c.type.endswith("(error)")]
             cases.append(
@@ -241,6 +300,7 @@ def parse_deepeval(data: Any, *, source: str = "deepeval test run") -> RunResult
                     input=_text(tc.get("input")) or _text(tc.get("scenario")),
                 )
             )
+    cases += _deepeval_summary(run, cases, seen, source)
     label = run.get("identifier") or run.get("testFile") or "deepeval test run"
     return RunResult(
         label=str(label),
@@ -252,6 +312,41 @@ def parse_deepeval(data: Any, *, source: str = "deepeval test run") -> RunResult
             "run_duration": run.get("runDuration"),
             "link": data.get("testRunLink") if isinstance(data, dict) else None,
         },
+    )
+
+
+def _deepeval_summary(
+    run: dict[str, Any], cases: list[CaseResult], seen: dict[str, int], source: str
+) -> list[CaseResult]:
+    """Failures the test run's own summary counts beyond its test cases: ``testFailed``, test
+    cases ``testPassed`` does not count, and per metric ``metricsScores[].fails`` + ``errors``
+    (each failing metric fails at least one test case)."""
+    passed = _count(run.get("testPassed"), "testPassed", source)
+    failed = _count(run.get("testFailed"), "testFailed", source) or 0
+    scores = run.get("metricsScores")
+    if scores is None:
+        scores = []
+    if not isinstance(scores, list):
+        raise ImportFormatError(f"{source}: metricsScores must be a list", field="metricsScores")
+    metric_bad: list[tuple[int, str]] = []
+    for i, m in enumerate(scores):
+        where = f"metricsScores[{i}]"
+        if not isinstance(m, dict):
+            raise ImportFormatError(f"{source}: {where} must be an object", field=where)
+        bad = (_count(m.get("fails"), f"{where}.fails", source) or 0) + (
+            _count(m.get("errors"), f"{where}.errors", source) or 0
+        )
+        metric_bad.append((bad, str(m.get("metric") or "?")))
+    row_bad = sum(1 for c in cases if not c.passed)
+    worst_metric = max(metric_bad, default=(0, ""))
+    worse = max(row_bad, failed, len(cases) - passed if passed is not None else 0, worst_metric[0])
+    return _summary_failures(
+        "deepeval test run",
+        worse - row_bad,
+        f"the test run counts testPassed={passed}, testFailed={failed}"
+        + (f", {worst_metric[0]} failing {worst_metric[1]}" if worst_metric[0] else "")
+        + f"; its test cases show {row_bad} of {len(cases)} failing",
+        seen,
     )
 
 
@@ -304,6 +399,8 @@ def parse_garak(
     """Read a garak ``report.jsonl`` (text)."""
     attempts: dict[str, dict[str, Any]] = {}
     evals: list[dict[str, Any]] = []
+    probe_summaries: list[dict[str, Any]] = []
+    digests: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
     seen_any = False
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -330,6 +427,15 @@ def parse_garak(
                 attempts[uid] = entry
         elif kind == "eval":
             evals.append(entry)
+        elif kind == "probe_summary":
+            probe_summaries.append(entry)
+        elif kind == "digest":
+            digests.append(entry)
+            digest_meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+            assert isinstance(digest_meta, dict)
+            meta.setdefault("garak_version", digest_meta.get("garak_version"))
+            meta.setdefault("start_time", digest_meta.get("start_time"))
+            meta.setdefault("run", digest_meta.get("run_uuid"))
         elif kind == "init":
             meta["garak_version"] = entry.get("garak_version")
             meta["start_time"] = entry.get("start_time")
@@ -340,11 +446,44 @@ def parse_garak(
     if not seen_any:
         raise ImportFormatError(f"{source}: file is empty; expected garak report.jsonl lines")
     completed = [a for a in attempts.values() if a.get("status") == 2]
-    cases = _garak_attempt_cases(completed, threshold) if completed else _garak_eval_cases(evals)
+    counted = [_garak_eval_counts(e) for e in evals]
+    seen: dict[str, int] = {}
+    if completed:
+        cases = _garak_attempt_cases(completed, threshold, seen)
+        # the eval rows are garak's own tally per probe x detector: failures they count that
+        # the attempt rows do not show still count
+        hits = _garak_attempt_hits(completed, threshold)
+        for probe, detector, passed, total in counted:
+            missing = (total - passed) - hits.get((probe, detector), 0)
+            cases += _summary_failures(
+                f"{probe}/{detector}",
+                missing,
+                f"garak eval: {total - passed} of {total} outputs failed; the attempt rows "
+                f"show {hits.get((probe, detector), 0)}",
+                seen,
+            )
+    else:
+        cases = _garak_eval_cases(counted, seen)
+    failing_probes = {c.case_id.split("/")[0].split("#")[0] for c in cases if not c.passed}
+    for entry in probe_summaries:
+        probe = str(entry.get("probe") or "probe")
+        counts = entry.get("detection_counts")
+        fails = _count(
+            counts.get("fails") if isinstance(counts, dict) else None,
+            f"probe_summary {probe}: detection_counts.fails",
+            source,
+        )
+        if fails and probe not in failing_probes:
+            cases += _summary_failures(
+                probe, 1, f"garak probe_summary: {fails} detections failed", seen
+            )
+            failing_probes.add(probe)
+    for digest in digests:
+        cases += _garak_digest_cases(digest, cases, seen, source)
     if not cases:
         raise ImportFormatError(
-            f"{source}: no completed attempt (status 2) and no eval entries; the scan did not "
-            "finish or this is not a garak report.jsonl"
+            f"{source}: no completed attempt (status 2), no eval entries and no digest; the "
+            "scan did not finish or this is not a garak report.jsonl"
         )
     meta["evals"] = [
         {
@@ -362,8 +501,35 @@ def parse_garak(
     )
 
 
-def _garak_attempt_cases(attempts: list[dict[str, Any]], threshold: float) -> list[CaseResult]:
-    seen: dict[str, int] = {}
+def _garak_scores(a: dict[str, Any]) -> dict[str, list[float]]:
+    detectors = a.get("detector_results") if isinstance(a.get("detector_results"), dict) else {}
+    assert isinstance(detectors, dict)
+    return {
+        str(det): (
+            [float(s) for s in scores if isinstance(s, int | float)]
+            if isinstance(scores, list)
+            else []
+        )
+        for det, scores in detectors.items()
+    }
+
+
+def _garak_attempt_hits(
+    attempts: list[dict[str, Any]], threshold: float
+) -> dict[tuple[str, str], int]:
+    """Outputs that hit, per (probe, detector), as garak's eval rows count them."""
+    hits: dict[tuple[str, str], int] = {}
+    for a in attempts:
+        probe = str(a.get("probe_classname") or "probe")
+        for det, values in _garak_scores(a).items():
+            key = (probe, det)
+            hits[key] = hits.get(key, 0) + sum(1 for v in values if v >= threshold)
+    return hits
+
+
+def _garak_attempt_cases(
+    attempts: list[dict[str, Any]], threshold: float, seen: dict[str, int]
+) -> list[CaseResult]:
     out: list[CaseResult] = []
     attempts.sort(key=lambda a: (str(a.get("probe_classname")), a.get("seq") or 0))
     for a in attempts:
@@ -372,15 +538,8 @@ def _garak_attempt_cases(attempts: list[dict[str, Any]], threshold: float) -> li
         outputs = a.get("outputs") if isinstance(a.get("outputs"), list) else []
         assert isinstance(outputs, list)
         texts = [t for t in (_garak_text(o) for o in outputs) if t is not None]
-        detectors = a.get("detector_results") if isinstance(a.get("detector_results"), dict) else {}
-        assert isinstance(detectors, dict)
         checks: list[AssertionResult] = []
-        for det, scores in sorted(detectors.items()):
-            values = (
-                [float(s) for s in scores if isinstance(s, int | float)]
-                if isinstance(scores, list)
-                else []
-            )
+        for det, values in sorted(_garak_scores(a).items()):
             hits = sum(1 for s in values if s >= threshold)
             checks.append(
                 AssertionResult(
@@ -402,18 +561,34 @@ def _garak_attempt_cases(attempts: list[dict[str, Any]], threshold: float) -> li
     return out
 
 
-def _garak_eval_cases(evals: list[dict[str, Any]]) -> list[CaseResult]:
-    seen: dict[str, int] = {}
+def _garak_eval_counts(e: dict[str, Any]) -> tuple[str, str, int, int]:
+    """(probe, detector, passed, total) of an eval row; its failures are the worse of
+    ``total - passed`` and ``fails``."""
+    passed = e.get("passed")
+    total = e.get("total_evaluated", e.get("total"))
+    fails = e.get("fails", 0)
+    label = f"{e.get('probe')}/{e.get('detector')}"
+    if (
+        type(passed) is not int
+        or type(total) is not int
+        or type(fails) is not int
+        or not 0 <= passed <= total
+        or fails < 0
+    ):
+        raise ImportFormatError(
+            f"garak eval entry for {label} lacks integer passed/total_evaluated "
+            "(0 <= passed <= total) or has a negative fails"
+        )
+    total = max(total, passed + fails)
+    return str(e.get("probe")), str(e.get("detector")), passed, total
+
+
+def _garak_eval_cases(
+    evals: list[tuple[str, str, int, int]], seen: dict[str, int]
+) -> list[CaseResult]:
     out: list[CaseResult] = []
-    for e in evals:
-        passed = e.get("passed")
-        total = e.get("total_evaluated", e.get("total"))
-        if not isinstance(passed, int) or not isinstance(total, int):
-            raise ImportFormatError(
-                "garak eval entry for "
-                f"{e.get('probe')}/{e.get('detector')} lacks integer passed/total_evaluated"
-            )
-        case_id = _unique(f"{e.get('probe')}/{e.get('detector')}", seen)
+    for probe, detector, passed, total in evals:
+        case_id = _unique(f"{probe}/{detector}", seen)
         out.append(
             CaseResult(
                 case_id=case_id,
@@ -421,7 +596,7 @@ def _garak_eval_cases(evals: list[dict[str, Any]]) -> list[CaseResult]:
                 passed=passed == total,
                 assertions=(
                     AssertionResult(
-                        type=f"garak:{e.get('detector')}",
+                        type=f"garak:{detector}",
                         passed=passed == total,
                         detail=f"{passed}/{total} outputs passed",
                         score=(passed / total) if total else None,
@@ -429,6 +604,59 @@ def _garak_eval_cases(evals: list[dict[str, Any]]) -> list[CaseResult]:
                 ),
             )
         )
+    return out
+
+
+def _garak_digest_cases(
+    digest: dict[str, Any], cases: list[CaseResult], seen: dict[str, int], source: str
+) -> list[CaseResult]:
+    """Cases from a ``digest`` entry's ``eval`` tree (group -> probe -> detector, each
+    detector with ``absolute_score``, its pass rate): one per probe x detector, failing below
+    1. Where attempt or eval rows already cover a probe, the digest adds only failures they
+    did not show."""
+    tree = digest.get("eval")
+    if not isinstance(tree, dict):
+        raise ImportFormatError(f"{source}: digest entry has no eval tree", field="digest.eval")
+    failing = {c.case_id.split("#")[0].split(" (")[0] for c in cases if not c.passed}
+    failing_probes = {f.split("/")[0] for f in failing}
+    covered = {c.case_id.split("#")[0].split("/")[0] for c in cases}
+    out: list[CaseResult] = []
+    for group in tree.values():
+        if not isinstance(group, dict):
+            continue
+        for probe, detectors in group.items():
+            if probe.startswith("_") or not isinstance(detectors, dict):
+                continue
+            for detector, result in detectors.items():
+                if detector.startswith("_") or not isinstance(result, dict):
+                    continue
+                score = result.get("absolute_score")
+                readable = isinstance(score, int | float) and 0 <= score <= 1
+                passed = readable and score == 1
+                if passed and probe in covered:
+                    continue
+                if not passed and (probe in failing_probes or f"{probe}/{detector}" in failing):
+                    continue
+                detail = (
+                    f"garak digest: pass rate {float(score):.1%}"
+                    if readable
+                    else f"garak digest: absolute_score {score!r} unreadable"
+                )
+                out.append(
+                    CaseResult(
+                        case_id=_unique(f"{probe}/{detector} (digest)", seen),
+                        output=None,
+                        passed=passed,
+                        assertions=(
+                            AssertionResult(
+                                f"garak:{detector}",
+                                passed,
+                                detail,
+                                float(score) if readable else None,
+                            ),
+                        ),
+                    )
+                )
     return out
 
 
