@@ -630,17 +630,18 @@ def _garak_digest_cases(
             for detector, result in detectors.items():
                 if detector.startswith("_") or not isinstance(result, dict):
                     continue
-                score = result.get("absolute_score")
-                readable = isinstance(score, int | float) and 0 <= score <= 1
+                raw = result.get("absolute_score")
+                score = float(raw) if isinstance(raw, int | float) else None
+                readable = score is not None and 0 <= score <= 1
                 passed = readable and score == 1
                 if passed and probe in covered:
                     continue
                 if not passed and (probe in failing_probes or f"{probe}/{detector}" in failing):
                     continue
                 detail = (
-                    f"garak digest: pass rate {float(score):.1%}"
+                    f"garak digest: pass rate {score:.1%}"
                     if readable
-                    else f"garak digest: absolute_score {score!r} unreadable"
+                    else f"garak digest: absolute_score {raw!r} unreadable"
                 )
                 out.append(
                     CaseResult(
@@ -652,7 +653,7 @@ def _garak_digest_cases(
                                 f"garak:{detector}",
                                 passed,
                                 detail,
-                                float(score) if readable else None,
+                                score if readable else None,
                             ),
                         ),
                     )
