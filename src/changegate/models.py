@@ -11,7 +11,7 @@ from changegate.incidents.models import EmergencyReview
 from changegate.policy.models import PolicyVersion
 from changegate.reviews.models import Review
 from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex, CommitAuthor
-from changegate.users.models import User
+from changegate.users.models import RoleGrant, User
 
 #: entity type in audit events -> model whose rows the verifier checks against the log
 AUDITED: dict[str, type] = {
@@ -34,6 +34,7 @@ AUDITED: dict[str, type] = {
     "change_classification": ChangeClassification,
     "commit_author": CommitAuthor,
     "ai_provider": AiProvider,
+    "role_grant": RoleGrant,
 }
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "PolicyVersion",
     "PullRequestLink",
     "Review",
+    "RoleGrant",
     "User",
     "WebSession",
     "WebhookDelivery",

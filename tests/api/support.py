@@ -101,6 +101,20 @@ class Org:
             ),
         )
 
+    def pending_grant(self, name: str) -> int:
+        """A grant of a gate role ``name`` lacks, by a fresh administrator, waiting for a
+        second one; returns the grant's id."""
+        admin = self.user("admin")
+
+        def grant(s: Any) -> int:
+            user = users.get_user(s, name)
+            role = sorted(users.gate_roles(P) - set(user.roles))[0]
+            wanted = sorted({*user.roles, role})
+            users.set_roles(s, P, user, roles=wanted, actor=admin)
+            return users.pending_grants(s, user=name)[-1].id
+
+        return tx(self.engine, grant)
+
     def token(self, name: str, expires: str = "90d") -> str:
         return tx(
             self.engine, lambda s: auth.create_token(s, user=name, actor="system", expires=expires)

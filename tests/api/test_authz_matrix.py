@@ -159,6 +159,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("PUT", "/api/users/{name}/password"): Entry(
         owner_or({"admin"}, 200), 401, "user", body=lambda v: {"password": "a long passphrase"}
     ),
+    ("GET", "/api/users/grants"): Entry(every(200), 401),
+    # own: a grant to the caller (nobody confirms grants to themselves)
+    ("POST", "/api/users/grants/{grant_id}/confirm"): Entry(
+        never_own({"admin"}, 200), 401, "grant"
+    ),
     ("GET", "/api/tokens"): Entry(
         owner_or({"admin"}, 200), 401, "user", url="/api/tokens?user={name}"
     ),
@@ -210,6 +215,17 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/policy"): Entry(every(200), 303, web=True),
     ("GET", "/audit"): Entry(every(200), 303, web=True),
     ("GET", "/audit/verify"): Entry(only(VERIFIERS, 200), 303, web=True),
+    ("GET", "/password"): Entry(every(200), 303, web=True),
+    ("POST", "/password"): Entry(
+        every(303),
+        303,
+        web=True,
+        body=lambda v: {
+            "csrf": v["csrf"],
+            "password": "a long passphrase",
+            "confirm": "a long passphrase",
+        },
+    ),
 }
 
 
@@ -273,7 +289,7 @@ def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
     if entry.setup in ("draft", "submitted", "ready", "deployed", "emergency"):
         v["key"] = org.change(owner, entry.setup)
     elif entry.setup in ("linked", "ready-linked"):
-        v["sha"] = uuid.uuid4().hex
+        v["sha"] = uuid.uuid4().hex + uuid.uuid4().hex[:8]  # a full 40-hex SHA
         state = "ready" if entry.setup == "ready-linked" else "draft"
         v["key"] = org.change(owner, state, commits=[v["sha"]])
     elif entry.setup == "token":
@@ -282,6 +298,8 @@ def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
     if case.own and me is not None:
         org.set_roles(me, case.role)
         v["roles"] = [case.role]
+    if entry.setup == "grant":  # after the roles above, which would supersede it
+        v["grant_id"] = org.pending_grant(owner)
     return me, v
 
 
@@ -303,6 +321,7 @@ def test_route_role_ownership(org: Org, case: Case) -> None:
     if body is not None:
         kwargs["data" if entry.web else "json"] = body
     response = org.client.request("GET" if method == "MOUNT" else method, url, **kwargs)
+    org.client.cookies.clear()  # a response may open a session (POST /password): not for later
     own, other = entry.expect.get(case.role, (entry.anon, entry.anon))
     expected = entry.anon if me is None else (own if case.own else other)
     assert response.status_code == expected, f"{case.id}: {response.text[:500]}"

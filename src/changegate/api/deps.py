@@ -121,7 +121,26 @@ def _ctx(
         raw = "-"  # a header that is not `Bearer <token>`: malformed, not missing
     with session_scope(state.engine, write=write) as session:
         user = authenticate(request, session, raw)
+        _refuse_one_time_password(request, session, user)
         yield Ctx(session, user, state, request)
+
+
+def _refuse_one_time_password(request: Request, session: Session, user: User) -> None:
+    """A user holding a one-time password (set by an administrator) may only replace it, with
+    the one-time password as the current one, and read who they are: 403 for everything else."""
+    from changegate.auth.service import must_change_password
+
+    own = f"/api/users/{user.name}/password"
+    path, method = request.url.path, request.method
+    if (method == "PUT" and path == own) or (method == "GET" and path == "/api/me"):
+        return
+    if must_change_password(session, user.name):
+        raise PolicyDenied(
+            f"{user.name} holds a one-time password set by an administrator: replace it first "
+            f"(PUT {own} with current_password, `changegate user set-password {user.name}`, "
+            "or log in to the web UI)",
+            field="password",
+        )
 
 
 def read_ctx(

@@ -66,7 +66,7 @@ def error_body(error: str, message: str, field: str | None = None) -> dict[str, 
 
 
 #: paths of the web UI; errors there are pages, everywhere else JSON
-WEB_PREFIXES = ("/login", "/logout", "/changes", "/policy", "/audit", "/static")
+WEB_PREFIXES = ("/login", "/logout", "/password", "/changes", "/policy", "/audit", "/static")
 
 
 def is_api(request: Request) -> bool:
@@ -189,6 +189,23 @@ def install(app: FastAPI, html_error: Callable[[Request, int, dict[str, Any]], R
             500, error_body("InternalError", "internal server error; the server log has details")
         )
 
+    def on_unstorable(request: Request, exc: Exception) -> Response:
+        """A value the database refused (PostgreSQL: NUL in text, a number out of range):
+        bad input that got past validation, so a 400 naming the problem, never a 500."""
+        log.warning("database refused a value on %s %s: %s", request.method, request.url, exc)
+        orig = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
+        message = f"a value in the request cannot be stored ({orig}); correct it and try again"
+        return render(request, 400, error_body("BadRequest", message), {})
+
+    async def refuse_text(scope: Any, message: str) -> Response:
+        return render(Request(scope), 400, error_body("BadRequest", message), {})
+
+    from sqlalchemy.exc import DataError
+
+    from changegate.api.middleware import TextGuard
+
+    app.add_middleware(TextGuard, refuse=refuse_text)
+    app.add_exception_handler(DataError, on_unstorable)
     app.add_exception_handler(ChangegateError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -203,6 +203,11 @@ class RolesIn(Body):
 
 class PasswordIn(Body):
     password: str = Field(min_length=1, max_length=1024)
+    current_password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Required to change your own password when one is set",
+    )
 
 
 class TokenIn(Body):
@@ -450,6 +455,20 @@ class UserOut(Out):
     github_login: str | None
     active: bool
     created_at: str
+    pending_roles: list[str] = Field(
+        default=[], description="Granted roles waiting for a second administrator's confirmation"
+    )
+
+
+class GrantOut(Out):
+    id: int
+    user: str
+    roles: list[str]
+    requested_by: str
+    requested_at: str
+    state: str
+    decided_by: str | None
+    decided_at: str | None
 
 
 class MeOut(UserOut):
@@ -460,6 +479,9 @@ class PasswordOut(Out):
     user: str
     updated_at: str
     updated_by: str
+    must_change: bool = Field(
+        default=False, description="A one-time password: the user must replace it"
+    )
 
 
 class TokenOut(Out):

@@ -146,6 +146,35 @@ class PasswordSet(Event):
     entity_type = "password"
 
 
+class RoleGrantRequested(Event):
+    """An administrator granted roles that can decide the gate; they wait for a second
+    administrator's confirmation (policy ``segregation_of_duties.second_admin_for``)."""
+
+    action = "user.grant_requested"
+    entity_type = "role_grant"
+
+
+class RoleGrantConfirmed(Event):
+    """A second administrator confirmed a pending role grant; the roles took effect."""
+
+    action = "user.grant_confirmed"
+    entity_type = "role_grant"
+
+
+class RoleGrantSuperseded(Event):
+    """A pending role grant was replaced by a later grant for the same user."""
+
+    action = "user.grant_superseded"
+    entity_type = "role_grant"
+
+
+class SessionEnded(Event):
+    """A web session was ended because its user's password changed."""
+
+    action = "auth.session_ended"
+    entity_type = "session"
+
+
 class LoggedIn(Event):
     """A user logged in to the web UI; a session was opened."""
 

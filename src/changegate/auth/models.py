@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime, iso
@@ -63,15 +63,21 @@ class PasswordCredential(Base):
     hash: Mapped[str] = mapped_column(String(300))
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: set by an administrator for someone else: a one-time password, good only for choosing
+    #: a new one (the web asks for it at login, the API refuses every other action)
+    must_change: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def audit_state(self) -> dict[str, Any]:
-        return {
+        state: dict[str, Any] = {
             "id": self.user_name,
             # a digest of the salted hash: detects a swapped hash, reveals nothing usable
             "hash_sha256": hashlib.sha256(self.hash.encode()).hexdigest(),
             "updated_by": self.updated_by,
             "updated_at": iso(self.updated_at),
         }
+        if self.must_change:  # only when set, so rows recorded before 0008 still verify
+            state["must_change"] = True
+        return state
 
 
 class WebSession(Base):

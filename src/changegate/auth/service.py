@@ -23,7 +23,7 @@ from changegate.audit.service import record
 from changegate.auth.errors import RateLimited, Unauthenticated
 from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, WebSession
 from changegate.db import iso, utcnow
-from changegate.errors import Conflict, InvalidInput, NotFound
+from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied
 from changegate.users.models import User
 from changegate.users.service import get_user
 
@@ -185,18 +185,83 @@ def _check_password(password: str) -> None:
 
 
 def set_password(session: Session, *, user: str, password: str, actor: str) -> PasswordCredential:
+    """Set ``user``'s password and end every web session they have.
+
+    Set by an administrator account for someone else, it is a one-time password
+    (``must_change``): it opens only the "choose a new password" step. Set by its owner, or by
+    the database's operator (the local CLI without --by), it is an ordinary password. API
+    tokens are separate credentials and stay valid (see docs/server.md).
+    """
     owner = get_user(session, user, field="name")
     _check_password(password)
-    cred = session.get(PasswordCredential, owner.name)
+    admin_reset = actor != owner.name and (
+        session.scalar(select(User.id).where(User.name == actor)) is not None
+    )
+    cred = _store_password(session, owner.name, password, actor=actor, must_change=admin_reset)
+    end_sessions(session, owner.name, actor=actor)
+    return cred
+
+
+def change_own_password(
+    session: Session, *, user: User, current: str | None, password: str
+) -> PasswordCredential:
+    """A user replaces their own password, proving they know the current one.
+
+    Refused without the right current password whenever one is set: a stolen API token (or an
+    open session) must not be enough to take over the account's web login.
+    """
+    cred = session.get(PasswordCredential, user.name)
+    if cred is not None and not _verify(cred.hash, current or ""):
+        raise PolicyDenied(
+            "changing your password needs your current password (current_password); "
+            "the one given is missing or wrong",
+            field="current_password",
+        )
+    if cred is not None and current == password:
+        raise InvalidInput("choose a password different from the current one", field="password")
+    return set_password(session, user=user.name, password=password, actor=user.name)
+
+
+def must_change_password(session: Session, user_name: str) -> bool:
+    """Whether ``user_name`` holds a one-time password an administrator set."""
+    return bool(
+        session.scalar(
+            select(PasswordCredential.must_change).where(PasswordCredential.user_name == user_name)
+        )
+    )
+
+
+def _store_password(
+    session: Session, user_name: str, password: str, *, actor: str, must_change: bool
+) -> PasswordCredential:
+    cred = session.get(PasswordCredential, user_name)
     before = cred.audit_state() if cred is not None else None
     if cred is None:
-        cred = PasswordCredential(user_name=owner.name)
+        cred = PasswordCredential(user_name=user_name)
         session.add(cred)
     cred.hash = hasher().hash(password)
     cred.updated_by = actor
     cred.updated_at = utcnow()
+    cred.must_change = must_change
     record(session, events.PasswordSet, actor=actor, before=before, after=cred)
     return cred
+
+
+def end_sessions(session: Session, user_name: str, *, actor: str) -> int:
+    """End every open web session of ``user_name`` (after a password change); returns how many."""
+    now = utcnow()
+    open_ = session.scalars(
+        select(WebSession).where(
+            WebSession.user_name == user_name,
+            WebSession.ended_at.is_(None),
+            WebSession.expires_at > now,
+        )
+    ).all()
+    for web in open_:
+        before = web.audit_state()
+        web.ended_at = now
+        record(session, events.SessionEnded, actor=actor, before=before, after=web)
+    return len(open_)
 
 
 def _verify(hash_: str | None, password: str) -> bool:
@@ -284,6 +349,8 @@ class LoginResult:
     web_session: WebSession | None
     cookie: str | None
     reason: str = ""
+    #: logged in with a one-time password: only the "choose a new password" step is open
+    must_change: bool = False
 
     @property
     def ok(self) -> bool:
@@ -327,11 +394,12 @@ def attempt_login(
             extra={"via": "password", "user": user_name, "address": address, "reason": reason},
         )
         return LoginResult(None, None, None, reason)
-    if hasher().check_needs_rehash(cred.hash):  # type: ignore[union-attr]
-        set_password(session, user=user.name, password=password, actor=user.name)
+    assert cred is not None
+    if hasher().check_needs_rehash(cred.hash):
+        _store_password(session, user.name, password, actor=user.name, must_change=cred.must_change)
     session.execute(delete(LoginFailure).where(LoginFailure.user_name == user.name))
     web, raw = open_session(session, user, address=address, ttl=ttl)
-    return LoginResult(user, web, raw)
+    return LoginResult(user, web, raw, must_change=cred.must_change)
 
 
 def open_session(

@@ -88,6 +88,19 @@ def _fields(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None and v != []}
 
 
+GRANT_COLUMNS = ["id", "user", "roles", "requested_by", "state", "decided_by"]
+
+
+def _roles_text(out: dict[str, Any]) -> str:
+    text = ", ".join(out["roles"]) or "no roles yet"
+    if out.get("pending_roles"):
+        text += (
+            f"; waiting for a second administrator: {', '.join(out['pending_roles'])} "
+            "(`changegate user grants --pending`)"
+        )
+    return text
+
+
 def register(app: typer.Typer) -> None:
     user_app = typer.Typer(
         help="Users and their roles (roles come from the policy).", no_args_is_help=True
@@ -149,6 +162,14 @@ def register(app: typer.Typer) -> None:
         github: Annotated[
             str | None, typer.Option("--github", help="GitHub login mapped to this user.")
         ] = None,
+        by: Annotated[
+            str,
+            typer.Option(
+                "--by",
+                help="The administrator adding the user (default: the database's operator); "
+                "an administrator's grant of a gate role waits for a second one.",
+            ),
+        ] = "system",
         json: JsonOpt = False,
         db: DbOpt = None,
         policy: PolicyOpt = None,
@@ -160,12 +181,66 @@ def register(app: typer.Typer) -> None:
         o = Opts(json, db, policy)
 
         def body() -> None:
-            from changegate.users.service import add_user
+            from changegate.users.service import add_user, user_view
 
             with transaction(o) as (s, pol):
-                u = add_user(s, pol, name=name, roles=role, github_login=github)
-                out = u.audit_state()
-            emit(o, out, lambda: print(f"added {out['name']} ({', '.join(out['roles'])})"))
+                u = add_user(s, pol, name=name, roles=role, github_login=github, actor=by)
+                out = user_view(s, u)
+            emit(o, out, lambda: print(f"added {out['name']} ({_roles_text(out)})"))
+
+        guarded(o, body)
+
+    @user_app.command("grants")
+    def user_grants(
+        pending: Annotated[
+            bool, typer.Option("--pending", help="Only grants waiting for confirmation.")
+        ] = False,
+        json: JsonOpt = False,
+        db: DbOpt = None,
+        policy: PolicyOpt = None,
+    ) -> None:
+        """List role grants made by administrators, and whether a second one confirmed them.
+
+        Example: changegate user grants --pending
+        """
+        o = Opts(json, db, policy)
+
+        def body() -> None:
+            from changegate.cli.render import show_rows
+            from changegate.users.service import list_grants
+
+            with transaction(o, write=False) as (s, _):
+                rows = [g.audit_state() for g in list_grants(s, pending_only=pending)]
+            emit(o, rows, lambda: show_rows("role grants", rows, GRANT_COLUMNS))
+
+        guarded(o, body)
+
+    @user_app.command("confirm-grant")
+    def user_confirm_grant(
+        grant_id: Annotated[int, typer.Argument(metavar="ID", help="Grant id from `user grants`.")],
+        by: Annotated[str, typer.Option("--by", help="The second administrator, who confirms.")],
+        json: JsonOpt = False,
+        db: DbOpt = None,
+        policy: PolicyOpt = None,
+    ) -> None:
+        """Confirm another administrator's role grant; its roles take effect.
+
+        Example: changegate user confirm-grant 3 --by bob
+        """
+        o = Opts(json, db, policy)
+
+        def body() -> None:
+            from changegate.users.service import confirm_grant
+
+            with transaction(o) as (s, pol):
+                out = confirm_grant(s, pol, grant_id, actor=by).audit_state()
+            emit(
+                o,
+                out,
+                lambda: print(
+                    f"grant {out['id']} confirmed: {out['user']} now holds {', '.join(out['roles'])}"
+                ),
+            )
 
         guarded(o, body)
 
@@ -187,12 +262,12 @@ def register(app: typer.Typer) -> None:
         o = Opts(json, db, policy)
 
         def body() -> None:
-            from changegate.users.service import get_user, set_roles
+            from changegate.users.service import get_user, set_roles, user_view
 
             with transaction(o) as (s, pol):
                 u = set_roles(s, pol, get_user(s, name, field="name"), roles=role, actor=by)
-                out = u.audit_state()
-            emit(o, out, lambda: print(f"{out['name']}: {', '.join(out['roles'])}"))
+                out = user_view(s, u)
+            emit(o, out, lambda: print(f"{out['name']}: {_roles_text(out)}"))
 
         guarded(o, body)
 
@@ -206,10 +281,10 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from changegate.cli.render import show_rows
-            from changegate.users.service import list_users
+            from changegate.users.service import list_users, user_view
 
             with transaction(o, write=False) as (s, _):
-                rows = [u.audit_state() for u in list_users(s)]
+                rows = [user_view(s, u) for u in list_users(s)]
             emit(o, rows, lambda: show_rows("users", rows, ["name", "roles", "github_login"]))
 
         guarded(o, body)

@@ -442,11 +442,17 @@ def cmd_init(ctx: Ctx) -> int:
     return 0
 
 
+def _roles_text(out: dict[str, Any]) -> str:
+    from changegate.cli.changes import _roles_text as text
+
+    return text(out)
+
+
 def cmd_user_add(ctx: Ctx) -> int:
     _require(ctx, "role")
     body = {"name": ctx.args[0], "roles": ctx.opt("role"), "github": ctx.opt("github")}
-    out = ctx.call("POST", "/api/users", body)
-    ctx.emit(out, lambda: _print(f"added {out['name']} ({', '.join(out['roles'])})"))
+    out = ctx.call("POST", "/api/users", body)  # the token's user is the acting admin
+    ctx.emit(out, lambda: _print(f"added {out['name']} ({_roles_text(out)})"))
     return 0
 
 
@@ -457,7 +463,7 @@ def cmd_user_set_roles(ctx: Ctx) -> int:
         f"/api/users/{_key(ctx.args[0])}/roles",
         {"roles": ctx.opt("role"), "by": ctx.opt("by")},
     )
-    ctx.emit(out, lambda: _print(f"{out['name']}: {', '.join(out['roles'])}"))
+    ctx.emit(out, lambda: _print(f"{out['name']}: {_roles_text(out)}"))
     return 0
 
 
@@ -468,14 +474,42 @@ def cmd_user_list(ctx: Ctx) -> int:
 
 
 def cmd_user_set_password(ctx: Ctx) -> int:
-    from changegate.cli.server import read_password
+    from changegate.cli.server import _password_text, read_current_password, read_password
 
+    body: dict[str, Any] = {}
     try:
-        password = read_password(ctx.args[0])
+        if ctx.opt("current"):
+            body["current_password"] = read_current_password(ctx.args[0])
+        body["password"] = read_password(ctx.args[0])
     except Exception as exc:  # InvalidInput from a missing or mistyped password
         raise Remote(str(exc), 2, "InvalidInput", "password") from None
-    out = ctx.call("PUT", f"/api/users/{_key(ctx.args[0])}/password", {"password": password})
-    ctx.emit(out, lambda: _print(f"password set for {out['user']}"))
+    out = ctx.call("PUT", f"/api/users/{_key(ctx.args[0])}/password", body)
+    ctx.emit(out, lambda: _print(_password_text(out)))
+    return 0
+
+
+def cmd_user_grants(ctx: Ctx) -> int:
+    from changegate.cli.changes import GRANT_COLUMNS
+
+    query = "?pending=true" if ctx.opt("pending") else ""
+    rows = ctx.call("GET", f"/api/users/grants{query}")
+    ctx.emit(rows, lambda: _rows("role grants", rows, GRANT_COLUMNS))
+    return 0
+
+
+def cmd_user_confirm_grant(ctx: Ctx) -> int:
+    try:
+        grant_id = int(ctx.args[0])
+    except ValueError:
+        raise Usage(f"Invalid value for 'ID': {ctx.args[0]!r} is not a valid integer.") from None
+    _require(ctx, "by")
+    out = ctx.call("POST", f"/api/users/grants/{grant_id}/confirm")
+    ctx.emit(
+        out,
+        lambda: _print(
+            f"grant {out['id']} confirmed: {out['user']} now holds {', '.join(out['roles'])}"
+        ),
+    )
     return 0
 
 
@@ -932,10 +966,12 @@ BY = {"by": "str"}
 GIT_SHA = {"git-sha": "str"}
 COMMANDS: dict[tuple[str, ...], Spec] = {
     ("init",): Spec(cmd_init),
-    ("user", "add"): Spec(cmd_user_add, {"role": "list", "github": "str"}, ("name",)),
+    ("user", "add"): Spec(cmd_user_add, {"role": "list", "github": "str", **BY}, ("name",)),
     ("user", "set-roles"): Spec(cmd_user_set_roles, {"role": "list", **BY}, ("name",)),
     ("user", "list"): Spec(cmd_user_list),
-    ("user", "set-password"): Spec(cmd_user_set_password, dict(BY), ("name",)),
+    ("user", "set-password"): Spec(cmd_user_set_password, {**BY, "current": "flag"}, ("name",)),
+    ("user", "grants"): Spec(cmd_user_grants, {"pending": "flag"}),
+    ("user", "confirm-grant"): Spec(cmd_user_confirm_grant, dict(BY), ("id",)),
     ("change", "new"): Spec(
         cmd_change_new,
         {**CHANGE_OPTIONS, "author": "str", "security-impacting": "flag"},

@@ -33,6 +33,24 @@ def read_password(name: str) -> str:
     return first
 
 
+def read_current_password(name: str) -> str:
+    """The current password, before the new one: the first stdin line, or prompted once."""
+    from changegate.errors import InvalidInput
+
+    if not sys.stdin.isatty():
+        text = sys.stdin.readline().rstrip("\r\n")
+        if not text:
+            raise InvalidInput(
+                "--current: no current password on stdin: pipe the current password and the "
+                "new one, one per line",
+                field="current_password",
+            )
+        return text
+    import getpass
+
+    return getpass.getpass(f"current password for {name}: ")
+
+
 def _user_group(app: typer.Typer) -> typer.Typer:
     for group in app.registered_groups:
         if group.name == "user" and group.typer_instance is not None:
@@ -222,29 +240,62 @@ def register(app: typer.Typer) -> None:
     @user_app.command("set-password")
     def user_set_password(
         name: str,
-        by: Annotated[str, typer.Option("--by", help="Who sets it.")] = "system",
+        by: Annotated[
+            str,
+            typer.Option(
+                "--by",
+                help="Who sets it (default: the database's operator). An administrator "
+                "setting someone else's password makes it a one-time password.",
+            ),
+        ] = "system",
+        current: Annotated[
+            bool,
+            typer.Option(
+                "--current",
+                help="Change your own password: read the current one first (needed remotely).",
+            ),
+        ] = False,
         json: JsonOpt = False,
         db: DbOpt = None,
         policy: PolicyOpt = None,
     ) -> None:
         """Set a user's web login password (argon2); read from stdin when it is not a terminal.
 
+        The user's web sessions end. Set by an administrator for someone else (--by ADMIN, or
+        remotely), it is a one-time password the user replaces at their first login.
+
         Example: changegate user set-password alice   (in scripts: echo "$PW" | changegate ...)
         """
         o = Opts(json, db, policy)
 
         def body() -> None:
-            from changegate.auth.service import set_password
+            from changegate.auth.service import change_own_password, set_password
             from changegate.db import iso
+            from changegate.users.service import get_user
 
+            old = read_current_password(name) if current else None
             password = read_password(name)
             with transaction(o) as (s, _):
-                cred = set_password(s, user=name, password=password, actor=by)
+                if current:
+                    owner = get_user(s, name, field="name")
+                    cred = change_own_password(s, user=owner, current=old, password=password)
+                else:
+                    cred = set_password(s, user=name, password=password, actor=by)
                 out = {
                     "user": cred.user_name,
                     "updated_at": iso(cred.updated_at),
                     "updated_by": cred.updated_by,
+                    "must_change": cred.must_change,
                 }
-            emit(o, out, lambda: print(f"password set for {out['user']}"))
+            emit(o, out, lambda: print(_password_text(out)))
 
         guarded(o, body)
+
+
+def _password_text(out: dict[str, Any]) -> str:
+    if out.get("must_change"):
+        return (
+            f"one-time password set for {out['user']}: they replace it at their first login; "
+            "their sessions ended"
+        )
+    return f"password set for {out['user']}; their sessions ended"

@@ -89,6 +89,17 @@ class SegregationOfDuties(Strict):
     distinct_approvers_per_requirement: bool = True
     high_risk_deployer_may_be_approver: bool = False
     author_may_deploy_high_risk: bool = True
+    #: a role that may do any of ``second_admin_for`` (or deploy, or fill a rule's approval)
+    #: is granted only when a second administrator confirms; nobody grants roles to themselves
+    role_grants_need_second_admin: bool = True
+    second_admin_for: list[str] = [
+        "review.approve",
+        "deploy",
+        "rollback",
+        "emergency.review",
+        "user.manage",
+        "token.manage",
+    ]
 
 
 class EvidenceBinding(Strict):
@@ -288,10 +299,17 @@ class Policy(Strict, PolicyMethods):
                 problems.append(
                     f"categories.{slug}.component: unknown component '{category.component}'"
                 )
+            problems.extend(self._catalogue_problems(slug, category))
         for action, roles in self.permissions.items():
             for role in roles:
                 if role not in self.roles:
                     problems.append(f"permissions.{action}: unknown role '{role}'")
+        for action in self.segregation_of_duties.second_admin_for:
+            if action not in self.permissions:
+                problems.append(
+                    f"segregation_of_duties.second_admin_for: unknown action '{action}' "
+                    "(not in permissions)"
+                )
         for f in self.evidence.stale_when_changed:
             if f not in FIELD_NAMES:
                 problems.append(

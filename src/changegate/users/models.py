@@ -28,3 +28,36 @@ class User(Base):
             "active": self.active,
             "created_at": iso(self.created_at),
         }
+
+
+class RoleGrant(Base):
+    """Roles one administrator granted that wait for a second one's confirmation.
+
+    Only a role that can decide the gate (``segregation_of_duties.second_admin_for``) waits; it
+    is added to the user's roles when a different administrator, who is not the grantee,
+    confirms. A later grant for the same user supersedes a pending one.
+    """
+
+    __tablename__ = "role_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: pending, confirmed or superseded
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    def audit_state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user": self.user_name,
+            "roles": list(self.roles),
+            "requested_by": self.requested_by,
+            "requested_at": iso(self.requested_at),
+            "state": self.state,
+            "decided_by": self.decided_by,
+            "decided_at": iso(self.decided_at),
+        }

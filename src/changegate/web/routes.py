@@ -24,6 +24,7 @@ from changegate.db import session_scope
 from changegate.errors import InvalidInput, NotFound
 from changegate.web.forms import FormValues, errors_from, missing_errors
 from changegate.web.session import (
+    PasswordChangeRequired,
     WebCtx,
     WebRead,
     WebWrite,
@@ -243,7 +244,8 @@ def login(
             error="Wrong user name or password.",
             status=401,
         )
-    response = _redirect(next_url)
+    target = f"/password?next={quote(next_url)}" if result.must_change else next_url
+    response = _redirect(target)
     set_cookie(
         response,
         state.settings,
@@ -253,6 +255,77 @@ def login(
     )
     clear_cookie(response, state.settings, login_cookie(state.settings))
     return response
+
+
+def _password_page(
+    request: Request, ctx: WebCtx, *, next_url: str, error: str = "", status: int = 200
+) -> HTMLResponse:
+    from changegate.auth.service import must_change_password
+
+    context = {
+        "next": next_url,
+        "error": error,
+        "one_time": must_change_password(ctx.session, ctx.user.name),
+    }
+    return render(request, "password.html", context, ctx=ctx, status=status)
+
+
+@router.get("/password")
+def password_form(
+    request: Request, ctx: WebRead, next: str | None = Query(default=None, max_length=2000)
+) -> Response:
+    return _password_page(request, ctx, next_url=_safe_next(next))
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    ctx: WebWrite,
+    current: Annotated[str, Form(max_length=2000)] = "",
+    password: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=2000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Replace your own password (a one-time one included): every session of yours ends, and
+    this browser gets a new one."""
+    from changegate.auth.service import change_own_password, open_session
+    from changegate.errors import PolicyDenied
+
+    next_url = _safe_next(next)
+    if password != confirm:
+        raise FormInvalid(
+            "password.html",
+            _password_context(ctx, next_url, "The two new passwords differ."),
+        )
+    try:
+        change_own_password(ctx.session, user=ctx.user, current=current, password=password)
+    except (InvalidInput, PolicyDenied) as exc:
+        raise FormInvalid("password.html", _password_context(ctx, next_url, exc.message)) from exc
+    ttl = dt.timedelta(hours=ctx.app.settings.session_hours)
+    _, raw = open_session(ctx.session, ctx.user, address=client_address(request), ttl=ttl)
+    response = _redirect(next_url)
+    set_cookie(
+        response,
+        ctx.app.settings,
+        session_cookie(ctx.app.settings),
+        raw,
+        int(ttl.total_seconds()),
+    )
+    return response
+
+
+def _password_context(ctx: WebCtx, next_url: str, error: str) -> dict[str, Any]:
+    """Plain data for re-showing the form after the transaction rolled back."""
+    from changegate.auth.service import must_change_password
+
+    return {
+        "next": next_url,
+        "error": error,
+        "one_time": must_change_password(ctx.session, ctx.user.name),
+        "user": {"name": ctx.user.name, "roles": list(ctx.user.roles)},
+        "csrf": ctx.csrf,
+        "granted": set(),
+    }
 
 
 @router.post("/logout")
@@ -574,6 +647,11 @@ def mount(app: FastAPI) -> None:
         assert isinstance(exc, FormInvalid)
         return _page(request, exc.template, dict(exc.context), exc.status)
 
+    def on_password_change_required(request: Request, exc: Exception) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return _redirect(f"/password?next={quote(_safe_next(target))}")
+
     app.add_exception_handler(FormInvalid, on_form_invalid)
+    app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -80,6 +80,14 @@ def check_origin(request: Request) -> None:
         )
 
 
+class PasswordChangeRequired(Exception):
+    """The session's user holds a one-time password: every page leads to the change step."""
+
+
+#: the pages open to a user who holds a one-time password
+ONE_TIME_PASSWORD_PAGES = ("/password", "/logout")
+
+
 @dataclass
 class WebCtx(Ctx):
     web: WebSession
@@ -90,7 +98,7 @@ class WebCtx(Ctx):
 
 
 def _web_ctx(request: Request, *, write: bool, csrf: str | None) -> Iterator[WebCtx]:
-    from changegate.auth.service import session_user
+    from changegate.auth.service import must_change_password, session_user
 
     state = app_state(request)
     raw = request.cookies.get(session_cookie(state.settings), "")
@@ -98,6 +106,8 @@ def _web_ctx(request: Request, *, write: bool, csrf: str | None) -> Iterator[Web
     with session_scope(state.engine, write=write) as s:
         user, web = session_user(s, raw)
         request.state.actor = user.name
+        if request.url.path not in ONE_TIME_PASSWORD_PAGES and must_change_password(s, user.name):
+            raise PasswordChangeRequired()
         if write:
             check_origin(request)
             if not csrf or not hmac.compare_digest(csrf, web.csrf_token):

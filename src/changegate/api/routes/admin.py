@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from changegate.api.deps import Ctx, ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
 from changegate.api.schemas import (
+    GrantOut,
     MeOut,
     PasswordIn,
     PasswordOut,
@@ -39,7 +40,7 @@ def list_users(ctx: ReadCtx) -> list[dict[str, Any]]:
     from changegate.users.service import list_users as list_all
 
     ctx.require("user.read", doing="list users")
-    return [u.audit_state() for u in list_all(ctx.session)]
+    return [_user_out(ctx, u) for u in list_all(ctx.session)]
 
 
 @router.post(
@@ -62,7 +63,13 @@ def add_user(body: UserIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
         actor=ctx.user.name,
     )
     response.headers["Location"] = f"/api/users/{user.name}"
-    return user.audit_state()
+    return _user_out(ctx, user)
+
+
+def _user_out(ctx: Ctx, user: Any) -> dict[str, Any]:
+    from changegate.users.service import user_view
+
+    return user_view(ctx.session, user)
 
 
 def _name(name: str) -> str:
@@ -84,9 +91,39 @@ def set_roles(name: UserName, body: RolesIn, ctx: WriteCtx) -> dict[str, Any]:
     actor = ctx.acting_as(body.by, field="by")
     ctx.require("user.manage", doing="change roles")
     user = get_user(ctx.session, _name(name), field="name")
-    return set_user_roles(
-        ctx.session, ctx.policy, user, roles=body.roles, actor=actor
-    ).audit_state()
+    return _user_out(
+        ctx, set_user_roles(ctx.session, ctx.policy, user, roles=body.roles, actor=actor)
+    )
+
+
+@router.get(
+    "/users/grants",
+    response_model=list[GrantOut],
+    tags=["users"],
+    summary="Role grants, pending ones first to confirm (user grants)",
+)
+def list_grants(
+    ctx: ReadCtx,
+    pending: bool = Query(default=False, description="Only grants waiting for confirmation"),
+) -> list[dict[str, Any]]:
+    from changegate.users.service import list_grants as list_all
+
+    ctx.require("user.read", doing="list role grants")
+    return [g.audit_state() for g in list_all(ctx.session, pending_only=pending)]
+
+
+@router.post(
+    "/users/grants/{grant_id}/confirm",
+    response_model=GrantOut,
+    tags=["users"],
+    summary="Confirm another administrator's pending role grant (user confirm-grant)",
+)
+def confirm_grant(grant_id: int, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.users.service import confirm_grant as confirm
+
+    if not 0 < grant_id < 2**31:
+        raise NotFound(f"no role grant {grant_id}", field="grant")
+    return confirm(ctx.session, ctx.policy, grant_id, actor=ctx.user.name).audit_state()
 
 
 @router.put(
@@ -96,15 +133,24 @@ def set_roles(name: UserName, body: RolesIn, ctx: WriteCtx) -> dict[str, Any]:
     summary="Set a web login password: your own, or anyone's with user.manage (user set-password)",
 )
 def set_password(name: UserName, body: PasswordIn, ctx: WriteCtx) -> dict[str, Any]:
+    """Your own password needs your current one (when set). Anyone else's, with user.manage,
+    is a one-time password they must replace at their first login. Either way the user's web
+    sessions end."""
+    from changegate.auth.service import change_own_password
     from changegate.auth.service import set_password as set_pw
 
-    if _name(name) != ctx.user.name:
+    if _name(name) == ctx.user.name:
+        cred = change_own_password(
+            ctx.session, user=ctx.user, current=body.current_password, password=body.password
+        )
+    else:
         ctx.require("user.manage", doing=f"set {name}'s password")
-    cred = set_pw(ctx.session, user=name, password=body.password, actor=ctx.user.name)
+        cred = set_pw(ctx.session, user=name, password=body.password, actor=ctx.user.name)
     return {
         "user": cred.user_name,
         "updated_at": iso(cred.updated_at),
         "updated_by": cred.updated_by,
+        "must_change": cred.must_change,
     }
 
 
