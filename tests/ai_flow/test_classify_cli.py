@@ -353,6 +353,11 @@ def test_setting_names_containing_api_key_or_token_are_not_credential_rotation(
         assert out["class"] == "normal", (label, out["class"])
         assert out["security_impacting"] is security, label
         assert "standard-pre-approved" not in rules(out)
+        if label == "redact_user_api_key_info":
+            human = cli(DB, "ai", "classify", "--before", str(old), "--after", str(new)).stdout
+            assert "no §10.1 category covers: normal" in human
+            assert "what the policy requires of a normal change" in human
+            assert "security-scrutiny" in human and "--class normal" in human
 
 
 def test_credential_rotation_only_when_nothing_but_credential_references_changed(

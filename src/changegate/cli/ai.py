@@ -199,7 +199,7 @@ def _show_classification(out: dict[str, Any]) -> None:
         )
     if out["requirements"]:
         show_rows(
-            f"what the policy requires of a {out['category']} change",
+            f"what the policy requires of a {out['category'] or out['class']} change",
             [
                 r
                 | {
