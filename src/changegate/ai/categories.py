@@ -44,11 +44,11 @@ class Requirement(StrEnum):
 
 @dataclass(frozen=True)
 class CategoryInfo:
-    """What policy 10.1 says about one category."""
+    """What policy 10.1 says about one category. Its change class is not here: it is the
+    policy file's (``categories.<slug>.class``), read where a class is decided."""
 
     category: AiCategory
     title: str
-    change_class: str  # "standard" | "normal" | "emergency" (policy section 3)
     requirements: tuple[Requirement, ...]
     note: str
 
@@ -59,7 +59,6 @@ CATEGORY_INFO: dict[AiCategory, CategoryInfo] = {
         CategoryInfo(
             AiCategory.EMERGENCY_MODEL_FALLBACK,
             "Emergency Model Fallback",
-            "emergency",
             (
                 Requirement.RETROSPECTIVE_REVIEW,
                 Requirement.BEHAVIORAL_REGRESSION,
@@ -70,7 +69,6 @@ CATEGORY_INFO: dict[AiCategory, CategoryInfo] = {
         CategoryInfo(
             AiCategory.SYSTEM_PROMPT_CHANGE,
             "System Prompt Change",
-            "normal",
             (
                 Requirement.CTO_APPROVAL,
                 Requirement.BEHAVIORAL_REGRESSION,
@@ -81,14 +79,12 @@ CATEGORY_INFO: dict[AiCategory, CategoryInfo] = {
         CategoryInfo(
             AiCategory.CONTENT_FILTERING_ADJUSTMENT,
             "Content Filtering Adjustment",
-            "normal",
             (Requirement.SECURITY_IMPACT, Requirement.BEHAVIORAL_REGRESSION),
             "Normal — requires security review.",
         ),
         CategoryInfo(
             AiCategory.MODEL_PROVIDER_SWITCH,
             "Model Provider Switch",
-            "normal",
             (
                 Requirement.CTO_APPROVAL,
                 Requirement.PROVIDER_DPA,
@@ -99,21 +95,18 @@ CATEGORY_INFO: dict[AiCategory, CategoryInfo] = {
         CategoryInfo(
             AiCategory.RAG_CONFIG_CHANGE,
             "RAG Configuration Change",
-            "normal",
             (Requirement.TENANT_ISOLATION, Requirement.BEHAVIORAL_REGRESSION),
             "Retrieval scope, embedding model, chunking strategy or tenant isolation controls.",
         ),
         CategoryInfo(
             AiCategory.MODEL_VERSION_UPGRADE,
             "Model Version Upgrade",
-            "normal",
             (Requirement.BEHAVIORAL_REGRESSION,),
             "Normal — requires regression testing.",
         ),
         CategoryInfo(
             AiCategory.CREDENTIAL_ROTATION,
             "LLM Provider Credential Rotation",
-            "standard",
             (),
             "Rotating API keys for OpenAI, Anthropic, Google, or other LLM providers.",
         ),
