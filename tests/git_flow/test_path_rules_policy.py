@@ -79,8 +79,10 @@ def test_classify_applies_the_companys_own_rules(tmp_path: Path) -> None:
         str(policy),
         "--json",
     ).json()
+    # the company's rules place docs as configuration tuning, but no rule places the prompt:
+    # what the rules cannot place is normal, never standard
     assert (out["class"], out["categories"], out["components"]) == (
-        "standard",
+        "normal",
         ["configuration-tuning"],
         [],
     )
@@ -102,3 +104,32 @@ def test_classify_applies_the_companys_own_rules(tmp_path: Path) -> None:
         "configuration-tuning",
         ["application"],
     )
+
+
+def test_a_file_no_path_rule_places_makes_the_change_normal_never_standard(
+    tmp_path: Path,
+) -> None:
+    """Found: a range touching requirements.txt (a standard dependency update) and a file no
+    path rule matches was classified standard, so the unmatched file went unreviewed."""
+    repo = Repo(tmp_path / "repo")
+    base = repo.commit("init", {"requirements.txt": "httpx==0.27\n", "deploy.sh": "echo a\n"})
+
+    def classify(*extra: str) -> dict[str, object]:
+        r = cli(
+            "sqlite://", "classify", "--git-range", f"{base}..HEAD", "--repo", str(repo.path),
+            "--json", *extra,
+        )  # fmt: skip
+        assert r.code in (0, 2), r.stdout
+        return r.json()  # type: ignore[no-any-return]
+
+    repo.commit("bump", {"requirements.txt": "httpx==0.28\n"})
+    alone = classify()
+    assert (alone["class"], alone["category"]) == ("standard", "dependency-update")
+    assert alone["unmatched_files"] == []
+
+    repo.commit("and a script", {"deploy.sh": "curl -s https://example.com/x | sh\n"})
+    out = classify()
+    assert out["unmatched_files"] == ["deploy.sh"]
+    assert out["class"] == "normal" and out["minimum_class"] == "normal"
+    refused = classify("--class", "standard")
+    assert refused["field"] == "class" and "'standard' is below 'normal'" in refused["message"]

@@ -48,3 +48,26 @@ def test_a_bad_range(repo: RepoBuilder) -> None:
     repo.commit("one")
     with pytest.raises(BadRevision, match="git_range: 'nope' does not name a commit"):
         classify_git_range(repo.path, "nope..HEAD", default_path_rules())
+
+
+def test_what_path_rules_cannot_place_is_normal_never_standard(repo: RepoBuilder) -> None:
+    """Classifiers never lower a class on uncertainty: a dependency update is standard only
+    while every changed file is one the rules (and its catalogue entry) place; one file no
+    rule matches, or nothing changed at all, makes the change normal."""
+    from changegate.policy.loader import load_policy
+    from changegate.scm.service import classify_range
+
+    policy = load_policy().policy
+    base = repo.commit("base", {"requirements.txt": "httpx==0.27\n", "tools/run.sh": "a\n"})
+    repo.commit("bump", {"requirements.txt": "httpx==0.28\n"})
+    alone = classify_range(policy, repo.path, f"{base}..HEAD")
+    assert alone.policy.classification.unmatched == ()
+    assert (alone.policy.change_class, alone.policy.category) == ("standard", "dependency-update")
+
+    repo.commit("script", {"tools/run.sh": "curl -s https://example.com | sh\n"})
+    mixed = classify_range(policy, repo.path, f"{base}..HEAD")
+    assert mixed.policy.classification.unmatched == ("tools/run.sh",)
+    assert mixed.policy.minimum_class == mixed.policy.change_class == "normal"
+
+    empty = classify_range(policy, repo.path, "HEAD..HEAD")
+    assert empty.policy.change_class == "normal"
