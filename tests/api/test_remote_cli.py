@@ -39,13 +39,14 @@ def pair(
     tmp = tmp_path_factory.mktemp("remote")
     backend = str(request.param)
     with database(backend, request, tmp) as local_url, database(backend, request, tmp) as url:
+        team = TEAM | {"ada2": ["admin"]}  # a second administrator, to confirm grants
         with running_org(local_url) as local:
-            for name, roles in TEAM.items():
+            for name, roles in team.items():
                 local.user(*roles, name=name)
         with running_org(url) as org, serving(org.app) as base:
-            for name, roles in TEAM.items():
+            for name, roles in team.items():
                 org.user(*roles, name=name)
-            yield local_url, base, {name: org.token(name) for name in TEAM}
+            yield local_url, base, {name: org.token(name) for name in team}
 
 
 def run_remote(base: str, token: str, args: list[str], capsys: pytest.CaptureFixture[str]) -> Run:
@@ -294,16 +295,22 @@ def test_remote_gate_and_deploy_by_commit(
     )
 
     # the deployer by GitHub login, or from $GITHUB_ACTOR, as the Action passes it
-    run("ada", "user", "add", "dave", "--role", "deployer", "--github", "dave-gh", "--json")
-    dave = run_remote(base, tokens["ada"], ["token", "create", "--user", "dave", "--json"], capsys)
-    tokens["dave"] = dave.json()["token"]
-    run("dave", *gate, "--deployer", "dave-gh", "--json", code=0)
+    # an administrator's grant of a gate role waits for a second administrator (locally the
+    # same administrator is named with --by; remotely the token says who acts)
+    add = ["user", "add", "dora", "--role", "deployer", "--github", "dora-gh", "--by", "ada"]
+    assert run("ada", *add, "--json").json()["pending_roles"] == ["deployer"]
+    grant = run("ada2", "user", "grants", "--pending", "--json").json()[0]["id"]
+    run("ada", "user", "confirm-grant", str(grant), "--by", "ada", code=1)  # not their own
+    run("ada2", "user", "confirm-grant", str(grant), "--by", "ada2", "--json", code=0)
+    dora = run_remote(base, tokens["ada"], ["token", "create", "--user", "dora", "--json"], capsys)
+    tokens["dora"] = dora.json()["token"]
+    run("dora", *gate, "--deployer", "dora-gh", "--json", code=0)
     run("carol", *gate, code=2)  # no --deployer and no $GITHUB_ACTOR
-    monkeypatch.setenv("GITHUB_ACTOR", "dave-gh")
-    run("dave", *gate, code=0)
+    monkeypatch.setenv("GITHUB_ACTOR", "dora-gh")
+    run("dora", *gate, code=0)
     deploy = ["deploy", "--git-sha", SHA, "--env", "production", "--version", "v2.0.0"]
-    out = run("dave", *deploy, "--json", code=0).json()
-    assert out["deployed"] and out["gate"]["deployer"] == "dave" and out["commit"]["sha"] == SHA
+    out = run("dora", *deploy, "--json", code=0).json()
+    assert out["deployed"] and out["gate"]["deployer"] == "dora" and out["commit"]["sha"] == SHA
     monkeypatch.delenv("GITHUB_ACTOR")
     run("carol", *deploy, "--by", "carol", code=1)  # already deployed: a conflict
     staging = ["--env", "staging", "--version", "v2", "--by", "carol"]
