@@ -6,7 +6,9 @@ directory: a provider removed, a fallback setting changed, only a credential ref
 rotated, a security setting flipped, a setting nobody classifies changed, the file renamed to
 the names LiteLLM's documentation uses. The expected classification is computed here from the
 YAML with PyYAML and from the policy file's own ``categories`` (read as YAML), never from
-changegate's output. Each case runs the real CLI.
+changegate's output. The renamed files go through the real CLI; the other cases call what
+the CLI calls (``classify_files`` and ``classification_report`` under the default policy),
+which keeps the module fast.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ import pytest
 import yaml
 
 import changegate.policy
+from changegate.ai.classify import classify_files
+from changegate.ai.litellm_config import LiteLLMRules
+from changegate.ai.paths import AiPathConfig
+from changegate.ai.requirements import classification_report
+from changegate.policy.loader import load_policy
+from changegate.policy.snapshot import as_data
 from tests.cli_runner import cli
 
 REALWORLD = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "realworld"
@@ -75,6 +83,17 @@ def classify(tmp: Path, name: str, old: str, new: str) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
+LOADED = load_policy().policy
+
+
+def report(name: str, old: str, new: str) -> dict[str, Any]:
+    """What `changegate ai classify --json` prints for the pair, without the process."""
+    config = AiPathConfig.from_mapping(as_data(LOADED.ai.config_paths))
+    rules = LiteLLMRules.from_policy(LOADED.ai.litellm)
+    result = classify_files([(name, old, new)], config, rules=rules)
+    return classification_report(LOADED, result)
+
+
 def dump(doc: dict[str, Any]) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
@@ -118,7 +137,7 @@ def test_a_provider_removed_under_any_file_name(corpus: list[Path], tmp_path: Pa
             assert out["class"] == class_of("model-provider-switch")
 
 
-def test_every_fallback_setting_is_a_routing_change(corpus: list[Path], tmp_path: Path) -> None:
+def test_every_fallback_setting_is_a_routing_change(corpus: list[Path]) -> None:
     """Found: litellm_settings.default_fallbacks was not seen as a routing change."""
     for path in corpus:
         text = path.read_bytes().decode()
@@ -135,12 +154,12 @@ def test_every_fallback_setting_is_a_routing_change(corpus: list[Path], tmp_path
                 else:
                     settings[setting] = [{groups[0]: [target]}]
                 new = dump(changed)
-                out = classify(tmp_path / path.stem / section / setting, path.name, text, new)
+                out = report(path.name, text, new)
                 assert out["categories"] == ["model-provider-switch"], (path.name, section, setting)
                 assert out["class"] == class_of("model-provider-switch")
 
 
-def test_only_a_credential_reference_rotated(corpus: list[Path], tmp_path: Path) -> None:
+def test_only_a_credential_reference_rotated(corpus: list[Path]) -> None:
     """credential-rotation only when nothing but credential references inside litellm_params
     changed; a literal key changed is no rotation of a reference."""
     seen = {"reference": 0, "literal": 0}
@@ -160,7 +179,7 @@ def test_only_a_credential_reference_rotated(corpus: list[Path], tmp_path: Path)
                     f"{key}_ROTATED" if is_ref else "sk-rotated-literal"
                 )
 
-            out = classify(tmp_path / path.stem / str(i), path.name, text, variant(doc, rotate))
+            out = report(path.name, text, variant(doc, rotate))
             if is_ref:
                 seen["reference"] += 1
                 assert out["categories"] == ["credential-rotation"], (path.name, i)
@@ -176,9 +195,7 @@ def test_only_a_credential_reference_rotated(corpus: list[Path], tmp_path: Path)
                 rotate(d)
                 d["model_list"][i]["litellm_params"]["timeout"] = 7
 
-            out = classify(
-                tmp_path / path.stem / f"{i}-tuned", path.name, text, variant(doc, rotate_and_tune)
-            )
+            out = report(path.name, text, variant(doc, rotate_and_tune))
             assert out["class"] == "normal" and out["category"] != "credential-rotation"
     assert seen["reference"] > 0 and seen["literal"] > 0, seen  # the corpus has both kinds
 
@@ -194,9 +211,7 @@ SECURITY_FLIPS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
 }
 
 
-def test_security_settings_are_never_credential_rotation(
-    corpus: list[Path], tmp_path: Path
-) -> None:
+def test_security_settings_are_never_credential_rotation(corpus: list[Path]) -> None:
     """Found: setting names that merely contain "api_key" or "token" were credential rotation
     (standard, pre-approved): a security-relevant change dropped out of review."""
     for path in corpus:
@@ -209,17 +224,17 @@ def test_security_settings_are_never_credential_rotation(
                 d[s] = settings
                 settings[k] = f(settings.get(k))
 
-            out = classify(tmp_path / path.stem / key, path.name, text, variant(doc, change))
+            out = report(path.name, text, variant(doc, change))
             assert out["security_impacting"] is True, (path.name, label)
             assert "credential-rotation" not in out["categories"], (path.name, label)
             assert out["class"] == "normal", (path.name, label)
 
 
-def test_what_nobody_classifies_is_normal(corpus: list[Path], tmp_path: Path) -> None:
+def test_what_nobody_classifies_is_normal(corpus: list[Path]) -> None:
     for path in corpus:
         text = path.read_bytes().decode()
         doc = yaml.safe_load(text)
-        same = classify(tmp_path / path.stem / "same", path.name, text, dump(doc))
+        same = report(path.name, text, dump(doc))
         assert same["findings"] == [], (path.name, same["findings"])  # only formatting changed
         for label, change in {
             "tokenizer switch": lambda d: (
@@ -234,7 +249,7 @@ def test_what_nobody_classifies_is_normal(corpus: list[Path], tmp_path: Path) ->
             new = variant(doc, apply)
             if yaml.safe_load(new) == doc:
                 continue  # the file already says so
-            out = classify(tmp_path / path.stem / label, path.name, text, new)
+            out = report(path.name, text, new)
             assert out["categories"] == [] and out["category"] is None, (path.name, label)
             assert out["class"] == "normal", (path.name, label)
             assert out["security_impacting"] is False
