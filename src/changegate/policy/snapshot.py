@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 #: bumped when the shape of snapshots (or of the schema) changes: a stored snapshot of another
 #: format is never used, the policy text is validated again instead
-SNAPSHOT_FORMAT = 3
+SNAPSHOT_FORMAT = 4
 
 
 class _PolicyFields(Protocol):
