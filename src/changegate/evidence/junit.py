@@ -3,10 +3,9 @@
 What the parser trusts, so that a report never reads better than the file says:
 
 * Test cases count at every depth (``<testsuites>`` / ``<testsuite>`` nested in any way, and
-  Eclipse's ``<testrun>`` root). Each one's outcome is kept under its id, ``classname::name``
-  (``class`` where a runner writes that instead), so the policy engine can tell which tests a
-  later report ran again (:func:`changegate.policy.engine` clears a failure only by a later
-  pass of that same test).
+  Eclipse's ``<testrun>`` root). Each one's outcome is kept with its ``classname`` (``class``
+  where a runner writes that instead) and ``name``, so the policy engine can tell which tests
+  a later report ran again (it clears a failure only by a later pass of that same test).
 * ``<failure>`` and ``<error>`` placed directly in a suite (or the root) are failures of that
   suite itself: they are recorded under the synthetic id ``[suite] <path>`` (suite names from
   the root down, joined by `` / ``), which only a later report with the same suite path and no
@@ -50,8 +49,8 @@ class JUnitSummary:
     errors: int
     skipped: int
     failed_cases: list[str] = field(default_factory=list)
-    #: test id (``classname::name``) -> passed | failed | error | skipped
-    cases: dict[str, str] = field(default_factory=dict)
+    #: ``[classname, name, outcome]`` per test (outcome: passed | failed | error | skipped)
+    cases: list[list[str]] = field(default_factory=list)
     #: synthetic ``[suite] <path>`` entries: failed when the suite itself reported a failure or
     #: its counts say more failures than its test cases show, else passed
     suites: dict[str, str] = field(default_factory=dict)
@@ -63,13 +62,8 @@ class JUnitSummary:
         return asdict(self)
 
 
-def case_id(classname: str, name: str) -> str:
-    return f"{classname}::{name}"
-
-
-def case_label(test_id: str) -> str:
+def case_label(classname: str, name: str) -> str:
     """``classname.name`` as shown to people (and as summaries before format 2 listed them)."""
-    classname, _, name = test_id.partition("::")
     return f"{classname}.{name}".strip(".")
 
 
@@ -111,16 +105,16 @@ def _outcome(case: Element) -> str:
 @dataclass
 class _Walk:
     filename: str
-    cases: dict[str, str] = field(default_factory=dict)
+    cases: dict[tuple[str, str], str] = field(default_factory=dict)
     suites: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    order: list[str] = field(default_factory=list)
+    order: list[tuple[str, str] | str] = field(default_factory=list)
     #: per <testcase> element (a name may occur more than once: browsers, parameters, reruns)
     counts: dict[str, int] = field(
         default_factory=lambda: {PASSED: 0, FAILED: 0, ERROR: 0, SKIPPED: 0}
     )
 
-    def record(self, key: str, outcome: str, table: dict[str, str]) -> None:
+    def record(self, key: Any, outcome: str, table: dict[Any, str]) -> None:
         """Same id twice in one report (reruns, duplicate names): the worse outcome stands."""
         prev = table.get(key)
         if prev is None:
@@ -138,7 +132,7 @@ class _Walk:
             if child.tag == "testcase":
                 cls = child.get("classname") or child.get("class") or ""
                 outcome = _outcome(child)
-                self.record(case_id(cls, child.get("name", "")), outcome, self.cases)
+                self.record((cls, child.get("name", "")), outcome, self.cases)
                 self.counts[outcome] += 1
                 bad += outcome in (FAILED, ERROR)
             elif child.tag in _SUITES:
@@ -183,8 +177,12 @@ def parse_junit(content: bytes, *, filename: str = "junit.xml") -> JUnitSummary:
     failures += max(0, bad - failures - errors)
     first_suite = root.find(".//testsuite")
     name = root_name or (first_suite.get("name") if first_suite is not None else None) or filename
-    failed = [case_label(k) for k in walk.order if walk.cases.get(k) in (FAILED, ERROR)]
-    failed += [k for k in walk.order if walk.suites.get(k) == FAILED]
+    failed = [
+        case_label(*k)
+        for k in walk.order
+        if isinstance(k, tuple) and walk.cases.get(k) in (FAILED, ERROR)
+    ]
+    failed += [k for k in walk.order if isinstance(k, str) and walk.suites.get(k) == FAILED]
     return JUnitSummary(
         name=name,
         tests=sum(n.values()),
@@ -192,7 +190,7 @@ def parse_junit(content: bytes, *, filename: str = "junit.xml") -> JUnitSummary:
         errors=errors,
         skipped=n[SKIPPED],
         failed_cases=failed[:50],
-        cases=walk.cases,
+        cases=[[cls, name, outcome] for (cls, name), outcome in walk.cases.items()],
         suites=walk.suites,
         notes=walk.notes[:20],
     )

@@ -421,7 +421,6 @@ def attached_by_holder(
 
 
 _EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
-_LEGACY = "[legacy] "
 _COUNTS = ("tests", "failures", "errors", "skipped")
 
 
@@ -434,21 +433,22 @@ class _TestLedger:
     a skip clears nothing, and reports of different tests add up.
     """
 
-    state: dict[str, str] = field(default_factory=dict)
+    #: ("case", classname, name), ("suite", path) or ("legacy", label) -> outcome
+    state: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: tests of summaries recorded before per-test outcomes were (no ids, cannot be matched)
     anonymous_tests: int = 0
     anonymous_skipped: int = 0
     #: failures of such summaries that no name identifies: nothing can clear them
     unmatched_failures: int = 0
 
-    def apply(self, key: str, outcome: str) -> None:
+    def apply(self, key: tuple[str, ...], outcome: str) -> None:
         if outcome not in ("passed", "failed", "error", "skipped"):
             raise ValueError(f"unknown test outcome {outcome!r}")
         if outcome == "skipped" and key in self.state:
             return
         self.state[key] = outcome
-        if outcome == "passed" and not key.startswith("["):
-            legacy = _LEGACY + _label(key)
+        if outcome == "passed" and key[0] == "case":
+            legacy = ("legacy", _label(key))
             if legacy in self.state:
                 self.state[legacy] = "passed"
 
@@ -457,11 +457,14 @@ class _TestLedger:
         if not isinstance(s, Mapping):
             raise ValueError(f"cannot read summary of '{e.name}'")
         cases, suites = s.get("cases"), s.get("suites")
-        if s.get("format") == 2 and isinstance(cases, Mapping) and isinstance(suites, Mapping):
-            for key, outcome in cases.items():
-                self.apply(str(key), str(outcome))
-            for key, outcome in suites.items():
-                self.apply(str(key), str(outcome))
+        if s.get("format") == 2 and isinstance(cases, list) and isinstance(suites, Mapping):
+            for case in cases:
+                if not (isinstance(case, list | tuple) and len(case) == 3):
+                    raise ValueError(f"cannot read summary of '{e.name}'")
+                classname, name, outcome = map(str, case)
+                self.apply(("case", classname, name), outcome)
+            for path, outcome in suites.items():
+                self.apply(("suite", str(path)), str(outcome))
             return
         # a summary from before per-test outcomes: read by its old fields, failing closed
         if not all(type(s.get(k)) is int and s[k] >= 0 for k in _COUNTS):
@@ -471,18 +474,20 @@ class _TestLedger:
         bad = s["failures"] + s["errors"]
         names = names[:bad]
         for label in names:
-            self.state[_LEGACY + label] = "failed"
+            self.state[("legacy", label)] = "failed"
         self.unmatched_failures += bad - len(names)
         self.anonymous_tests += s["tests"] - len(names)
         self.anonymous_skipped += s["skipped"]
 
-    def failing(self) -> list[str]:
+    def failing(self) -> list[tuple[str, ...]]:
         return [k for k, v in self.state.items() if v in ("failed", "error")]
 
 
-def _label(key: str) -> str:
-    classname, _, name = key.partition("::")
-    return f"{classname}.{name}".strip(".")
+def _label(key: tuple[str, ...]) -> str:
+    """How a test is shown: ``classname.name``; a suite's own entry by its path."""
+    if key[0] == "case":
+        return f"{key[1]}.{key[2]}".strip(".")
+    return key[1]
 
 
 def _eval_junit(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[bool, str]:
@@ -498,15 +503,15 @@ def _eval_junit(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[bool, s
             ledger.add(e)
         except ValueError as exc:
             return False, f"test results: {exc}"
-    tests_ids = [k for k in ledger.state if not k.startswith("[")]
-    legacy_failed = [k for k in ledger.state if k.startswith(_LEGACY)]
+    tests_ids = [k for k in ledger.state if k[0] == "case"]
+    legacy_failed = [k for k in ledger.state if k[0] == "legacy"]
     skipped = sum(1 for k in tests_ids if ledger.state[k] == "skipped") + ledger.anonymous_skipped
     tests = len(tests_ids) + len(legacy_failed) + ledger.anonymous_tests
     failing = ledger.failing()
     errors = sum(1 for k in failing if ledger.state[k] == "error")
     bad = len(failing) + ledger.unmatched_failures
     if bad:
-        shown = [k if k.startswith("[suite]") else _label(k.removeprefix(_LEGACY)) for k in failing]
+        shown = [_label(k) for k in failing]
         if ledger.unmatched_failures:
             shown.append(f"{ledger.unmatched_failures} unnamed in an earlier report")
         more = f", +{len(shown) - 5} more" if len(shown) > 5 else ""
