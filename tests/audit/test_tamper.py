@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from changegate.audit.chain import canonical_json, chain_hash, leaf_hash
 from changegate.audit.service import verify
 from changegate.changes import service as changes
+from changegate.changes.schemas import ChangeUpdate
 from changegate.reviews import service as reviews
 from tests.cli_runner import cli
 from tests.factories import DEFAULT, make_change, make_team, tx
@@ -205,3 +206,111 @@ def test_parallel_segments_verify_and_name_the_same_break(
     sql(history, "UPDATE audit_events SET data = :d WHERE seq = :s", d=data + b" ", s=last - 1)
     seq, problems = broken(history)
     assert seq == last - 1 and "edited" in problems[0]
+
+
+# -- rows the gate reads, and the audit table's indexed columns ---------------------------
+
+UNREVIEWED = "ab" * 20  # a full SHA nobody listed on a change
+
+
+def test_commit_linked_behind_the_log(history: Engine) -> None:
+    """A change_commits row makes `gate --git-sha` find a change for a commit; one inserted
+    behind the log's back (no change lists that commit) is named by verify."""
+    sql(history, "INSERT INTO change_commits (change_id, sha) VALUES (1, :s)", s=UNREVIEWED)
+    _, problems = broken(history)
+    assert any(
+        "change_commits" in p and UNREVIEWED in p and "CHG-1" in p and "behind the log" in p
+        for p in problems
+    ), problems
+
+
+def test_commit_index_emptied_behind_the_log(history: Engine) -> None:
+    sha = "cd" * 20
+    tx(
+        history,
+        lambda s: changes.edit_change(
+            s, P, changes.get_change(s, "CHG-2"), ChangeUpdate(commits=[sha]), actor="alice"
+        ),
+    )
+    assert tx(history, verify).ok
+    sql(history, "DELETE FROM change_commits")
+    _, problems = broken(history)
+    assert any("change_commits lacks commit" in p and sha in p for p in problems), problems
+
+
+def test_digest_cache_edited_behind_the_log(history: Engine) -> None:
+    sql(history, "UPDATE change_index SET content_digest = :d WHERE change_id = 1", d="0" * 64)
+    _, problems = broken(history)
+    assert any("change_index digest of CHG-1" in p for p in problems), problems
+
+
+def _event_about(engine: Engine, entity_prefix: str, change: str = "CHG-1") -> int:
+    with engine.connect() as conn:
+        seq = conn.execute(
+            text("SELECT min(seq) FROM audit_events WHERE change_key = :c AND entity_key LIKE :p"),
+            {"c": change, "p": entity_prefix + "%"},
+        ).scalar_one()
+    assert seq is not None
+    return int(seq)
+
+
+@pytest.mark.parametrize(
+    ("entity", "value"),
+    [("review:", None), ("change:", ""), ("review:", "CHG-2"), ("change:", "CHG-2")],
+)
+def test_change_key_edited_behind_the_log(
+    history: Engine, db_url: str, entity: str, value: str | None
+) -> None:
+    """Blanking or moving an event's change_key (after dropping the triggers) hides it from
+    `audit log CHG-1`; verify names the event."""
+    seq = _event_about(history, entity)
+    assert seq in [e["seq"] for e in cli(db_url, "audit", "log", "CHG-1", "--json").json()]
+    disable_triggers(history)
+    sql(history, "UPDATE audit_events SET change_key = :v WHERE seq = :s", v=value, s=seq)
+    shown = [e["seq"] for e in cli(db_url, "audit", "log", "CHG-1", "--json").json()]
+    assert seq not in shown  # the attack: the event no longer shows
+    first, problems = broken(history)
+    assert first == seq and "change_key" in problems[0], problems
+    r = cli(db_url, "audit", "verify")
+    assert r.code == 1 and f"BROKEN at event #{seq}" in r.stdout
+
+
+def test_swapped_entity_keys_are_caught(history: Engine) -> None:
+    """Swapping two events' entity_key keeps every entity's count and last event: only the
+    check of each event's indexed columns against its bytes sees it."""
+    tx(
+        history,
+        lambda s: changes.edit_change(
+            s,
+            P,
+            changes.get_change(s, "CHG-2"),
+            ChangeUpdate(title="second, edited"),
+            actor="alice",
+        ),
+    )
+    a, b = _event_about(history, "change:", "CHG-1"), _event_about(history, "change:", "CHG-2")
+    with history.connect() as conn:
+        keys = dict(
+            conn.execute(
+                text("SELECT seq, entity_key FROM audit_events WHERE seq IN (:a, :b)"),
+                {"a": a, "b": b},
+            ).all()
+        )
+    disable_triggers(history)
+    sql(history, "UPDATE audit_events SET entity_key = :k WHERE seq = :s", k=keys[b], s=a)
+    sql(history, "UPDATE audit_events SET entity_key = :k WHERE seq = :s", k=keys[a], s=b)
+    first, problems = broken(history)
+    assert first == min(a, b) and "entity_key" in problems[0], problems
+
+
+def test_index_checked_in_parallel_segments(
+    history: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from changegate.audit import service as audit_service
+
+    monkeypatch.setattr(audit_service, "PARALLEL_MIN_EVENTS", 2)
+    seq = _event_about(history, "review:")
+    disable_triggers(history)
+    sql(history, "UPDATE audit_events SET change_key = NULL WHERE seq = :s", s=seq)
+    first, problems = broken(history)
+    assert first == seq and "change_key" in problems[0], problems

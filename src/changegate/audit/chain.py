@@ -8,6 +8,7 @@ consistency proofs can be built over the same table. The chain hash links events
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,95 @@ class ChainBreak:
         return f"event #{self.seq}: {self.problem}"
 
 
+# -- the indexed columns -------------------------------------------------------------------
+
+
+def index_keys(event: dict[str, Any]) -> tuple[str, str | None]:
+    """The indexed columns of an event, derived from the event itself: ``entity_key`` is its
+    entity; ``change_key`` is the change it is about: the change's own key for an event about a
+    change, else the ``change`` field of the state it describes (``after``, or ``before`` when
+    there is no ``after``), None without one. ``record`` fills the columns with this, and
+    ``audit verify`` checks every event's columns against it."""
+    entity = str(event["entity"])
+    after, before = event.get("after"), event.get("before")
+    state = after or before
+    if not isinstance(state, dict) or not state:
+        return entity, None
+    value = state.get("id") if entity.partition(":")[0] == "change" else state.get("change")
+    return entity, None if value is None else str(value)
+
+
+def index_problem(data: bytes, entity_key: str | None, change_key: str | None) -> str | None:
+    """Why an event's indexed columns differ from what its bytes say, or None when they agree."""
+    try:
+        event = json.loads(data)
+        entity, change = index_keys(event)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "its bytes are not an event (no entity)"
+    if entity_key != entity:
+        return (
+            f"indexed entity_key is {entity_key!r} but its bytes say {entity!r} "
+            "(index column edited behind the log's back)"
+        )
+    if change_key != change:
+        return (
+            f"indexed change_key is {change_key!r} but its bytes say {change!r} "
+            "(index column edited behind the log's back: `audit log` would miss or misfile it)"
+        )
+    return None
+
+
+_EVN = b'","entity_version":'
+_ENT = b',"entity":"'
+_AFTER = b',"after":'
+_CHANGE = b'"change":'
+_CHANGE_STR = b'"change":"'
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return bytes(value).decode("utf-8", "replace")
+
+
+def index_ok(data: bytes, entity_key: bytes, change_key: bytes | None) -> bool:
+    """Whether an event's indexed columns (as UTF-8 bytes) agree with its bytes.
+
+    Proves the common shapes from the canonical bytes without parsing them, and parses the
+    event (:func:`index_problem`) for anything it cannot prove. The proof rests on what
+    canonical JSON guarantees (a quote inside a string is always escaped, keys are sorted and
+    unique) and on the shape ``record`` gives every event: top-level ``action``, ``actor``,
+    ``after``, ``before``, ``entity``, ``entity_version``, ...; a row's state carries its own
+    ``change`` field at its top level.
+
+    - entity: the event has one ``"entity_version"`` key (so it is the top-level one) and the
+      member just before it is ``"entity":"<entity_key>"``;
+    - change_key of an event about a change: the change's own key, with a state (``after`` is
+      an object: the first ``,"after":`` is the top-level one, only strings precede it);
+    - no change_key: no ``"change":"…"`` anywhere;
+    - otherwise: one ``"change":`` key in the whole event (the state's own) whose value is it.
+    """
+    if b"\\" not in entity_key and data.count(_EVN) == 1 and (_ENT + entity_key + _EVN) in data:
+        if entity_key.startswith(b"change:"):
+            if change_key == entity_key[7:] and data.startswith(b'{"', data.find(_AFTER) + 9):
+                return True
+        elif change_key is None:
+            if _CHANGE_STR not in data:
+                return True
+        elif (
+            b"\\" not in change_key
+            and data.count(_CHANGE) == 1
+            and (_CHANGE_STR + change_key + b'"') in data
+        ):
+            return True
+    return index_problem(data, _text(entity_key), _text(change_key)) is None
+
+
 def verify_rows(
-    rows: Iterable[tuple[int, bytes, bytes, bytes]], *, start_seq: int = 1, prev: bytes = GENESIS
+    rows: Iterable[tuple[Any, ...]], *, start_seq: int = 1, prev: bytes = GENESIS
 ) -> tuple[int, bytes, ChainBreak | None]:
-    """Check ``(seq, data, leaf, chain)`` rows in order.
+    """Check ``(seq, data, leaf, chain[, entity_key, change_key])`` rows in order: the chain,
+    and the indexed columns when given.
 
     Returns the number of events checked, the last chain hash, and the first break (or None).
     Kept as one tight loop: this is the hot path of ``audit verify``.
@@ -54,7 +140,7 @@ def verify_rows(
     sha = _sha256
     zero = b"\x00"
     count = 0
-    for seq, data, leaf, chain in rows:
+    for seq, data, leaf, chain, *index in rows:
         if seq != expected:
             problem = (
                 f"sequence gap: expected #{expected}, found #{seq} (an event was deleted)"
@@ -80,6 +166,15 @@ def verify_rows(
                         "chain hash does not follow from the previous event (reordered or forged)",
                     ),
                 )
+        if index:
+            entity_key, change_key = _text(index[0]), _text(index[1])
+            if not index_ok(
+                data,
+                (entity_key or "").encode(),
+                None if change_key is None else change_key.encode(),
+            ):
+                why = index_problem(data, entity_key, change_key)
+                return count, prev, ChainBreak(seq, why or "indexed columns differ")
         prev = prev_next
         expected += 1
         count += 1
@@ -103,6 +198,27 @@ def chain_ok(
             computed_leaf = sha(zero + data).digest()
             prev = sha(prev + computed_leaf).digest()
             if prev != chain or computed_leaf != leaf:
+                return count, prev, False
+        count += len(rows)
+    return count, prev, True
+
+
+def chain_and_index_ok(
+    batches: Iterable[Sequence[tuple[bytes, bytes, bytes, bytes, bytes | None]]],
+    prev: bytes = GENESIS,
+) -> tuple[int, bytes, bool]:
+    """:func:`chain_ok` over ``(data, leaf, chain, entity_key, change_key)`` rows (keys as
+    UTF-8 bytes), also checking each event's indexed columns against its bytes
+    (:func:`index_ok`)."""
+    sha = _sha256
+    zero = b"\x00"
+    count = 0
+    ok = index_ok
+    for rows in batches:
+        for data, leaf, chain, entity_key, change_key in rows:
+            computed_leaf = sha(zero + data).digest()
+            prev = sha(prev + computed_leaf).digest()
+            if prev != chain or computed_leaf != leaf or not ok(data, entity_key, change_key):
                 return count, prev, False
         count += len(rows)
     return count, prev, True
