@@ -225,9 +225,22 @@ def _check_standard(policy: Policy, values: dict[str, Any], *, complete: bool) -
     Runs before anything is written, at create, edit and submit. ``complete``: every risk
     dimension must be assessed (a submitted change); a draft is checked on what it has.
     """
+    from changegate.policy.catalogue import WAY_OUT
+
+    problems = standard_problems(policy, values, complete=complete)
+    if problems:
+        raise PolicyDenied(
+            "not a pre-approved standard change (§3a): " + "; ".join(problems) + f"; {WAY_OUT}",
+            field="class",
+        )
+
+
+def standard_problems(policy: Policy, values: dict[str, Any], *, complete: bool) -> list[str]:
+    """Why change fields (as ``Change.content()`` holds them) are not a pre-approved change of
+    the policy's catalogue; empty when they are, or when the class is not pre-approved."""
     if not _pre_approved(policy, str(values.get("change_class"))):
-        return
-    from changegate.policy.catalogue import WAY_OUT, standard_change_problems
+        return []
+    from changegate.policy.catalogue import standard_change_problems
     from changegate.policy.engine import ChangeFacts, is_high_risk, is_security_impacting
 
     risk = {dim: str(entry.get("level", "")) for dim, entry in (values.get("risk") or {}).items()}
@@ -240,7 +253,7 @@ def _check_standard(policy: Policy, values: dict[str, Any], *, complete: bool) -
         components=tuple(values.get("components") or ()),
         security_flag=bool(values.get("security_flag")),
     )
-    problems = standard_change_problems(
+    return standard_change_problems(
         policy,
         category=values.get("category"),
         risk=risk,
@@ -250,11 +263,6 @@ def _check_standard(policy: Policy, values: dict[str, Any], *, complete: bool) -
         high_risk=is_high_risk(policy, risk),
         complete=complete,
     )
-    if problems:
-        raise PolicyDenied(
-            "not a pre-approved standard change (§3a): " + "; ".join(problems) + f"; {WAY_OUT}",
-            field="class",
-        )
 
 
 def _written(session: Session, policy: Policy, change: Change) -> None:

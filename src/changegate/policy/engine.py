@@ -574,7 +574,26 @@ def _eval_pre_approved(policy: Policy, rule: Rule, facts: ChangeFacts) -> tuple[
     spec = policy.classes.get(facts.change_class)  # type: ignore[call-overload]
     if spec is None or not spec.pre_approved:
         return False, f"class {facts.change_class} is not pre-approved"
-    return True, f"pre-approved {facts.change_class} change; logged in the audit record"
+    from changegate.policy.catalogue import WAY_OUT, standard_change_problems
+
+    ai_component = facts.fields.get("ai_component")
+    problems = standard_change_problems(
+        policy,
+        category=facts.category,
+        risk=facts.risk,
+        components=facts.components,
+        ai_component=ai_component if isinstance(ai_component, str) else None,
+        security_impacting=is_security_impacting(policy, facts),
+        high_risk=is_high_risk(policy, facts.risk),
+        complete=True,
+    )
+    if problems:
+        return False, "outside the catalogue (§3a): " + "; ".join(problems) + f"; {WAY_OUT}"
+    return True, (
+        f"pre-approved procedure {facts.category}; logged in the audit record"
+        if facts.category
+        else f"pre-approved {facts.change_class} change; logged in the audit record"
+    )
 
 
 _EVALUATORS: dict[str, Callable[[Policy, Rule, ChangeFacts], tuple[bool, str]]] = {

@@ -116,6 +116,19 @@ class Deploy(Strict):
     environments: list[str] = Field(min_length=1)
 
 
+class CatalogueEntry(Strict):
+    """A pre-approved procedure (§3a): what a standard change of its category may be."""
+
+    #: the predefined procedure, as text or a link to it
+    procedure: str = Field(min_length=1)
+    #: the highest level allowed per risk dimension; every dimension is listed
+    max_risk: dict[str, str]
+    #: the components (and AI component) a change under this procedure may touch
+    components: list[str] = []
+    #: with the git integration: the files it may change (globs); any other file makes it normal
+    paths: list[str] = []
+
+
 class Category(Strict):
     name: str
     change_class: ChangeClass = Field(alias="class")
@@ -126,6 +139,8 @@ class Category(Strict):
     provider_relationship: bool = False
     requires_providers: bool = False
     notes: str = ""
+    #: required for, and only for, categories of class standard: the catalogue entry
+    catalogue: CatalogueEntry | None = None
 
 
 class When(Strict):
@@ -343,6 +358,38 @@ class Policy(Strict, PolicyMethods):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _catalogue_problems(self, slug: str, category: Category) -> list[str]:
+        where = f"categories.{slug}.catalogue"
+        entry = category.catalogue
+        if category.change_class != "standard":
+            if entry is not None:
+                return [f"{where}: only categories of class standard are pre-approved procedures"]
+            return []
+        if entry is None:
+            return [
+                f"{where}: missing; a standard category is a pre-approved procedure (§3a) and "
+                "needs procedure, max_risk and components"
+            ]
+        problems: list[str] = []
+        for dim in self.risk.dimensions:
+            level = entry.max_risk.get(dim)
+            if level is None:
+                problems.append(f"{where}.max_risk: give the highest {dim} level allowed")
+            elif level not in self.risk.levels:
+                problems.append(f"{where}.max_risk.{dim}: '{level}' is not one of risk.levels")
+        for dim in entry.max_risk:
+            if dim not in self.risk.dimensions:
+                problems.append(f"{where}.max_risk: unknown risk dimension '{dim}'")
+        for comp in entry.components:
+            if comp not in self.components:
+                problems.append(f"{where}.components: unknown component '{comp}'")
+        if category.component and category.component not in entry.components:
+            problems.append(
+                f"{where}.components: must include the category's own component "
+                f"'{category.component}'"
+            )
+        return problems
 
     def _path_rule_problems(self) -> list[str]:
         problems: list[str] = []

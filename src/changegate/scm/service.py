@@ -126,7 +126,21 @@ def minimum_class(policy: Policy, classification: Classification) -> str:
         category = policy.categories.get(slug)
         if category is not None and category.change_class != "emergency":
             floor = max(floor, _rank(category.change_class))
+    if policy.classes.get(CLASS_NAMES[floor]).pre_approved:  # type: ignore[call-overload]
+        floor = max(floor, _rank(_catalogue_floor(policy, classification)))
     return CLASS_NAMES[floor]
+
+
+def _catalogue_floor(policy: Policy, classification: Classification) -> str:
+    """A pre-approved class only when one catalogue entry covers every changed file (§3a);
+    files it cannot place make the change normal, never standard."""
+    from changegate.policy.catalogue import paths_covered
+
+    paths = [f.path for f in classification.files]
+    for slug in classification.categories:
+        if paths_covered(policy, slug, paths):
+            return CLASS_NAMES[0]
+    return next(c for c in CLASS_NAMES if not policy.classes[c].pre_approved)  # type: ignore[index]
 
 
 def category_fits(policy: Policy, slug: str, change_class: str) -> bool:
