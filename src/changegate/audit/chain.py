@@ -57,8 +57,11 @@ def index_keys(event: dict[str, Any]) -> tuple[str, str | None]:
     state = after or before
     if not isinstance(state, dict) or not state:
         return entity, None
-    value = state.get("id") if entity.partition(":")[0] == "change" else state.get("change")
-    return entity, None if value is None else str(value)
+    kind, _, key = entity.partition(":")
+    if kind == "change":  # record() names a change's events after its state's id
+        return entity, key
+    value = state.get("change")
+    return entity, value if isinstance(value, str) else None
 
 
 def index_problem(data: bytes, entity_key: str | None, change_key: str | None) -> str | None:
@@ -94,22 +97,25 @@ def _text(value: Any) -> str | None:
     return bytes(value).decode("utf-8", "replace")
 
 
-def index_ok(data: bytes, entity_key: bytes, change_key: bytes | None) -> bool:
+def index_ok(
+    data: bytes, entity_key: bytes, change_key: bytes | None, scoped: frozenset[bytes] = frozenset()
+) -> bool:
     """Whether an event's indexed columns (as UTF-8 bytes) agree with its bytes.
 
     Proves the common shapes from the canonical bytes without parsing them, and parses the
     event (:func:`index_problem`) for anything it cannot prove. The proof rests on what
     canonical JSON guarantees (a quote inside a string is always escaped, keys are sorted and
     unique) and on the shape ``record`` gives every event: top-level ``action``, ``actor``,
-    ``after``, ``before``, ``entity``, ``entity_version``, ...; a row's state carries its own
-    ``change`` field at its top level.
+    ``after``, ``before``, ``entity``, ``entity_version``, ...; the state of an entity type in
+    ``scoped`` (``b"review"``, ...) always has its own ``change`` field at its top level.
 
     - entity: the event has one ``"entity_version"`` key (so it is the top-level one) and the
       member just before it is ``"entity":"<entity_key>"``;
     - change_key of an event about a change: the change's own key, with a state (``after`` is
       an object: the first ``,"after":`` is the top-level one, only strings precede it);
     - no change_key: no ``"change":"…"`` anywhere;
-    - otherwise: one ``"change":`` key in the whole event (the state's own) whose value is it.
+    - otherwise, for a ``scoped`` entity type whose ``after`` is an object: one ``"change":``
+      key in the whole event (so the one ``after`` has) whose value is it.
     """
     if b"\\" not in entity_key and data.count(_EVN) == 1 and (_ENT + entity_key + _EVN) in data:
         if entity_key.startswith(b"change:"):
@@ -119,16 +125,22 @@ def index_ok(data: bytes, entity_key: bytes, change_key: bytes | None) -> bool:
             if _CHANGE_STR not in data:
                 return True
         elif (
-            b"\\" not in change_key
+            entity_key.partition(b":")[0] in scoped
+            and b"\\" not in change_key
             and data.count(_CHANGE) == 1
             and (_CHANGE_STR + change_key + b'"') in data
+            and data.startswith(b'{"', data.find(_AFTER) + 9)
         ):
             return True
     return index_problem(data, _text(entity_key), _text(change_key)) is None
 
 
 def verify_rows(
-    rows: Iterable[tuple[Any, ...]], *, start_seq: int = 1, prev: bytes = GENESIS
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    start_seq: int = 1,
+    prev: bytes = GENESIS,
+    scoped: frozenset[bytes] = frozenset(),
 ) -> tuple[int, bytes, ChainBreak | None]:
     """Check ``(seq, data, leaf, chain[, entity_key, change_key])`` rows in order: the chain,
     and the indexed columns when given.
@@ -172,6 +184,7 @@ def verify_rows(
                 data,
                 (entity_key or "").encode(),
                 None if change_key is None else change_key.encode(),
+                scoped,
             ):
                 why = index_problem(data, entity_key, change_key)
                 return count, prev, ChainBreak(seq, why or "indexed columns differ")
@@ -206,6 +219,7 @@ def chain_ok(
 def chain_and_index_ok(
     batches: Iterable[Sequence[tuple[bytes, bytes, bytes, bytes, bytes | None]]],
     prev: bytes = GENESIS,
+    scoped: frozenset[bytes] = frozenset(),
 ) -> tuple[int, bytes, bool]:
     """:func:`chain_ok` over ``(data, leaf, chain, entity_key, change_key)`` rows (keys as
     UTF-8 bytes), also checking each event's indexed columns against its bytes
@@ -218,7 +232,11 @@ def chain_and_index_ok(
         for data, leaf, chain, entity_key, change_key in rows:
             computed_leaf = sha(zero + data).digest()
             prev = sha(prev + computed_leaf).digest()
-            if prev != chain or computed_leaf != leaf or not ok(data, entity_key, change_key):
+            if (
+                prev != chain
+                or computed_leaf != leaf
+                or not ok(data, entity_key, change_key, scoped)
+            ):
                 return count, prev, False
         count += len(rows)
     return count, prev, True

@@ -187,31 +187,33 @@ def _raw_rows(cursor: Any) -> Iterator[Any]:
 
 
 def _verify_range(
-    dbapi_conn: Any, lo: int, hi: int, prev: bytes, index: bool = True
+    dbapi_conn: Any, lo: int, hi: int, prev: bytes, index: frozenset[bytes] | None
 ) -> tuple[int, bytes, ChainBreak | None]:
+    """Verify events lo..hi; ``index``: the change-scoped entity types when the indexed
+    columns are checked too (:func:`changegate.audit.chain.index_ok`), None when not."""
     where = f" WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq"
     sqlite = type(dbapi_conn).__module__.startswith("sqlite3")
     cur = dbapi_conn.cursor()
     try:
         if sqlite:
             cur.execute("PRAGMA mmap_size=268435456")  # sequential scan of a large table
-        if index:
+        if index is not None:
             cur.execute(_SELECT_FAST_INDEX["sqlite" if sqlite else "postgresql"] + where)
-            count, last, ok = chain_and_index_ok(_raw_batches(cur), prev)
+            count, last, ok = chain_and_index_ok(_raw_batches(cur), prev, index)
         else:
             cur.execute(_SELECT_FAST + where)
             count, last, ok = chain_ok(_raw_batches(cur), prev)
         if ok and count == hi - lo + 1:
             return count, last, None
         cur.execute(_SELECT_EVENTS + where)  # slow path: name the first break
-        rows = _raw_rows(cur) if index else (r[:4] for r in _raw_rows(cur))
-        return verify_rows(rows, start_seq=lo, prev=prev)
+        rows = _raw_rows(cur) if index is not None else (r[:4] for r in _raw_rows(cur))
+        return verify_rows(rows, start_seq=lo, prev=prev, scoped=index or frozenset())
     finally:
         cur.close()
 
 
 def _verify_segment(
-    url: str, lo: int, hi: int, prev: bytes, index: bool = True
+    url: str, lo: int, hi: int, prev: bytes, index: frozenset[bytes] | None
 ) -> tuple[int, bytes, ChainBreak | None]:
     """Runs in a worker process with its own connection."""
     from changegate.db import make_engine
@@ -228,7 +230,7 @@ def _verify_segment(
 
 
 def _verify_chain(
-    session: Session, head_seq: int, index: bool = True
+    session: Session, head_seq: int, index: frozenset[bytes] | None
 ) -> tuple[int, bytes, ChainBreak | None]:
     """Recompute the chain over events 1..head_seq, and check each event's indexed columns
     against its bytes, in segments on every core when it is long.
@@ -290,7 +292,9 @@ def verify(
         report.problems.append("audit head row is missing")
         return report
     report.head_seq, report.head_hash = head.seq, head.chain_hash.hex()
-    count, last, broken = _verify_chain(session, head.seq, check_index)
+    count, last, broken = _verify_chain(
+        session, head.seq, change_scoped(AUDITED) if check_index else None
+    )
     report.events = count
     if broken is not None:
         report.problems.append(str(broken))
@@ -308,6 +312,16 @@ def verify(
         _check_rows(session, report, AUDITED)
         _check_derived(session, report)
     return report
+
+
+def change_scoped(audited: dict[str, type]) -> frozenset[bytes]:
+    """Entity types whose rows belong to a change (a ``change_id`` column): their audited state
+    carries the change as its ``change`` field (tests/audit/test_coverage.py checks it)."""
+    return frozenset(
+        name.encode()
+        for name, model in audited.items()
+        if name != "change" and "change_id" in model.__table__.columns  # type: ignore[attr-defined]
+    )
 
 
 def _check_anchors(session: Session, report: VerifyReport, anchors: Sequence[Anchor]) -> None:
