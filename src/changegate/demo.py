@@ -109,7 +109,7 @@ def run_demo(
                 risk=risk_low,
                 rollback_plan="Redeploy the previous version; no data migration.",
                 links=["https://github.com/example/shop/pull/42"],
-                commits=["3f2a9c1"],
+                commits=["3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e4f6a8b0c"],
             ),
         ),
     ).key

@@ -104,7 +104,7 @@ STEPS: list[tuple[str, list[str]]] = [
             "--link",
             "https://example.com/pr/7",
             "--commit",
-            "3f2a9c1d",
+            "3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e4f6a8b0c",
             "--author",
             "alice",
             "--json",

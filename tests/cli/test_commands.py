@@ -58,7 +58,7 @@ def new_change(db: str, *extra: str, cls: str = "normal", author: str = "alice")
         "--link",
         "https://github.com/acme/shop/pull/7",
         "--commit",
-        "3f2a9c1d",
+        "3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e4f6a8b0c",
         "--author",
         author,
         "--json",

@@ -55,7 +55,7 @@ def test_an_edit_to_the_commits_makes_evidence_stale_until_attached_again(
     assert [e["stale"] for e in evidence(db_url, key)] == [False, False]
 
     # new commits: the results were for other code
-    edit = ("change", "edit", key, "--commit", "9e8d7c6b")
+    edit = ("change", "edit", key, "--commit", "9e8d7c6b" * 5)
     assert cli(db_url, *edit, "--by", "alice").code == 0
     tests = requirement(db_url, key, "automated-tests")
     assert not tests["met"]
@@ -93,7 +93,7 @@ def test_the_policy_decides_which_fields_bind_evidence(
     key = new_change(db_url)
     assert cli(db_url, "change", "submit", key, "--by", "alice", policy=policy).code == 0
     attach(db_url, key, policy)
-    edit = ("change", "edit", key, "--commit", "9e8d7c6b", "--by", "alice")
+    edit = ("change", "edit", key, "--commit", "9e8d7c6b" * 5, "--by", "alice")
     assert cli(db_url, *edit, policy=policy).code == 0
     assert requirement(db_url, key, "automated-tests", policy)["met"]
     assert [e["stale"] for e in evidence(db_url, key, policy)] == [False, False]
@@ -132,7 +132,7 @@ def test_evidence_recorded_before_binding_existed_counts_and_verifies(
     with monkeypatch.context() as m:
         m.setattr(evidence_service, "bound_fields", lambda policy, change: None)
         attach(db_url, key)
-    assert cli(db_url, "change", "edit", key, "--commit", "9e8d7c6b", "--by", "alice").code == 0
+    assert cli(db_url, "change", "edit", key, "--commit", "9e8d7c6b" * 5, "--by", "alice").code == 0
     assert requirement(db_url, key, "automated-tests")["met"]
     shown = evidence(db_url, key)
     assert [e["stale"] for e in shown] == [False, False]

@@ -94,7 +94,7 @@ def test_edit_after_approval_leaves_it_stale(engine: Engine) -> None:
     tx(
         engine,
         lambda s: changes.edit_change(
-            s, P, changes.get_change(s, key), ChangeUpdate(commits=["abcdef12"]), actor="alice"
+            s, P, changes.get_change(s, key), ChangeUpdate(commits=["abcdef12" * 5]), actor="alice"
         ),
     )
     assert tx(engine, lambda s: changes.get_change(s, key).state) == "submitted"

@@ -103,8 +103,12 @@ def test_a_refused_form_comes_back_with_input_and_errors(org: Org) -> None:
     r = org.client.post("/changes/new", headers=headers, data=form)
     assert r.status_code == 400
     assert 'value="Rotate &lt;the&gt; TLS certificate"' in r.text
-    assert 'id="err-commits"' in r.text and "is not a commit SHA" in r.text
-    r = org.client.post("/changes/new", headers=headers, data=form | {"commits": "3f2a9c1d"})
+    assert 'id="err-commits"' in r.text and "is not a full commit SHA" in r.text
+    r = org.client.post(
+        "/changes/new",
+        headers=headers,
+        data=form | {"commits": "3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e4f6a8b0c"},
+    )
     assert r.status_code == 400
     for field in ("risk", "rollback_plan"):
         assert f'id="err-{field}"' in r.text

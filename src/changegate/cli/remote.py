@@ -421,7 +421,17 @@ CHANGE_OPTIONS = {
 
 
 def _change_body(ctx: Ctx) -> dict[str, Any]:
-    return {CHANGE_FIELDS[k]: v for k, v in ctx.opts.items() if k in CHANGE_FIELDS}
+    body = {CHANGE_FIELDS[k]: v for k, v in ctx.opts.items() if k in CHANGE_FIELDS}
+    if body.get("commits"):
+        # as in local mode: abbreviated SHAs expanded in the repository the CLI runs in
+        from changegate.errors import InvalidInput
+        from changegate.scm.gitrepo import expand_commits
+
+        try:
+            body["commits"] = expand_commits(body["commits"])
+        except InvalidInput as exc:
+            raise Remote(exc.message, 2, "InvalidInput", exc.field) from exc
+    return body
 
 
 def cmd_init(ctx: Ctx) -> int:
