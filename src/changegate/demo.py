@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from changegate.changes.schemas import ChangeCreate
 from changegate.db import make_engine, session_scope
+from changegate.errors import PolicyDenied
 from changegate.policy.loader import load_policy
 from changegate.policy.schema import Policy
 
@@ -293,8 +294,56 @@ def run_demo(
     )
     opened = gate_step("with CTO sign-off", prompt, "production", "carol")
 
+    console.print(
+        "\n[bold]4. A standard change[/]: a pre-approved procedure from the policy's catalogue"
+    )
+    deps = step(
+        "dana files a dependency update (catalogue entry dependency-update)",
+        lambda s, p: changes.create_change(
+            s,
+            p,
+            ChangeCreate(
+                title="Bump httpx to 0.28.1",
+                change_class="standard",
+                category="dependency-update",
+                author="dana",
+                description="Patch release; lock file only.",
+                components=["application"],
+                risk=risk_low,
+                rollback_plan="Revert the lock file.",
+            ),
+        ),
+    ).key
+    step(
+        f"{deps} submitted: pre-approved by its procedure",
+        lambda s, p: changes.submit_change(s, p, changes.get_change(s, deps), actor="dana"),
+    )
+    gate_step("standard change", deps, "production", "carol")
+    refused = ""
+    try:
+        step(
+            "dana files an IAM change as 'standard'",
+            lambda s, p: changes.create_change(
+                s,
+                p,
+                ChangeCreate(
+                    title="Widen the deploy role",
+                    change_class="standard",
+                    category="configuration-tuning",
+                    author="dana",
+                    description="Let the deploy role read every bucket.",
+                    components=["iam"],
+                    risk={**risk_low, "security": {"level": "high", "note": "wider access"}},
+                    rollback_plan="Restore the previous role policy.",
+                ),
+            ),
+        )
+    except PolicyDenied as exc:
+        refused = exc.message
+        console.print(f"  [red]✗[/] refused, nothing written: {exc.message}")
+
     with session_scope(engine, write=False) as s:
-        for key in (normal, emergency, prompt):
+        for key in (normal, emergency, prompt, deps):
             rows = timeline(s, change_key=key)
             from rich.table import Table
 
@@ -311,9 +360,10 @@ def run_demo(
     )
     engine.dispose()
     return {
-        "ok": report.ok and blocked and opened,
+        "ok": report.ok and blocked and opened and bool(refused),
         "db": db_url,
-        "changes": [normal, emergency, prompt],
+        "changes": [normal, emergency, prompt, deps],
+        "standard_outside_catalogue_refused": refused,
         "prompt_change_blocked_without_cto": blocked,
         "prompt_change_open_after_cto": opened,
         "audit": report.to_dict(),

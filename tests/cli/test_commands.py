@@ -377,3 +377,6 @@ def test_demo_runs_on_a_fresh_database_as_a_process(tmp_path: Path) -> None:
         and out["prompt_change_open_after_cto"]
     )
     assert out["audit"]["ok"] and out["audit"]["events"] > 40
+    # §3a: the catalogue's dependency update went through, an IAM change as "standard" did not
+    assert len(out["changes"]) == 4
+    assert "file it as a normal change" in out["standard_outside_catalogue_refused"]
