@@ -125,6 +125,9 @@ def test_a_pushed_commit_naming_a_change_is_a_reference_and_opens_no_gate(
         report = change_report(s, P, changes.get_change(s, "CHG-1"))
         assert {r["sha"] for r in report["references"]} == {sneaky, squashy}
         assert verify(s).ok
+    page = hub.client.get("/changes/CHG-1", headers=web_session(hub, "bob"))
+    assert page.status_code == 200
+    assert sneaky[:12] in page.text.split('id="commits"', 1)[1].split("</section>", 1)[0]
 
 
 def test_a_reference_becomes_a_merge_link_when_github_reports_the_merge(hub: Hub) -> None:
@@ -310,6 +313,28 @@ def test_a_github_deployment_is_checked_against_its_creator(hub: Hub, db_url: st
     assert "violation" in text.stdout.lower()
     log = cli(db_url, "audit", "log", "CHG-1", "--json")
     assert "github.deployment_violation" in log.stdout
+    # shown on the change page and on the dashboard
+    cookie = web_session(hub, "alice")
+    for page in ("/changes/CHG-1", "/"):
+        shown = hub.client.get(page, headers=cookie)
+        assert shown.status_code == 200, shown.text
+        section = shown.text.split('id="violations"', 1)[1].split("</section>", 1)[0]
+        assert "GitHub deployment 9" in section and "stranger" in section
+
+
+def web_session(hub: Hub, name: str) -> dict[str, str]:
+    import datetime as dt
+
+    from changegate.users import service as users
+    from tests.api.support import COOKIE
+
+    def open_(s: Any) -> str:
+        _, raw = auth.open_session(
+            s, users.get_user(s, name), address="testclient", ttl=dt.timedelta(hours=1)
+        )
+        return raw
+
+    return {"Cookie": f"{COOKIE}={tx(hub.engine, open_)}"}
 
 
 def _grant(s: Any, name: str, roles: list[str]) -> None:

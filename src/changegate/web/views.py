@@ -116,7 +116,15 @@ def dashboard(session: Session, policy: Policy, user: User) -> dict[str, Any]:
         "latest": [(env, latest.get(env)) for env in policy.deploy.environments],
         "recent": recent,
         "my_drafts": mine,
+        "violations": _violations(session),
     }
+
+
+def _violations(session: Session) -> list[dict[str, Any]]:
+    """The latest deployments GitHub reported that broke the policy."""
+    from changegate.github.records import violation, violation_rows
+
+    return [violation(row) for row in violation_rows(session)[:20]]
 
 
 def junit_rows(evidence: list[dict[str, Any]]) -> dict[str, int]:
