@@ -83,6 +83,11 @@ def test_a_second_account_with_a_gate_role_waits_for_another_admin(org: Org) -> 
         "/api/users", headers=as_a, json={"name": org.name("aud"), "roles": ["auditor", "engineer"]}
     )
     assert r.json()["roles"] == ["auditor"] and r.json()["pending_roles"] == ["engineer"]
+    # nor can the request name the other administrator as the one granting
+    r = org.client.post(
+        "/api/users", headers=as_a, json={"name": org.name("x"), "roles": ["cto"], "by": b}
+    )
+    assert r.status_code == 403 and r.json()["field"] == "by"
 
     high = {"risk": risk(availability="high")}
     key = org.change(author, "submitted", **high)

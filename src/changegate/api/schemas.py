@@ -194,6 +194,7 @@ class UserIn(Body):
     name: str = Field(min_length=1, max_length=100)
     roles: list[str] = Field(min_length=1, max_length=50)
     github: str | None = Field(default=None, max_length=100)
+    by: str | None = Name
 
 
 class RolesIn(Body):
@@ -296,15 +297,49 @@ class EvidenceShownOut(EvidenceOut):
     stale_fields: list[str] = Field(description="the fields changed since it was attached")
 
 
+class ViolationOut(Out):
+    """A deployment GitHub reported that broke the policy (its creator is the deployer)."""
+
+    github_deployment: int
+    change: str | None
+    sha: str
+    environment: str
+    creator: str = Field(description="GitHub login of the deployment's creator")
+    reason: str
+    at: str
+
+
+class ReferenceOut(Out):
+    """A commit whose message names the change: not covered by its review, opens no gate."""
+
+    sha: str
+    repository: str
+    reason: str
+    created_at: str
+
+
+class CommitAuthorOut(Out):
+    """A user who authored, committed or pushed one of the change's commits (an author for
+    segregation of duties)."""
+
+    user: str
+    why: str
+
+
 class ChangeDetailOut(ChangeOut):
     content_digest: str
     reviews: list[ReviewShownOut]
     evidence: list[EvidenceShownOut]
+    references: list[ReferenceOut] = []
+    commit_authors: list[CommitAuthorOut] = []
+    violations: list[ViolationOut] = []
 
 
 class CommitMatchOut(Out):
     sha: str = Field(description="The commit, in full as given (lower case)")
-    linked_as: str = Field(description="merge | push | commit: how it is linked to the change")
+    linked_as: str = Field(
+        description="merge (its pull request's merge commit) | commit (one of its commits)"
+    )
 
 
 class ChangeByCommitOut(ChangeDetailOut):
@@ -342,6 +377,7 @@ class StatusOut(Out):
     ready_to_deploy: bool
     requirements: list[RequirementOut]
     unmet: list[RequirementOut]
+    violations: list[ViolationOut] = []
 
 
 class GateOut(Out):

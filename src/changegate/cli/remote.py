@@ -344,10 +344,12 @@ def _print(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def _requirements_table(title: str, results: list[dict[str, Any]], footer: str = "") -> None:
+def _requirements_table(
+    title: str, results: list[dict[str, Any]], footer: str = "", notes: list[str] | None = None
+) -> None:
     from changegate.cli.render import show_requirements
 
-    show_requirements(title, results, footer)
+    show_requirements(title, results, footer, notes)
 
 
 def _rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -460,7 +462,12 @@ def _roles_text(out: dict[str, Any]) -> str:
 
 def cmd_user_add(ctx: Ctx) -> int:
     _require(ctx, "role")
-    body = {"name": ctx.args[0], "roles": ctx.opt("role"), "github": ctx.opt("github")}
+    body = {
+        "name": ctx.args[0],
+        "roles": ctx.opt("role"),
+        "github": ctx.opt("github"),
+        "by": ctx.opt("by"),
+    }
     out = ctx.call("POST", "/api/users", body)  # the token's user is the acting admin
     ctx.emit(out, lambda: _print(f"added {out['name']} ({_roles_text(out)})"))
     return 0
@@ -694,9 +701,16 @@ def cmd_status(ctx: Ctx) -> int:
             + (f" ({flags})" if flags else ""),
             out["requirements"],
             f"{len(out['unmet'])} unmet of {len(out['requirements'])} — {out['policy']}",
+            _violation_notes(out.get("violations", [])),
         ),
     )
     return 0
+
+
+def _violation_notes(violations: list[dict[str, Any]]) -> list[str]:
+    from changegate.cli.render import violation_notes
+
+    return violation_notes(violations)
 
 
 def _target(ctx: Ctx) -> str:

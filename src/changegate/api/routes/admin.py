@@ -53,6 +53,7 @@ def list_users(ctx: ReadCtx) -> list[dict[str, Any]]:
 def add_user(body: UserIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
     from changegate.users.service import add_user as add
 
+    actor = ctx.acting_as(body.by, field="by")
     ctx.require("user.manage", doing="add users")
     user = add(
         ctx.session,
@@ -60,7 +61,7 @@ def add_user(body: UserIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
         name=body.name,
         roles=body.roles,
         github_login=body.github,
-        actor=ctx.user.name,
+        actor=actor,
     )
     response.headers["Location"] = f"/api/users/{user.name}"
     return _user_out(ctx, user)
