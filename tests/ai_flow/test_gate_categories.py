@@ -185,7 +185,9 @@ def test_credential_rotation_is_standard_but_documents_its_providers(flow: Flow)
     assert passed, unmet
     reasons = {r["rule"]: r["reason"] for r in flow.status(key)["requirements"]}
     assert reasons == {
-        "standard-pre-approved": "pre-approved standard change; logged in the audit record",
+        "standard-pre-approved": (
+            "pre-approved procedure credential-rotation; logged in the audit record"
+        ),
         "ai-component-documented": "field ai_component: llm-shuffle",
         "ai-providers-documented": "field providers: openai",
     }
