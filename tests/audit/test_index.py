@@ -94,3 +94,26 @@ def test_record_shapes_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> No
     for event in (review, change, user):
         assert _ok(canonical_json(event), *index_keys(event))
     assert not parsed
+
+
+@settings(max_examples=300, deadline=None)
+@given(events(), st.none() | values | st.sampled_from(["review:1", "change:CHG-1"]))
+def test_the_verify_loop_agrees_with_the_exact_rule(
+    event: dict[str, Any], other: str | None
+) -> None:
+    """chain_and_index_ok proves common shapes inline: it must agree with the exact rule."""
+    from changegate.audit.chain import GENESIS, chain_and_index_ok, chain_hash, leaf_hash
+
+    data = canonical_json(event)
+    leaf = leaf_hash(data)
+    chained = chain_hash(GENESIS, leaf)
+    entity, change = index_keys(event)
+
+    def ok(e: str, c: str | None) -> bool:
+        row = (data, leaf, chained, e.encode(), None if c is None else c.encode())
+        return chain_and_index_ok([[row]], GENESIS, SCOPED)[2]
+
+    assert ok(entity, change)
+    assert ok(entity, other) == (other == change)
+    if other is not None:
+        assert ok(other, change) == (other == entity)
