@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from changegate.audit.chain import canonical_json, chain_hash, leaf_hash
@@ -326,3 +328,23 @@ def test_gate_by_sha_ignores_a_commit_row_behind_the_log(history: Engine, db_url
     sql(history, "INSERT INTO change_commits (change_id, sha) VALUES (1, :s)", s=UNREVIEWED)
     r = cli(db_url, "gate", "--git-sha", UNREVIEWED, "--env", "production", "--deployer", "carol")
     assert "CHG-1" not in r.stdout + r.stderr and r.code != 0
+
+
+def test_undescribed_names_one_row_written_behind_the_log(history: Engine) -> None:
+    """The check a decision can make on the one row it relies on (e.g. a commit link)."""
+    from changegate.audit.service import undescribed
+    from changegate.reviews.models import Review
+
+    def check(s: Any) -> list[str | None]:
+        return [undescribed(s, "review", r) for r in s.scalars(select(Review).order_by(Review.id))]
+
+    assert tx(history, check) == [None]
+    sql(
+        history,
+        "INSERT INTO reviews (change_id, reviewer, verdict, comment, content_digest, roles, "
+        "created_at) VALUES (2, 'bob', 'approve', '', 'x', 'engineer', '2026-01-01 00:00:00')",
+    )
+    sql(history, "UPDATE reviews SET comment = 'forged' WHERE id = 1")
+    first, second = tx(history, check)
+    assert first is not None and "edited behind the log's back" in first
+    assert second is not None and "no audit event describes it" in second

@@ -414,6 +414,27 @@ def _check_rows(session: Session, report: VerifyReport, audited: dict[str, type]
             )
 
 
+def undescribed(session: Session, entity_type: str, obj: Audited) -> str | None:
+    """Why one audited row differs from the last event describing it, or None when it agrees:
+    what ``audit verify`` checks for every row, for one row a decision is about to rely on
+    (one indexed lookup and one parse), so that a row written behind the log's back cannot
+    open a gate before the next verify names it."""
+    state = obj.audit_state()
+    key = f"{entity_type}:{entity_id(entity_type, state)}"
+    data = session.scalar(
+        select(AuditEvent.data)
+        .where(AuditEvent.entity_key == key)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    if data is None:
+        return f"{key} exists but no audit event describes it (written behind the log's back)"
+    event = json.loads(bytes(data))
+    if event.get("entity") != key or event.get("after") != state:
+        return f"{key} differs from the last event describing it (edited behind the log's back)"
+    return None
+
+
 def _check_derived(session: Session, report: VerifyReport) -> None:
     from changegate.audit.derived import check_derived
 
