@@ -318,12 +318,6 @@ def test_index_checked_in_parallel_segments(
     assert first == seq and "change_key" in problems[0], problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scm.service.find_change_by_commit trusts change_commits rows: it must also find the "
-    "SHA in the change's audited commits (reported to the commit-integrity work); verify "
-    "names the forged row meanwhile (test_commit_linked_behind_the_log)",
-)
 def test_gate_by_sha_ignores_a_commit_row_behind_the_log(history: Engine, db_url: str) -> None:
     sql(history, "INSERT INTO change_commits (change_id, sha) VALUES (1, :s)", s=UNREVIEWED)
     r = cli(db_url, "gate", "--git-sha", UNREVIEWED, "--env", "production", "--deployer", "carol")

@@ -344,3 +344,60 @@ def _grant(s: Any, name: str, roles: list[str]) -> None:
     from changegate.users.service import set_roles
 
     set_roles(s, P, user, roles=roles, actor="system")
+
+
+# -- rows from before schema 0007 -----------------------------------------------------------
+
+
+def test_rows_recorded_before_0007_stay_valid_and_push_links_cover_nothing(
+    hub: Hub, db_url: str
+) -> None:
+    """A ``push`` link (how a commit message naming a change was linked before 0007) and a
+    GitHub deployment without ``violation``: their events still match them, the push link
+    opens no gate, and the old deployment shows as a violation."""
+    from changegate.audit import events
+    from changegate.audit.service import record
+    from changegate.db import utcnow
+
+    _base, head = reviewed_pull_request(hub)
+    pushed = "ab" * 20
+
+    def old_rows(s: Any) -> None:
+        now = utcnow()
+        link = CommitLink(
+            sha=pushed,
+            change_id=1,
+            kind="push",
+            repository="octo-org/persona-service",
+            reason="the commit message names CHG-1",
+            created_at=now,
+        )
+        deployment = GitHubDeployment(
+            github_id=77,
+            repository="octo-org/persona-service",
+            sha=head,
+            environment="production",
+            creator_login="monalisa",
+            state="success",
+            change_id=1,
+            gate_passed=False,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add_all([link, deployment])
+        record(s, events.CommitLinked, actor="github", after=link)
+        record(s, events.GitHubDeploymentRecorded, actor="github", after=deployment)
+
+    tx(hub.engine, old_rows)
+    run = cli(db_url, "gate", "--git-sha", pushed, "--env", "production", "--deployer", "carol")
+    assert run.code == 1 and "no change record is linked" in run.stderr
+    status = cli(db_url, "status", "CHG-1", "--json").json()
+    assert [v["github_deployment"] for v in status["violations"]] == [77]
+    assert status["violations"][0]["reason"] == "deployed without a passing gate"
+    shown = cli(db_url, "change", "show", "CHG-1", "--json").json()
+    assert [r["sha"] for r in shown["references"]] == [pushed]
+    with session_scope(hub.engine, write=False) as s:
+        row = s.scalars(select(GitHubDeployment)).one()
+        assert "violation" not in row.audit_state()
+        report = verify(s)
+        assert report.ok, report.problems

@@ -420,20 +420,25 @@ def changes_for_commit(session: Session, sha: str) -> list[tuple[int, str]]:
     commit of the change's pull request as GitHub reported it, or one of the change's own
     commits (its pull request's head among them). Exact matches only: an abbreviated SHA
     may name another commit. References (a commit message naming a change) cover nothing."""
+    from changegate.audit.service import undescribed
     from changegate.github.models import CommitLink
 
     value = check_sha(sha)
     found: list[tuple[int, str]] = []
-    for change_id, kind in session.execute(
-        select(CommitLink.change_id, CommitLink.kind).where(
-            CommitLink.sha == value, CommitLink.kind.in_(GATE_LINKS)
-        )
+    # Each row relied on is checked against the audit event describing it, so a row written
+    # behind the log's back links nothing (``audit verify`` names it): a merge link is an
+    # audited row; the commit index is derived from the change's audited ``commits``.
+    for link in session.scalars(
+        select(CommitLink).where(CommitLink.sha == value, CommitLink.kind.in_(GATE_LINKS))
     ):
-        found.append((int(change_id), str(kind)))
-    for (change_id,) in session.execute(
-        select(ChangeCommit.change_id).where(ChangeCommit.sha == value)
-    ):
-        found.append((int(change_id), "commit"))
+        if undescribed(session, "commit_link", link) is None:
+            found.append((int(link.change_id), str(link.kind)))
+    ids = session.scalars(select(ChangeCommit.change_id).where(ChangeCommit.sha == value)).all()
+    if ids:
+        for change in session.scalars(select(Change).where(Change.id.in_(ids))):
+            listed = value in (c.lower() for c in change.commits or [])
+            if listed and undescribed(session, "change", change) is None:
+                found.append((int(change.id), "commit"))
     unique: dict[int, str] = {}
     for change_id, kind in found:
         unique.setdefault(change_id, kind)

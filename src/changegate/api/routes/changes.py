@@ -67,7 +67,9 @@ Key = Annotated[
 ]
 
 #: a commit as a pipeline names it
-Sha = Annotated[str, Path(max_length=100, description="7 to 64 hex digits, e.g. $GITHUB_SHA")]
+Sha = Annotated[
+    str, Path(max_length=100, description="the full SHA, 40 or 64 hex digits, e.g. $GITHUB_SHA")
+]
 
 
 def _key(key: str) -> int:
