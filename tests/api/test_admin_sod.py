@@ -226,6 +226,10 @@ def test_an_admin_set_password_is_one_time_and_opens_nothing_else(org: Org) -> N
     assert r.status_code == 403
     assert org.client.get("/api/me", headers=victim_token).status_code == 200
 
+    # the current password is checked on the web too (a wrong one is a recorded failed login)
+    wrong = {"csrf": csrf.group(1), "current": "not it", "password": "x" * 14, "confirm": "x" * 14}
+    r = org.client.post("/password", headers=hijacked, data=wrong)
+    assert r.status_code == 400 and "current password" in r.text
     # replacing it (as the user does at first login) ends that session and opens a new one
     r = org.client.post(
         "/password",
@@ -267,12 +271,27 @@ def test_a_token_cannot_change_its_owners_password_without_the_current_one(org: 
     )
     assert r.status_code == 403
     assert _login(org, me, PASSWORD).status_code == 303  # unchanged
+    failed = [
+        e["extra"]
+        for e in _events(org, "auth.failed")
+        if e["extra"]["user"] == me and e["extra"]["via"] == "password-change"
+    ]
+    assert [f["reason"] for f in failed] == ["wrong current password"] * 2
     r = org.client.put(
         url, headers=token, json={"password": PASSWORD + "2", "current_password": PASSWORD}
     )
     assert r.status_code == 200
     assert _login(org, me, PASSWORD + "2").status_code == 303
     org.client.cookies.clear()
+    # guessing the current password through a token is throttled like guessing at the login
+    limit = org.app.state.cg.limits.per_user
+    codes = [
+        org.client.put(
+            url, headers=token, json={"password": "guess guess guess", "current_password": f"g{i}"}
+        ).status_code
+        for i in range(limit + 1)
+    ]
+    assert codes.count(403) == limit and codes[-1] == 429, codes  # a login cleared the count
 
 
 def test_grant_rules_are_policy() -> None:
@@ -317,4 +336,9 @@ def test_the_cli_applies_the_same_rules_to_an_administrator_named_with_by(db_url
     assert r.code == 0 and r.json()["must_change"] is True
     r = cli(db_url, "user", "set-password", "alt", "--json", input=PASSWORD + "\n")
     assert r.code == 0 and r.json()["must_change"] is False  # the operator's is not one-time
+    new = "a brand new passphrase"
+    r = cli(db_url, "user", "set-password", "alt", "--current", input=f"wrong\n{new}\n")
+    assert r.code == 1 and "current password" in r.stderr
+    r = cli(db_url, "user", "set-password", "alt", "--current", input=f"{PASSWORD}\n{new}\n")
+    assert r.code == 0, r.stderr
     assert cli(db_url, "audit", "verify").code == 0

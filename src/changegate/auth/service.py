@@ -23,7 +23,7 @@ from changegate.audit.service import record
 from changegate.auth.errors import RateLimited, Unauthenticated
 from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, WebSession
 from changegate.db import iso, utcnow
-from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied
+from changegate.errors import Conflict, InvalidInput, NotFound
 from changegate.users.models import User
 from changegate.users.service import get_user
 
@@ -202,23 +202,54 @@ def set_password(session: Session, *, user: str, password: str, actor: str) -> P
     return cred
 
 
+#: the refusal of a password change whose current password is missing or wrong
+WRONG_CURRENT_PASSWORD = (
+    "changing your password needs your current password (current_password); the one given "
+    "is missing or wrong"
+)
+
+
 def change_own_password(
-    session: Session, *, user: User, current: str | None, password: str
-) -> PasswordCredential:
+    session: Session,
+    *,
+    user: User,
+    current: str | None,
+    password: str,
+    address: str = "",
+    limits: LoginLimits | None = None,
+) -> PasswordCredential | None:
     """A user replaces their own password, proving they know the current one.
 
-    Refused without the right current password whenever one is set: a stolen API token (or an
-    open session) must not be enough to take over the account's web login.
+    Required whenever a password is set: a stolen API token (or an open session) must not be
+    enough to take over the account's web login. A wrong current password is a failed login:
+    throttled like one (``RateLimited``, nothing written), recorded like one (a throttle row
+    and an ``auth.failed`` event) and *returned* as None, so the entry point commits the record
+    and refuses with ``WRONG_CURRENT_PASSWORD``.
     """
     cred = session.get(PasswordCredential, user.name)
-    if cred is not None and not _verify(cred.hash, current or ""):
-        raise PolicyDenied(
-            "changing your password needs your current password (current_password); "
-            "the one given is missing or wrong",
-            field="current_password",
+    if cred is not None:
+        now = utcnow()
+        address = address[:100]
+        _throttle(
+            session, user_name=user.name, address=address, limits=limits or LoginLimits(), now=now
         )
-    if cred is not None and current == password:
-        raise InvalidInput("choose a password different from the current one", field="password")
+        if not _verify(cred.hash, current or ""):
+            session.add(LoginFailure(user_name=user.name, address=address, at=now))
+            record(
+                session,
+                events.AuthenticationFailed,
+                actor=user.name,
+                entity=f"auth:{user.name}",
+                extra={
+                    "via": "password-change",
+                    "user": user.name,
+                    "address": address,
+                    "reason": "wrong current password",
+                },
+            )
+            return None
+        if current == password:
+            raise InvalidInput("choose a password different from the current one", field="password")
     return set_password(session, user=user.name, password=password, actor=user.name)
 
 

@@ -281,12 +281,19 @@ def register(app: typer.Typer) -> None:
                     cred = change_own_password(s, user=owner, current=old, password=password)
                 else:
                     cred = set_password(s, user=name, password=password, actor=by)
-                out = {
-                    "user": cred.user_name,
-                    "updated_at": iso(cred.updated_at),
-                    "updated_by": cred.updated_by,
-                    "must_change": cred.must_change,
-                }
+                out = None
+                if cred is not None:  # None: a wrong current password, recorded as a failure
+                    out = {
+                        "user": cred.user_name,
+                        "updated_at": iso(cred.updated_at),
+                        "updated_by": cred.updated_by,
+                        "must_change": cred.must_change,
+                    }
+            if out is None:
+                from changegate.auth.service import WRONG_CURRENT_PASSWORD
+                from changegate.errors import PolicyDenied
+
+                raise PolicyDenied(WRONG_CURRENT_PASSWORD, field="current_password")
             emit(o, out, lambda: print(_password_text(out)))
 
         guarded(o, body)

@@ -288,8 +288,8 @@ def change_password(
 ) -> Response:
     """Replace your own password (a one-time one included): every session of yours ends, and
     this browser gets a new one."""
-    from changegate.auth.service import change_own_password, open_session
-    from changegate.errors import PolicyDenied
+    from changegate.auth.errors import RateLimited
+    from changegate.auth.service import WRONG_CURRENT_PASSWORD, change_own_password, open_session
 
     next_url = _safe_next(next)
     if password != confirm:
@@ -298,9 +298,23 @@ def change_password(
             _password_context(ctx, next_url, "The two new passwords differ."),
         )
     try:
-        change_own_password(ctx.session, user=ctx.user, current=current, password=password)
-    except (InvalidInput, PolicyDenied) as exc:
+        cred = change_own_password(
+            ctx.session,
+            user=ctx.user,
+            current=current,
+            password=password,
+            address=client_address(request),
+            limits=ctx.app.limits,
+        )
+    except InvalidInput as exc:
         raise FormInvalid("password.html", _password_context(ctx, next_url, exc.message)) from exc
+    except RateLimited as exc:
+        context = _password_context(ctx, next_url, exc.message)
+        raise FormInvalid("password.html", context, status=429) from exc
+    if cred is None:  # a failed login, recorded: this answer commits it
+        return _password_page(
+            request, ctx, next_url=next_url, error=WRONG_CURRENT_PASSWORD, status=400
+        )
     ttl = dt.timedelta(hours=ctx.app.settings.session_hours)
     _, raw = open_session(ctx.session, ctx.user, address=client_address(request), ttl=ttl)
     response = _redirect(next_url)

@@ -133,17 +133,28 @@ def confirm_grant(grant_id: int, ctx: WriteCtx) -> dict[str, Any]:
     tags=["users"],
     summary="Set a web login password: your own, or anyone's with user.manage (user set-password)",
 )
-def set_password(name: UserName, body: PasswordIn, ctx: WriteCtx) -> dict[str, Any]:
-    """Your own password needs your current one (when set). Anyone else's, with user.manage,
-    is a one-time password they must replace at their first login. Either way the user's web
-    sessions end."""
-    from changegate.auth.service import change_own_password
+def set_password(name: UserName, body: PasswordIn, ctx: WriteCtx) -> Any:
+    """Your own password needs your current one (when set; a wrong one counts as a failed
+    login). Anyone else's, with user.manage, is a one-time password they must replace at their
+    first login. Either way the user's web sessions end."""
+    from fastapi.responses import JSONResponse
+
+    from changegate.api.errors import client_address, error_body
+    from changegate.auth.service import WRONG_CURRENT_PASSWORD, change_own_password
     from changegate.auth.service import set_password as set_pw
 
     if _name(name) == ctx.user.name:
         cred = change_own_password(
-            ctx.session, user=ctx.user, current=body.current_password, password=body.password
+            ctx.session,
+            user=ctx.user,
+            current=body.current_password,
+            password=body.password,
+            address=client_address(ctx.request),
+            limits=ctx.app.limits,
         )
+        if cred is None:  # the failure is recorded and commits with this answer
+            body_ = error_body("Forbidden", WRONG_CURRENT_PASSWORD, "current_password")
+            return JSONResponse(body_, status_code=403)
     else:
         ctx.require("user.manage", doing=f"set {name}'s password")
         cred = set_pw(ctx.session, user=name, password=body.password, actor=ctx.user.name)
