@@ -142,12 +142,17 @@ def _normalise(policy: Policy, data: ChangeFields) -> dict[str, Any]:
     return values
 
 
-def create_change(session: Session, policy: Policy, data: ChangeCreate) -> Change:
+def create_change(
+    session: Session, policy: Policy, data: ChangeCreate, *, placed: bool = False
+) -> Change:
+    """``placed``: the commits are those of a range or pull request whose changed files the
+    caller classified by the policy's path rules (scm, the GitHub integration)."""
     author = get_user(session, data.author, field="author")
     policy_service.require(policy, author, "change.create", doing="create changes")
     values = _normalise(policy, data)
     _validate(policy, values)
     _check_standard(policy, values, complete=False)
+    _check_placed(session, policy, None, values, placed=placed)
     now = utcnow()
     change = Change(
         author=author.name,
@@ -175,7 +180,13 @@ def create_change(session: Session, policy: Policy, data: ChangeCreate) -> Chang
 
 
 def edit_change(
-    session: Session, policy: Policy, change: Change, data: ChangeUpdate, *, actor: str
+    session: Session,
+    policy: Policy,
+    change: Change,
+    data: ChangeUpdate,
+    *,
+    actor: str,
+    placed: bool = False,
 ) -> Change:
     user = get_user(session, actor)
     if user.name != change.author:
@@ -192,6 +203,7 @@ def edit_change(
     _validate(policy, merged)
     target = next_state("edit", change.state, change.key)
     _check_standard(policy, merged, complete=target != "draft")
+    _check_placed(session, policy, change, merged, placed=placed)
     before = change.audit_state()
     for key, value in values.items():
         setattr(change, key, value)
@@ -202,8 +214,13 @@ def edit_change(
     change.updated_at = utcnow()
     _written(session, policy, change)
     record(session, events.ChangeEdited, actor=user.name, before=before, after=change)
-    if change.state == "submitted" and _pre_approved(policy, change.change_class):
-        # checked against its catalogue entry above, as at submit: pre-approved again
+    if (
+        change.state == "submitted"
+        and _pre_approved(policy, change.change_class)
+        and not missing_fields(policy, change)
+    ):
+        # checked against its catalogue entry above and complete, as at submit: pre-approved
+        # again (incomplete, it waits in `submitted` until an edit completes it)
         transition(
             session,
             change,
@@ -232,6 +249,54 @@ def _check_standard(policy: Policy, values: dict[str, Any], *, complete: bool) -
         raise PolicyDenied(
             "not a pre-approved standard change (§3a): " + "; ".join(problems) + f"; {WAY_OUT}",
             field="class",
+        )
+
+
+def _check_placed(
+    session: Session,
+    policy: Policy,
+    change: Change | None,
+    values: dict[str, Any],
+    *,
+    placed: bool,
+) -> None:
+    """A pre-approved change's commits are ones the path rules placed (§3a: with the git
+    integration, the catalogue entry names the paths it may touch): those of the range or pull
+    request it was classified from. Commits listed by hand were never checked against the
+    entry's paths, and a range's files stay under the procedure their path rules gave them;
+    what cannot be placed is normal, never standard. ``placed``: the caller classified the
+    commits given here (scm, the GitHub integration)."""
+    if placed or not _pre_approved(policy, str(values.get("change_class"))):
+        return
+    from changegate.policy.catalogue import WAY_OUT
+    from changegate.scm.models import ChangeClassification
+
+    row = (
+        session.scalar(
+            select(ChangeClassification).where(ChangeClassification.change_id == change.id)
+        )
+        if change is not None and change.id is not None
+        else None
+    )
+    commits = list(values.get("commits") or [])
+    added = [sha for sha in commits if change is None or sha not in (change.commits or [])]
+    problems: list[str] = []
+    if added or (commits and row is None):
+        problems.append(
+            "commits listed by hand cannot be checked against the procedure's paths; a "
+            "standard change's commits come from its range (`changegate change from-git`) or "
+            "its pull request"
+        )
+    category = values.get("category")
+    if row is not None and category and category not in row.categories:
+        problems.append(
+            f"its changed files ({row.git_range}) fall under "
+            f"{', '.join(row.categories) or 'no category'}, not the {category} procedure"
+        )
+    if problems:
+        raise PolicyDenied(
+            "not a pre-approved standard change (§3a): " + "; ".join(problems) + f"; {WAY_OUT}",
+            field="commit" if added else "category",
         )
 
 
@@ -312,6 +377,7 @@ def submit_change(session: Session, policy: Policy, change: Change, *, actor: st
             field=missing[0].split(" ")[0],
         )
     _check_standard(policy, change.content(), complete=True)
+    _check_placed(session, policy, change, change.content(), placed=False)
     before = change.audit_state()
     change.state = target
     change.submitted_at = change.updated_at = utcnow()

@@ -213,18 +213,26 @@ def pr_fields(
     values["components"] = components
     values["security_flag"] = security
     values["category"] = category
-    _within_catalogue(policy, values, problems)
+    _within_catalogue(policy, values, problems, placed=ranged is not None)
     return PrFields(values=values, problems=problems, blocking=blocking)
 
 
-def _within_catalogue(policy: Policy, values: dict[str, Any], problems: list[str]) -> None:
+def _within_catalogue(
+    policy: Policy, values: dict[str, Any], problems: list[str], *, placed: bool
+) -> None:
     """A pull request asking for a pre-approved class outside the policy's catalogue (§3a)
-    becomes a normal change, with the reason on the pull request: never the laxer class."""
+    becomes a normal change, with the reason on the pull request: never the laxer class.
+    ``placed``: the pull request's changed files were read and classified; files that could
+    not be read cannot be checked against the entry's paths, so the change is not standard."""
     from changegate.changes.service import standard_problems
     from changegate.policy.catalogue import WAY_OUT
     from changegate.scm.service import category_fits
 
     outside = standard_problems(policy, values, complete=False)
+    if not placed and policy.classes[values["change_class"]].pre_approved:
+        outside.append(
+            "its changed files could not be read, so the procedure's paths cannot be checked"
+        )
     if not outside:
         return
     stricter = next(c for c in CLASS_NAMES if not policy.classes[c].pre_approved)  # type: ignore[index]
@@ -292,7 +300,12 @@ def on_pull_request(ctx: Context) -> Outcome:
     said: list[str] = []
     if change is None:
         assert author is not None
-        change = create_change(session, policy, ChangeCreate(author=author.name, **fields.values))
+        change = create_change(
+            session,
+            policy,
+            ChangeCreate(author=author.name, **fields.values),
+            placed=ranged is not None,
+        )
         said.append(f"created {change.key} from pull request #{pr.number}")
     elif change.state not in EDITABLE:
         fields.problems.append(
@@ -305,7 +318,14 @@ def on_pull_request(ctx: Context) -> Outcome:
         diff = _changed_fields(change, fields.values)
         if diff:
             had_approvals = _current_approvals(session, change)
-            edit_change(session, policy, change, ChangeUpdate(**diff), actor=change.author)
+            edit_change(
+                session,
+                policy,
+                change,
+                ChangeUpdate(**diff),
+                actor=change.author,
+                placed=ranged is not None,
+            )
             said.append(f"updated {change.key}: {', '.join(sorted(diff))}")
             if had_approvals:
                 said.append(

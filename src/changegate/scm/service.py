@@ -821,7 +821,7 @@ def create_change_from_range(
         values["category"] = classified.category
     if classified.security_impacting:
         values["security_flag"] = True
-    change = create_change(session, policy, ChangeCreate(**values))
+    change = create_change(session, policy, ChangeCreate(**values), placed=True)
     set_classification(session, change, source="git_range", result=result, actor=author)
     from changegate.scm.authors import record_from_repository
 
