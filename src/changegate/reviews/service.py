@@ -29,22 +29,13 @@ def approve(
     user = get_user(session, actor)
     if change.state not in ("submitted", "approved"):
         next_state("approve", change.state, change.key)  # raises with the reason
-    if user.name == change.author and not policy.segregation_of_duties.author_may_approve:
+    barred = author_bar(session, policy, change, user.name)
+    if barred is not None:
         raise PolicyDenied(
-            f"{user.name} authored {change.key} and may not approve it "
+            f"{barred} and may not approve it "
             f"(segregation of duties, §{policy.segregation_of_duties.section}); ask a peer",
             field="by",
         )
-    if not policy.segregation_of_duties.author_may_approve:
-        from changegate.scm.authors import commit_authors
-
-        why = commit_authors(session, change).get(user.name)
-        if why is not None:
-            raise PolicyDenied(
-                f"{user.name} is an author of {change.key} ({why}) and may not approve it "
-                f"(segregation of duties, §{policy.segregation_of_duties.section}); ask a peer",
-                field="by",
-            )
     policy_service.require(policy, user, "review.approve", doing="approve changes")
     evaluation = evaluate_change(session, policy, change)
     rules = {rule.id: rule for rule in policy.rules}
@@ -93,6 +84,19 @@ def approve(
                 reason="approval requirements met",
             )
     return review
+
+
+def author_bar(session: Session, policy: Policy, change: Change, name: str) -> str | None:
+    """Why ``name`` counts as an author of ``change`` who may not approve it, or None: the
+    change's author, or someone who authored, committed or pushed one of its commits."""
+    if policy.segregation_of_duties.author_may_approve:
+        return None
+    if name == change.author:
+        return f"{name} authored {change.key}"
+    from changegate.scm.authors import commit_authors
+
+    why = commit_authors(session, change).get(name)
+    return None if why is None else f"{name} is an author of {change.key} ({why})"
 
 
 def reject(session: Session, policy: Policy, change: Change, *, actor: str, comment: str) -> Review:

@@ -36,6 +36,10 @@ def approval_chance(session: Session, policy: Policy, change: Change, user: User
         return ReviewChance(False, f"{change.key} is {change.state.replace('_', ' ')}")
     if user.name == change.author and not policy.segregation_of_duties.author_may_approve:
         return ReviewChance(False, "you authored this change; a peer must review it")
+    from changegate.reviews.service import author_bar
+
+    if author_bar(session, policy, change, user.name) is not None:
+        return ReviewChance(False, "you wrote commits of this change; a peer must review it")
     if not policy_service.allowed(policy, user, "review.approve"):
         return ReviewChance(False, "your roles do not include reviewing changes")
     evaluation = evaluate_change(session, policy, change)
