@@ -224,14 +224,16 @@ def chain_and_index_ok(
     """:func:`chain_ok` over ``(data, leaf, chain, entity_key, change_key)`` rows (keys as
     UTF-8 bytes), also checking each event's indexed columns against its bytes.
 
-    The loop proves the shapes most events have inline (the same proofs as :func:`index_ok`,
-    which it calls for every other event): this is the hot path of ``audit verify``.
+    The loop proves the shapes most events have inline (the proofs of :func:`index_ok`, each
+    search bounded by the entity's position) and calls :func:`index_ok` for every other event,
+    and for every event of a batch in which a key holds a backslash (JSON escapes it, so the
+    bytes cannot be compared as they are): this is the hot path of ``audit verify``.
     """
     sha = _sha256
     zero = b"\x00"
     count = 0
     full = index_ok
-    evn, ent, after, change, change_str, change_key_of = (
+    evn, ent, after, change, change_str, about_change = (
         _EVN,
         _ENT,
         b',"after":{"',
@@ -239,33 +241,34 @@ def chain_and_index_ok(
         _CHANGE_STR,
         b"change:",
     )
+    prefixes = tuple(t + b":" for t in scoped)
     backslash = b"\\"
     for rows in batches:
+        careful = backslash in b"".join([r[3] for r in rows]) or backslash in b"".join(
+            [r[4] for r in rows if r[4] is not None]
+        )
         for data, leaf, chain, entity_key, change_key in rows:
             computed_leaf = sha(zero + data).digest()
             prev = sha(prev + computed_leaf).digest()
             if prev != chain or computed_leaf != leaf:
                 return count, prev, False
-            # entity: the only `","entity_version":` is the top-level one, preceded by the entity
+            # entity: the last `","entity_version":` is the only one, preceded by the entity
             j = data.rfind(evn)
             if (
-                backslash not in entity_key
+                j > 0
+                and not careful
                 and data.endswith(ent + entity_key, 0, j)
-                and data.find(evn) == j
+                and data.find(evn, 0, j) < 0
             ):
                 if change_key is None:
-                    if change_str not in data and not entity_key.startswith(change_key_of):
+                    if change_str not in data and not entity_key.startswith(about_change):
                         continue
-                elif entity_key == change_key_of + change_key:
-                    if 0 <= data.find(after) < j:  # an event about a change, with a state
+                elif entity_key.startswith(prefixes):  # one "change" key: the state's own
+                    fragment = change_str + change_key + b'"'
+                    if data.count(change) == 1 and data.find(fragment, 0, j) >= 0:
                         continue
-                elif (
-                    entity_key[: entity_key.find(b":")] in scoped
-                    and data.count(change) == 1
-                    and 0 <= data.find(change_str + change_key + b'"') < j
-                    and backslash not in change_key
-                ):
-                    continue
+                elif entity_key == about_change + change_key and data.find(after, 0, j) >= 0:
+                    continue  # about a change: its own key, and a state before the entity
             if not full(data, entity_key, change_key, scoped):
                 return count, prev, False
         count += len(rows)
