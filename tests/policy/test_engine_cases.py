@@ -64,6 +64,7 @@ def facts_from(case: dict[str, Any]) -> ChangeFacts:
             for i, e in enumerate(case.get("evidence", []))
         ),
         first_deployed_at=_time(c.get("deployed_at")),
+        commit_authors=frozenset(c.get("commit_authors", [])),
     )
 
 
