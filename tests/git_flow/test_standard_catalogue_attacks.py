@@ -315,3 +315,57 @@ def test_an_edit_that_empties_required_fields_is_not_pre_approved_again(db_url: 
     assert cli(db_url, "change", "edit", key, "--rollback", "revert", "--by", "mallory").code == 0
     assert cli(db_url, "change", "show", key, "--json").json()["state"] == "approved"
     assert cli(db_url, "gate", key, "--env", "production", "--deployer", "carol").code == 0
+
+
+def test_a_commit_inside_the_range_that_leaves_the_procedure_counts(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Found: a range whose net diff is only requirements.txt, through a commit that opens IAM
+    and a later one that puts it back, was classified standard (the net diff) while the IAM
+    commit is one of the change's own commits: `gate --git-sha` on it opened, deploying the
+    IAM opening with no review. Every commit of a range can be deployed by its SHA, so every
+    file any of them touches counts."""
+    from tests.cli_runner import cli
+
+    cli_team(db_url)
+    repo = Repo(tmp_path / "svc")
+    base = repo.commit(
+        "Initial import", {"src/app.py": "x = 1\n", "iam/policy.json": '{"Allow": []}\n'}
+    )
+    opened = repo.commit("Open the admin API", {"iam/policy.json": '{"Allow": "*"}\n'})
+    head = repo.commit(
+        "Bump httpx",
+        {"iam/policy.json": '{"Allow": []}\n', "requirements.txt": "httpx==0.28.1\n"},
+    )
+    classified = cli(
+        db_url, "classify", "--git-range", f"{base}..{head}", "--repo", str(repo.path), "--json"
+    )
+    assert classified.code == 0, classified.stderr
+    assert classified.json()["class"] == "normal"
+    assert "iam" in classified.json()["components"]
+    made = cli(
+        db_url,
+        "change",
+        "from-git",
+        "--git-range",
+        f"{base}..{head}",
+        "--repo",
+        str(repo.path),
+        "--title",
+        "Bump httpx",
+        "--author",
+        "mallory",
+        "--description",
+        "patch release",
+        "--rollback",
+        "revert the lock file",
+        *LOW_RISK,
+        "--json",
+    )
+    assert made.code == 0, made.stderr
+    assert made.json()["change_class"] == "normal"
+    key = made.json()["id"]
+    assert cli(db_url, "change", "submit", key, "--by", "mallory").code == 0
+    for sha in (opened, head):
+        gate = cli(db_url, "gate", "--git-sha", sha, "--env", "production", "--deployer", "carol")
+        assert gate.code == 1, gate.stdout

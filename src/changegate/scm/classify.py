@@ -62,7 +62,10 @@ def classify_git_range(
     """Classify ``BASE..HEAD`` (or ``BASE...HEAD``) of ``repo`` with ``rules``.
 
     Both paths of a rename count, so moving a file out of ``prompts/`` is still a prompt
-    change. Raises ``NotARepository`` or ``BadRevision`` for a bad path or range.
+    change. The paths every commit of the range touches count too, not only the net diff:
+    each commit of the range is one of the change's commits and can be deployed by its SHA
+    (a commit that opens IAM and a later one that closes it again are not a lock-file bump).
+    Raises ``NotARepository`` or ``BadRevision`` for a bad path or range.
     """
     git_repo = repo if isinstance(repo, GitRepo) else GitRepo(repo)
     parsed = RevisionRange.parse(git_range)
@@ -73,6 +76,7 @@ def classify_git_range(
         base = git_repo.resolve(parsed.base, field="git_range")
     files = git_repo.changed_files(RevisionRange(base, head))
     paths = [path for changed in files for path in changed.paths]
+    paths.extend(git_repo.paths_of_commits(base, head))
     return RangeClassification(
         git_range=str(parsed),
         base=base,

@@ -352,6 +352,27 @@ class GitRepo:
             files = self._with_contents(files)
         return files
 
+    def paths_of_commits(self, base: str, head: str) -> list[str]:
+        """Every path any commit of ``base..head`` touches (each against its first parent;
+        both sides of a rename), in first-seen order. A range's net diff can hide a commit
+        that changed a file and a later one that put it back; each of those commits can
+        still be checked out and deployed by its SHA."""
+        result = self._run(
+            [
+                "log",
+                "--format=",
+                "--name-only",
+                "--no-renames",
+                "--diff-merges=first-parent",
+                "-z",
+                "--end-of-options",
+                f"{base}..{head}",
+                "--",
+            ]
+        )
+        paths = (_decode(token) for token in result.stdout.split(b"\0"))
+        return list(dict.fromkeys(p for p in paths if p))
+
     def _with_contents(self, files: list[ChangedFile]) -> list[ChangedFile]:
         wanted: list[str] = []
         for f in files:
