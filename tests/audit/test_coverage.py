@@ -71,12 +71,28 @@ def rich_change(engine: Engine) -> str:
     return key
 
 
+def ai_change(engine: Engine) -> str:
+    """A change naming an LLM provider: the gate reads the provider register (DPA rule)."""
+    from changegate.ai.providers import add_provider
+
+    tx(engine, lambda s: add_provider(s, P, name="openai", actor=None))
+    return make_change(
+        engine,
+        title="Route chat to OpenAI",
+        category="model-provider-switch",
+        ai_component="llm-shuffle",
+        providers=["openai"],
+    )
+
+
 def test_every_table_the_gate_reads_is_covered(
     engine: Engine, db_url: str, touched: set[str]
 ) -> None:
     key = rich_change(engine)
+    ai = ai_change(engine)
     touched.clear()  # from here on: only what deciding a deployment reads
     tx(engine, lambda s: status_report(s, P, changes.get_change(s, key)))
+    tx(engine, lambda s: status_report(s, P, changes.get_change(s, ai)))
     tx(
         engine,
         lambda s: deployments.gate(
@@ -101,7 +117,7 @@ def test_every_table_the_gate_reads_is_covered(
     ):
         assert cli(db_url, *args).code in (0, 1), args  # ran (closed gate = 1), not refused
     _api_gate_by_commit(db_url)
-    assert {"changes", "reviews", "evidence", "users", "change_commits"} <= touched, touched
+    assert {"changes", "reviews", "evidence", "users", "change_commits", "ai_providers"} <= touched
     uncovered = sorted(touched - covered())
     assert not uncovered, (
         f"the gate reads {uncovered}, which `audit verify` does not check: add the model to "
