@@ -34,7 +34,9 @@ def setup_team(db: str) -> None:
         assert cli(db, *args).code == 0
 
 
-def new_change(db: str, *extra: str, cls: str = "normal", author: str = "alice") -> str:
+def new_change(
+    db: str, *extra: str, cls: str = "normal", author: str = "alice", commit: bool = True
+) -> str:
     r = cli(
         db,
         "change",
@@ -57,8 +59,7 @@ def new_change(db: str, *extra: str, cls: str = "normal", author: str = "alice")
         "per line rounding",
         "--link",
         "https://github.com/acme/shop/pull/7",
-        "--commit",
-        "3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e4f6a8b0c",
+        *(["--commit", "3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e4f6a8b0c"] if commit else []),
         "--author",
         author,
         "--json",
@@ -187,7 +188,8 @@ def test_full_normal_flow_through_the_cli(db_url: str, engine: Engine) -> None:
 
 def test_standard_change_passes_with_a_receipt(db_url: str) -> None:
     setup_team(db_url)
-    key = new_change(db_url, "--category", "dependency-update", cls="standard")
+    # §3a: a standard change's commits come from its range or pull request, never by hand
+    key = new_change(db_url, "--category", "dependency-update", cls="standard", commit=False)
     assert (
         cli(db_url, "change", "submit", key, "--by", "alice", "--json").json()["state"]
         == "approved"

@@ -21,9 +21,9 @@ from changegate.db import session_scope, utcnow
 from changegate.github.models import CommitLink, GitHubDeployment
 from changegate.reviews import service as reviews
 from changegate.scm.history import audit_history
-from changegate.scm.service import DatabaseLookup, audit_branch
+from changegate.scm.service import DatabaseLookup, audit_branch, create_change_from_range
 from tests.cli_runner import cli
-from tests.factories import DEFAULT, make_change, tx
+from tests.factories import DEFAULT, make_change, risk, tx
 from tests.git_flow.conftest import Repo, make_team
 
 P = DEFAULT.policy
@@ -93,8 +93,26 @@ def history(tmp_path: Path, engine: Engine) -> dict[str, Any]:
         record(s, events.GitHubDeploymentRecorded, actor="github", after=row)
 
     tx(engine, deployed_outside)
-    deps = make_change(  # CHG-4: a standard change is pre-approved on submit
-        engine, author="bob", commits=[c4], change_class="standard", category="dependency-update"
+    # CHG-4: a standard change is pre-approved on submit; its commits come from its range
+    # (commits listed by hand are never checked against the procedure's paths, §3a)
+    deps = tx(
+        engine,
+        lambda s: (
+            create_change_from_range(
+                s,
+                P,
+                repo=repo.path,
+                git_range=f"{c3}..{c4}",
+                author="bob",
+                requested_class=None,
+                fields={
+                    "title": "Bump deps",
+                    "description": "httpx patch release",
+                    "risk": risk(),
+                    "rollback_plan": "revert the lock file",
+                },
+            )[0].key
+        ),
     )
     submit_and_approve(engine, deps, None)
     edited = make_change(engine, author="bob", commits=[c5])  # CHG-5

@@ -369,3 +369,80 @@ def test_a_commit_inside_the_range_that_leaves_the_procedure_counts(
     for sha in (opened, head):
         gate = cli(db_url, "gate", "--git-sha", sha, "--env", "production", "--deployer", "carol")
         assert gate.code == 1, gate.stdout
+
+
+def test_an_edit_cannot_drop_what_the_changed_files_say(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """Found: a range that changes iam/ is security-impacting with component iam (the path
+    rules), so it needs a security reviewer; `change edit --component application` and
+    PATCH security_flag=false dropped both, and with them the security review. What the
+    changed files say is a floor, like their class."""
+    from tests.api.support import running_org
+    from tests.cli_runner import cli
+
+    cli_team(db_url)
+    repo = Repo(tmp_path / "svc")
+    base = repo.commit("Initial import", {"src/app.py": "x = 1\n"})
+    head = repo.commit("Open the admin API", {"iam/policy.json": '{"Allow": "*"}\n'})
+    made = cli(
+        db_url,
+        "change",
+        "from-git",
+        "--git-range",
+        f"{base}..{head}",
+        "--repo",
+        str(repo.path),
+        "--title",
+        "Admin API",
+        "--author",
+        "mallory",
+        "--description",
+        "open it",
+        "--rollback",
+        "revert",
+        *LOW_RISK,
+        "--json",
+    )
+    assert made.code == 0, made.stderr
+    out = made.json()
+    key = out["id"]
+    assert (out["change_class"], out["components"], out["security_flag"]) == (
+        "normal",
+        ["iam"],
+        True,
+    )
+    before = counts(engine)
+    run = cli(db_url, "change", "edit", key, "--component", "application", "--by", "mallory")
+    assert run.code == 2, run.stdout
+    assert "iam" in run.stderr
+    with running_org(db_url) as org:
+        r = org.client.patch(
+            f"/api/changes/{key}",
+            json={"security_flag": False},
+            headers=org.bearer("mallory"),
+        )
+        assert r.status_code == 400, r.text
+        assert "security" in r.json()["message"]
+    shown = cli(db_url, "change", "show", key, "--json").json()
+    assert (shown["components"], shown["security_flag"]) == (["iam"], True)
+    assert counts(engine)[1] == before[1]
+    status = cli(db_url, "status", key, "--json").json()
+    assert "security-scrutiny" in [r["rule"] for r in status["requirements"]]
+
+
+def test_a_merge_of_a_head_never_classified_does_not_open_the_gate(hub: Hub) -> None:
+    """Found: the author pushes a commit outside the procedure and merges before (or without)
+    a `synchronize` delivery; the `closed` delivery linked the merge commit to the
+    pre-approved change and the gate by that merge commit opened."""
+    base, head = pre_approved_pull_request(hub)
+    hub.repo.commit("Open the admin API", {"iam/policy.json": '{"Allow": "*"}\n'})
+    sneaky = hub.repo.head()
+    hub.repo.checkout("main")
+    merge = hub.repo.merge("deps", "Merge pull request #42")
+    closed = hub.pull_request("closed", head=sneaky, base=base, body=LOW, merge_sha=merge)
+    outcome = ok(hub.send("pull_request", closed))["outcome"]
+    assert gate_by_commit(hub, merge) != 0, outcome
+    assert gate_by_commit(hub, sneaky) != 0
+    # the pre-approved head still opens its own gate
+    assert gate_by_commit(hub, head) == 0

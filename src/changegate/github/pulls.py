@@ -444,7 +444,28 @@ def _pull_request_closed(ctx: Context, event: PullRequestEvent) -> Outcome:
     if link is None:
         return Outcome("ignored", f"pull request #{pr.number} has no change record")
     before = link.audit_state()
-    if event.is_merged and pr.merge_commit_sha:
+    if event.is_merged and pr.merge_commit_sha and pr.head.sha.lower() != link.head_sha:
+        # merged at a head changegate never saw (no `synchronize` delivered): the merge
+        # commit holds code the change was neither classified nor reviewed for
+        link.state = "merged"
+        link.merge_commit_sha = pr.merge_commit_sha.lower()
+        message = (
+            f"merged at head {pr.head.sha[:12]}, but CHG-{link.change_id} describes head "
+            f"{link.head_sha[:12]}: merge commit {pr.merge_commit_sha[:12]} recorded as a "
+            "reference only, it opens no gate; file a change for what was merged"
+        )
+        link_commit(
+            ctx,
+            pr.merge_commit_sha,
+            link.change_id,
+            kind="reference",
+            repository=repository,
+            reason=(
+                f"merge commit of pull request #{pr.number} at head {pr.head.sha[:12]}, not "
+                f"the head {link.head_sha[:12]} the change describes"
+            ),
+        )
+    elif event.is_merged and pr.merge_commit_sha:
         link.state = "merged"
         link.merge_commit_sha = pr.merge_commit_sha.lower()
         message = f"merged: {pr.merge_commit_sha[:12]} linked to CHG-{link.change_id}"

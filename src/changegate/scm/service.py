@@ -361,11 +361,33 @@ def change_written(session: Session, policy: Policy, change: Change) -> None:
     """Called by the changes service each time a change is created or edited.
 
     Refuses a class below what the changed files of the change's pull request or range
-    require (``ClassTooLow``), and keeps the commit index and the digest cache current.
+    require (``ClassTooLow``), and components or a security flag they bring taken off (what
+    the files say decides which reviews apply), and keeps the commit index and the digest
+    cache current.
     """
-    floor = class_floor(session, change)
-    if floor is not None:
-        effective_class(change.change_class, floor, CLASS_NAMES)
+    row = (
+        session.scalar(
+            select(ChangeClassification).where(ChangeClassification.change_id == change.id)
+        )
+        if change.id is not None
+        else None
+    )
+    if row is not None:
+        effective_class(change.change_class, row.minimum_class, CLASS_NAMES)
+        dropped = [c for c in row.components if c not in (change.components or [])]
+        if dropped:
+            raise InvalidInput(
+                f"--component: the changed files of {row.git_range} touch "
+                f"{', '.join(dropped)}; keep {'them' if len(dropped) > 1 else 'it'} among the "
+                "change's components (add others if you like)",
+                field="component",
+            )
+        if SECURITY_FLAG in row.flags and not change.security_flag:
+            raise InvalidInput(
+                f"security_flag: the changed files of {row.git_range} are security-impacting "
+                "by the policy's path rules; the flag stays set",
+                field="security_flag",
+            )
     sync_commit_index(session, change)
 
 
