@@ -403,6 +403,9 @@ class GateMachine(RuleBasedStateMachine):
         m = self.change(pick)
         sha = secrets.token_hex(20)
         commits = [*m.commits, sha]
+        # as a pull request's synchronize does after classifying the new head (placed): a
+        # standard change takes commits only from its range or pull request (§3a); the oracle
+        # does not model files, so every commit counts as within the procedure's paths
         if not self.attempt(
             lambda s: changes.edit_change(
                 s,
@@ -410,6 +413,7 @@ class GateMachine(RuleBasedStateMachine):
                 changes.get_change(s, m.key, lock=True),
                 ChangeUpdate(commits=commits),
                 actor=m.author,
+                placed=True,
             )
         ):
             return
