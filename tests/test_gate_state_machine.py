@@ -290,7 +290,13 @@ class GateMachine(RuleBasedStateMachine):
     @initialize(role_sets=st.lists(st.sampled_from(ROLE_SETS), min_size=1, max_size=3))
     def people(self, role_sets: list[tuple[str, ...]]) -> None:
         # a team that can get a change through (a peer, a pipeline, a deployer), then others
-        team: list[tuple[str, ...]] = [("engineer",), ("ci",), ("deployer",), *role_sets]
+        team: list[tuple[str, ...]] = [
+            ("engineer",),
+            ("security",),
+            ("ci",),
+            ("deployer",),
+            *role_sets,
+        ]
         for i, roles in enumerate(team):
             name = f"r{self.run}u{i}"
             self.system.tx(lambda s, n=name, r=roles: users.add_user(s, P, name=n, roles=list(r)))
@@ -462,11 +468,18 @@ class GateMachine(RuleBasedStateMachine):
         deployment by a deployer; each person drawn from those whose roles fit. Interleaved
         with every other rule, the policy may still refuse any step."""
         m = self.change(pick)
+        if how == "commit" and not m.commits:
+            self.link_commit(pick)
         self.submit(pick, self.index(m.author))
-        self.approve(pick, self.fitting(reviewer, "engineer", but=m.author), channel)
+        peer = self.fitting(reviewer, "engineer", but=m.author)
+        self.approve(pick, peer, channel)
+        if security_impacting(m):
+            self.approve(pick, self.fitting(reviewer, "security", but=self.roster()[peer]), channel)
         pipe = self.fitting(pipeline, "ci")
         self.attach_tests(pick, pipe, True, channel)
-        self.attach_validation(pick, pipe, "staging", True, channel)
+        for name in ("staging", *(COMPONENT_VALIDATIONS.get(c) for c in m.components)):
+            if name is not None:
+                self.attach_validation(pick, pipe, name, True, channel)
         self.deploy(pick, self.fitting(deployer, "deployer"), how)
 
     def index(self, name: str) -> int:
