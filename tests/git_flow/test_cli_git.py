@@ -160,9 +160,23 @@ def test_a_change_from_a_range_keeps_its_class_floor(
     lowered = cli(db_url, "change", "edit", "CHG-1", "--class", "standard", "--by", "alice")
     assert lowered.code == 2
     assert "'standard' is below 'normal', the minimum the changed files require" in lowered.stderr
-    # a change made by hand has no floor
+    # a change made by hand has no floor (as standard it names its procedure, §3a)
     make_change(engine, change_class="normal")
-    assert cli(db_url, "change", "edit", "CHG-2", "--class", "standard", "--by", "alice").code == 0
+    assert (
+        cli(
+            db_url,
+            "change",
+            "edit",
+            "CHG-2",
+            "--class",
+            "standard",
+            "--category",
+            "dependency-update",
+            "--by",
+            "alice",
+        ).code
+        == 0
+    )
     too_low = cli(
         db_url,
         "change",

@@ -202,6 +202,7 @@ def edit_change(
     merged = {**change.content(), **values}
     _validate(policy, merged)
     target = next_state("edit", change.state, change.key)
+    _class_floor(session, change, str(merged.get("change_class")))
     _check_standard(policy, merged, complete=target != "draft")
     _check_placed(session, policy, change, merged, placed=placed)
     before = change.audit_state()
@@ -229,6 +230,17 @@ def edit_change(
             reason="pre-approved standard change, re-evaluated after an edit",
         )
     return change
+
+
+def _class_floor(session: Session, change: Change, change_class: str) -> None:
+    """Refuse, first and with its own reason, a class below what the change's range or pull
+    request requires (``change_written`` checks it again on what is written)."""
+    from changegate.scm.pathrules import effective_class
+    from changegate.scm.service import class_floor
+
+    floor = class_floor(session, change)
+    if floor is not None and change_class in CLASS_NAMES:
+        effective_class(change_class, floor, CLASS_NAMES)
 
 
 def _pre_approved(policy: Policy, change_class: str) -> bool:
