@@ -446,3 +446,27 @@ def test_a_merge_of_a_head_never_classified_does_not_open_the_gate(hub: Hub) -> 
     assert gate_by_commit(hub, sneaky) != 0
     # the pre-approved head still opens its own gate
     assert gate_by_commit(hub, head) == 0
+
+
+def test_a_merge_after_the_change_was_deployed_does_not_reuse_its_pre_approval(
+    hub: Hub,
+) -> None:
+    """Found: once the pre-approved change was deployed its pull request no longer edits it,
+    but the link still followed the new head; merged there, the merge commit was linked to
+    the deployed change and the gate by that merge commit opened for code never classified."""
+    base, head = pre_approved_pull_request(hub)
+    _, secret = tx(hub.engine, lambda s: auth.create_token(s, user="carol", actor="system"))
+    deployed = hub.client.post(
+        f"/api/changes/by-commit/{head}/deploy",
+        json={"env": "production", "version": "v1"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert deployed.status_code == 201 and deployed.json()["deployed"], deployed.text
+    sneaky = hub.repo.commit("Open the admin API", {"iam/policy.json": '{"Allow": "*"}\n'})
+    ok(hub.send("pull_request", hub.pull_request("synchronize", head=sneaky, base=base, body=LOW)))
+    hub.repo.checkout("main")
+    merge = hub.repo.merge("deps", "Merge pull request #42")
+    closed = hub.pull_request("closed", head=sneaky, base=base, body=LOW, merge_sha=merge)
+    outcome = ok(hub.send("pull_request", closed))["outcome"]
+    assert gate_by_commit(hub, merge) != 0, outcome
+    assert gate_by_commit(hub, sneaky) != 0

@@ -444,14 +444,18 @@ def _pull_request_closed(ctx: Context, event: PullRequestEvent) -> Outcome:
     if link is None:
         return Outcome("ignored", f"pull request #{pr.number} has no change record")
     before = link.audit_state()
-    if event.is_merged and pr.merge_commit_sha and pr.head.sha.lower() != link.head_sha:
-        # merged at a head changegate never saw (no `synchronize` delivered): the merge
-        # commit holds code the change was neither classified nor reviewed for
+    change = ctx.session.get(Change, link.change_id)
+    covered = change is not None and pr.head.sha.lower() in (change.commits or [])
+    if event.is_merged and pr.merge_commit_sha and not covered:
+        # merged at a head that is not one of the change's commits (no `synchronize`
+        # delivered, or the change was already deployed or closed and no longer follows its
+        # pull request): the merge commit holds code the change was neither classified nor
+        # reviewed for
         link.state = "merged"
         link.merge_commit_sha = pr.merge_commit_sha.lower()
         message = (
-            f"merged at head {pr.head.sha[:12]}, but CHG-{link.change_id} describes head "
-            f"{link.head_sha[:12]}: merge commit {pr.merge_commit_sha[:12]} recorded as a "
+            f"merged at head {pr.head.sha[:12]}, which is not a commit of "
+            f"CHG-{link.change_id}: merge commit {pr.merge_commit_sha[:12]} recorded as a "
             "reference only, it opens no gate; file a change for what was merged"
         )
         link_commit(
@@ -461,8 +465,8 @@ def _pull_request_closed(ctx: Context, event: PullRequestEvent) -> Outcome:
             kind="reference",
             repository=repository,
             reason=(
-                f"merge commit of pull request #{pr.number} at head {pr.head.sha[:12]}, not "
-                f"the head {link.head_sha[:12]} the change describes"
+                f"merge commit of pull request #{pr.number} at head {pr.head.sha[:12]}, not a "
+                "commit of the change"
             ),
         )
     elif event.is_merged and pr.merge_commit_sha:
