@@ -3,10 +3,12 @@ narrows the catalogue after a change was pre-approved. Real CLI, SQLite and Post
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import Engine, select, update
 
 from tests.changes.test_standard_catalogue import LOW, new, team
 from tests.cli_runner import cli
@@ -63,3 +65,36 @@ def test_a_policy_that_narrows_the_catalogue_closes_the_gate_of_an_approved_chan
     gate = cli(db_url, "gate", key, "--env", "production", "--deployer", "carol", policy=narrowed)
     assert gate.code == 1, gate.stdout + gate.stderr
     assert "standard" in gate.stdout
+
+
+def test_a_snapshot_stored_before_the_catalogue_is_validated_again(
+    db_url: str, engine: Engine
+) -> None:
+    """The catalogue changed the schema's shape: a policy snapshot stored before it (format 4,
+    no `catalogue` on categories) must not be used as the policy in force, or every entry
+    would be missing and the policy file never checked for one."""
+    from changegate.db import session_scope
+    from changegate.policy.models import PolicyVersion
+
+    team(db_url)
+    with session_scope(engine) as s:
+        stored = s.execute(select(PolicyVersion.snapshot)).scalar_one()
+        data = json.loads(stored)
+
+        def strip(value: object) -> None:
+            if isinstance(value, dict):
+                value.pop("catalogue", None)
+                for item in value.values():
+                    strip(item)
+            elif isinstance(value, list):
+                for item in value:
+                    strip(item)
+
+        strip(data)
+        s.execute(update(PolicyVersion).values(snapshot=json.dumps(data), snapshot_format=4))
+    made = cli(db_url, *new(db_url, "--category", "dependency-update", *LOW), "--json")
+    assert made.code == 0, made.stderr
+    key = made.json()["id"]
+    submitted = cli(db_url, "change", "submit", key, "--by", "mallory", "--json")
+    assert submitted.code == 0, submitted.stderr
+    assert submitted.json()["state"] == "approved"

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from changegate.policy.schema import Policy
 
 #: bumped when the shape of snapshots (or of the schema) changes: a stored snapshot of another
-#: format is never used, the policy text is validated again instead
-SNAPSHOT_FORMAT = 4
+#: format is never used, the policy text is validated again instead (5: categories gained the
+#: §3a `catalogue`)
+SNAPSHOT_FORMAT = 5
 
 
 class _PolicyFields(Protocol):
