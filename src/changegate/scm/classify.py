@@ -62,9 +62,10 @@ def classify_git_range(
     """Classify ``BASE..HEAD`` (or ``BASE...HEAD``) of ``repo`` with ``rules``.
 
     Both paths of a rename count, so moving a file out of ``prompts/`` is still a prompt
-    change. The paths every commit of the range touches count too, not only the net diff:
-    each commit of the range is one of the change's commits and can be deployed by its SHA
-    (a commit that opens IAM and a later one that closes it again are not a lock-file bump).
+    change. The paths in which any commit of the range differs from the base count too, not
+    only the net diff: each commit of the range is one of the change's commits and can be
+    deployed by its SHA (a commit that opens IAM and a later one that closes it again are not
+    a lock-file bump).
     Raises ``NotARepository`` or ``BadRevision`` for a bad path or range.
     """
     git_repo = repo if isinstance(repo, GitRepo) else GitRepo(repo)

@@ -353,22 +353,20 @@ class GitRepo:
         return files
 
     def paths_of_commits(self, base: str, head: str) -> list[str]:
-        """Every path any commit of ``base..head`` touches (each against its first parent;
-        both sides of a rename), in first-seen order. A range's net diff can hide a commit
-        that changed a file and a later one that put it back; each of those commits can
-        still be checked out and deployed by its SHA."""
+        """Every path in which some commit of ``base..head`` differs from ``base`` (both sides
+        of a rename), in first-seen order. A range's net diff can hide a commit that changed a
+        file and a later one that put it back; each commit of the range can still be checked
+        out and deployed by its SHA, and deploying it changes these files. Compared with
+        ``base`` rather than with its parent, a merge of the target branch into the range adds
+        nothing the target branch already had."""
+        listed = self._run(["rev-list", "--end-of-options", f"{base}..{head}", "--"])
+        commits = _decode(listed.stdout).split()
+        if not commits:
+            return []
+        pairs = "".join(f"{base} {commit}\n" for commit in commits).encode()
         result = self._run(
-            [
-                "log",
-                "--format=",
-                "--name-only",
-                "--no-renames",
-                "--diff-merges=first-parent",
-                "-z",
-                "--end-of-options",
-                f"{base}..{head}",
-                "--",
-            ]
+            ["diff-tree", "--stdin", "-r", "-z", "--no-commit-id", "--name-only", "--no-renames"],
+            stdin=pairs,
         )
         paths = (_decode(token) for token in result.stdout.split(b"\0"))
         return list(dict.fromkeys(p for p in paths if p))
