@@ -50,6 +50,151 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
     return event
 
 
+#: top-level keys a forged event may add around record()'s own, sorting before, between and
+#: after them; and entities that name a change in every way index_keys reads
+ODD_TOP = ["aa", "action0", "after0", "b", "before0", "change", "entity_", "entity_tag", "zz"]
+ODD_ENTITY = ["change", "change:", "change:CHG-1:x", "changes:1", "review:1", 'review:a","x":"b']
+
+
+@st.composite
+def forged_events(draw: st.DrawFn) -> dict[str, Any]:
+    """Any JSON object near record()'s shape, as someone with database access could write it
+    (with its hashes recomputed): members dropped or added at the top level, states that are
+    empty, not objects, or hold nested entity/change/after members, keys and values with
+    quotes and backslashes."""
+    event = draw(events())
+    if draw(st.booleans()):
+        event["entity"] = draw(st.sampled_from(ODD_ENTITY) | st.text(max_size=8))
+    for key in ("entity_version", "before", "after", "seq", "ts", "actor", "action"):
+        if draw(st.integers(0, 9)) == 0:
+            del event[key]
+    for key in ("after", "before"):
+        if key in event and draw(st.integers(0, 4)) == 0:
+            event[key] = draw(st.sampled_from([{}, [], 0, "", "x", {"change": None}]))
+    for key in draw(st.lists(st.sampled_from(ODD_TOP), max_size=2)):
+        event[key] = draw(json_values | st.just({"after": {"x": 1}, "entity": "change:CHG-1"}))
+    nested = {"entity": draw(values), "entity_version": 1, "change": draw(values)}
+    for key in ("after", "before", "extra"):
+        if isinstance(event.get(key), dict) and draw(st.booleans()):
+            event[key][draw(st.sampled_from(["a", "meta", "zz"]))] = nested
+    return event
+
+
+def _claims(event: dict[str, Any], other: str | None) -> list[tuple[str, str | None]]:
+    """The exact columns, and columns that differ from them in one or both."""
+    entity, change = index_keys(event)
+    alternatives = [other, "CHG-1", "CHG-9", "", None]
+    out = [(entity, c) for c in alternatives if c != change]
+    out += [(e, change) for e in ("change:CHG-1", "review:1", "user:1") if e != entity]
+    if entity.startswith("change:") and change is None:
+        out.append((entity, entity[7:]))
+    return out
+
+
+@settings(max_examples=600, deadline=None)
+@given(forged_events(), st.none() | values)
+def test_no_fast_proof_accepts_what_the_exact_rule_refuses(
+    event: dict[str, Any], other: str | None
+) -> None:
+    """Whatever the bytes (canonical JSON of any object near an event's shape), index_ok and
+    the verify loop accept the exact columns and nothing else."""
+    from changegate.audit.chain import (
+        GENESIS,
+        chain_and_index_ok,
+        chain_hash,
+        index_problem,
+        leaf_hash,
+    )
+
+    data = canonical_json(event)
+    leaf = leaf_hash(data)
+    chained = chain_hash(GENESIS, leaf)
+
+    def loop(e: str, c: str | None) -> bool:
+        row = (data, leaf, chained, e.encode(), None if c is None else c.encode())
+        return chain_and_index_ok([[row]], GENESIS, SCOPED)[2]
+
+    try:
+        entity, change = index_keys(event)
+    except KeyError:  # no entity: nothing is an event's columns
+        for e, c in [("user:1", None), ("change:CHG-1", "CHG-1")]:
+            assert index_problem(data, e, c) is not None
+            assert not _ok(data, e, c) and not loop(e, c)
+        return
+    assert _ok(data, entity, change) and loop(entity, change)
+    for e, c in _claims(event, other):
+        assert index_problem(data, e, c) is not None
+        assert not _ok(data, e, c), (e, c)
+        assert not loop(e, c), (e, c)
+
+
+def _forged(**members: Any) -> dict[str, Any]:
+    return {"seq": 5, "ts": "2026-11-29T10:00:00Z", "actor": "mallory", "action": "x.y"} | members
+
+
+@pytest.mark.parametrize(
+    ("event", "claimed"),
+    [
+        pytest.param(  # no top-level entity_version; a nested one names another entity
+            _forged(
+                entity="user:1",
+                before=None,
+                after={"a": 1, "entity": "change:CHG-1", "entity_version": 1},
+            ),
+            ("change:CHG-1", "CHG-1"),
+            id="nested-entity-version",
+        ),
+        pytest.param(  # a review whose state has no change of its own; a nested one does
+            _forged(
+                entity="review:1",
+                entity_version=1,
+                before=None,
+                after={"id": 1, "meta": {"change": "CHG-9"}},
+            ),
+            ("review:1", "CHG-9"),
+            id="nested-change",
+        ),
+        pytest.param(  # a top-level member between entity and entity_version
+            _forged(entity="review:1", entity_tag="b", entity_version=1, before=None, after=None),
+            ('review:1","entity_tag":"b', None),
+            id="entity-key-with-quotes",
+        ),
+        pytest.param(  # no state, but a member sorting before "after" holds a nested one
+            _forged(
+                a0={"a": 1, "after": {"x": 1}},
+                entity="change:CHG-1",
+                entity_version=1,
+                before=None,
+                after=None,
+            ),
+            ("change:CHG-1", "CHG-1"),
+            id="nested-after",
+        ),
+    ],
+)
+def test_forged_bytes_do_not_pass_the_fast_proof(
+    event: dict[str, Any], claimed: tuple[str, str | None]
+) -> None:
+    """Forged events (hashes recomputed) whose columns the former byte-search proofs accepted
+    though the parsed event says otherwise."""
+    from changegate.audit.chain import (
+        GENESIS,
+        chain_and_index_ok,
+        chain_hash,
+        index_problem,
+        leaf_hash,
+    )
+
+    data = canonical_json(event)
+    assert index_keys(event) != claimed
+    assert index_problem(data, *claimed) is not None
+    assert not _ok(data, *claimed)
+    leaf = leaf_hash(data)
+    e, c = claimed
+    row = (data, leaf, chain_hash(GENESIS, leaf), e.encode(), None if c is None else c.encode())
+    assert not chain_and_index_ok([[row]], GENESIS, SCOPED)[2]
+
+
 def _ok(data: bytes, entity: str | None, change: str | None) -> bool:
     return index_ok(
         data, (entity or "").encode(), None if change is None else change.encode(), SCOPED
