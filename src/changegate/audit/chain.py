@@ -87,11 +87,18 @@ def index_problem(data: bytes, entity_key: str | None, change_key: str | None) -
 
 #: the content of a JSON string written without an escape: its bytes are its value
 _PLAIN = rb'[^"\\\x00-\x1f]*'
+#: any JSON string (escapes included)
+_STRING = rb'"[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*"'
+#: an ``extra`` object without brackets in it (only strings and bare scalars as values)
+_FLAT_EXTRA = (
+    rb',"extra":\{(?:' + _STRING + rb":(?:" + _STRING + rb'|[^"{}\[\],\\\x00-\x1f]+)'
+    rb'(?:,(?=")|(?=\})))*\}'
+)
 #: the end of an event: its top-level ``entity`` (group 1) and, for an event about a change
 #: (``change:KEY``, or ``change``), the change's key (group 2)
 _TAIL = re.compile(
     rb',"entity":"(change(?::|(?="))(' + _PLAIN + rb')|(?!change[:"])' + _PLAIN + rb')"'
-    rb',"entity_version":[0-9]+,"seq":[0-9]+,"ts":"' + _PLAIN + rb'"\}\Z'
+    rb',"entity_version":[0-9]+(?:' + _FLAT_EXTRA + rb')?,"seq":[0-9]+,"ts":"' + _PLAIN + rb'"\}\Z'
 )
 _HEAD = rb'\{"action":"' + _PLAIN + rb'","actor":"' + _PLAIN + rb'","after":'
 #: a state: ``after`` is a non-empty object, or ``after`` is null and ``before`` is one
@@ -130,7 +137,9 @@ def index_proved(data: bytes, entity_key: bytes, change_key: bytes | None) -> bo
     it can place at the top level or at the state's top level, whatever the states hold:
 
     - entity: the event ends with ``,"entity":"E","entity_version":N,"seq":N,"ts":"T"}``
-      with no escape in E or T, so these are the top-level object's last members;
+      (an ``extra`` object without brackets may stand before ``seq``), with no escape in E
+      or T: no bracket outside a string follows E, so these are the top-level object's last
+      members;
     - the state (``after``, or ``before`` when ``after`` is null): the event starts with
       ``{"action":"A","actor":"B","after":`` (its first three members), then the state's
       opening ``{"`` (non-empty) or ``null,"before":null`` (no state);
@@ -272,22 +281,21 @@ def chain_and_index_ok(
             if prev != chain or computed_leaf != leaf:
                 return count, prev, False
             m = tail(data, data.rfind(ent))
-            if m is not None:
-                entity, key = m.groups()
-                if entity == entity_key:
-                    if key is not None:  # about a change: its own key, with a state
-                        if change_key is None:
-                            if no_state(data) is not None:
-                                continue
-                        elif key == change_key and state(data) is not None:
+            entity, key = (None, None) if m is None else m.groups()
+            if entity == entity_key:
+                if key is not None:  # about a change: its own key, with a state
+                    if change_key is None:
+                        if no_state(data) is not None:
                             continue
-                    elif change_key is None:
-                        if change_str not in data:
-                            continue
-                    else:
-                        m = state_change(data)
-                        if m is not None and m[1] == change_key:
-                            continue
+                    elif key == change_key and state(data) is not None:
+                        continue
+                elif change_key is None:
+                    if change_str not in data:
+                        continue
+                else:
+                    m = state_change(data)
+                    if m is not None and m[1] == change_key:
+                        continue
             if not full(data, entity_key, change_key, scoped):
                 return count, prev, False
         count += len(rows)
