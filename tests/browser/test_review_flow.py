@@ -203,9 +203,9 @@ def test_refused_form_keeps_the_input_and_marks_the_fields(browser: Any, site: S
     assert page.input_value("#title") == "Rotate the TLS certificate"
     assert page.input_value("#description") == "Yearly rotation before expiry."
     assert page.input_value("#commits") == "not-a-sha"
-    assert "is not a commit SHA" in page.inner_text("#err-commits")
+    assert "is not a full commit SHA" in page.inner_text("#err-commits")
     shot(page, site, "08-form-errors")
-    page.fill("#commits", "3f2a9c1d")
+    page.fill("#commits", "3f2a9c1d" * 5)  # a full SHA: only the missing fields remain
     page.click("button[value=submit]")
     page.wait_for_selector("#form-errors")
     errors = page.inner_text("form.form")
