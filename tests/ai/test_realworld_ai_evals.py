@@ -10,26 +10,20 @@ disagree, the worse figure counts.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from changegate.ai.importers import load_results
+from tests.realworld import REALWORLD, require
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "realworld"
-EVALS = CORPUS / "ai-evals"
+EVALS = REALWORLD / "ai-evals"
 FILES = sorted(p for p in EVALS.glob("*/*.json")) if EVALS.is_dir() else []
 
 
 def _corpus() -> None:
-    if FILES:
-        return
-    message = f"needs ../shared/testdata/realworld (the shared test corpus): {EVALS} is missing"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    require(EVALS, "the AI evaluation results conformance test")
 
 
 def _promptfoo(doc: dict[str, Any]) -> tuple[int, int]:

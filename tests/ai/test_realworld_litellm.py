@@ -14,7 +14,6 @@ which keeps the module fast.
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,8 @@ from changegate.ai.requirements import classification_report
 from changegate.policy.loader import load_policy
 from changegate.policy.snapshot import as_data
 from tests.cli_runner import cli
+from tests.realworld import REALWORLD, require
 
-REALWORLD = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "realworld"
 FOLDER = REALWORLD / "litellm"
 DB = "sqlite:///unused-by-classify.db"
 POLICY = yaml.safe_load((Path(changegate.policy.__file__).parent / "default.yaml").read_text())
@@ -42,14 +41,7 @@ ENV = "os.environ/"
 
 
 def _files() -> list[Path]:
-    if not FOLDER.is_dir():
-        message = (
-            f"the LiteLLM conformance test needs ../shared/testdata/realworld (the shared test "
-            f"corpus); {FOLDER} is missing"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require(FOLDER, "the LiteLLM conformance test")
     files = sorted(FOLDER.glob("*.yaml"))
     assert len(files) == 8, files  # SOURCES.txt lists eight
     return files
