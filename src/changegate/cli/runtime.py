@@ -119,6 +119,13 @@ def guarded(opts: Opts, body: Callable[[], T]) -> T:
             code=2,
             field="db",
         )
+    except ModuleNotFoundError as exc:
+        from changegate.extras import missing_extra
+
+        message = missing_extra(exc)
+        if message is None:
+            raise
+        fail(opts, message, code=2, field="install", kind="MissingExtra")
     raise AssertionError("unreachable")  # pragma: no cover
 
 
