@@ -116,7 +116,8 @@ def two_commits(tmp_path: Path) -> tuple[Repo, str, str, str]:
     return repo, base, bump, sneaky
 
 
-def from_git_standard(db: str, repo: Repo, base: str, head: str) -> str:
+def from_git(db: str, repo: Repo, base: str, head: str) -> dict[str, Any]:
+    """`change from-git` of ``base..head`` by mallory, low risk; the change as JSON."""
     from tests.cli_runner import cli
 
     made = cli(
@@ -139,7 +140,14 @@ def from_git_standard(db: str, repo: Repo, base: str, head: str) -> str:
         "--json",
     )
     assert made.code == 0, made.stderr
-    out = made.json()
+    out: dict[str, Any] = made.json()
+    return out
+
+
+def from_git_standard(db: str, repo: Repo, base: str, head: str) -> str:
+    from tests.cli_runner import cli
+
+    out = from_git(db, repo, base, head)
     assert (out["change_class"], out["category"]) == ("standard", "dependency-update")
     key: str = out["id"]
     assert cli(db, "change", "submit", key, "--by", "mallory").code == 0
@@ -343,28 +351,9 @@ def test_a_commit_inside_the_range_that_leaves_the_procedure_counts(
     assert classified.code == 0, classified.stderr
     assert classified.json()["class"] == "normal"
     assert "iam" in classified.json()["components"]
-    made = cli(
-        db_url,
-        "change",
-        "from-git",
-        "--git-range",
-        f"{base}..{head}",
-        "--repo",
-        str(repo.path),
-        "--title",
-        "Bump httpx",
-        "--author",
-        "mallory",
-        "--description",
-        "patch release",
-        "--rollback",
-        "revert the lock file",
-        *LOW_RISK,
-        "--json",
-    )
-    assert made.code == 0, made.stderr
-    assert made.json()["change_class"] == "normal"
-    key = made.json()["id"]
+    out = from_git(db_url, repo, base, head)
+    assert out["change_class"] == "normal"
+    key = out["id"]
     assert cli(db_url, "change", "submit", key, "--by", "mallory").code == 0
     for sha in (opened, head):
         gate = cli(db_url, "gate", "--git-sha", sha, "--env", "production", "--deployer", "carol")
@@ -385,27 +374,7 @@ def test_an_edit_cannot_drop_what_the_changed_files_say(
     repo = Repo(tmp_path / "svc")
     base = repo.commit("Initial import", {"src/app.py": "x = 1\n"})
     head = repo.commit("Open the admin API", {"iam/policy.json": '{"Allow": "*"}\n'})
-    made = cli(
-        db_url,
-        "change",
-        "from-git",
-        "--git-range",
-        f"{base}..{head}",
-        "--repo",
-        str(repo.path),
-        "--title",
-        "Admin API",
-        "--author",
-        "mallory",
-        "--description",
-        "open it",
-        "--rollback",
-        "revert",
-        *LOW_RISK,
-        "--json",
-    )
-    assert made.code == 0, made.stderr
-    out = made.json()
+    out = from_git(db_url, repo, base, head)
     key = out["id"]
     assert (out["change_class"], out["components"], out["security_flag"]) == (
         "normal",
