@@ -408,8 +408,10 @@ def attached_by_holder(
     if not roles:
         return items, ""
     wanted = set(roles)
-    counted = [e for e in items if e.actor_roles is not None and wanted & e.actor_roles]
-    others = [e for e in items if not (e.actor_roles is not None and wanted & e.actor_roles)]
+    counted: list[EvidenceFact] = []
+    others: list[EvidenceFact] = []
+    for e in items:
+        (counted if e.actor_roles is not None and wanted & e.actor_roles else others).append(e)
     if not others:
         return counted, ""
     names = sorted({e.actor or "unknown" for e in others})
