@@ -11,17 +11,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from changegate.ai.classification import AiChangeClassification
+from changegate.policy.catalogue import unplaced_class
 from changegate.policy.engine import ChangeFacts, evaluate
 from changegate.policy.names import CLASS_NAMES
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
-
-
-def unplaced_class(policy: Policy) -> str:
-    """The class of what a classifier cannot place: the lowest class the policy does not
-    pre-approve (normal in the default policy). Never lowered on uncertainty."""
-    return next(c for c in CLASS_NAMES if not policy.classes[c].pre_approved)  # type: ignore[index]
 
 
 def change_class_of(policy: Policy, result: AiChangeClassification) -> str | None:

@@ -15,6 +15,7 @@ from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.errors import InvalidInput, NotFound, PolicyDenied
 from changegate.policy import service as policy_service
+from changegate.policy.catalogue import is_pre_approved, refusal
 from changegate.policy.names import CLASS_NAMES
 from changegate.users.service import get_user
 
@@ -217,7 +218,7 @@ def edit_change(
     record(session, events.ChangeEdited, actor=user.name, before=before, after=change)
     if (
         change.state == "submitted"
-        and _pre_approved(policy, change.change_class)
+        and is_pre_approved(policy, change.change_class)
         and not missing_fields(policy, change)
     ):
         # checked against its catalogue entry above and complete, as at submit: pre-approved
@@ -243,25 +244,15 @@ def _class_floor(session: Session, change: Change, change_class: str) -> None:
         effective_class(change_class, floor, CLASS_NAMES)
 
 
-def _pre_approved(policy: Policy, change_class: str) -> bool:
-    spec = policy.classes.get(change_class)  # type: ignore[call-overload]
-    return bool(spec is not None and spec.pre_approved)
-
-
 def _check_standard(policy: Policy, values: dict[str, Any], *, complete: bool) -> None:
     """Refuse a pre-approved (standard) change outside the policy's catalogue (§3a).
 
     Runs before anything is written, at create, edit and submit. ``complete``: every risk
     dimension must be assessed (a submitted change); a draft is checked on what it has.
     """
-    from changegate.policy.catalogue import WAY_OUT
-
     problems = standard_problems(policy, values, complete=complete)
     if problems:
-        raise PolicyDenied(
-            "not a pre-approved standard change (§3a): " + "; ".join(problems) + f"; {WAY_OUT}",
-            field="class",
-        )
+        raise PolicyDenied(refusal(problems), field="class")
 
 
 def _check_placed(
@@ -278,9 +269,8 @@ def _check_placed(
     entry's paths, and a range's files stay under the procedure their path rules gave them;
     what cannot be placed is normal, never standard. ``placed``: the caller classified the
     commits given here (scm, the GitHub integration)."""
-    if placed or not _pre_approved(policy, str(values.get("change_class"))):
+    if placed or not is_pre_approved(policy, str(values.get("change_class"))):
         return
-    from changegate.policy.catalogue import WAY_OUT
     from changegate.scm.models import ChangeClassification
 
     row = (
@@ -306,16 +296,13 @@ def _check_placed(
             f"{', '.join(row.categories) or 'no category'}, not the {category} procedure"
         )
     if problems:
-        raise PolicyDenied(
-            "not a pre-approved standard change (§3a): " + "; ".join(problems) + f"; {WAY_OUT}",
-            field="commit" if added else "category",
-        )
+        raise PolicyDenied(refusal(problems), field="commit" if added else "category")
 
 
 def standard_problems(policy: Policy, values: dict[str, Any], *, complete: bool) -> list[str]:
     """Why change fields (as ``Change.content()`` holds them) are not a pre-approved change of
     the policy's catalogue; empty when they are, or when the class is not pre-approved."""
-    if not _pre_approved(policy, str(values.get("change_class"))):
+    if not is_pre_approved(policy, str(values.get("change_class"))):
         return []
     from changegate.policy.catalogue import standard_change_problems
     from changegate.policy.engine import ChangeFacts, is_high_risk, is_security_impacting
@@ -394,7 +381,7 @@ def submit_change(session: Session, policy: Policy, change: Change, *, actor: st
     change.state = target
     change.submitted_at = change.updated_at = utcnow()
     record(session, events.ChangeSubmitted, actor=user.name, before=before, after=change)
-    if _pre_approved(policy, change.change_class):
+    if is_pre_approved(policy, change.change_class):
         transition(
             session, change, "approved", actor="system", reason="pre-approved standard change"
         )

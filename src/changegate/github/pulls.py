@@ -225,17 +225,17 @@ def _within_catalogue(
     ``placed``: the pull request's changed files were read and classified; files that could
     not be read cannot be checked against the entry's paths, so the change is not standard."""
     from changegate.changes.service import standard_problems
-    from changegate.policy.catalogue import WAY_OUT
+    from changegate.policy.catalogue import WAY_OUT, is_pre_approved, unplaced_class
     from changegate.scm.service import category_fits
 
     outside = standard_problems(policy, values, complete=False)
-    if not placed and policy.classes[values["change_class"]].pre_approved:
+    if not placed and is_pre_approved(policy, values["change_class"]):
         outside.append(
             "its changed files could not be read, so the procedure's paths cannot be checked"
         )
     if not outside:
         return
-    stricter = next(c for c in CLASS_NAMES if not policy.classes[c].pre_approved)  # type: ignore[index]
+    stricter = unplaced_class(policy)
     problems.append(
         f"Class: not a pre-approved {values['change_class']} change (§3a): "
         + "; ".join(outside)

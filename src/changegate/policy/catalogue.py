@@ -21,6 +21,26 @@ if TYPE_CHECKING:
 WAY_OUT = "file it as a normal change (--class normal)"
 
 
+def is_pre_approved(policy: Policy, change_class: str) -> bool:
+    """Whether the policy pre-approves ``change_class`` (§3a: standard in the default)."""
+    spec = policy.classes.get(change_class)  # type: ignore[call-overload]
+    return bool(spec is not None and spec.pre_approved)
+
+
+def unplaced_class(policy: Policy) -> str:
+    """The class of what a classifier cannot place, or of a pre-approved change outside its
+    procedure: the lowest class the policy does not pre-approve (normal in the default).
+    Never lowered on uncertainty."""
+    from changegate.policy.names import CLASS_NAMES
+
+    return next(c for c in CLASS_NAMES if not is_pre_approved(policy, c))
+
+
+def refusal(problems: list[str]) -> str:
+    """The message refusing a change as pre-approved, with the way out."""
+    return "not a pre-approved standard change (§3a): " + "; ".join(problems) + f"; {WAY_OUT}"
+
+
 def standard_categories(policy: Policy) -> list[str]:
     """Slugs of the categories that form the catalogue, in policy order."""
     return [slug for slug, cat in policy.categories.items() if cat.change_class == "standard"]

@@ -121,12 +121,14 @@ def _rank(change_class: str) -> int:
 
 
 def minimum_class(policy: Policy, classification: Classification) -> str:
+    from changegate.policy.catalogue import is_pre_approved
+
     floor = _rank(classification.minimum_class)
     for slug in classification.categories:
         category = policy.categories.get(slug)
         if category is not None and category.change_class != "emergency":
             floor = max(floor, _rank(category.change_class))
-    if policy.classes.get(CLASS_NAMES[floor]).pre_approved:  # type: ignore[call-overload]
+    if is_pre_approved(policy, CLASS_NAMES[floor]):
         floor = max(floor, _rank(_catalogue_floor(policy, classification)))
     return CLASS_NAMES[floor]
 
@@ -134,13 +136,13 @@ def minimum_class(policy: Policy, classification: Classification) -> str:
 def _catalogue_floor(policy: Policy, classification: Classification) -> str:
     """A pre-approved class only when one catalogue entry covers every changed file (§3a);
     files it cannot place make the change normal, never standard."""
-    from changegate.policy.catalogue import paths_covered
+    from changegate.policy.catalogue import paths_covered, unplaced_class
 
     paths = [f.path for f in classification.files]
     for slug in classification.categories:
         if paths_covered(policy, slug, paths):
             return CLASS_NAMES[0]
-    return next(c for c in CLASS_NAMES if not policy.classes[c].pre_approved)  # type: ignore[index]
+    return unplaced_class(policy)
 
 
 def category_fits(policy: Policy, slug: str, change_class: str) -> bool:
