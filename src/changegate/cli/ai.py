@@ -490,22 +490,19 @@ def register(app: typer.Typer) -> None:
         o = Opts(json, db, policy)
 
         def body() -> None:
-            from changegate.ai.regression import run_cases, run_suite
-            from changegate.ai.report import compare_runs
+            from changegate.ai.regress import (
+                baseline_run,
+                check_phase,
+                regression_report,
+                require_baseline,
+            )
             from changegate.ai.service import store_regression, store_results, stored_run
             from changegate.ai.suite import load_suite
             from changegate.ai.target_spec import chat_target
             from changegate.changes.service import get_change
-            from changegate.errors import InvalidInput
 
-            if phase not in ("pre", "post"):
-                raise InvalidInput(f"--phase {phase!r}: use pre or post", field="phase")
             wants_before = bool(before_target or before_model or before_system_prompt)
-            if phase == "pre" and wants_before:
-                raise InvalidInput(
-                    "--phase pre records --target alone; drop the --before-* options",
-                    field="phase",
-                )
+            check_phase(phase, wants_before=wants_before)
             loaded = load_suite(suite)
             after = chat_target(
                 target,
@@ -530,17 +527,10 @@ def register(app: typer.Typer) -> None:
             if phase == "post" and before is None:
                 with transaction(o, write=False) as (s, p):
                     stored_pre = stored_run(s, p, get_change(s, change), "pre")
-                if stored_pre is None:
-                    raise InvalidInput(
-                        f"{change} has no pre-change results: give --before-target/--before-model/"
-                        "--before-system-prompt, or first record the configuration before the "
-                        f"change with `changegate ai regress {suite} --target OLD --phase pre "
-                        f"--change {change} --by {by}`",
-                        field="before_target",
-                    )
+                require_baseline(stored_pre, change=change, suite=suite, by=by)
             reg = pol.ai.regression
             if phase == "pre":
-                run = run_cases(loaded, after, similarity_threshold=reg.similarity_threshold)
+                run = baseline_run(loaded, after, reg)
                 e = _with_change(
                     o,
                     change,
@@ -564,24 +554,9 @@ def register(app: typer.Typer) -> None:
                     ),
                 )
                 return
-            if before is not None:
-                report = run_suite(
-                    loaded,
-                    after=after,
-                    before=before,
-                    tolerance=reg.tolerance,
-                    similarity_threshold=reg.similarity_threshold,
-                )
-            else:
-                assert stored_pre is not None
-                report = compare_runs(
-                    stored_pre,
-                    run_cases(loaded, after, similarity_threshold=reg.similarity_threshold),
-                    tolerance=reg.tolerance,
-                    critical=loaded.critical_ids,
-                    suite=loaded.name,
-                    inputs={c.id: c.input for c in loaded.cases},
-                )
+            report = regression_report(
+                loaded, after, before=before, stored_pre=stored_pre, settings=reg
+            )
             out = _with_change(
                 o,
                 change,

@@ -70,24 +70,14 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from changegate.audit.service import timeline
+            from changegate.audit.timeline_rows import timeline_rows
             from changegate.changes.service import get_change
             from changegate.cli.render import show_timeline
 
             with transaction(o, write=False) as (s, _):
                 key = get_change(s, change).key if change else None
                 entries = timeline(s, change_key=key, limit=limit)
-            rows = [
-                {
-                    "seq": e.seq,
-                    "ts": e.ts,
-                    "actor": e.actor,
-                    "action": e.action,
-                    "entity": e.entity,
-                    "summary": e.summary,
-                    "event": e.event,
-                }
-                for e in entries
-            ]
+            rows = timeline_rows(entries)
             emit(o, rows, lambda: show_timeline(f"audit log{' of ' + key if key else ''}", rows))
 
         guarded(o, body)

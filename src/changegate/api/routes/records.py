@@ -101,6 +101,7 @@ def audit_events(
     ),
 ) -> list[dict[str, Any]]:
     from changegate.audit.service import search
+    from changegate.audit.timeline_rows import timeline_rows
 
     ctx.require("audit.read", doing="read the audit log")
     key = None
@@ -118,18 +119,7 @@ def audit_events(
         limit=limit,
         before_seq=before,
     )
-    return [
-        {
-            "seq": e.seq,
-            "ts": e.ts,
-            "actor": e.actor,
-            "action": e.action,
-            "entity": e.entity,
-            "summary": e.summary,
-            "event": e.event,
-        }
-        for e in entries
-    ]
+    return timeline_rows(entries)
 
 
 @router.get(
