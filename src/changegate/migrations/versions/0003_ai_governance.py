@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import changegate.db
+from changegate.migrations.columns import id_key, of_type, strings, unique, when
 
 revision = "0003"
 down_revision = "0002"
@@ -20,24 +20,20 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "ai_providers",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("display_name", sa.String(length=200), nullable=False),
-        sa.Column("notes", sa.Text(), nullable=False),
-        sa.Column("dpa_status", sa.String(length=20), nullable=False),
-        sa.Column("dpa_signed_on", sa.Date(), nullable=True),
-        sa.Column("dpa_expires_on", sa.Date(), nullable=True),
-        sa.Column("dpa_sha256", sa.String(length=64), nullable=True),
-        sa.Column("dpa_filename", sa.String(length=500), nullable=True),
-        sa.Column("created_by", sa.String(length=100), nullable=False),
-        sa.Column("created_at", changegate.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_by", sa.String(length=100), nullable=False),
-        sa.Column("updated_at", changegate.db.UTCDateTime(timezone=True), nullable=False),
+        *id_key("ai_providers"),
+        *strings(name=100, display_name=200),
+        *of_type(sa.Text, "notes"),
+        *strings(dpa_status=20),
+        *of_type(sa.Date, "dpa_signed_on", "dpa_expires_on", nullable=True),
+        *strings(dpa_sha256=64, dpa_filename=500, nullable=True),
+        *strings(created_by=100),
+        when("created_at"),
+        *strings(updated_by=100),
+        when("updated_at"),
         sa.ForeignKeyConstraint(
             ["dpa_sha256"], ["blobs.sha256"], name=op.f("fk_ai_providers_dpa_sha256_blobs")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ai_providers")),
-        sa.UniqueConstraint("name", name=op.f("uq_ai_providers_name")),
+        unique("ai_providers", "name"),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-import changegate.db
+from changegate.migrations.columns import change_fk, id_key, indexes, of_type, strings, unique, when
 
 revision = "0004"
 down_revision = "0003"
@@ -20,144 +20,107 @@ branch_labels = None
 depends_on = None
 
 
-def _when(name: str) -> sa.Column[Any]:
-    return sa.Column(name, changegate.db.UTCDateTime(timezone=True), nullable=False)
-
-
-def _change_fk(table: str, nullable: bool = False) -> tuple[sa.Column[Any], sa.Constraint]:
-    return (
-        sa.Column("change_id", sa.Integer(), nullable=nullable),
-        sa.ForeignKeyConstraint(
-            ["change_id"], ["changes.id"], name=op.f(f"fk_{table}_change_id_changes")
-        ),
-    )
-
-
 def upgrade() -> None:
+    _change_links()
+    _github_records()
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_reviews_approvals", ["change_id", "verdict", "content_digest", "reviewer"]
+        )
+    _index_existing_commits()
+
+
+def _change_links() -> None:
+    """What a change learnt from git: its classification, its commits, its indexed content."""
     op.create_table(
         "change_classifications",
-        sa.Column("id", sa.Integer(), nullable=False),
-        *_change_fk("change_classifications"),
-        sa.Column("source", sa.String(length=20), nullable=False),
-        sa.Column("git_range", sa.String(length=300), nullable=False),
-        sa.Column("base_sha", sa.String(length=64), nullable=False),
-        sa.Column("head_sha", sa.String(length=64), nullable=False),
-        sa.Column("minimum_class", sa.String(length=20), nullable=False),
-        sa.Column("categories", sa.JSON(), nullable=False),
-        sa.Column("components", sa.JSON(), nullable=False),
-        sa.Column("flags", sa.JSON(), nullable=False),
-        sa.Column("files", sa.Integer(), nullable=False),
-        _when("created_at"),
-        _when("updated_at"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_change_classifications")),
-        sa.UniqueConstraint("change_id", name=op.f("uq_change_classifications_change_id")),
+        *id_key("change_classifications"),
+        *change_fk("change_classifications"),
+        *strings(source=20, git_range=300, base_sha=64, head_sha=64, minimum_class=20),
+        *of_type(sa.JSON, "categories", "components", "flags"),
+        *of_type(sa.Integer, "files"),
+        when("created_at"),
+        when("updated_at"),
+        unique("change_classifications", "change_id"),
     )
     op.create_table(
         "change_commits",
-        sa.Column("id", sa.Integer(), nullable=False),
-        *_change_fk("change_commits"),
-        sa.Column("sha", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_change_commits")),
+        *id_key("change_commits"),
+        *change_fk("change_commits"),
+        *strings(sha=64),
     )
     with op.batch_alter_table("change_commits", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_change_commits_change_id"), ["change_id"])
         batch_op.create_index(batch_op.f("ix_change_commits_sha"), ["sha", "change_id"])
     op.create_table(
         "change_index",
-        *_change_fk("change_index"),
-        sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("content_digest", sa.String(length=64), nullable=False),
+        *change_fk("change_index"),
+        *of_type(sa.Integer, "revision"),
+        *strings(content_digest=64),
         sa.PrimaryKeyConstraint("change_id", name=op.f("pk_change_index")),
     )
+
+
+def _github_records() -> None:
+    """Webhook deliveries, pull requests, commit links and GitHub deployments."""
     op.create_table(
         "github_deliveries",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("delivery_id", sa.String(length=100), nullable=False),
-        sa.Column("event", sa.String(length=60), nullable=False),
-        sa.Column("action", sa.String(length=60), nullable=False),
-        sa.Column("repository", sa.String(length=200), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("outcome", sa.Text(), nullable=False),
-        *_change_fk("github_deliveries", nullable=True),
-        sa.Column("answer", sa.JSON(), nullable=True),
-        _when("received_at"),
-        _when("updated_at"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_github_deliveries")),
-        sa.UniqueConstraint("delivery_id", name=op.f("uq_github_deliveries_delivery_id")),
+        *id_key("github_deliveries"),
+        *strings(delivery_id=100, event=60, action=60, repository=200, status=20),
+        *of_type(sa.Text, "outcome"),
+        *change_fk("github_deliveries", nullable=True),
+        *of_type(sa.JSON, "answer", nullable=True),
+        when("received_at"),
+        when("updated_at"),
+        unique("github_deliveries", "delivery_id"),
     )
-    op.create_table(
-        "github_pull_requests",
-        sa.Column("id", sa.Integer(), nullable=False),
-        *_change_fk("github_pull_requests"),
-        sa.Column("repository", sa.String(length=200), nullable=False),
-        sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("html_url", sa.String(length=500), nullable=False),
-        sa.Column("author_login", sa.String(length=100), nullable=False),
-        sa.Column("head_ref", sa.String(length=300), nullable=False),
-        sa.Column("head_sha", sa.String(length=64), nullable=False),
-        sa.Column("base_ref", sa.String(length=300), nullable=False),
-        sa.Column("base_sha", sa.String(length=64), nullable=False),
-        sa.Column("state", sa.String(length=20), nullable=False),
-        sa.Column("merge_commit_sha", sa.String(length=64), nullable=True),
-        sa.Column("template_missing", sa.JSON(), nullable=False),
-        sa.Column("problems", sa.JSON(), nullable=False),
-        _when("created_at"),
-        _when("updated_at"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_github_pull_requests")),
-        sa.UniqueConstraint(
-            "repository", "number", name=op.f("uq_github_pull_requests_repository")
-        ),
-    )
-    with op.batch_alter_table("github_pull_requests", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_github_pull_requests_change_id"), ["change_id"])
-        batch_op.create_index(
-            batch_op.f("ix_github_pull_requests_merge_commit_sha"), ["merge_commit_sha"]
-        )
+    _pull_requests()
     op.create_table(
         "commit_links",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("sha", sa.String(length=64), nullable=False),
-        *_change_fk("commit_links"),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("repository", sa.String(length=200), nullable=False),
-        sa.Column("reason", sa.String(length=300), nullable=False),
-        _when("created_at"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_commit_links")),
-        sa.UniqueConstraint("sha", "change_id", name=op.f("uq_commit_links_sha")),
+        *id_key("commit_links"),
+        *strings(sha=64),
+        *change_fk("commit_links"),
+        *strings(kind=20, repository=200, reason=300),
+        when("created_at"),
+        unique("commit_links", "sha", "change_id"),
     )
-    with op.batch_alter_table("commit_links", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_commit_links_change_id"), ["change_id"])
-        batch_op.create_index(batch_op.f("ix_commit_links_sha"), ["sha"])
+    indexes("commit_links", "change_id", "sha")
     op.create_table(
         "github_deployments",
-        sa.Column("id", sa.Integer(), nullable=False),
+        *id_key("github_deployments"),
         sa.Column("github_id", sa.BigInteger(), nullable=False),
-        sa.Column("repository", sa.String(length=200), nullable=False),
-        sa.Column("sha", sa.String(length=64), nullable=False),
-        sa.Column("ref", sa.String(length=300), nullable=False),
-        sa.Column("environment", sa.String(length=100), nullable=False),
-        sa.Column("creator_login", sa.String(length=100), nullable=False),
-        sa.Column("state", sa.String(length=30), nullable=False),
-        *_change_fk("github_deployments", nullable=True),
-        sa.Column("gate_passed", sa.Boolean(), nullable=True),
-        sa.Column("deployment_id", sa.Integer(), nullable=True),
-        _when("created_at"),
-        _when("updated_at"),
+        *strings(repository=200, sha=64, ref=300, environment=100, creator_login=100, state=30),
+        *change_fk("github_deployments", nullable=True),
+        *of_type(sa.Boolean, "gate_passed", nullable=True),
+        *of_type(sa.Integer, "deployment_id", nullable=True),
+        when("created_at"),
+        when("updated_at"),
         sa.ForeignKeyConstraint(
             ["deployment_id"],
             ["deployments.id"],
             name=op.f("fk_github_deployments_deployment_id_deployments"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_github_deployments")),
-        sa.UniqueConstraint("github_id", name=op.f("uq_github_deployments_github_id")),
+        unique("github_deployments", "github_id"),
     )
-    with op.batch_alter_table("github_deployments", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_github_deployments_sha"), ["sha"])
-    with op.batch_alter_table("reviews", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_reviews_approvals", ["change_id", "verdict", "content_digest", "reviewer"]
-        )
-    _index_existing_commits()
+    indexes("github_deployments", "sha")
+
+
+def _pull_requests() -> None:
+    op.create_table(
+        "github_pull_requests",
+        *id_key("github_pull_requests"),
+        *change_fk("github_pull_requests"),
+        *strings(repository=200),
+        *of_type(sa.Integer, "number"),
+        *strings(html_url=500, author_login=100, head_ref=300, head_sha=64, base_ref=300),
+        *strings(base_sha=64, state=20),
+        *strings(merge_commit_sha=64, nullable=True),
+        *of_type(sa.JSON, "template_missing", "problems"),
+        when("created_at"),
+        when("updated_at"),
+        unique("github_pull_requests", "repository", "number"),
+    )
+    indexes("github_pull_requests", "change_id", "merge_commit_sha")
 
 
 def _index_existing_commits() -> None:

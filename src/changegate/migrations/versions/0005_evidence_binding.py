@@ -7,7 +7,8 @@ Revises: 0004
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from changegate.migrations.columns import add_columns, drop_columns
 
 revision = "0005"
 down_revision = "0004"
@@ -16,10 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("evidence") as batch:
-        batch.add_column(sa.Column("bound_to", sa.JSON(), nullable=True))
+    add_columns("evidence", sa.Column("bound_to", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("evidence") as batch:
-        batch.drop_column("bound_to")
+    drop_columns("evidence", "bound_to")

@@ -7,7 +7,8 @@ Revises: 0005
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from changegate.migrations.columns import add_columns, drop_columns
 
 revision = "0006"
 down_revision = "0005"
@@ -16,12 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("policy_versions") as batch:
-        batch.add_column(sa.Column("snapshot", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("snapshot_format", sa.Integer(), nullable=True))
+    add_columns(
+        "policy_versions",
+        sa.Column("snapshot", sa.Text(), nullable=True),
+        sa.Column("snapshot_format", sa.Integer(), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("policy_versions") as batch:
-        batch.drop_column("snapshot_format")
-        batch.drop_column("snapshot")
+    drop_columns("policy_versions", "snapshot_format", "snapshot")

@@ -16,7 +16,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import changegate.db
+from changegate.migrations.columns import (
+    add_columns,
+    change_fk,
+    drop_columns,
+    id_key,
+    indexes,
+    strings,
+    when,
+)
 
 revision = "0007"
 down_revision = "0006"
@@ -27,30 +35,18 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "commit_authors",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("change_id", sa.Integer(), nullable=False),
-        sa.Column("sha", sa.String(length=64), nullable=False),
-        sa.Column("role", sa.String(length=20), nullable=False),
-        sa.Column("login", sa.String(length=100), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("source", sa.String(length=20), nullable=False),
-        sa.Column("created_at", changegate.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["change_id"], ["changes.id"], name=op.f("fk_commit_authors_change_id_changes")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_commit_authors")),
+        *id_key("commit_authors"),
+        *change_fk("commit_authors"),
+        *strings(sha=64, role=20, login=100, name=200, email=320, source=20),
+        when("created_at"),
         sa.UniqueConstraint(
             "change_id", "sha", "role", "login", "email", name=op.f("uq_commit_authors")
         ),
     )
-    with op.batch_alter_table("commit_authors") as batch:
-        batch.create_index(batch.f("ix_commit_authors_change_id"), ["change_id"])
-    with op.batch_alter_table("github_deployments") as batch:
-        batch.add_column(sa.Column("violation", sa.Text(), nullable=True))
+    indexes("commit_authors", "change_id")
+    add_columns("github_deployments", sa.Column("violation", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("github_deployments") as batch:
-        batch.drop_column("violation")
+    drop_columns("github_deployments", "violation")
     op.drop_table("commit_authors")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from changegate.migrations.columns import add_columns, drop_columns, id_key
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -16,13 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("user_passwords") as batch:
-        batch.add_column(
-            sa.Column("must_change", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    add_columns(
+        "user_passwords",
+        sa.Column("must_change", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.create_table(
         "role_grants",
-        sa.Column("id", sa.Integer(), nullable=False),
+        *id_key("role_grants"),
         sa.Column("user_name", sa.String(100), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("requested_by", sa.String(100), nullable=False),
@@ -30,7 +32,6 @@ def upgrade() -> None:
         sa.Column("state", sa.String(20), nullable=False),
         sa.Column("decided_by", sa.String(100), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_role_grants")),
     )
     op.create_index(op.f("ix_role_grants_user_name"), "role_grants", ["user_name"])
 
@@ -38,5 +39,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_role_grants_user_name"), table_name="role_grants")
     op.drop_table("role_grants")
-    with op.batch_alter_table("user_passwords") as batch:
-        batch.drop_column("must_change")
+    drop_columns("user_passwords", "must_change")
