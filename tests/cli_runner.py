@@ -9,9 +9,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from typer.testing import CliRunner
+from click.testing import CliRunner as ClickRunner
 
-from changegate.cli.main import app
+from changegate.cli.main import COMMANDS
+from changegate.cli.main import cli as root
 
 
 @dataclass
@@ -31,8 +32,18 @@ def cli(db_url: str, *args: str, policy: str | None = None, input: str | None = 
         "CHANGEGATE_URL": None,
         "COLUMNS": "200",
     }
-    result = CliRunner(env=env).invoke(app, list(args), input=input, catch_exceptions=False)
-    return Run(result.exit_code, result.stdout, result.stderr)
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first is None or first in COMMANDS:
+        result = ClickRunner(env=env).invoke(
+            root, list(args), input=input, catch_exceptions=False, prog_name="changegate"
+        )
+        return Run(result.exit_code, result.stdout, result.stderr)
+    from typer.testing import CliRunner
+
+    from changegate.cli.legacy_main import app
+
+    legacy = CliRunner(env=env).invoke(app, list(args), input=input, catch_exceptions=False)
+    return Run(legacy.exit_code, legacy.stdout, legacy.stderr)
 
 
 def cli_process(

@@ -336,7 +336,7 @@ def test_json_errors_are_one_document(db_url: str) -> None:
 def test_every_command_has_help_with_an_example() -> None:
     import typer.main
 
-    from changegate.cli.main import app
+    from changegate.cli.legacy_main import app
 
     group = typer.main.get_command(app)
     commands: list[tuple[str, object]] = []

@@ -71,7 +71,7 @@ def fast_main(argv: list[str]) -> int | None:
     import os
     from pathlib import Path
 
-    from changegate.cli import remote
+    from changegate.cli import legacy_remote as remote
 
     found = remote._find(argv)
     if found is None or found[0] != ("gate",):

@@ -1,83 +1,31 @@
-"""Entry point of the `changegate` command. Each command parses options, calls a service, prints."""
+"""Entry point of the `changegate` command: one Click group that imports only the module of the
+command that runs (see docs/architecture.md for where a new command goes)."""
 
 from __future__ import annotations
 
-import os
 import sys
-from functools import cache
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import typer
+from changegate.cli.core import CONTEXT, LazyGroup
 
-SETTINGS: dict[str, object] = {
-    "name": "changegate",
-    "help": "Change management policy as code: change records, approvals with segregation of "
-    "duties, a deploy gate and a tamper-evident audit log.\n\nExample: changegate demo",
-    "no_args_is_help": True,
-    "rich_markup_mode": None,
-    "pretty_exceptions_enable": False,
-    "context_settings": {"help_option_names": ["-h", "--help"]},
+#: every top-level command or group -> where it is declared ("module:attribute")
+COMMANDS: dict[str, str] = {
+    "policy": "changegate.cli.policy:policy",
 }
 
+HELP = (
+    "Change management policy as code: change records, approvals with segregation of duties, "
+    "a deploy gate and a tamper-evident audit log.\n\nExample: changegate demo"
+)
 
-@cache
-def build_app() -> typer.Typer:
-    """Every command, registered on first use: remote mode (CHANGEGATE_URL) never imports Typer."""
-    import typer
-
-    from changegate.cli import ai as ai_cmd
-    from changegate.cli import changes as changes_cmd
-    from changegate.cli import git as git_cmd
-    from changegate.cli import misc as misc_cmd
-    from changegate.cli import pipeline as pipeline_cmd
-    from changegate.cli import server as server_cmd
-
-    app = typer.Typer(**SETTINGS)  # type: ignore[arg-type]
-    changes_cmd.register(app)
-    pipeline_cmd.register(app)
-    misc_cmd.register(app)
-    git_cmd.register(app)
-    server_cmd.register(app)
-    ai_cmd.register(app)
-    return app
+cli = LazyGroup(
+    "changegate", help=HELP, lazy=COMMANDS, no_args_is_help=True, context_settings=CONTEXT
+)
 
 
-def __getattr__(name: str) -> Any:
-    """`from changegate.cli.main import app` still works; the app is built then."""
-    if name == "app":
-        return build_app()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _command_name(info: typer.models.CommandInfo) -> str:
-    if info.name:
-        return info.name
-    callback = info.callback
-    return "" if callback is None else callback.__name__.replace("_", "-")
-
-
-def only(command: str) -> typer.Typer | None:
-    """The app narrowed to one top-level command, so Typer introspects only what runs.
-
-    Building every command's parameters costs tens of milliseconds per invocation; a pipeline
-    calling `changegate gate` should not pay for the other thirty commands.
-    """
-    import typer
-
-    app = build_app()
-    commands = [c for c in app.registered_commands if _command_name(c) == command]
-    groups = [g for g in app.registered_groups if g.name == command]
-    if not commands and not groups:
-        return None
-    narrowed = typer.Typer(**SETTINGS)  # type: ignore[arg-type]
-    narrowed.registered_commands = commands
-    narrowed.registered_groups = groups
-    narrowed.registered_callback = app.registered_callback
-    if commands and not groups:
-        # a single command would become the whole app; keep the name in the usage line
-        narrowed.callback(invoke_without_command=False)(lambda: None)
-    return narrowed
+def _legacy(args: list[str]) -> bool:
+    """Whether a command still runs on the earlier Typer application (being moved)."""
+    first = next((a for a in args if not a.startswith("-")), None)
+    return first is not None and first not in COMMANDS
 
 
 def run() -> None:
@@ -86,36 +34,22 @@ def run() -> None:
     The process ends right after, so the final garbage collection is spared: `gc.freeze()`
     moves every object out of the collector's reach (reference counting still frees them; the
     database engines are closed explicitly first). For `gate`, the pipeline's hot path, cycle
-    collection is off for the whole short run. Together this saves a third of the gate's wall
-    time (bench/gate_latency.py).
+    collection is off for the whole short run (bench/gate_latency.py).
     """
     import gc
 
     if sys.argv[1:2] == ["gate"]:
         gc.disable()
     try:
-        _dispatch()
+        if _legacy(sys.argv[1:]):
+            from changegate.cli.legacy_main import _dispatch
+
+            _dispatch()
+        else:
+            cli.main(prog_name="changegate")
     finally:
-        runtime = sys.modules.get("changegate.cli.runtime")
-        if runtime is not None:
-            runtime.dispose_engines()
+        for name in ("changegate.cli.local.base", "changegate.cli.runtime"):
+            module = sys.modules.get(name)
+            if module is not None:
+                module.dispose_engines()
         gc.freeze()
-
-
-def _dispatch() -> None:
-    if os.environ.get("CHANGEGATE_URL"):
-        from changegate.cli.remote import main as remote_main
-
-        code = remote_main(sys.argv[1:])
-        if code is not None:  # None: a command that runs locally (serve, demo, --help, ...)
-            sys.exit(code)
-    args = sys.argv[1:]
-    if args[:1] == ["gate"] and "--help" not in args and "-h" not in args:
-        from changegate.cli.gate_run import fast_main
-
-        code = fast_main(args)  # the pipeline's hot path, parsed without Typer
-        if code is not None:
-            sys.exit(code)
-    first = next((a for a in args if not a.startswith("-")), None)
-    target = only(first) if first and "--help" not in args and "-h" not in args else None
-    (target or build_app())()

@@ -455,7 +455,7 @@ def cmd_init(ctx: Ctx) -> int:
 
 
 def _roles_text(out: dict[str, Any]) -> str:
-    from changegate.cli.changes import _roles_text as text
+    from changegate.cli.legacy_changes import _roles_text as text
 
     return text(out)
 
@@ -491,7 +491,7 @@ def cmd_user_list(ctx: Ctx) -> int:
 
 
 def cmd_user_set_password(ctx: Ctx) -> int:
-    from changegate.cli.server import _password_text, read_current_password, read_password
+    from changegate.cli.legacy_server import _password_text, read_current_password, read_password
 
     body: dict[str, Any] = {}
     try:
@@ -506,7 +506,7 @@ def cmd_user_set_password(ctx: Ctx) -> int:
 
 
 def cmd_user_grants(ctx: Ctx) -> int:
-    from changegate.cli.changes import GRANT_COLUMNS
+    from changegate.cli.legacy_changes import GRANT_COLUMNS
 
     query = "?pending=true" if ctx.opt("pending") else ""
     rows = ctx.call("GET", f"/api/users/grants{query}")

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-from changegate.cli.changes import Risk, RiskNote, _pydantic_message, _risk
 from changegate.cli.context import (
     DbOpt,
     JsonOpt,
@@ -20,6 +19,7 @@ from changegate.cli.context import (
     loaded_policy,
     transaction,
 )
+from changegate.cli.legacy_changes import Risk, RiskNote, _pydantic_message, _risk
 
 GitRange = Annotated[
     str,

@@ -1,0 +1,1 @@
+"""The remote backend: each group's operations over the server's API."""
