@@ -18,7 +18,7 @@ from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.policy.engine import ChangeFacts, evaluate
 from changegate.policy.loader import load_policy
-from changegate.scm.pathrules import classify_paths
+from changegate.scm.classify import classify_paths
 from changegate.scm.service import minimum_class
 from tests.api.support import running_org
 from tests.cli_runner import cli

@@ -5,9 +5,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from changegate.policy.pathrules import default_path_rules
 from changegate.scm.classify import classify_git_range
 from changegate.scm.errors import BadRevision
-from changegate.scm.pathrules import default_path_rules
 
 if TYPE_CHECKING:
     from tests.scm.conftest import RepoBuilder

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from changegate.policy.pathrules import default_path_rules
+from changegate.scm.classify import classify_paths
 from changegate.scm.errors import BadRevision, GitError, NotARepository
 from changegate.scm.gitrepo import GitRepo, RevisionRange, _parse_log_stream
-from changegate.scm.pathrules import classify_paths, default_path_rules
 
 if TYPE_CHECKING:
     from tests.scm.conftest import RepoBuilder

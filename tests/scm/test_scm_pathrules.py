@@ -3,15 +3,16 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from changegate.scm.errors import ClassTooLow, PathRuleError
-from changegate.scm.pathrules import (
+from changegate.changes.floor import effective_class
+from changegate.policy.errors import PathRuleError
+from changegate.policy.pathrules import (
     DEFAULT_PATH_RULES_YAML,
     PathRule,
-    classify_paths,
     default_path_rules,
-    effective_class,
     load_path_rules,
 )
+from changegate.scm.classify import classify_paths
+from changegate.scm.errors import ClassTooLow
 
 
 def test_default_rules_load_and_classify_the_policy_examples() -> None:

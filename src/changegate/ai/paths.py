@@ -12,8 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 from changegate.ai.errors import AiError
-from changegate.scm.errors import PathRuleError
-from changegate.scm.glob import compile_glob, glob_match
+from changegate.policy.errors import PathRuleError
+from changegate.policy.glob import compile_glob, glob_match
 
 
 class AiFileKind(StrEnum):
@@ -45,7 +45,7 @@ def normalise_path(path: str) -> str:
 def path_matches(path: str, pattern: str) -> bool:
     """True when ``path`` matches the glob ``pattern``.
 
-    The glob semantics are changegate's everywhere (:mod:`changegate.scm.glob`): git
+    The glob semantics are changegate's everywhere (:mod:`changegate.policy.glob`): git
     pathspec style, ``*`` within a segment, ``**`` across segments.
     """
     return glob_match(pattern, normalise_path(path))

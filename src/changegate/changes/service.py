@@ -236,7 +236,7 @@ def edit_change(
 def _class_floor(session: Session, change: Change, change_class: str) -> None:
     """Refuse, first and with its own reason, a class below what the change's range or pull
     request requires (``change_written`` checks it again on what is written)."""
-    from changegate.scm.pathrules import effective_class
+    from changegate.changes.floor import effective_class
     from changegate.scm.service import class_floor
 
     floor = class_floor(session, change)

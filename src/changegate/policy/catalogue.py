@@ -121,7 +121,7 @@ def paths_covered(policy: Policy, category: str, paths: Sequence[str]) -> bool:
     spec = entry_for(policy, category)
     if spec is None or spec.catalogue is None:
         return False
-    from changegate.scm.glob import compile_glob
+    from changegate.policy.glob import compile_glob
 
     patterns = [compile_glob(p) for p in spec.catalogue.paths]
     return all(any(p.match(path) is not None for p in patterns) for path in paths)

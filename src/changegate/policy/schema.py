@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from changegate.policy.methods import PolicyMethods
 from changegate.policy.names import CLASS_NAMES, FIELD_NAMES, PATH_RULE_FLAGS
-from changegate.policy.snapshot import PolicyMethods
-from changegate.scm.pathrules import PathRule
+from changegate.policy.pathrules import PathRule
 
 __all__ = ["CLASS_NAMES", "FIELD_NAMES", "PATH_RULE_FLAGS", "Policy"]
 

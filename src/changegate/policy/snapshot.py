@@ -8,13 +8,16 @@ never code), so a CLI call (`changegate gate` in a pipeline, even on a fresh CI 
 the policy in force without importing Pydantic, and every entry point evaluates the same kind
 of object.
 
-The methods both forms share live in the mixins here, so there is one definition of each.
+The methods both forms share live in the mixins of :mod:`changegate.policy.methods`, so there
+is one definition of each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
+
+from changegate.policy.methods import PathRuleMethods, PolicyMethods
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
@@ -23,41 +26,6 @@ if TYPE_CHECKING:
 #: format is never used, the policy text is validated again instead (5: categories gained the
 #: §3a `catalogue`)
 SNAPSHOT_FORMAT = 5
-
-
-class _PolicyFields(Protocol):
-    @property
-    def metadata(self) -> Any: ...
-    @property
-    def risk(self) -> Any: ...
-
-
-class _PathRuleFields(Protocol):
-    @property
-    def pattern(self) -> str: ...
-
-
-class PolicyMethods:
-    """Methods of the policy, shared by the schema and its snapshot (no annotations here: a
-    Pydantic model would take them for fields)."""
-
-    @property
-    def label(self: _PolicyFields) -> str:
-        return f"{self.metadata.name} v{self.metadata.version}"
-
-    def is_high(self: _PolicyFields, level: str, threshold: str) -> bool:
-        order: list[str] = self.risk.levels
-        return order.index(level) >= order.index(threshold)
-
-
-class PathRuleMethods:
-    """Methods of a path rule, shared by the schema and its snapshot."""
-
-    def matches(self: _PathRuleFields, path: str) -> bool:
-        """Whether ``path`` (repository-relative, '/'-separated) matches this rule."""
-        from changegate.scm.glob import compile_glob
-
-        return compile_glob(self.pattern).match(path) is not None
 
 
 class Frozen:

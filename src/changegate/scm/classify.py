@@ -1,17 +1,111 @@
-"""Classify a commit range of a real repository: changed files plus path rules in one call.
+"""Classify a change by the files it touches: changed paths matched against the policy's path
+rules (``changegate.policy.pathrules``), and a commit range of a real repository, its changed
+files and path rules in one call.
 
-This is what ``changegate classify --git-range BASE..HEAD [--repo PATH]`` and the creation of
-a change from a pull request or a commit range need.
+Every rule that matches a file applies (rules are not first-match): a certificate under
+``infra/tls/`` is both infrastructure and security-impacting. The resulting minimum class is
+the highest class any matching rule names.
+
+``classify_git_range`` is what ``changegate classify --git-range BASE..HEAD [--repo PATH]`` and
+the creation of a change from a pull request or a commit range need.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from changegate.policy.errors import PathRuleError
+from changegate.policy.glob import compile_glob
+from changegate.policy.pathrules import DEFAULT_CLASS_ORDER, PathRule
 from changegate.scm.gitrepo import ChangedFile, GitRepo, RevisionRange
-from changegate.scm.pathrules import DEFAULT_CLASS_ORDER, Classification, PathRule, classify_paths
+
+
+@dataclass(frozen=True, slots=True)
+class FileMatch:
+    """The rules that matched one changed file, in rule order."""
+
+    path: str
+    rules: tuple[PathRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What the changed files say about a change.
+
+    ``components``, ``categories`` and ``flags`` are sorted and free of duplicates.
+    ``minimum_class`` is the lowest class the change may have; it is the first class of the
+    order when no matching rule names one. ``files`` has one entry per changed path, in the
+    order given, including paths that matched no rule (their ``rules`` is empty).
+    """
+
+    components: tuple[str, ...]
+    categories: tuple[str, ...]
+    flags: tuple[str, ...]
+    minimum_class: str
+    files: tuple[FileMatch, ...]
+
+    @property
+    def unmatched(self) -> tuple[str, ...]:
+        """Changed paths no rule matched."""
+        return tuple(f.path for f in self.files if not f.rules)
+
+    def has_flag(self, flag: str) -> bool:
+        return flag in self.flags
+
+
+def classify_paths(
+    paths: Iterable[str],
+    rules: Sequence[PathRule],
+    class_order: Sequence[str] = DEFAULT_CLASS_ORDER,
+) -> Classification:
+    """Classify a change from its changed paths.
+
+    ``paths`` are repository-relative with '/' separators (as git prints them; for a rename
+    pass both the old and the new path). ``class_order`` runs from lowest to highest.
+    """
+    if not class_order:
+        raise PathRuleError(
+            "class_order: is empty; give the classes from lowest to highest",
+            field="class_order",
+        )
+    rank = {name: position for position, name in enumerate(class_order)}
+    for index, rule in enumerate(rules):
+        if rule.change_class is not None and rule.change_class not in rank:
+            raise PathRuleError(
+                f"path_rules[{index}].class: unknown class {rule.change_class!r}; "
+                f"use one of {', '.join(class_order)}",
+                field="path_rules",
+            )
+    compiled = [(rule, compile_glob(rule.pattern)) for rule in rules]
+    components: set[str] = set()
+    categories: set[str] = set()
+    flags: set[str] = set()
+    minimum = 0
+    files: list[FileMatch] = []
+    seen: set[str] = set()
+    for path in paths:
+        if path in seen:
+            continue
+        seen.add(path)
+        matched = tuple(rule for rule, regex in compiled if regex.match(path) is not None)
+        for rule in matched:
+            if rule.component is not None:
+                components.add(rule.component)
+            if rule.category is not None:
+                categories.add(rule.category)
+            flags.update(rule.flags)
+            if rule.change_class is not None:
+                minimum = max(minimum, rank[rule.change_class])
+        files.append(FileMatch(path=path, rules=matched))
+    return Classification(
+        components=tuple(sorted(components)),
+        categories=tuple(sorted(categories)),
+        flags=tuple(sorted(flags)),
+        minimum_class=class_order[minimum],
+        files=tuple(files),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,6 @@ class ScmError(InvalidInput, ValueError):
     """Base of every error raised by ``changegate.scm``."""
 
 
-class PathRuleError(ScmError):
-    """A path rule (``path_rules:`` in the policy) is malformed."""
-
-
 class ClassTooLow(ScmError):
     """A requested change class is below what the changed files require."""
 

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
+from changegate.changes.floor import effective_class
 from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.errors import ChangegateError, InvalidInput
 from changegate.policy.engine import ChangeFacts, evaluate
 from changegate.policy.names import CLASS_NAMES
-from changegate.scm.classify import RangeClassification, classify_git_range
+from changegate.scm.classify import Classification, RangeClassification, classify_git_range
 from changegate.scm.gitrepo import Commit, GitRepo
 from changegate.scm.history import (
     Approver,
@@ -36,7 +37,6 @@ from changegate.scm.history import (
     evaluate_commit,
 )
 from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex
-from changegate.scm.pathrules import Classification, effective_class
 from changegate.scm.sha import check_sha
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from changegate.scm.errors import PathRuleError
+from changegate.policy.errors import PathRuleError
 
 _ANY_SEGMENTS_PREFIX = "(?:[^/]+/)*"
 

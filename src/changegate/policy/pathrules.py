@@ -1,7 +1,7 @@
 """Classification of a change from the files it touches.
 
 Path rules are data: they live in the company's policy YAML under ``path_rules:``. Each rule
-maps a glob (see ``changegate.scm.glob`` for the exact semantics) to any of a component, a
+maps a glob (see ``changegate.policy.glob`` for the exact semantics) to any of a component, a
 category, flags and a minimum change class::
 
     path_rules:
@@ -14,21 +14,21 @@ category, flags and a minimum change class::
 
 Every rule that matches a file applies (rules are not first-match): a certificate under
 ``infra/tls/`` is both infrastructure and security-impacting. The resulting minimum class is
-the highest class any matching rule names; a person may raise a change's class above it but
-never lower it (``effective_class``).
+the highest class any matching rule names (``changegate.scm.classify`` matches changed paths
+against the rules); a person may raise a change's class above it but never lower it
+(``changegate.changes.floor.effective_class``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from changegate.policy.snapshot import PathRuleMethods
-from changegate.scm.errors import ClassTooLow, PathRuleError
-from changegate.scm.glob import compile_glob
+from changegate.policy.errors import PathRuleError
+from changegate.policy.glob import compile_glob
+from changegate.policy.methods import PathRuleMethods
 
 DEFAULT_CLASS_ORDER: tuple[str, ...] = ("standard", "normal", "emergency")
 
@@ -67,39 +67,6 @@ class PathRule(BaseModel, PathRuleMethods):
         if isinstance(value, str):
             raise ValueError(f"must be a list; write [{value}]")
         return value
-
-
-@dataclass(frozen=True, slots=True)
-class FileMatch:
-    """The rules that matched one changed file, in rule order."""
-
-    path: str
-    rules: tuple[PathRule, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Classification:
-    """What the changed files say about a change.
-
-    ``components``, ``categories`` and ``flags`` are sorted and free of duplicates.
-    ``minimum_class`` is the lowest class the change may have; it is the first class of the
-    order when no matching rule names one. ``files`` has one entry per changed path, in the
-    order given, including paths that matched no rule (their ``rules`` is empty).
-    """
-
-    components: tuple[str, ...]
-    categories: tuple[str, ...]
-    flags: tuple[str, ...]
-    minimum_class: str
-    files: tuple[FileMatch, ...]
-
-    @property
-    def unmatched(self) -> tuple[str, ...]:
-        """Changed paths no rule matched."""
-        return tuple(f.path for f in self.files if not f.rules)
-
-    def has_flag(self, flag: str) -> bool:
-        return flag in self.flags
 
 
 def _format_location(loc: tuple[int | str, ...], index: int) -> str:
@@ -147,90 +114,6 @@ def load_path_rules(
     if problems:
         raise PathRuleError("; ".join(problems), field="path_rules")
     return rules
-
-
-def classify_paths(
-    paths: Iterable[str],
-    rules: Sequence[PathRule],
-    class_order: Sequence[str] = DEFAULT_CLASS_ORDER,
-) -> Classification:
-    """Classify a change from its changed paths.
-
-    ``paths`` are repository-relative with '/' separators (as git prints them; for a rename
-    pass both the old and the new path). ``class_order`` runs from lowest to highest.
-    """
-    if not class_order:
-        raise PathRuleError(
-            "class_order: is empty; give the classes from lowest to highest",
-            field="class_order",
-        )
-    rank = {name: position for position, name in enumerate(class_order)}
-    for index, rule in enumerate(rules):
-        if rule.change_class is not None and rule.change_class not in rank:
-            raise PathRuleError(
-                f"path_rules[{index}].class: unknown class {rule.change_class!r}; "
-                f"use one of {', '.join(class_order)}",
-                field="path_rules",
-            )
-    compiled = [(rule, compile_glob(rule.pattern)) for rule in rules]
-    components: set[str] = set()
-    categories: set[str] = set()
-    flags: set[str] = set()
-    minimum = 0
-    files: list[FileMatch] = []
-    seen: set[str] = set()
-    for path in paths:
-        if path in seen:
-            continue
-        seen.add(path)
-        matched = tuple(rule for rule, regex in compiled if regex.match(path) is not None)
-        for rule in matched:
-            if rule.component is not None:
-                components.add(rule.component)
-            if rule.category is not None:
-                categories.add(rule.category)
-            flags.update(rule.flags)
-            if rule.change_class is not None:
-                minimum = max(minimum, rank[rule.change_class])
-        files.append(FileMatch(path=path, rules=matched))
-    return Classification(
-        components=tuple(sorted(components)),
-        categories=tuple(sorted(categories)),
-        flags=tuple(sorted(flags)),
-        minimum_class=class_order[minimum],
-        files=tuple(files),
-    )
-
-
-def effective_class(
-    requested: str | None,
-    minimum: str,
-    class_order: Sequence[str] = DEFAULT_CLASS_ORDER,
-) -> str:
-    """The class a change gets: ``requested`` if given and not below ``minimum``.
-
-    A person may raise the class the path rules give but never lower it; lowering raises
-    ``ClassTooLow`` naming both classes.
-    """
-    if minimum not in class_order:
-        raise PathRuleError(
-            f"minimum class {minimum!r} is unknown; use one of {', '.join(class_order)}",
-            field="class",
-        )
-    if requested is None:
-        return minimum
-    if requested not in class_order:
-        raise PathRuleError(
-            f"class: unknown class {requested!r}; use one of {', '.join(class_order)}",
-            field="class",
-        )
-    if class_order.index(requested) < class_order.index(minimum):
-        raise ClassTooLow(
-            f"class: {requested!r} is below {minimum!r}, the minimum the changed files "
-            f"require; use {minimum!r} or higher",
-            field="class",
-        )
-    return requested
 
 
 DEFAULT_PATH_RULES_YAML = """\

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from changegate.scm.errors import PathRuleError
-from changegate.scm.glob import glob_match, translate
+from changegate.policy.errors import PathRuleError
+from changegate.policy.glob import glob_match, translate
 
 CASES: list[tuple[str, str, bool]] = [
     # trailing '/**': everything inside, at any depth, but not the directory itself
