@@ -28,7 +28,6 @@ def build_app() -> typer.Typer:
 
     from changegate.cli import legacy_ai as ai_cmd
     from changegate.cli import legacy_changes as changes_cmd
-    from changegate.cli import legacy_git as git_cmd
     from changegate.cli import legacy_misc as misc_cmd
     from changegate.cli import legacy_pipeline as pipeline_cmd
     from changegate.cli import legacy_server as server_cmd
@@ -37,7 +36,6 @@ def build_app() -> typer.Typer:
     changes_cmd.register(app)
     pipeline_cmd.register(app)
     misc_cmd.register(app)
-    git_cmd.register(app)
     server_cmd.register(app)
     ai_cmd.register(app)
     return app

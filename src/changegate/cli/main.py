@@ -10,6 +10,7 @@ from changegate.cli.core import CONTEXT, LazyGroup
 #: every top-level command or group -> where it is declared ("module:attribute")
 COMMANDS: dict[str, str] = {
     "policy": "changegate.cli.policy:policy",
+    "classify": "changegate.cli.git:classify",
 }
 
 HELP = (

@@ -199,3 +199,41 @@ def show_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Non
             ]
         )
     console().print(t)
+
+
+def show_classification(out: dict[str, Any]) -> None:
+    """`classify`: the range, its class and the requirements, then each file's rules."""
+    from rich.table import Table
+
+    c = console()
+    c.print(
+        f"[bold]{out['git_range']}[/bold]  {out['base'][:12]}..{out['head'][:12]}  "
+        f"{len(out['files'])} file(s), {len(out['commits'])} commit(s)"
+    )
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="dim")
+    t.add_column()
+    floor = out["minimum_class"]
+    t.add_row(
+        "class",
+        out["class"] + (f" (the files require at least {floor})" if out["class"] != floor else ""),
+    )
+    t.add_row("categories", ", ".join(out["categories"]) or "-")
+    if out["category"]:
+        t.add_row("category", out["category"])
+    t.add_row("components", ", ".join(out["components"]) or "-")
+    t.add_row("flags", ", ".join(out["flags"]) or "-")
+    c.print(t)
+    c.print("[bold]requirements[/bold] (for this class; a high risk adds more):")
+    for r in out["requirements"]:
+        stage = " [dim](after deployment)[/]" if r["stage"] == "post_deploy" else ""
+        c.print(f"  §{r['section']} {r['rule']}: {r['description']}{stage}")
+    for r in out["other_requirements"]:
+        c.print(f"  [yellow]§{r['section']} {r['rule']}[/]: {r['description']} (another category)")
+    for note in out["notes"]:
+        c.print(f"[yellow]note:[/] {note}")
+    c.print("[bold]files[/bold]:")
+    for f in out["files"]:
+        rules = ", ".join(f["rules"]) or "[dim]no rule[/]"
+        old = f"{f['old_path']} → " if f.get("old_path") else ""
+        c.print(f"  {f['status']} {old}{f['path']}  {rules}")

@@ -1,0 +1,63 @@
+"""`classify`, `change from-git` and `audit git` over the local policy file and database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from changegate.cli.git import Lookup
+from changegate.cli.local.base import LocalBackend
+
+
+class LocalGit(LocalBackend):
+    def classify(
+        self, repo: Path, git_range: str, *, requested_class: str | None
+    ) -> dict[str, Any]:
+        """Reads the repository and the policy file only: no database."""
+        from changegate.changes.from_git import classify_range
+
+        policy = self.loaded_policy().policy
+        out: dict[str, Any] = classify_range(
+            policy, repo, git_range, requested_class=requested_class
+        ).to_dict()
+        return out
+
+    def from_git(
+        self,
+        repo: Path,
+        git_range: str,
+        *,
+        author: str,
+        requested_class: str | None,
+        fields: dict[str, Any],
+    ) -> dict[str, Any]:
+        from pydantic import ValidationError
+
+        from changegate.changes.from_git import create_change_from_range
+        from changegate.cli.local.changes import invalid_input
+
+        with self.tx() as (session, policy):
+            try:
+                change, result = create_change_from_range(
+                    session,
+                    policy,
+                    repo=repo,
+                    git_range=git_range,
+                    author=author,
+                    requested_class=requested_class,
+                    fields=fields,
+                )
+            except ValidationError as exc:
+                raise invalid_input(exc) from exc
+            out: dict[str, Any] = change.audit_state() | {"classification": result.to_dict()}
+        return out
+
+    @contextmanager
+    def lookup(self) -> Iterator[Lookup]:
+        """The history audit's lookup over one read-only transaction."""
+        from changegate.scm.history_db import DatabaseLookup
+
+        with self.tx(write=False) as (session, policy):
+            yield DatabaseLookup(session, policy)
