@@ -3,6 +3,9 @@
 Services flush, never commit. A refused login is *returned* (not raised) so that the failure
 row and its audit event commit with the request; a refused token is raised as
 ``Unauthenticated`` and the entry point records it in a transaction of its own.
+
+Passwords live in :mod:`changegate.auth.passwords`, throttling and the records of failed
+logins in :mod:`changegate.auth.failures`; the names callers use are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,13 +18,23 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
-from changegate.auth.errors import RateLimited, Unauthenticated
+from changegate.auth.errors import Unauthenticated
+from changegate.auth.failures import LoginLimits as LoginLimits
+from changegate.auth.failures import record_auth_failure as record_auth_failure
+from changegate.auth.failures import record_failed_login, throttle
 from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, WebSession
+from changegate.auth.passwords import WRONG_CURRENT_PASSWORD as WRONG_CURRENT_PASSWORD
+from changegate.auth.passwords import bootstrap_admin as bootstrap_admin
+from changegate.auth.passwords import change_own_password as change_own_password
+from changegate.auth.passwords import has_any_password as has_any_password
+from changegate.auth.passwords import hasher, store_password, verify_password
+from changegate.auth.passwords import must_change_password as must_change_password
+from changegate.auth.passwords import set_password as set_password
 from changegate.db import iso, utcnow
 from changegate.errors import Conflict, InvalidInput, NotFound
 from changegate.users.models import User
@@ -30,8 +43,6 @@ from changegate.users.service import get_user
 TOKEN_PREFIX = "cg"
 _TOKEN = re.compile(r"^cg_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _EXPIRES = re.compile(r"^(\d{1,5})([hdw])$")
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 1024
 
 
 def sha256_hex(value: str) -> str:
@@ -157,221 +168,7 @@ def authenticate_token(
     return user, token
 
 
-# --- passwords ---------------------------------------------------------------------------------
-
-_hasher: Any = None
-_DUMMY_HASH: str | None = None
-
-
-def hasher() -> Any:
-    """argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile); imported on use."""
-    global _hasher
-    if _hasher is None:
-        from argon2 import PasswordHasher
-
-        _hasher = PasswordHasher()
-    return _hasher
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password too short: use at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password too long: at most {MAX_PASSWORD_LENGTH} characters", field="password"
-        )
-
-
-def set_password(session: Session, *, user: str, password: str, actor: str) -> PasswordCredential:
-    """Set ``user``'s password and end every web session they have.
-
-    Set by an administrator account for someone else, it is a one-time password
-    (``must_change``): it opens only the "choose a new password" step. Set by its owner, or by
-    the database's operator (the local CLI without --by), it is an ordinary password. API
-    tokens are separate credentials and stay valid (see docs/server.md).
-    """
-    owner = get_user(session, user, field="name")
-    _check_password(password)
-    admin_reset = actor != owner.name and (
-        session.scalar(select(User.id).where(User.name == actor)) is not None
-    )
-    cred = _store_password(session, owner.name, password, actor=actor, must_change=admin_reset)
-    end_sessions(session, owner.name, actor=actor)
-    return cred
-
-
-#: the refusal of a password change whose current password is missing or wrong
-WRONG_CURRENT_PASSWORD = (
-    "changing your password needs your current password (current_password); the one given "
-    "is missing or wrong"
-)
-
-
-def change_own_password(
-    session: Session,
-    *,
-    user: User,
-    current: str | None,
-    password: str,
-    address: str = "",
-    limits: LoginLimits | None = None,
-) -> PasswordCredential | None:
-    """A user replaces their own password, proving they know the current one.
-
-    Required whenever a password is set: a stolen API token (or an open session) must not be
-    enough to take over the account's web login. A wrong current password is a failed login:
-    throttled like one (``RateLimited``, nothing written), recorded like one (a throttle row
-    and an ``auth.failed`` event) and *returned* as None, so the entry point commits the record
-    and refuses with ``WRONG_CURRENT_PASSWORD``.
-    """
-    cred = session.get(PasswordCredential, user.name)
-    if cred is not None:
-        now = utcnow()
-        address = address[:100]
-        _throttle(
-            session, user_name=user.name, address=address, limits=limits or LoginLimits(), now=now
-        )
-        if not _verify(cred.hash, current or ""):
-            session.add(LoginFailure(user_name=user.name, address=address, at=now))
-            record(
-                session,
-                events.AuthenticationFailed,
-                actor=user.name,
-                entity=f"auth:{user.name}",
-                extra={
-                    "via": "password-change",
-                    "user": user.name,
-                    "address": address,
-                    "reason": "wrong current password",
-                },
-            )
-            return None
-        if current == password:
-            raise InvalidInput("choose a password different from the current one", field="password")
-    return set_password(session, user=user.name, password=password, actor=user.name)
-
-
-def must_change_password(session: Session, user_name: str) -> bool:
-    """Whether ``user_name`` holds a one-time password an administrator set."""
-    return bool(
-        session.scalar(
-            select(PasswordCredential.must_change).where(PasswordCredential.user_name == user_name)
-        )
-    )
-
-
-def _store_password(
-    session: Session, user_name: str, password: str, *, actor: str, must_change: bool
-) -> PasswordCredential:
-    cred = session.get(PasswordCredential, user_name)
-    before = cred.audit_state() if cred is not None else None
-    if cred is None:
-        cred = PasswordCredential(user_name=user_name)
-        session.add(cred)
-    cred.hash = hasher().hash(password)
-    cred.updated_by = actor
-    cred.updated_at = utcnow()
-    cred.must_change = must_change
-    record(session, events.PasswordSet, actor=actor, before=before, after=cred)
-    return cred
-
-
-def end_sessions(session: Session, user_name: str, *, actor: str) -> int:
-    """End every open web session of ``user_name`` (after a password change); returns how many."""
-    now = utcnow()
-    open_ = session.scalars(
-        select(WebSession).where(
-            WebSession.user_name == user_name,
-            WebSession.ended_at.is_(None),
-            WebSession.expires_at > now,
-        )
-    ).all()
-    for web in open_:
-        before = web.audit_state()
-        web.ended_at = now
-        record(session, events.SessionEnded, actor=actor, before=before, after=web)
-    return len(open_)
-
-
-def _verify(hash_: str | None, password: str) -> bool:
-    """Verify against the stored hash, or against a dummy one so timing does not tell."""
-    global _DUMMY_HASH
-    from argon2.exceptions import InvalidHashError, VerificationError
-
-    if hash_ is None:
-        if _DUMMY_HASH is None:
-            _DUMMY_HASH = hasher().hash(secrets.token_hex(16))
-        hash_ = _DUMMY_HASH
-        ok = False
-    else:
-        ok = True
-    try:
-        return bool(hasher().verify(hash_, password)) and ok
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def has_any_password(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(PasswordCredential)))
-
-
 # --- web sessions and login --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoginLimits:
-    """Failed logins allowed per user name and per address within the window."""
-
-    per_user: int = 10
-    per_address: int = 20
-    window: dt.timedelta = dt.timedelta(minutes=15)
-
-
-def _serialise_attempts(session: Session, *keys: str) -> None:
-    """Make concurrent attempts on the same user name or address take turns.
-
-    Counting failures and adding one is a read-then-write: on PostgreSQL (read committed) 40
-    parallel attempts each counted the failures committed so far, all saw fewer than the limit,
-    and 38 passwords were checked. A transaction-scoped advisory lock per user name and per
-    address (always in that order, so two attempts never wait on each other crosswise) makes
-    each attempt see the failures of those before it. SQLite's write transactions already
-    queue (``BEGIN IMMEDIATE``).
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in keys:
-        digest = hashlib.sha256(f"changegate-login:{key}".encode()).digest()
-        session.execute(
-            select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
-        )
-
-
-def _throttle(
-    session: Session, *, user_name: str, address: str, limits: LoginLimits, now: dt.datetime
-) -> None:
-    _serialise_attempts(session, f"user:{user_name}", f"address:{address}")
-    since = now - limits.window
-    session.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    for column, value, limit, what in (
-        (LoginFailure.user_name, user_name, limits.per_user, f"user {user_name}"),
-        (LoginFailure.address, address, limits.per_address, f"address {address}"),
-    ):
-        count, oldest = session.execute(
-            select(func.count(), func.min(LoginFailure.at)).where(
-                column == value, LoginFailure.at >= since
-            )
-        ).one()
-        if count >= limit:
-            if oldest is not None and oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=dt.UTC)
-            wait = int(((oldest or now) + limits.window - now).total_seconds()) + 1
-            raise RateLimited(
-                f"too many failed logins for {what}; try again in {max(wait, 1) // 60 + 1} minutes",
-                retry_after=max(wait, 1),
-                field="username",
-            )
 
 
 @dataclass(frozen=True)
@@ -402,10 +199,10 @@ def attempt_login(
     user_name = user_name.strip()[:100]
     address = address[:100]
     now = utcnow()
-    _throttle(session, user_name=user_name, address=address, limits=limits, now=now)
+    throttle(session, user_name=user_name, address=address, limits=limits, now=now)
     user = session.scalar(select(User).where(User.name == user_name)) if user_name else None
     cred = session.get(PasswordCredential, user_name) if user is not None else None
-    ok = _verify(cred.hash if cred is not None else None, password)
+    ok = verify_password(cred.hash if cred is not None else None, password)
     if not ok or user is None or not user.active:
         reason = (
             "unknown user"
@@ -416,18 +213,13 @@ def attempt_login(
             if cred is None
             else "wrong password"
         )
-        session.add(LoginFailure(user_name=user_name, address=address, at=now))
-        record(
-            session,
-            events.AuthenticationFailed,
-            actor="anonymous",
-            entity=f"auth:{user_name or '-'}",
-            extra={"via": "password", "user": user_name, "address": address, "reason": reason},
+        record_failed_login(
+            session, user_name=user_name, address=address, via="password", reason=reason, now=now
         )
         return LoginResult(None, None, None, reason)
     assert cred is not None
     if hasher().check_needs_rehash(cred.hash):
-        _store_password(session, user.name, password, actor=user.name, must_change=cred.must_change)
+        store_password(session, user.name, password, actor=user.name, must_change=cred.must_change)
     session.execute(delete(LoginFailure).where(LoginFailure.user_name == user.name))
     web, raw = open_session(session, user, address=address, ttl=ttl)
     return LoginResult(user, web, raw, must_change=cred.must_change)
@@ -478,19 +270,6 @@ def end_session(session: Session, web: WebSession, *, actor: str) -> None:
 # --- records of refusals -----------------------------------------------------------------------
 
 
-def record_auth_failure(
-    session: Session, *, subject: str, via: str, reason: str, address: str = ""
-) -> None:
-    """An expired or revoked token was presented (failed logins are recorded by attempt_login)."""
-    record(
-        session,
-        events.AuthenticationFailed,
-        actor="anonymous",
-        entity=f"auth:{subject[:100]}",
-        extra={"via": via, "user": subject[:100], "address": address[:100], "reason": reason},
-    )
-
-
 def record_denied(
     session: Session, *, actor: str, method: str, path: str, message: str, field: str | None
 ) -> None:
@@ -502,19 +281,3 @@ def record_denied(
         entity=f"access:{actor}",
         extra={"method": method, "path": path[:500], "reason": message[:2000], "field": field},
     )
-
-
-def bootstrap_admin(session: Session, policy: Any, *, name: str = "admin") -> str | None:
-    """On a database where nobody can log in yet, give ``name`` (role admin) a random password.
-
-    Returns the password to show once, or None when some user already has a password.
-    """
-    from changegate.users.service import add_user
-
-    if has_any_password(session):
-        return None
-    if session.scalar(select(User).where(User.name == name)) is None:
-        add_user(session, policy, name=name, roles=["admin"], actor="system")
-    password = secrets.token_urlsafe(15)
-    set_password(session, user=name, password=password, actor="system")
-    return password
