@@ -226,42 +226,7 @@ def parse_litellm_config(text: str, *, path: str, rules: LiteLLMRules) -> LiteLL
         model_list = []
     if not isinstance(model_list, list):
         raise reader.fail(["model_list"], f"must be a list of deployments, got {_kind(model_list)}")
-    deployments: list[Deployment] = []
-    for i, entry in enumerate(model_list):
-        keys: list[PathPart] = ["model_list", i]
-        entry_map = reader.mapping(entry, keys)
-        name = entry_map.get("model_name")
-        if not isinstance(name, str) or not name:
-            raise reader.fail([*keys, "model_name"], "is required: the model group clients call")
-        params = reader.mapping(entry_map.get("litellm_params"), [*keys, "litellm_params"])
-        model = params.get("model")
-        if not isinstance(model, str) or not model:
-            raise reader.fail(
-                [*keys, "litellm_params", "model"],
-                "is required, e.g. model: openai/gpt-4o-mini (provider/model)",
-            )
-        custom = params.get("custom_llm_provider")
-        if custom is not None and not isinstance(custom, str):
-            raise reader.fail(
-                [*keys, "litellm_params", "custom_llm_provider"], "must be a provider name"
-            )
-        provider, model_id, inferred = split_model(model, custom)
-        info = reader.mapping(entry_map.get("model_info"), [*keys, "model_info"])
-        dep_id = info.get("id")
-        extra = {k: v for k, v in entry_map.items() if k not in ("model_name", "litellm_params")}
-        deployments.append(
-            Deployment(
-                group=name,
-                provider=provider,
-                model=model,
-                model_id=model_id,
-                params=params,
-                index=i,
-                deployment_id=str(dep_id) if dep_id is not None else None,
-                provider_inferred=inferred,
-                extra=extra,
-            )
-        )
+    deployments = [_deployment(reader, entry, i) for i, entry in enumerate(model_list)]
 
     router = reader.mapping(top.get("router_settings"), ["router_settings"])
     litellm_settings = reader.mapping(top.get("litellm_settings"), ["litellm_settings"])
@@ -276,27 +241,8 @@ def parse_litellm_config(text: str, *, path: str, rules: LiteLLMRules) -> LiteLL
     if strategy is not None and not isinstance(strategy, str):
         raise reader.fail(["router_settings", "routing_strategy"], "must be a strategy name")
 
-    aliases: dict[str, str] = {}
-    for alias, target in reader.mapping(
-        router.get("model_group_alias"), ["router_settings", "model_group_alias"]
-    ).items():
-        if isinstance(target, dict):
-            target = target.get("model")
-        if not isinstance(target, str):
-            raise reader.fail(
-                ["router_settings", "model_group_alias", alias], "must name a model group"
-            )
-        aliases[alias] = target
-
-    guardrails: dict[str, Any] = {}
-    raw_guardrails = top.get("guardrails")
-    if raw_guardrails is not None:
-        if not isinstance(raw_guardrails, list):
-            raise reader.fail(["guardrails"], f"must be a list, got {_kind(raw_guardrails)}")
-        for i, g in enumerate(raw_guardrails):
-            g_map = reader.mapping(g, ["guardrails", i])
-            name = g_map.get("guardrail_name", f"#{i}")
-            guardrails[str(name)] = g_map
+    aliases = _aliases(reader, router)
+    guardrails = _guardrails(reader, top.get("guardrails"))
 
     known = {
         "model_list",
@@ -327,6 +273,72 @@ def parse_litellm_config(text: str, *, path: str, rules: LiteLLMRules) -> LiteLL
         guardrails=guardrails,
         other={k: v for k, v in top.items() if k not in known},
     )
+
+
+def _deployment(reader: _Reader, entry: Any, i: int) -> Deployment:
+    """``model_list[i]``: a model group served by one provider's model."""
+    keys: list[PathPart] = ["model_list", i]
+    entry_map = reader.mapping(entry, keys)
+    name = entry_map.get("model_name")
+    if not isinstance(name, str) or not name:
+        raise reader.fail([*keys, "model_name"], "is required: the model group clients call")
+    params = reader.mapping(entry_map.get("litellm_params"), [*keys, "litellm_params"])
+    model = params.get("model")
+    if not isinstance(model, str) or not model:
+        raise reader.fail(
+            [*keys, "litellm_params", "model"],
+            "is required, e.g. model: openai/gpt-4o-mini (provider/model)",
+        )
+    custom = params.get("custom_llm_provider")
+    if custom is not None and not isinstance(custom, str):
+        raise reader.fail(
+            [*keys, "litellm_params", "custom_llm_provider"], "must be a provider name"
+        )
+    provider, model_id, inferred = split_model(model, custom)
+    info = reader.mapping(entry_map.get("model_info"), [*keys, "model_info"])
+    dep_id = info.get("id")
+    extra = {k: v for k, v in entry_map.items() if k not in ("model_name", "litellm_params")}
+    return Deployment(
+        group=name,
+        provider=provider,
+        model=model,
+        model_id=model_id,
+        params=params,
+        index=i,
+        deployment_id=str(dep_id) if dep_id is not None else None,
+        provider_inferred=inferred,
+        extra=extra,
+    )
+
+
+def _aliases(reader: _Reader, router: dict[str, Any]) -> dict[str, str]:
+    """``router_settings.model_group_alias``: alias -> model group."""
+    aliases: dict[str, str] = {}
+    for alias, target in reader.mapping(
+        router.get("model_group_alias"), ["router_settings", "model_group_alias"]
+    ).items():
+        if isinstance(target, dict):
+            target = target.get("model")
+        if not isinstance(target, str):
+            raise reader.fail(
+                ["router_settings", "model_group_alias", alias], "must name a model group"
+            )
+        aliases[alias] = target
+    return aliases
+
+
+def _guardrails(reader: _Reader, raw: Any) -> dict[str, Any]:
+    """The top-level ``guardrails`` list, by ``guardrail_name``."""
+    guardrails: dict[str, Any] = {}
+    if raw is None:
+        return guardrails
+    if not isinstance(raw, list):
+        raise reader.fail(["guardrails"], f"must be a list, got {_kind(raw)}")
+    for i, g in enumerate(raw):
+        g_map = reader.mapping(g, ["guardrails", i])
+        name = g_map.get("guardrail_name", f"#{i}")
+        guardrails[str(name)] = g_map
+    return guardrails
 
 
 def is_litellm_config(text: str | None, *, path: str) -> bool:
