@@ -19,6 +19,7 @@ from click.testing import CliRunner as ClickRunner
 from changegate.cli import legacy_remote as remote
 from changegate.cli.main import COMMANDS
 from changegate.cli.main import cli as root
+from changegate.cli.remote.client import Answer, Client
 from tests.api.support import database, running_org, serving
 from tests.cli_runner import Run, cli
 
@@ -300,14 +301,14 @@ def test_remote_gate_and_deploy_by_commit(
     staging = ("--validation", "staging", "--result", "pass")
     run("ci-bot", "evidence", "add", key, *staging, "--by", "ci-bot")
     sent: list[tuple[str, str]] = []
-    real_request = remote.Client.request
+    real_request = Client.request
 
-    def counted(self: remote.Client, method: str, path: str, body: Any = None) -> remote.Answer:
+    def counted(self: Client, method: str, path: str, body: Any = None) -> Answer:
         sent.append((method, path))
         return real_request(self, method, path, body)
 
     with monkeypatch.context() as m:
-        m.setattr(remote.Client, "request", counted)
+        m.setattr(Client, "request", counted)
         out = run("carol", *gate, "--deployer", "carol", "--json", code=0).json()
     assert out["change"] == key and out["commit"] == {"sha": SHA, "linked_as": "commit"}
     # one request: the server finds, locks and gates the change in one transaction
@@ -398,9 +399,6 @@ def test_identity_comes_from_the_token(
 
 
 def test_local_only_commands_and_explicit_databases_fall_back() -> None:
-    assert remote.main(["demo"]) is None
-    assert remote.main(["serve"]) is None
-    assert remote.main(["gate", "--help"]) is None
     assert remote.main(["status", "CHG-1", "--db", "sqlite:///x.db"]) is None
 
 
@@ -425,3 +423,228 @@ def test_remote_gate_imports_no_database_or_web_framework(
     assert not modules & {"sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic"}, (
         modules
     )
+
+
+def log_rows(run: Run) -> list[tuple[str, ...]]:
+    """The audit log's rows as the two databases can agree on them: sequence numbers and the ids
+    of gate decisions and deployments differ (the server's database also records what other
+    tests ran against it alone)."""
+    return [
+        (r["actor"], r["action"], r["entity"].split(":")[0], r["summary"], r["event"]["actor"])
+        for r in run.json()
+    ]
+
+
+def test_remote_emergency_review_history_and_audit_log(
+    pair: tuple[str, str, dict[str, str]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """An emergency change deployed on its bypass, its retrospective review, and the record of
+    it read back: the same output and exit codes locally and against the server."""
+    local_url, base, tokens = pair
+
+    def run(who: str, *args: str, code: int | None = None) -> Run:
+        return same(local_url, base, tokens[who], list(args), capsys, code)
+
+    new = ["change", "new", "--title", "Disable endpoint", "--class", "emergency"]
+    new += ["--risk", "availability=medium", "--risk", "security=high", "--risk", "data=low"]
+    new += ["--rollback", "re-enable", "--description", "exploit", "--author", "alice"]
+    key = run("alice", *new, "--justification", "CVE exploited", "--json", code=0).json()["id"]
+    run("alice", "change", "submit", key, "--by", "alice", code=0)
+    deploy = ["deploy", key, "--env", "production", "--version", "hotfix-1", "--by", "carol"]
+    assert "emergency bypass" in run("carol", *deploy, code=0).stdout
+    run("bob", "overdue", code=0)
+    run("bob", "history", "--env", "production", code=0)
+    review = ["review-emergency", key, "--root-cause", "parser", "--actions", "disabled"]
+    review += ["--preventive", "scanning"]
+    run("alice", *review, "--by", "alice", code=1)  # the author reviews their own change
+    run("bob", *review[:3], " ", *review[4:], "--by", "bob", code=2)  # a blank root cause
+    run("bob", *review[:-2], "--by", "bob", code=2)  # no --preventive: a usage error
+    run("bob", *review, "--by", "bob", "--json", code=0)
+    run("bob", *review, "--by", "bob", code=1)  # reviewed already
+    run("bob", "review-emergency", "CHG-1", *review[2:], "--by", "bob", code=1)  # not emergency
+    run("bob", "review-emergency", "CHG-999", *review[2:], "--by", "bob", code=2)
+
+    for args in (["audit", "log", key, "--json"], ["audit", "log", key, "--limit", "2", "--json"]):
+        here = cli(local_url, *args)
+        there = run_remote(base, tokens["ada"], args, capsys)
+        assert (there.code, there.stderr) == (here.code, here.stderr) == (0, "")
+        assert log_rows(there) == log_rows(here)
+        assert len(here.json()) == 2 if "--limit" in args else len(here.json()) > 2
+    run("ada", "audit", "log", "CHG-999", code=2)
+    for who, out in (("local", tmp_path / "local.jsonl"), ("remote", tmp_path / "remote.jsonl")):
+        args = ["audit", "export", "--out", str(out), "--json"]
+        r = (
+            cli(local_url, *args)
+            if who == "local"
+            else run_remote(base, tokens["ada"], args, capsys)
+        )
+        lines = out.read_text().splitlines()
+        assert r.code == 0 and r.json() == {"events": len(lines), "file": str(out)}, who
+        assert set(json.loads(lines[-1])) == {"seq", "event", "leaf_hash", "chain_hash"}, who
+    missing = ["audit", "export", "--out", str(tmp_path / "no" / "such" / "dir.jsonl")]
+    run("ada", *missing, code=2)
+    # the server's policy decides who reads the whole record (local mode is the database's owner)
+    denied = ["audit", "export", "--out", str(tmp_path / "bob.jsonl")]
+    assert run_remote(base, tokens["bob"], denied, capsys).code == 1
+    assert not (tmp_path / "bob.jsonl").exists()
+
+
+def test_server_and_demo_run_here_whatever_changegate_url_says(tmp_path: Path) -> None:
+    """`serve` and `demo` have no remote side: the server is this machine, the demo builds its
+    own database; CHANGEGATE_URL does not turn them away, and demo ignores CHANGEGATE_DB."""
+    env = {
+        "CHANGEGATE_URL": "http://127.0.0.1:9",
+        "CHANGEGATE_TOKEN": "cg_unused",
+        "CHANGEGATE_DB": "sqlite:////nonexistent/no-local-database.db",
+    }
+    demo_db = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = ClickRunner(env=env).invoke(
+        root, ["demo", "--db", demo_db, "--json"], catch_exceptions=False, prog_name="changegate"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["ok"]
+    help_text = ClickRunner(env=env).invoke(root, ["demo", "--help"]).stdout
+    assert "--db" in help_text and "CHANGEGATE_DB" not in help_text
+    serve = ["serve", "--port", "1"]  # on CHANGEGATE_DB: a directory that does not exist
+    result = ClickRunner(env=env | {"CHANGEGATE_SECRET_KEY": "k" * 48}).invoke(root, serve)
+    assert result.exit_code == 2 and "database error" in result.stderr, result.stderr
+
+
+def test_remote_change_record_commands(
+    pair: tuple[str, str, dict[str, str]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`change new/edit/submit/close/show/list`, `approve`, `reject`, `evidence add` and
+    `status`, with their refusals and usage errors: the same output and exit codes locally
+    and against the server."""
+    local_url, base, tokens = pair
+
+    def run(who: str, *args: str, code: int | None = None) -> Run:
+        return same(local_url, base, tokens[who], list(args), capsys, code)
+
+    new = ["change", "new", "--title", "Cache headers", "--class", "normal", "--author", "alice"]
+    run("alice", *new, "--risk", "availability", code=2)  # not DIMENSION=LEVEL
+    run("alice", *new, "--risk-note", "data=none", code=2)  # a note without its level
+    run("alice", *new[:-2], code=2)  # no --author: a usage error
+    new += ["--risk", "availability=low", "--risk", "security=low", "--risk", "data=low"]
+    key = run("alice", *new, "--component", "application", "--json", code=0).json()["id"]
+    run("alice", "change", "submit", key, "--by", "alice", code=2)  # no description, rollback
+    edit = ["change", "edit", key, "--by", "alice"]
+    run("alice", *edit, "--risk-note", "data=no PII", "--description", "faster", code=0)
+    run("alice", *edit, "--risk-note", "cost=cheap", code=2)  # no level for that dimension
+    run("alice", *edit, "--risk", "data=high", "--rollback", "revert", "--json", code=0)
+    run("alice", "change", "edit", "CHG-999", "--title", "x", "--by", "alice", code=2)
+    run("alice", "change", "edit", "CHG-999", "--risk", "data=low", "--by", "alice", code=2)
+    run("alice", "change", "submit", key, "--by", "alice", code=0)
+    run("bob", "change", "show", key, code=0)
+    run("bob", "status", key, code=0)
+
+    run("bob", "reject", key, "--by", "bob", code=2)  # no --comment: a usage error
+    run("alice", "reject", key, "--by", "alice", "--comment", "mine", code=1)
+    report = tmp_path / "staging.txt"
+    report.write_text("all green\n")
+    attach = ["evidence", "add", key]
+    run("ci-bot", *attach, "--junit", str(DATA / "junit_fail.xml"), "--by", "ci-bot", code=0)
+    run("ci-bot", *attach, "--junit", str(tmp_path / "none.xml"), "--by", "ci-bot", code=2)
+    staging = ["--validation", "staging", "--result", "pass", "--by", "ci-bot"]
+    run("ci-bot", *attach, *staging, "--report", str(report), "--json", code=0)
+    run("ci-bot", *attach, "--validation", "staging", "--by", "ci-bot", code=2)  # no --result
+    run("bob", *attach, "--document", str(report), "--by", "bob", code=2)  # no --kind
+    run("bob", *attach, "--junit", str(report), "--report", str(report), "--by", "bob", code=2)
+    run("bob", *attach, "--document", str(report), "--kind", "design", "--by", "bob", code=0)
+    run("bob", "change", "show", key, "--json", code=0)
+    run("bob", "status", key, "--json", code=0)
+    run("bob", "reject", key, "--by", "bob", "--comment", "tests fail", code=0)
+    run("alice", "change", "close", key, "--by", "alice", "--json", code=0)
+    run("alice", "change", "close", key, "--by", "alice", code=1)  # closed already
+    run("bob", "change", "list", "--state", "closed", code=0)
+    run("bob", "change", "list", code=0)
+
+
+def test_remote_user_and_token_commands(
+    pair: tuple[str, str, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`user set-roles`, `user set-password`, `token list`, `token revoke` and `init` against
+    the server: the same answers and exit codes as locally."""
+    local_url, base, tokens = pair
+    roles = ["user", "set-roles", "bob", "--role", "engineer", "--by", "ada", "--json"]
+    assert same(local_url, base, tokens["ada"], roles, capsys, code=0).json()["roles"] == [
+        "engineer"
+    ]
+    same(local_url, base, tokens["ada"], ["user", "set-roles", "nobody", "--role", "x"], capsys)
+    same(local_url, base, tokens["ada"], ["token", "revoke", "999999"], capsys, code=2)
+    same(local_url, base, tokens["ada"], ["token", "revoke", "x"], capsys, code=2)
+    same(local_url, base, tokens["ada"], ["token", "list", "--user", "nobody", "--json"], capsys)
+    env = {"CHANGEGATE_URL": base, "CHANGEGATE_TOKEN": tokens["ada"], "COLUMNS": "200"}
+    args = ["user", "set-password", "bob", "--json"]
+    there = ClickRunner(env=env | {"CHANGEGATE_DB": "sqlite:////nonexistent/x.db"}).invoke(
+        root, args, input="correct horse battery staple\n", prog_name="changegate"
+    )
+    here = cli(local_url, *args, "--by", "ada", input="correct horse battery staple\n")
+    assert there.exit_code == here.code == 0, (there.stderr, here.stderr)
+    assert json.loads(there.stdout)["must_change"] is json.loads(here.stdout)["must_change"] is True
+    listed = run_remote(base, tokens["ada"], ["token", "list", "--user", "ada", "--json"], capsys)
+    assert listed.code == 0 and {t["user"] for t in listed.json()} == {"ada"}
+    init = run_remote(base, tokens["ada"], ["init", "--json"], capsys).json()
+    assert (
+        init["db"] == base and init["schema"] == cli(local_url, "init", "--json").json()["schema"]
+    )
+
+
+def _service_repo(tmp_path: Path) -> tuple[Any, str]:
+    """A repository whose feature branch rotates a TLS chain (Bob's commit) and changes the
+    application, merged into main; and the commit it started from."""
+    from tests.git_flow.conftest import Repo
+
+    repo = Repo(tmp_path / "service")
+    start = repo.commit("Initial import", {"src/app.py": "x = 1\n"})
+    repo.branch("feature")
+    repo.commit("Rotate the chain", {"infra/tls/chain.pem": "-----BEGIN-----\n"}, author="Bob")
+    repo.commit("Round tax", {"src/app.py": "x = 2\n"})
+    repo.checkout("main")
+    repo.merge("feature", "Merge feature")
+    return repo, start
+
+
+def test_remote_change_from_git_and_audit_git(
+    pair: tuple[str, str, dict[str, str]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """`change from-git` reads the repository here, the server classifies the range by its
+    policy, creates the change and records who wrote its commits; `audit git` walks the
+    history here and looks each batch up on the server: the same output and exit codes as
+    local mode (neither opens a local database: run_remote names one that does not exist)."""
+    local_url, base, tokens = pair
+    repo, start = _service_repo(tmp_path)
+
+    def run(who: str, *args: str, code: int | None = None) -> Run:
+        return same(local_url, base, tokens[who], list(args), capsys, code)
+
+    new = ["change", "from-git", "--git-range", f"{start}..feature", "--repo", str(repo.path)]
+    new += ["--title", "Rotate the chain", "--author", "alice", "--rollback", "redeploy"]
+    new += ["--description", "yearly rotation"]
+    new += ["--risk", "availability=low", "--risk", "security=medium", "--risk", "data=low"]
+    out = run("alice", *new, "--risk-note", "security=new chain", "--json", code=0).json()
+    assert (out["change_class"], out["security_flag"]) == ("normal", True)
+    assert len(out["classification"]["commits"]) == 2
+    assert out["risk"]["security"] == {"level": "medium", "note": "new chain"}
+    key = out["id"]
+    shown = run("alice", "change", "show", key, "--json", code=0).json()
+    assert "bob" in {a["user"] for a in shown["commit_authors"]}  # Bob wrote a commit
+    run("alice", *new, code=0)  # the line for humans
+    run("alice", *new, "--class", "standard", code=2)  # below the files' floor
+    run("alice", *new, "--risk-note", "cost=high", code=2)  # a note without its level
+    bad = ["change", "from-git", "--git-range", "nope..HEAD", "--repo", str(repo.path)]
+    run("alice", *bad, "--title", "x", "--author", "alice", code=2)
+    run("alice", "change", "submit", key, "--by", "alice", code=0)
+    run("bob", "approve", key, "--by", "bob", code=1)  # an author of its commits
+
+    audit = ["audit", "git", str(repo.path), "--branch", "main"]
+    found = run("alice", *audit, "--format", "json", code=1).json()
+    assert {f["change_id"] for f in found["findings"] if f["change_id"]} == {key}
+    run("alice", *audit, "--format", "csv", "--batch-size", "1", code=1)
+    run("alice", *audit, code=1)
+    run("alice", *audit, "--since", "yesterday", code=2)
+    run("alice", "audit", "git", str(repo.path), "--branch", "nope", code=2)

@@ -79,6 +79,15 @@ class PasswordCredential(Base):
             state["must_change"] = True
         return state
 
+    def view(self) -> dict[str, Any]:
+        """What `user set-password` and the API answer: who set it, when, one-time or not."""
+        return {
+            "user": self.user_name,
+            "updated_at": iso(self.updated_at),
+            "updated_by": self.updated_by,
+            "must_change": self.must_change,
+        }
+
 
 class WebSession(Base):
     __tablename__ = "web_sessions"

@@ -20,7 +20,6 @@ from changegate.api.schemas import (
     UserIn,
     UserOut,
 )
-from changegate.db import iso
 from changegate.errors import NotFound
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
@@ -158,12 +157,7 @@ def set_password(name: UserName, body: PasswordIn, ctx: WriteCtx) -> Any:
     else:
         ctx.require("user.manage", doing=f"set {name}'s password")
         cred = set_pw(ctx.session, user=name, password=body.password, actor=ctx.user.name)
-    return {
-        "user": cred.user_name,
-        "updated_at": iso(cred.updated_at),
-        "updated_by": cred.updated_by,
-        "must_change": cred.must_change,
-    }
+    return cred.view()
 
 
 def _may_manage_tokens_of(ctx: Ctx, owner: str) -> bool:

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from changegate.policy.loader import LoadedPolicy
     from changegate.policy.schema import Policy
 
+#: who acts when a local command is not told (`--by`): whoever runs the database
+OPERATOR = "system"
+
 _ENGINES: dict[str, Engine] = {}
 
 
