@@ -648,3 +648,53 @@ def test_remote_change_from_git_and_audit_git(
     run("alice", *audit, code=1)
     run("alice", *audit, "--since", "yesterday", code=2)
     run("alice", "audit", "git", str(repo.path), "--branch", "nope", code=2)
+
+
+def test_remote_change_record_commands(
+    pair: tuple[str, str, dict[str, str]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`change new/edit/submit/close/show/list`, `approve`, `reject`, `evidence add` and
+    `status`, with their refusals and usage errors: the same output and exit codes locally
+    and against the server."""
+    local_url, base, tokens = pair
+
+    def run(who: str, *args: str, code: int | None = None) -> Run:
+        return same(local_url, base, tokens[who], list(args), capsys, code)
+
+    new = ["change", "new", "--title", "Cache headers", "--class", "normal", "--author", "alice"]
+    run("alice", *new, "--risk", "availability", code=2)  # not DIMENSION=LEVEL
+    run("alice", *new, "--risk-note", "data=none", code=2)  # a note without its level
+    run("alice", *new[:-2], code=2)  # no --author: a usage error
+    new += ["--risk", "availability=low", "--risk", "security=low", "--risk", "data=low"]
+    key = run("alice", *new, "--component", "application", "--json", code=0).json()["id"]
+    run("alice", "change", "submit", key, "--by", "alice", code=2)  # no description, rollback
+    edit = ["change", "edit", key, "--by", "alice"]
+    run("alice", *edit, "--risk-note", "data=no PII", "--description", "faster", code=0)
+    run("alice", *edit, "--risk-note", "cost=cheap", code=2)  # no level for that dimension
+    run("alice", *edit, "--risk", "data=high", "--rollback", "revert", "--json", code=0)
+    run("alice", "change", "edit", "CHG-999", "--title", "x", "--by", "alice", code=2)
+    run("alice", "change", "edit", "CHG-999", "--risk", "data=low", "--by", "alice", code=2)
+    run("alice", "change", "submit", key, "--by", "alice", code=0)
+    run("bob", "change", "show", key, code=0)
+    run("bob", "status", key, code=0)
+
+    run("bob", "reject", key, "--by", "bob", code=2)  # no --comment: a usage error
+    run("alice", "reject", key, "--by", "alice", "--comment", "mine", code=1)
+    report = tmp_path / "staging.txt"
+    report.write_text("all green\n")
+    attach = ["evidence", "add", key]
+    run("ci-bot", *attach, "--junit", str(DATA / "junit_fail.xml"), "--by", "ci-bot", code=0)
+    run("ci-bot", *attach, "--junit", str(tmp_path / "none.xml"), "--by", "ci-bot", code=2)
+    staging = ["--validation", "staging", "--result", "pass", "--by", "ci-bot"]
+    run("ci-bot", *attach, *staging, "--report", str(report), "--json", code=0)
+    run("ci-bot", *attach, "--validation", "staging", "--by", "ci-bot", code=2)  # no --result
+    run("bob", *attach, "--document", str(report), "--by", "bob", code=2)  # no --kind
+    run("bob", *attach, "--junit", str(report), "--report", str(report), "--by", "bob", code=2)
+    run("bob", *attach, "--document", str(report), "--kind", "design", "--by", "bob", code=0)
+    run("bob", "change", "show", key, "--json", code=0)
+    run("bob", "status", key, "--json", code=0)
+    run("bob", "reject", key, "--by", "bob", "--comment", "tests fail", code=0)
+    run("alice", "change", "close", key, "--by", "alice", "--json", code=0)
+    run("alice", "change", "close", key, "--by", "alice", code=1)  # closed already
+    run("bob", "change", "list", "--state", "closed", code=0)
+    run("bob", "change", "list", code=0)

@@ -344,14 +344,6 @@ def _print(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def _requirements_table(
-    title: str, results: list[dict[str, Any]], footer: str = "", notes: list[str] | None = None
-) -> None:
-    from changegate.cli.render import show_requirements
-
-    show_requirements(title, results, footer, notes)
-
-
 def _rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
     from changegate.cli.render import show_rows
 
@@ -359,81 +351,6 @@ def _rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 # --- commands ------------------------------------------------------------------------------
-
-
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise Remote(
-                f"--{option} {item!r}: use DIMENSION=VALUE, e.g. availability=low",
-                2,
-                "InvalidInput",
-                option,
-            )
-        out[key.strip()] = value.strip()
-    return out
-
-
-def _risk(ctx: Ctx, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    levels, notes = _pairs(ctx.opt("risk"), "risk"), _pairs(ctx.opt("risk-note"), "risk-note")
-    if not levels and not notes:
-        return None
-    risk = {k: dict(v) for k, v in (current or {}).items()}
-    for dim, level in levels.items():
-        risk.setdefault(dim, {"level": level, "note": ""})["level"] = level
-    for dim, note in notes.items():
-        if dim not in risk:
-            raise Remote(
-                f"--risk-note {dim}: give --risk {dim}=LEVEL too", 2, "InvalidInput", "risk-note"
-            )
-        risk[dim]["note"] = note
-    return risk
-
-
-CHANGE_FIELDS = {
-    "title": "title",
-    "class": "change_class",
-    "description": "description",
-    "category": "category",
-    "component": "components",
-    "provider": "providers",
-    "ai-component": "ai_component",
-    "rollback": "rollback_plan",
-    "link": "links",
-    "commit": "commits",
-    "justification": "justification",
-}
-CHANGE_OPTIONS = {
-    "title": "str",
-    "class": "str",
-    "description": "str",
-    "category": "str",
-    "component": "list",
-    "provider": "list",
-    "ai-component": "str",
-    "risk": "list",
-    "risk-note": "list",
-    "rollback": "str",
-    "link": "list",
-    "commit": "list",
-    "justification": "str",
-}
-
-
-def _change_body(ctx: Ctx) -> dict[str, Any]:
-    body = {CHANGE_FIELDS[k]: v for k, v in ctx.opts.items() if k in CHANGE_FIELDS}
-    if body.get("commits"):
-        # as in local mode: abbreviated SHAs expanded in the repository the CLI runs in
-        from changegate.errors import InvalidInput
-        from changegate.scm.gitrepo import expand_commits
-
-        try:
-            body["commits"] = expand_commits(body["commits"])
-        except InvalidInput as exc:
-            raise Remote(exc.message, 2, "InvalidInput", exc.field) from exc
-    return body
 
 
 def cmd_init(ctx: Ctx) -> int:
@@ -530,90 +447,6 @@ def cmd_user_confirm_grant(ctx: Ctx) -> int:
     return 0
 
 
-def cmd_change_new(ctx: Ctx) -> int:
-    _require(ctx, "title", "class", "author")
-    body = _change_body(ctx) | {"author": ctx.opt("author")}
-    risk = _risk(ctx)
-    if risk is not None:
-        body["risk"] = risk
-    if ctx.opt("security-impacting"):
-        body["security_flag"] = True
-    out = ctx.call("POST", "/api/changes", body)
-    ctx.emit(out, lambda: _print(out["id"]))
-    return 0
-
-
-def cmd_change_edit(ctx: Ctx) -> int:
-    _require(ctx, "by")
-    body = _change_body(ctx) | {"by": ctx.opt("by")}
-    if "risk" in ctx.opts or "risk-note" in ctx.opts:
-        current = ctx.call("GET", f"/api/changes/{_key(ctx.args[0])}")["risk"]
-        body["risk"] = _risk(ctx, current)
-    out = ctx.call("PATCH", f"/api/changes/{_key(ctx.args[0])}", body)
-    ctx.emit(
-        out, lambda: _print(f"{out['id']} edited (revision {out['revision']}, {out['state']})")
-    )
-    return 0
-
-
-def _transition(action: str) -> Callable[[Ctx], int]:
-    def run(ctx: Ctx) -> int:
-        _require(ctx, "by")
-        out = ctx.call("POST", f"/api/changes/{_key(ctx.args[0])}/{action}", {"by": ctx.opt("by")})
-        ctx.emit(out, lambda: _print(f"{out['id']} {out['state']}"))
-        return 0
-
-    return run
-
-
-def cmd_change_show(ctx: Ctx) -> int:
-    out = ctx.call("GET", f"/api/changes/{_key(ctx.args[0])}")
-
-    def human() -> None:
-        from changegate.cli.render import show_change
-
-        show_change(out)
-        if out["reviews"]:
-            _rows(
-                "reviews", out["reviews"], ["reviewer", "verdict", "comment", "stale", "created_at"]
-            )
-        if out["evidence"]:
-            _rows("evidence", out["evidence"], ["kind", "name", "passed", "details", "blob_sha256"])
-
-    ctx.emit(out, human)
-    return 0
-
-
-def cmd_change_list(ctx: Ctx) -> int:
-    query = f"?{urlencode({'state': ctx.opt('state')})}" if ctx.opt("state") else ""
-    rows = ctx.call("GET", f"/api/changes{query}")
-    ctx.emit(
-        rows,
-        lambda: _rows(
-            "changes", rows, ["id", "state", "change_class", "category", "title", "author"]
-        ),
-    )
-    return 0
-
-
-def cmd_approve(ctx: Ctx) -> int:
-    _require(ctx, "by")
-    body = {"by": ctx.opt("by"), "comment": ctx.opt("comment", "")}
-    out = ctx.call("POST", f"/api/changes/{_key(ctx.args[0])}/approve", body)
-    ctx.emit(
-        out, lambda: _print(f"{out['change']} approved by {out['reviewer']}; state {out['state']}")
-    )
-    return 0
-
-
-def cmd_reject(ctx: Ctx) -> int:
-    _require(ctx, "by", "comment")
-    body = {"by": ctx.opt("by"), "comment": ctx.opt("comment")}
-    out = ctx.call("POST", f"/api/changes/{_key(ctx.args[0])}/reject", body)
-    ctx.emit(out, lambda: _print(f"{out['change']} rejected by {out['reviewer']}"))
-    return 0
-
-
 def _read(path: str, option: str) -> bytes:
     try:
         with open(path, "rb") as fh:
@@ -622,95 +455,6 @@ def _read(path: str, option: str) -> bytes:
         raise Remote(
             f"--{option} {path}: cannot read the file ({exc.strerror})", 2, "InvalidInput", option
         ) from None
-
-
-def cmd_evidence_add(ctx: Ctx) -> int:
-    import base64
-
-    _require(ctx, "by")
-    junit, validation, document = ctx.opt("junit"), ctx.opt("validation"), ctx.opt("document")
-    given = [
-        n for n, v in (("junit", junit), ("validation", validation), ("document", document)) if v
-    ]
-    if len(given) != 1:
-        raise Remote(
-            "give exactly one of --junit FILE, --validation NAME or --document FILE",
-            2,
-            "InvalidInput",
-            "evidence",
-        )
-    if validation and ctx.opt("result") is None:
-        raise Remote("--validation needs --result pass|fail", 2, "InvalidInput", "result")
-    if ctx.opt("report") and not validation:
-        raise Remote("--report goes with --validation NAME", 2, "InvalidInput", "report")
-    if document and not ctx.opt("kind"):
-        raise Remote(
-            "--document needs --kind KIND (e.g. design, staging-report)", 2, "InvalidInput", "kind"
-        )
-    base = f"/api/changes/{_key(ctx.args[0])}/evidence"
-    by = ctx.opt("by")
-    if junit or document:
-        path = junit or document
-        body: dict[str, Any] = {
-            "filename": os.path.basename(path),
-            "content_base64": base64.b64encode(_read(path, given[0])).decode(),
-            "by": by,
-        }
-        if document:
-            body |= {"kind": ctx.opt("kind"), "details": ctx.opt("details", "")}
-        out = ctx.call("POST", f"{base}/{given[0]}", body)
-    else:
-        body = {
-            "name": validation,
-            "result": ctx.opt("result"),
-            "details": ctx.opt("details", ""),
-            "by": by,
-        }
-        if ctx.opt("report"):
-            body |= {
-                "report_filename": os.path.basename(ctx.opt("report")),
-                "report_base64": base64.b64encode(_read(ctx.opt("report"), "report")).decode(),
-            }
-        out = ctx.call("POST", f"{base}/validation", body)
-    ctx.emit(
-        out,
-        lambda: _print(
-            f"{out['change']}: {out['kind']} {out['name']} attached"
-            + (f" ({out['details']})" if out["details"] else "")
-        ),
-    )
-    return 0
-
-
-def cmd_status(ctx: Ctx) -> int:
-    out = ctx.call("GET", f"/api/changes/{_key(ctx.args[0])}/status")
-    flags = ", ".join(
-        f
-        for f, on in (
-            ("high risk", out["high_risk"]),
-            ("security-impacting", out["security_impacting"]),
-            ("AI/GenAI", out["ai"]),
-        )
-        if on
-    )
-    ctx.emit(
-        out,
-        lambda: _requirements_table(
-            f"{out['change']} [{out['state']}] {out['title']} — {out['class']}"
-            + (f" {out['category']}" if out["category"] else "")
-            + (f" ({flags})" if flags else ""),
-            out["requirements"],
-            f"{len(out['unmet'])} unmet of {len(out['requirements'])} — {out['policy']}",
-            _violation_notes(out.get("violations", [])),
-        ),
-    )
-    return 0
-
-
-def _violation_notes(violations: list[dict[str, Any]]) -> list[str]:
-    from changegate.cli.render import violation_notes
-
-    return violation_notes(violations)
 
 
 def _target(ctx: Ctx) -> str:
@@ -996,34 +740,6 @@ COMMANDS: dict[tuple[str, ...], Spec] = {
     ("user", "set-password"): Spec(cmd_user_set_password, {**BY, "current": "flag"}, ("name",)),
     ("user", "grants"): Spec(cmd_user_grants, {"pending": "flag"}),
     ("user", "confirm-grant"): Spec(cmd_user_confirm_grant, dict(BY), ("id",)),
-    ("change", "new"): Spec(
-        cmd_change_new,
-        {**CHANGE_OPTIONS, "author": "str", "security-impacting": "flag"},
-    ),
-    ("change", "edit"): Spec(
-        cmd_change_edit, {**CHANGE_OPTIONS, "author": "str", **BY}, ("change",)
-    ),
-    ("change", "submit"): Spec(_transition("submit"), dict(BY), ("change",)),
-    ("change", "close"): Spec(_transition("close"), dict(BY), ("change",)),
-    ("change", "show"): Spec(cmd_change_show, {}, ("change",)),
-    ("change", "list"): Spec(cmd_change_list, {"state": "str"}),
-    ("approve",): Spec(cmd_approve, {"comment": "str", **BY}, ("change",)),
-    ("reject",): Spec(cmd_reject, {"comment": "str", **BY}, ("change",)),
-    ("evidence", "add"): Spec(
-        cmd_evidence_add,
-        {
-            "junit": "str",
-            "validation": "str",
-            "result": "str",
-            "details": "str",
-            "document": "str",
-            "kind": "str",
-            "report": "str",
-            **BY,
-        },
-        ("change",),
-    ),
-    ("status",): Spec(cmd_status, {}, ("change",)),
     ("gate",): Spec(
         cmd_gate, {"env": "str", "deployer": "str", **GIT_SHA}, ("change",), optional_positionals=1
     ),

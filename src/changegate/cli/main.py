@@ -9,6 +9,11 @@ from changegate.cli.core import CONTEXT, LazyGroup
 
 #: every top-level command or group -> where it is declared ("module:attribute")
 COMMANDS: dict[str, str] = {
+    "change": "changegate.cli.changes:change",
+    "status": "changegate.cli.changes:status",
+    "approve": "changegate.cli.reviews:approve",
+    "reject": "changegate.cli.reviews:reject",
+    "evidence": "changegate.cli.evidence:evidence",
     "policy": "changegate.cli.policy:policy",
     "classify": "changegate.cli.git:classify",
 }
