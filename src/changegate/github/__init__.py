@@ -13,7 +13,8 @@ With the database (services that flush, never commit):
 - ``changegate.github.models``: deliveries, pull request links, commit links, deployments.
 - ``changegate.github.service``: ``handle_delivery``, the webhook's entry point; GitHub calls
   made after the commit (``run_followups``).
-- ``changegate.github.pulls``: pull requests and reviews; ``changegate.github.deploys``:
+- ``changegate.github.pulls``: pull requests (their fields from ``pr_fields``, their changed
+  files from ``pr_clone``); ``changegate.github.reviews``: reviews; ``changegate.github.deploys``:
   pushes, deployments and the deployment protection rule; ``changegate.github.handling``:
   what handlers share. ``changegate.github.settings``: ``CHANGEGATE_GITHUB_*``.
 """

@@ -18,7 +18,7 @@ from changegate.audit.service import record
 from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.github.delivery import Delivery
-from changegate.github.models import CommitLink
+from changegate.github.models import CommitLink, PullRequestLink
 from changegate.github.settings import GitHubSettings
 from changegate.policy.schema import Policy
 
@@ -119,3 +119,12 @@ def answer_followups(answer: dict[str, Any]) -> list[FollowUp]:
             },
         ),
     ]
+
+
+def locked_link(session: Session, repository: str, number: int) -> PullRequestLink | None:
+    """The pull request's link to its change, locked for this transaction."""
+    return session.scalar(
+        select(PullRequestLink)
+        .where(PullRequestLink.repository == repository, PullRequestLink.number == number)
+        .with_for_update()
+    )

@@ -28,7 +28,7 @@ from changegate.audit import events
 from changegate.audit.service import record
 from changegate.db import utcnow
 from changegate.errors import ChangegateError
-from changegate.github import deploys, pulls
+from changegate.github import deploys, pulls, reviews
 from changegate.github.delivery import Delivery
 from changegate.github.handling import (
     BOT,
@@ -49,7 +49,7 @@ __all__ = ["handle_delivery", "mark_answered", "resolve_person", "run_followups"
 
 HANDLERS: dict[str, Callable[[Context], Outcome]] = {
     "pull_request": pulls.on_pull_request,
-    "pull_request_review": pulls.on_review,
+    "pull_request_review": reviews.on_review,
     "push": deploys.on_push,
     "deployment": deploys.on_deployment,
     "deployment_status": deploys.on_deployment_status,
