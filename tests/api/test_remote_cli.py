@@ -593,17 +593,14 @@ def test_remote_user_and_token_commands(
 
 
 def _service_repo(tmp_path: Path) -> tuple[Any, str]:
-    """A repository whose feature branch rotates a TLS chain (Bob's commit) and changes the
-    application, merged into main; and the commit it started from."""
-    from tests.git_flow.conftest import Repo
+    """A repository whose main branch rotates a TLS chain (Bob's commit) and then changes the
+    application; and the commit it started from."""
+    from tests.gitrepo import Repo
 
     repo = Repo(tmp_path / "service")
     start = repo.commit("Initial import", {"src/app.py": "x = 1\n"})
-    repo.branch("feature")
     repo.commit("Rotate the chain", {"infra/tls/chain.pem": "-----BEGIN-----\n"}, author="Bob")
     repo.commit("Round tax", {"src/app.py": "x = 2\n"})
-    repo.checkout("main")
-    repo.merge("feature", "Merge feature")
     return repo, start
 
 
@@ -622,7 +619,7 @@ def test_remote_change_from_git_and_audit_git(
     def run(who: str, *args: str, code: int | None = None) -> Run:
         return same(local_url, base, tokens[who], list(args), capsys, code)
 
-    new = ["change", "from-git", "--git-range", f"{start}..feature", "--repo", str(repo.path)]
+    new = ["change", "from-git", "--git-range", f"{start}..main", "--repo", str(repo.path)]
     new += ["--title", "Rotate the chain", "--author", "alice", "--rollback", "redeploy"]
     new += ["--description", "yearly rotation"]
     new += ["--risk", "availability=low", "--risk", "security=medium", "--risk", "data=low"]
@@ -643,58 +640,70 @@ def test_remote_change_from_git_and_audit_git(
 
     audit = ["audit", "git", str(repo.path), "--branch", "main"]
     found = run("alice", *audit, "--format", "json", code=1).json()
-    assert {f["change_id"] for f in found["findings"] if f["change_id"]} == {key}
+    linked = [f["change_id"] is not None for f in found["findings"]]  # newest first
+    assert linked == [True, True, False] and found["summary"]["commits_with_findings"] == 3
     run("alice", *audit, "--format", "csv", "--batch-size", "1", code=1)
     run("alice", *audit, code=1)
     run("alice", *audit, "--since", "yesterday", code=2)
     run("alice", "audit", "git", str(repo.path), "--branch", "nope", code=2)
 
 
-def test_remote_change_record_commands(
-    pair: tuple[str, str, dict[str, str]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+def test_a_range_read_by_a_client_never_makes_a_standard_change(
+    pair: tuple[str, str, dict[str, str]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
-    """`change new/edit/submit/close/show/list`, `approve`, `reject`, `evidence add` and
-    `status`, with their refusals and usage errors: the same output and exit codes locally
-    and against the server."""
+    """Attack: the server cannot see the repository, so `POST /api/changes/from-git` takes the
+    client's word for the files. A client reporting that a commit which changes TLS material
+    touches only `poetry.lock` would get a pre-approved standard change for it, submit
+    auto-approves it and `gate --git-sha` opens. A reported range never places a standard
+    change: refused at create (nothing written), and a later edit to standard is refused too.
+    Locally (the CLI reads the repository itself) the honest lock-file range is standard."""
+    from tests.git_flow.conftest import Repo
+
     local_url, base, tokens = pair
+    repo = Repo(tmp_path / "svc")
+    start = repo.commit("Initial import", {"src/app.py": "x = 1\n", "poetry.lock": "a\n"})
+    repo.commit("Bump httpx", {"poetry.lock": "b\n"})
+    bump = ["change", "from-git", "--git-range", f"{start}..HEAD", "--repo", str(repo.path)]
+    bump += ["--title", "Bump httpx", "--author", "alice", "--rollback", "revert the lock"]
+    bump += ["--description", "patch release", "--risk", "availability=low"]
+    bump += ["--risk", "security=low", "--risk", "data=low"]
+    here = cli(local_url, *bump, "--json")
+    assert here.code == 0 and here.json()["change_class"] == "standard", here.stderr
+    listed = ["change", "list", "--json"]
+    before = len(run_remote(base, tokens["alice"], listed, capsys).json())
+    there = run_remote(base, tokens["alice"], bump, capsys)
+    assert there.code == 1 and "read by the client" in there.stderr, there.stderr
+    assert "file it as a normal change" in there.stderr
 
-    def run(who: str, *args: str, code: int | None = None) -> Run:
-        return same(local_url, base, tokens[who], list(args), capsys, code)
+    sneaky = repo.commit("Bump httpx", {"poetry.lock": "c\n", "infra/tls/key.pem": "k\n"})
+    client = Client(base, tokens["alice"])
+    forged: dict[str, Any] = {
+        "range": {
+            "git_range": f"{start}..{sneaky}",
+            "base": start,
+            "head": sneaky,
+            "files": [{"status": "M", "path": "poetry.lock"}],
+            "commit_paths": ["poetry.lock"],
+            "commits": [sneaky],
+            "identities": [],
+        },
+        "title": "Bump httpx",
+        "author": "alice",
+        "description": "patch release",
+        "rollback_plan": "revert the lock",
+        "risk": {d: {"level": "low"} for d in ("availability", "security", "data")},
+    }
+    refused = client.request("POST", "/api/changes/from-git", forged)
+    assert refused.status == 403 and "read by the client" in refused.json()["message"]
+    assert len(run_remote(base, tokens["alice"], listed, capsys).json()) == before
 
-    new = ["change", "new", "--title", "Cache headers", "--class", "normal", "--author", "alice"]
-    run("alice", *new, "--risk", "availability", code=2)  # not DIMENSION=LEVEL
-    run("alice", *new, "--risk-note", "data=none", code=2)  # a note without its level
-    run("alice", *new[:-2], code=2)  # no --author: a usage error
-    new += ["--risk", "availability=low", "--risk", "security=low", "--risk", "data=low"]
-    key = run("alice", *new, "--component", "application", "--json", code=0).json()["id"]
-    run("alice", "change", "submit", key, "--by", "alice", code=2)  # no description, rollback
-    edit = ["change", "edit", key, "--by", "alice"]
-    run("alice", *edit, "--risk-note", "data=no PII", "--description", "faster", code=0)
-    run("alice", *edit, "--risk-note", "cost=cheap", code=2)  # no level for that dimension
-    run("alice", *edit, "--risk", "data=high", "--rollback", "revert", "--json", code=0)
-    run("alice", "change", "edit", "CHG-999", "--title", "x", "--by", "alice", code=2)
-    run("alice", "change", "edit", "CHG-999", "--risk", "data=low", "--by", "alice", code=2)
-    run("alice", "change", "submit", key, "--by", "alice", code=0)
-    run("bob", "change", "show", key, code=0)
-    run("bob", "status", key, code=0)
-
-    run("bob", "reject", key, "--by", "bob", code=2)  # no --comment: a usage error
-    run("alice", "reject", key, "--by", "alice", "--comment", "mine", code=1)
-    report = tmp_path / "staging.txt"
-    report.write_text("all green\n")
-    attach = ["evidence", "add", key]
-    run("ci-bot", *attach, "--junit", str(DATA / "junit_fail.xml"), "--by", "ci-bot", code=0)
-    run("ci-bot", *attach, "--junit", str(tmp_path / "none.xml"), "--by", "ci-bot", code=2)
-    staging = ["--validation", "staging", "--result", "pass", "--by", "ci-bot"]
-    run("ci-bot", *attach, *staging, "--report", str(report), "--json", code=0)
-    run("ci-bot", *attach, "--validation", "staging", "--by", "ci-bot", code=2)  # no --result
-    run("bob", *attach, "--document", str(report), "--by", "bob", code=2)  # no --kind
-    run("bob", *attach, "--junit", str(report), "--report", str(report), "--by", "bob", code=2)
-    run("bob", *attach, "--document", str(report), "--kind", "design", "--by", "bob", code=0)
-    run("bob", "change", "show", key, "--json", code=0)
-    run("bob", "status", key, "--json", code=0)
-    run("bob", "reject", key, "--by", "bob", "--comment", "tests fail", code=0)
-    run("alice", "change", "close", key, "--by", "alice", "--json", code=0)
-    run("alice", "change", "close", key, "--by", "alice", code=1)  # closed already
-    run("bob", "change", "list", "--state", "closed", code=0)
-    run("bob", "change", "list", code=0)
+    made = client.request("POST", "/api/changes/from-git", forged | {"change_class": "normal"})
+    assert made.status == 201, made.body
+    key = made.json()["id"]
+    edit = {"change_class": "standard", "category": "dependency-update", "by": "alice"}
+    lowered = client.request("PATCH", f"/api/changes/{key}", edit)
+    assert lowered.status == 403 and "read by the client" in lowered.json()["message"]
+    shown = run_remote(base, tokens["alice"], ["change", "show", key, "--json"], capsys).json()
+    assert shown["change_class"] == "normal"

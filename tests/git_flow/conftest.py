@@ -7,8 +7,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from changegate.github.signature import compute_signature
 from changegate.users.service import add_user
 from tests.factories import DEFAULT, tx
 from tests.git_flow.fake_github import TOKEN, FakeGitHub, fake_github
+from tests.gitrepo import Repo
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "github" / "payloads"
 WEBHOOK_SECRET = "gitflow-webhook-secret-0123456789"
@@ -43,73 +42,6 @@ TEAM: dict[str, tuple[list[str], str | None]] = {
     "erin": (["engineer"], None),
     "ci-bot": (["ci"], None),
 }
-
-
-class Repo:
-    """A real repository built with the git binary; fixed, increasing commit dates."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._tick = 0
-        self.env = {
-            **os.environ,
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "HOME": str(path),
-        }
-        path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
-        result = subprocess.run(
-            ["git", "-C", str(self.path), *args],
-            capture_output=True,
-            env={**self.env, **(env or {})},
-            check=True,
-        )
-        return result.stdout.decode()
-
-    def _identity(self, author: str, email: str | None) -> dict[str, str]:
-        self._tick += 1
-        when = f"{1_767_225_600 + self._tick * 3600} +0000"  # from 2026-01-01
-        mail = email or f"{author.lower()}@example.com"
-        return {
-            "GIT_AUTHOR_NAME": author,
-            "GIT_AUTHOR_EMAIL": mail,
-            "GIT_AUTHOR_DATE": when,
-            "GIT_COMMITTER_NAME": author,
-            "GIT_COMMITTER_EMAIL": mail,
-            "GIT_COMMITTER_DATE": when,
-        }
-
-    def commit(
-        self,
-        message: str,
-        files: dict[str, str] | None = None,
-        *,
-        author: str = "Alice",
-        email: str | None = None,
-    ) -> str:
-        for name, content in (files or {}).items():
-            target = self.path / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
-        self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", message, env=self._identity(author, email))
-        return self.head()
-
-    def branch(self, name: str, start: str = "HEAD") -> None:
-        self.git("checkout", "-q", "-b", name, start)
-
-    def checkout(self, name: str) -> None:
-        self.git("checkout", "-q", name)
-
-    def merge(self, branch: str, message: str, *, author: str = "Mona") -> str:
-        self.git("merge", "-q", "--no-ff", "-m", message, branch, env=self._identity(author, None))
-        return self.head()
-
-    def head(self) -> str:
-        return self.git("rev-parse", "HEAD").strip()
 
 
 def load(name: str) -> dict[str, Any]:

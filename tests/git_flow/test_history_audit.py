@@ -14,17 +14,20 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
-from changegate.audit.service import record, verify
+from changegate.audit.service import record
+from changegate.audit.verify import verify
 from changegate.changes import service as changes
+from changegate.changes.from_git import create_change_from_range
 from changegate.changes.schemas import ChangeUpdate
 from changegate.db import session_scope, utcnow
 from changegate.github.models import CommitLink, GitHubDeployment
 from changegate.reviews import service as reviews
 from changegate.scm.history import audit_history
-from changegate.scm.service import DatabaseLookup, audit_branch, create_change_from_range
+from changegate.scm.history_db import DatabaseLookup, audit_branch
 from tests.cli_runner import cli
 from tests.factories import DEFAULT, make_change, risk, tx
-from tests.git_flow.conftest import Repo, make_team
+from tests.git_flow.conftest import make_team
+from tests.gitrepo import Repo
 
 P = DEFAULT.policy
 

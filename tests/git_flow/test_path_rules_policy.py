@@ -9,7 +9,7 @@ import yaml
 
 from changegate.policy.loader import check_policy_text, default_policy_text
 from tests.cli_runner import cli
-from tests.git_flow.conftest import Repo
+from tests.gitrepo import Repo
 
 
 def with_rules(rules: list[dict[str, object]]) -> str:

@@ -10,10 +10,10 @@ from changegate.scm.classify import classify_git_range
 from changegate.scm.errors import BadRevision
 
 if TYPE_CHECKING:
-    from tests.scm.conftest import RepoBuilder
+    from tests.gitrepo import Repo
 
 
-def test_classify_a_pull_request_range(repo: RepoBuilder) -> None:
+def test_classify_a_pull_request_range(repo: Repo) -> None:
     base = repo.commit("base", {"prompts/system.txt": "be kind\n" * 20, "README.md": "hi\n"})
     repo.branch("feature")
     repo.move("prompts/system.txt", "docs/old-prompt.txt")  # moving a prompt out still counts
@@ -38,24 +38,24 @@ def test_classify_a_pull_request_range(repo: RepoBuilder) -> None:
     assert "infrastructure-change" in two_dot.classification.categories
 
 
-def test_an_empty_range_is_the_lowest_class(repo: RepoBuilder) -> None:
+def test_an_empty_range_is_the_lowest_class(repo: Repo) -> None:
     repo.commit("one", {"a": "1"})
     result = classify_git_range(repo.path, "HEAD..HEAD", default_path_rules())
     assert result.files == () and result.classification.minimum_class == "standard"
 
 
-def test_a_bad_range(repo: RepoBuilder) -> None:
+def test_a_bad_range(repo: Repo) -> None:
     repo.commit("one")
     with pytest.raises(BadRevision, match="git_range: 'nope' does not name a commit"):
         classify_git_range(repo.path, "nope..HEAD", default_path_rules())
 
 
-def test_what_path_rules_cannot_place_is_normal_never_standard(repo: RepoBuilder) -> None:
+def test_what_path_rules_cannot_place_is_normal_never_standard(repo: Repo) -> None:
     """Classifiers never lower a class on uncertainty: a dependency update is standard only
     while every changed file is one the rules (and its catalogue entry) place; one file no
     rule matches, or nothing changed at all, makes the change normal."""
+    from changegate.changes.from_git import classify_range
     from changegate.policy.loader import load_policy
-    from changegate.scm.service import classify_range
 
     policy = load_policy().policy
     base = repo.commit("base", {"requirements.txt": "httpx==0.27\n", "tools/run.sh": "a\n"})

@@ -15,7 +15,7 @@ from changegate.scm.errors import BadRevision, GitError, NotARepository
 from changegate.scm.gitrepo import GitRepo, RevisionRange, _parse_log_stream
 
 if TYPE_CHECKING:
-    from tests.scm.conftest import RepoBuilder
+    from tests.gitrepo import Repo
 
 
 # -- opening and resolving -------------------------------------------------------------
@@ -38,13 +38,13 @@ def test_missing_path_and_file_path(tmp_path: Path) -> None:
         GitRepo(tmp_path / "file")
 
 
-def test_git_binary_missing(repo: RepoBuilder) -> None:
+def test_git_binary_missing(repo: Repo) -> None:
     repo.commit("one")
     with pytest.raises(GitError, match="git executable 'no-such-git' not found; install git"):
         GitRepo(repo.path, git="no-such-git")
 
 
-def test_resolve(repo: RepoBuilder) -> None:
+def test_resolve(repo: Repo) -> None:
     first = repo.commit("one")
     second = repo.commit("two")
     git = GitRepo(repo.path)
@@ -56,7 +56,7 @@ def test_resolve(repo: RepoBuilder) -> None:
 
 
 @pytest.mark.parametrize("bad", ["nope", "main~5", "", "--all", "-n1", "a\nb"])
-def test_resolve_refuses_what_names_no_commit(repo: RepoBuilder, bad: str) -> None:
+def test_resolve_refuses_what_names_no_commit(repo: Repo, bad: str) -> None:
     repo.commit("one")
     with pytest.raises(BadRevision) as excinfo:
         GitRepo(repo.path).resolve(bad, field="branch")
@@ -64,19 +64,19 @@ def test_resolve_refuses_what_names_no_commit(repo: RepoBuilder, bad: str) -> No
     assert excinfo.value.field == "branch"
 
 
-def test_resolve_in_an_empty_repository(repo: RepoBuilder) -> None:
+def test_resolve_in_an_empty_repository(repo: Repo) -> None:
     with pytest.raises(BadRevision, match="'main' does not name a commit"):
         GitRepo(repo.path).resolve("main")
 
 
-def test_resolve_refuses_a_tree(repo: RepoBuilder) -> None:
+def test_resolve_refuses_a_tree(repo: Repo) -> None:
     repo.commit("one", {"a": "1"})
     tree = repo.git("rev-parse", "HEAD^{tree}").strip()
     with pytest.raises(BadRevision):
         GitRepo(repo.path).resolve(tree)
 
 
-def test_bare_repository(repo: RepoBuilder, tmp_path: Path) -> None:
+def test_bare_repository(repo: Repo, tmp_path: Path) -> None:
     head = repo.commit("one")
     bare = tmp_path / "bare.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
@@ -100,7 +100,7 @@ def test_revision_range_parsing() -> None:
         RevisionRange.parse("a..b..c")
 
 
-def test_changed_files_with_statuses(repo: RepoBuilder) -> None:
+def test_changed_files_with_statuses(repo: Repo) -> None:
     base = repo.commit(
         "base",
         {
@@ -133,7 +133,7 @@ def test_changed_files_with_statuses(repo: RepoBuilder) -> None:
     assert files["edit.txt"].old_content is None  # contents only on request
 
 
-def test_changed_files_with_contents(repo: RepoBuilder) -> None:
+def test_changed_files_with_contents(repo: Repo) -> None:
     base = repo.commit("base", {"edit.txt": "before\n", "gone.txt": "bye\n", "bin": b"\0\1\2"})
     repo.write("edit.txt", "after\n")
     repo.remove("gone.txt")
@@ -150,7 +150,7 @@ def test_changed_files_with_contents(repo: RepoBuilder) -> None:
     assert files["new.txt"].new_content == b""
 
 
-def test_changed_files_with_awkward_names(repo: RepoBuilder) -> None:
+def test_changed_files_with_awkward_names(repo: Repo) -> None:
     base = repo.commit("base")
     names = ["with space.txt", "new\nline.txt", "ünïcödé/файл.md", 'quote"s.txt', "tab\t.txt"]
     head = repo.commit("add", dict.fromkeys(names, "x\n"))
@@ -158,7 +158,7 @@ def test_changed_files_with_awkward_names(repo: RepoBuilder) -> None:
     assert sorted(f.path for f in files) == sorted(names)
 
 
-def test_three_dot_range_uses_the_merge_base(repo: RepoBuilder) -> None:
+def test_three_dot_range_uses_the_merge_base(repo: Repo) -> None:
     repo.commit("base", {"a.txt": "a\n"})
     repo.branch("feature")
     repo.commit("feature work", {"prompts/system.txt": "be nice\n"})
@@ -173,7 +173,7 @@ def test_three_dot_range_uses_the_merge_base(repo: RepoBuilder) -> None:
     assert three_dot == {"prompts/system.txt"}
 
 
-def test_unrelated_histories_with_three_dots(make_repo: object, repo: RepoBuilder) -> None:
+def test_unrelated_histories_with_three_dots(make_repo: object, repo: Repo) -> None:
     repo.commit("one")
     repo.git("checkout", "-q", "--orphan", "other")
     repo.commit("unrelated")
@@ -181,7 +181,7 @@ def test_unrelated_histories_with_three_dots(make_repo: object, repo: RepoBuilde
         GitRepo(repo.path).changed_files("main...other")
 
 
-def test_bad_range_names_the_field(repo: RepoBuilder) -> None:
+def test_bad_range_names_the_field(repo: Repo) -> None:
     repo.commit("one")
     with pytest.raises(BadRevision) as excinfo:
         GitRepo(repo.path).changed_files("main..nope")
@@ -189,7 +189,7 @@ def test_bad_range_names_the_field(repo: RepoBuilder) -> None:
     assert "'nope' does not name a commit" in str(excinfo.value)
 
 
-def test_classify_a_real_range(repo: RepoBuilder) -> None:
+def test_classify_a_real_range(repo: Repo) -> None:
     base = repo.commit("base", {"README.md": "hi\n", "config/litellm.yaml": "a: 1\n"})
     repo.write("config/litellm.yaml", "a: 2\n")
     repo.write("iam/roles/deployer.json", "{}\n")
@@ -201,7 +201,7 @@ def test_classify_a_real_range(repo: RepoBuilder) -> None:
     assert result.flags == ("security_impacting",)
 
 
-def test_read_blobs(repo: RepoBuilder) -> None:
+def test_read_blobs(repo: Repo) -> None:
     repo.commit("one", {"a": "alpha\n", "b": "beta\n"})
     oid_a = repo.git("rev-parse", "HEAD:a").strip()
     oid_b = repo.git("rev-parse", "HEAD:b").strip()
@@ -217,7 +217,7 @@ def test_read_blobs(repo: RepoBuilder) -> None:
 # -- the streamed first-parent log --------------------------------------------------------
 
 
-def test_first_parent_log_follows_merges_not_side_branches(repo: RepoBuilder) -> None:
+def test_first_parent_log_follows_merges_not_side_branches(repo: Repo) -> None:
     root = repo.commit("root")
     repo.branch("feature")
     side1 = repo.commit("side one", {"f1": "1"}, author="Bob")
@@ -236,7 +236,7 @@ def test_first_parent_log_follows_merges_not_side_branches(repo: RepoBuilder) ->
     assert commits[-1].parents == ()
 
 
-def test_log_fields_and_trailers(repo: RepoBuilder) -> None:
+def test_log_fields_and_trailers(repo: Repo) -> None:
     message = (
         "Rotate TLS cert\n\nBody line one.\nBody: not a trailer, it is in the body.\n\n"
         "Change-Id: CHG-42\nReviewed-by: Carol <carol@example.com>\n"
@@ -257,10 +257,10 @@ def test_log_fields_and_trailers(repo: RepoBuilder) -> None:
     assert commit.trailer("Missing") is None
 
 
-def test_log_since(repo: RepoBuilder) -> None:
+def test_log_since(repo: Repo) -> None:
     shas = [repo.commit(f"c{i}") for i in range(5)]
     git = GitRepo(repo.path)
-    # RepoBuilder dates commit i at 1_700_000_000 + (i+1) hours.
+    # Repo dates commit i at 1_700_000_000 + (i+1) hours.
     cutoff = datetime.fromtimestamp(1_700_000_000 + 3 * 3600, tz=UTC)
     assert [c.sha for c in git.iter_first_parent("main", since=cutoff)] == shas[:1:-1]
     naive = cutoff.replace(tzinfo=None)  # naive datetimes are taken as UTC
@@ -270,13 +270,13 @@ def test_log_since(repo: RepoBuilder) -> None:
     assert git.count_first_parent("main", since=cutoff) == 3
 
 
-def test_log_of_a_bad_branch_fails_before_iterating(repo: RepoBuilder) -> None:
+def test_log_of_a_bad_branch_fails_before_iterating(repo: Repo) -> None:
     repo.commit("one")
     with pytest.raises(BadRevision, match="branch: 'nope' does not name a commit"):
         GitRepo(repo.path).iter_first_parent("nope")
 
 
-def test_stopping_early_ends_the_git_process(repo: RepoBuilder) -> None:
+def test_stopping_early_ends_the_git_process(repo: Repo) -> None:
     for i in range(30):
         repo.commit(f"c{i}")
     stream = GitRepo(repo.path).iter_first_parent("main")
@@ -311,7 +311,7 @@ def test_streaming_parser_handles_any_chunking() -> None:
         list(_parse_log_stream(Trickle(data[:-10], 5)))  # type: ignore[arg-type]
 
 
-def test_a_long_history_streams(repo: RepoBuilder) -> None:
+def test_a_long_history_streams(repo: Repo) -> None:
     # A history larger than one read buffer, built with fast-import.
     count = 5000
     lines = []
@@ -337,7 +337,7 @@ def test_a_long_history_streams(repo: RepoBuilder) -> None:
     assert all(c.parents == (n.sha,) for c, n in itertools.pairwise(commits))
 
 
-def test_a_corrupt_history_fails_with_gits_message(repo: RepoBuilder) -> None:
+def test_a_corrupt_history_fails_with_gits_message(repo: Repo) -> None:
     shas = [repo.commit(f"c{i}", {"f": str(i)}) for i in range(5)]
     victim = shas[1]  # loose object: delete it, so the walk breaks part-way
     (repo.path / ".git" / "objects" / victim[:2] / victim[2:]).unlink()

@@ -29,13 +29,13 @@ from changegate.scm.history import (
 )
 
 if TYPE_CHECKING:
-    from tests.scm.conftest import RepoBuilder
+    from tests.gitrepo import Repo
 
 
 class History:
     """A main branch with every case the audit distinguishes, and the lookup data."""
 
-    def __init__(self, repo: RepoBuilder) -> None:
+    def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self.root = repo.commit("initial import", {"README.md": "hi\n"})
         # A reviewed pull request, merged with a merge commit.
@@ -100,7 +100,7 @@ class History:
 
 
 @pytest.fixture
-def history(repo: RepoBuilder) -> History:
+def history(repo: Repo) -> History:
     return History(repo)
 
 
@@ -153,7 +153,7 @@ def test_lookup_is_called_in_batches_and_progress_reported(history: History) -> 
     assert audit.summary.complete
 
 
-def test_a_clean_history_passes(repo: RepoBuilder) -> None:
+def test_a_clean_history_passes(repo: Repo) -> None:
     shas = [repo.commit(f"c{i}", author="Alice") for i in range(3)]
     links = {
         sha: LinkedChange(f"CHG-{i}", "alice", (Approver("bob"),)) for i, sha in enumerate(shas)
@@ -164,7 +164,7 @@ def test_a_clean_history_passes(repo: RepoBuilder) -> None:
 
 
 def test_since_limits_the_walk(history: History) -> None:
-    # RepoBuilder dates its n-th commit at 1_700_000_000 + n hours; 'ungated' is the 8th
+    # Repo dates its n-th commit at 1_700_000_000 + n hours; 'ungated' is the 8th
     # commit made, so it and the two after it are at or after this cut-off.
     cutoff = datetime.fromtimestamp(1_700_000_000 + 8 * 3600, tz=UTC)
     audit = audit_history(history.repo.path, "main", cutoff, lookup=history.lookup)
@@ -260,7 +260,7 @@ def test_json_output_is_one_stable_document(history: History) -> None:
     }
 
 
-def test_json_of_an_empty_audit(repo: RepoBuilder) -> None:
+def test_json_of_an_empty_audit(repo: Repo) -> None:
     sha = repo.commit("only")
     links = {sha: LinkedChange("CHG-1", "a", (Approver("b"),))}
     chunks = list(iter_json(audit_history(repo.path, "main", lookup=lambda s: links)))
