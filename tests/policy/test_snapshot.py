@@ -88,8 +88,9 @@ def test_the_database_keeps_the_snapshot_and_commands_read_it_without_pydantic(
     assert fmt == SNAPSHOT_FORMAT and snapshot is not None
     assert from_json(snapshot) == LOADED.policy
     code = (
-        "import sys; from changegate.cli.runtime import Opts, transaction\n"
-        "with transaction(Opts(db=sys.argv[1])) as (s, p): print(p.label)\n"
+        "import sys; from changegate.cli.core import Opts\n"
+        "from changegate.cli.local.base import LocalBackend\n"
+        "with LocalBackend(Opts(db=sys.argv[1])).tx() as (s, p): print(p.label)\n"
         "print('pydantic' in sys.modules)"
     )
     out = subprocess.run(

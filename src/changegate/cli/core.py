@@ -147,17 +147,22 @@ def _is_explicit(ctx: click.Context, name: str) -> bool:
     return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
 
 
-def shared_options(*, policy: bool = True) -> list[click.Parameter]:
-    params: list[click.Parameter] = [
-        click.Option(
-            ["--json", "as_json"], is_flag=True, help="Print one JSON document on stdout."
-        ),
-        click.Option(
+def shared_options(*, policy: bool = True, db_default: str | None = None) -> list[click.Parameter]:
+    db = (
+        click.Option(["--db"], help=f"SQLAlchemy URL of the database (default: {db_default}).")
+        if db_default
+        else click.Option(
             ["--db"],
             envvar="CHANGEGATE_DB",
             show_envvar=True,
             help="SQLAlchemy URL of the database.",
+        )
+    )
+    params: list[click.Parameter] = [
+        click.Option(
+            ["--json", "as_json"], is_flag=True, help="Print one JSON document on stdout."
         ),
+        db,
     ]
     if policy:
         params.append(
@@ -177,12 +182,14 @@ def command(
     name: str | None = None,
     *,
     policy: bool = True,
+    db_default: str | None = None,
     **attrs: Any,
 ) -> Callable[[Callable[..., int | None]], click.Command]:
     """Declare a command once. The function takes the :class:`Run` first, then its own
     arguments and options (declared with ``click.argument`` / ``click.option`` below this
     decorator), and returns an exit code (None is 0). Its docstring is the help, with an
-    example."""
+    example. ``db_default`` names what a command uses without ``--db`` when it must not read
+    CHANGEGATE_DB (``demo`` builds a fresh database)."""
 
     def decorate(fn: Callable[..., int | None]) -> click.Command:
         params = list(reversed(getattr(fn, "__click_params__", [])))
@@ -199,7 +206,7 @@ def command(
         cmd = click.Command(
             name or fn.__name__.replace("_", "-"),
             callback=callback,
-            params=params + shared_options(policy=policy),
+            params=params + shared_options(policy=policy, db_default=db_default),
             help=fn.__doc__,
             context_settings=CONTEXT,
             **attrs,

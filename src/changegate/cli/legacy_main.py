@@ -28,14 +28,10 @@ def build_app() -> typer.Typer:
 
     from changegate.cli import legacy_ai as ai_cmd
     from changegate.cli import legacy_changes as changes_cmd
-    from changegate.cli import legacy_misc as misc_cmd
-    from changegate.cli import legacy_pipeline as pipeline_cmd
     from changegate.cli import legacy_server as server_cmd
 
     app = typer.Typer(**SETTINGS)  # type: ignore[arg-type]
     changes_cmd.register(app)
-    pipeline_cmd.register(app)
-    misc_cmd.register(app)
     server_cmd.register(app)
     ai_cmd.register(app)
     return app
@@ -94,7 +90,7 @@ def run() -> None:
     try:
         _dispatch()
     finally:
-        runtime = sys.modules.get("changegate.cli.runtime")
+        runtime = sys.modules.get("changegate.cli.local.base")
         if runtime is not None:
             runtime.dispose_engines()
         gc.freeze()
@@ -108,12 +104,6 @@ def _dispatch() -> None:
         if code is not None:  # None: a command that runs locally (serve, demo, --help, ...)
             sys.exit(code)
     args = sys.argv[1:]
-    if args[:1] == ["gate"] and "--help" not in args and "-h" not in args:
-        from changegate.cli.gate_run import fast_main
-
-        code = fast_main(args)  # the pipeline's hot path, parsed without Typer
-        if code is not None:
-            sys.exit(code)
     first = next((a for a in args if not a.startswith("-")), None)
     target = only(first) if first and "--help" not in args and "-h" not in args else None
     (target or build_app())()

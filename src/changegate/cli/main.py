@@ -16,6 +16,15 @@ COMMANDS: dict[str, str] = {
     "evidence": "changegate.cli.evidence:evidence",
     "policy": "changegate.cli.policy:policy",
     "classify": "changegate.cli.git:classify",
+    "gate": "changegate.cli.pipeline:gate",
+    "deploy": "changegate.cli.pipeline:deploy",
+    "rollback": "changegate.cli.pipeline:rollback",
+    "history": "changegate.cli.pipeline:history",
+    "review-emergency": "changegate.cli.incidents:review_emergency",
+    "overdue": "changegate.cli.incidents:overdue",
+    "audit": "changegate.cli.audit:audit",
+    "serve": "changegate.cli.server:serve",
+    "demo": "changegate.cli.server:demo",
 }
 
 HELP = (
@@ -54,8 +63,7 @@ def run() -> None:
         else:
             cli.main(prog_name="changegate")
     finally:
-        for name in ("changegate.cli.local.base", "changegate.cli.runtime"):
-            module = sys.modules.get(name)
-            if module is not None:
-                module.dispose_engines()
+        local = sys.modules.get("changegate.cli.local.base")
+        if local is not None:
+            local.dispose_engines()
         gc.freeze()

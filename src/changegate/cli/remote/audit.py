@@ -1,0 +1,44 @@
+"""`changegate audit` against the server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from changegate.cli.remote.client import RemoteBackend, error_of, key, quote, urlencode
+
+if TYPE_CHECKING:
+    from changegate.cli.audit import Opener
+
+#: the server's largest page of the audit log
+PAGE = 5000
+
+
+class RemoteAudit(RemoteBackend):
+    def verify(self, anchors: list[str]) -> dict[str, Any]:
+        query = "&".join(f"anchor={quote(a)}" for a in anchors)
+        out: dict[str, Any] = self.call("GET", "/api/audit/verify" + (f"?{query}" if query else ""))
+        return out
+
+    def log(self, change: str | None, limit: int | None) -> tuple[str | None, list[dict[str, Any]]]:
+        params: dict[str, Any] = {"limit": limit or PAGE}
+        found = None
+        if change:
+            found = self.call("GET", f"/api/changes/{key(change)}")["id"]
+            params["change"] = found
+        rows: list[dict[str, Any]] = []
+        while True:  # without --limit, page back through the whole log, as local mode prints it
+            page = self.call("GET", f"/api/audit/events?{urlencode(params)}")
+            rows = page + rows
+            if limit or len(page) < params["limit"] or not page:
+                break
+            params["before"] = page[0]["seq"]
+        return found, rows
+
+    def export(self, open_out: Opener) -> int:
+        answer = self.client.request("GET", "/api/audit/export")
+        if not 200 <= answer.status < 300:
+            raise error_of(answer)
+        text = answer.body.decode("utf-8")
+        with open_out() as fh:
+            fh.write(text)
+        return text.count("\n")
