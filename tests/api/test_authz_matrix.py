@@ -74,11 +74,28 @@ def change_form(v: Vars) -> dict[str, Any]:
     }
 
 
+#: `change from-git` against a server: a range the client read, of one application file
+FROM_GIT = {
+    "range": {
+        "git_range": "main..feature",
+        "base": "1" * 40,
+        "head": "2" * 40,
+        "files": [{"status": "M", "path": "src/app.py"}],
+        "commit_paths": [],
+        "commits": ["2" * 40],
+        "identities": [["2" * 40, "Alice", "alice@example.com", "Alice", "alice@example.com"]],
+    },
+    "title": "Round tax",
+    "description": "Round half up.",
+    "rollback_plan": "Redeploy the previous release.",
+}
+
 PUBLIC = every(200)
 MATRIX: dict[tuple[str, str], Entry] = {
     # --- JSON API ---
     ("GET", "/api/changes"): Entry(every(200), 401),
     ("POST", "/api/changes"): Entry(only(AUTHORS, 201), 401, body=lambda v: CHANGE_BODY),
+    ("POST", "/api/changes/from-git"): Entry(only(AUTHORS, 201), 401, body=lambda v: FROM_GIT),
     ("GET", "/api/changes/{key}"): Entry(every(200), 401, "draft"),
     ("GET", "/api/changes/by-commit/{sha}"): Entry(every(200), 401, "linked"),
     ("PATCH", "/api/changes/{key}"): Entry(
@@ -145,6 +162,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/overdue"): Entry(every(200), 401),
     ("GET", "/api/audit/events"): Entry(every(200), 401),
     ("GET", "/api/audit/verify"): Entry(only(VERIFIERS, 200), 401),
+    ("POST", "/api/audit/commit-lookup"): Entry(every(200), 401, body=lambda v: {"shas": []}),
     ("GET", "/api/audit/export"): Entry(only(VERIFIERS, 200), 401),
     ("GET", "/api/policy"): Entry(every(200), 401),
     ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),

@@ -659,7 +659,7 @@ def test_a_range_read_by_a_client_never_makes_a_standard_change(
     auto-approves it and `gate --git-sha` opens. A reported range never places a standard
     change: refused at create (nothing written), and a later edit to standard is refused too.
     Locally (the CLI reads the repository itself) the honest lock-file range is standard."""
-    from tests.git_flow.conftest import Repo
+    from tests.gitrepo import Repo
 
     local_url, base, tokens = pair
     repo = Repo(tmp_path / "svc")

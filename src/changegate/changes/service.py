@@ -271,7 +271,7 @@ def _check_placed(
     commits given here (scm, the GitHub integration)."""
     if placed or not is_pre_approved(policy, str(values.get("change_class"))):
         return
-    from changegate.scm.models import ChangeClassification
+    from changegate.scm.models import REPORTED_RANGE, ChangeClassification
 
     row = (
         session.scalar(
@@ -283,7 +283,13 @@ def _check_placed(
     commits = list(values.get("commits") or [])
     added = [sha for sha in commits if change is None or sha not in (change.commits or [])]
     problems: list[str] = []
-    if added or (commits and row is None):
+    if row is not None and row.source == REPORTED_RANGE:
+        problems.append(
+            f"the files of {row.git_range} were read by the client, not by changegate, so they "
+            "cannot be checked against its commits; a standard change's files are read from "
+            "its pull request or by `changegate change from-git` where the record is kept"
+        )
+    elif added or (commits and row is None):
         problems.append(
             "commits listed by hand cannot be checked against the procedure's paths; a "
             "standard change's commits come from its range (`changegate change from-git`) or "

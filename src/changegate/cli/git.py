@@ -11,11 +11,14 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 
 from changegate.cli.core import Run, command, line
+
+if TYPE_CHECKING:
+    from changegate.scm.range_read import RangeRead
 
 Lookup = Callable[[Sequence[str]], Mapping[str, Any]]
 
@@ -23,8 +26,7 @@ Lookup = Callable[[Sequence[str]], Mapping[str, Any]]
 class Backend(Protocol):
     def from_git(
         self,
-        repo: Path,
-        git_range: str,
+        read: RangeRead,
         *,
         author: str,
         requested_class: str | None,
@@ -34,7 +36,9 @@ class Backend(Protocol):
 
 
 def backend(run: Run) -> Backend:
-    return run.backend("changegate.cli.local.git:LocalGit")  # type: ignore[no-any-return]
+    return run.backend(  # type: ignore[no-any-return]
+        "changegate.cli.local.git:LocalGit", "changegate.cli.remote.git:RemoteGit"
+    )
 
 
 _RANGE_HELP = "BASE..HEAD (compare the trees) or BASE...HEAD (from the merge base)."
@@ -101,13 +105,16 @@ def change_from_git(
     """Create a change (a draft) for a commit range, classified from its changed files.
 
     Class, category, components, the security flag and the commits come from the range;
-    --class may raise the class, never lower it, now or in later edits.
+    --class may raise the class, never lower it, now or in later edits. The repository is
+    read here; with CHANGEGATE_URL the server classifies what was read by its policy, and a
+    range read by a client never makes a standard change (open a pull request instead).
 
     Example: changegate change from-git --git-range v1.4.0..HEAD --title "Rotate TLS cert"
     --author alice --risk availability=low --risk security=medium --risk data=low
     --risk-note security="new chain" --rollback "redeploy v1.4.0"
     """
     from changegate.changes.risk import merge_risk, risk_options
+    from changegate.scm.range_read import read_range
 
     given = {
         "title": title,
@@ -118,9 +125,8 @@ def change_from_git(
         "links": list(link) or None,
     }
     fields = {k: v for k, v in given.items() if v is not None}
-    out = backend(run).from_git(
-        repo, git_range, author=author, requested_class=change_class, fields=fields
-    )
+    read = read_range(repo, git_range)
+    out = backend(run).from_git(read, author=author, requested_class=change_class, fields=fields)
     c = out["classification"]
     run.emit(
         out,
@@ -167,7 +173,7 @@ def audit_git(
     """
     from changegate.scm.gitrepo import GitRepo
     from changegate.scm.history import iter_csv, iter_json, iter_table, parse_since, summary_lines
-    from changegate.scm.history_db import PipelinedAudit
+    from changegate.scm.history_pipelined import PipelinedAudit
 
     chosen = "json" if run.json else fmt
     moment = parse_since(since)

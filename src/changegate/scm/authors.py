@@ -104,12 +104,20 @@ def record_from_repository(
     if not change.commits or not isinstance(repo_path, str | os.PathLike):
         return []
     repo = GitRepo(repo_path)
+    found = repo.identities(change.commits)
+    people = identities_of((sha, *names) for sha, names in found.items())
+    return record_identities(session, change, people, source=source, actor=actor)
+
+
+def identities_of(commits: Iterable[tuple[str, str, str, str, str]]) -> list[Identity]:
+    """The people behind commits as git records them, ``(sha, author name, author email,
+    committer name, committer email)``: the author, and the committer when another email."""
     people: list[Identity] = []
-    for sha, (a_name, a_email, c_name, c_email) in repo.identities(change.commits).items():
+    for sha, a_name, a_email, c_name, c_email in commits:
         people.append(Identity(sha, "author", name=a_name, email=a_email))
         if c_email.lower() != a_email.lower():
             people.append(Identity(sha, "committer", name=c_name, email=c_email))
-    return record_identities(session, change, people, source=source, actor=actor)
+    return people
 
 
 def _candidates(row: CommitAuthor) -> tuple[set[str], set[str]]:

@@ -15,11 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from changegate.policy.errors import PathRuleError
 from changegate.policy.glob import compile_glob
 from changegate.policy.pathrules import DEFAULT_CLASS_ORDER, PathRule
-from changegate.scm.gitrepo import ChangedFile, GitRepo, RevisionRange
+from changegate.scm.gitrepo import ChangedFile, GitRepo
+
+if TYPE_CHECKING:
+    from changegate.scm.range_read import RangeRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +151,22 @@ class RangeClassification:
         }
 
 
+def classify_read(
+    read: RangeRead,
+    rules: Sequence[PathRule],
+    class_order: Sequence[str] = DEFAULT_CLASS_ORDER,
+) -> RangeClassification:
+    """Classify a range already read (``scm.range_read``) with ``rules``: every path it
+    reports, both sides of a rename and the paths its commits touch (see ``read_range``)."""
+    return RangeClassification(
+        git_range=read.git_range,
+        base=read.base,
+        head=read.head,
+        files=read.files,
+        classification=classify_paths(read.paths, rules, class_order),
+    )
+
+
 def classify_git_range(
     repo: GitRepo | str | os.PathLike[str],
     git_range: str,
@@ -162,20 +182,6 @@ def classify_git_range(
     a lock-file bump).
     Raises ``NotARepository`` or ``BadRevision`` for a bad path or range.
     """
-    git_repo = repo if isinstance(repo, GitRepo) else GitRepo(repo)
-    parsed = RevisionRange.parse(git_range)
-    head = git_repo.resolve(parsed.head, field="git_range")
-    if parsed.symmetric:
-        base = git_repo.merge_base(parsed.base, parsed.head)
-    else:
-        base = git_repo.resolve(parsed.base, field="git_range")
-    files = git_repo.changed_files(RevisionRange(base, head))
-    paths = [path for changed in files for path in changed.paths]
-    paths.extend(git_repo.paths_of_commits(base, head))
-    return RangeClassification(
-        git_range=str(parsed),
-        base=base,
-        head=head,
-        files=tuple(files),
-        classification=classify_paths(paths, rules, class_order),
-    )
+    from changegate.scm.range_read import read_range
+
+    return classify_read(read_range(repo, git_range, people=False), rules, class_order)

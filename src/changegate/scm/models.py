@@ -22,6 +22,11 @@ from changegate.db import Base, UTCDateTime, iso
 from changegate.reviews.models import Review
 
 
+#: ``ChangeClassification.source`` of a range a client read and sent (``change from-git``
+#: against a server): the server never saw the repository, so it places no commits (§3a)
+REPORTED_RANGE = "reported_range"
+
+
 class ChangeClassification(Base):
     """The path-rule classification of a change created from a pull request or a range."""
 
@@ -29,7 +34,7 @@ class ChangeClassification(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), unique=True)
-    source: Mapped[str] = mapped_column(String(20))  # pull_request | git_range
+    source: Mapped[str] = mapped_column(String(20))  # pull_request | git_range | reported_range
     git_range: Mapped[str] = mapped_column(String(300))
     base_sha: Mapped[str] = mapped_column(String(64))
     head_sha: Mapped[str] = mapped_column(String(64))

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from changegate.cli.git import Lookup
 from changegate.cli.local.base import LocalBackend
+
+if TYPE_CHECKING:
+    from changegate.scm.range_read import RangeRead
 
 
 class LocalGit(LocalBackend):
@@ -26,8 +29,7 @@ class LocalGit(LocalBackend):
 
     def from_git(
         self,
-        repo: Path,
-        git_range: str,
+        read: RangeRead,
         *,
         author: str,
         requested_class: str | None,
@@ -35,19 +37,19 @@ class LocalGit(LocalBackend):
     ) -> dict[str, Any]:
         from pydantic import ValidationError
 
-        from changegate.changes.from_git import create_change_from_range
+        from changegate.changes.from_git import create_change_from_read
         from changegate.cli.local.changes import invalid_input
 
         with self.tx() as (session, policy):
             try:
-                change, result = create_change_from_range(
+                change, result = create_change_from_read(
                     session,
                     policy,
-                    repo=repo,
-                    git_range=git_range,
+                    read,
                     author=author,
                     requested_class=requested_class,
                     fields=fields,
+                    reported=False,
                 )
             except ValidationError as exc:
                 raise invalid_input(exc) from exc

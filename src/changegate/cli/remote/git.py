@@ -1,0 +1,46 @@
+"""`change from-git` and `audit git` against the server: the repository is read here, the
+record is the server's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from changegate.cli.remote.client import RemoteBackend
+
+if TYPE_CHECKING:
+    from changegate.cli.git import Lookup
+    from changegate.scm.history import LinkedChange
+    from changegate.scm.range_read import RangeRead
+
+
+class RemoteGit(RemoteBackend):
+    def from_git(
+        self,
+        read: RangeRead,
+        *,
+        author: str,
+        requested_class: str | None,
+        fields: dict[str, Any],
+    ) -> dict[str, Any]:
+        body = fields | {"range": read.to_dict(), "author": author}
+        if requested_class is not None:
+            body["change_class"] = requested_class
+        out: dict[str, Any] = self.call("POST", "/api/changes/from-git", body)
+        return out
+
+    @contextmanager
+    def lookup(self) -> Iterator[Lookup]:
+        yield self._lookup
+
+    def _lookup(self, shas: Sequence[str]) -> Mapping[str, LinkedChange]:
+        from changegate.scm.history_wire import MAX_LOOKUP, links_from_json
+
+        out: dict[str, LinkedChange] = {}
+        batch = list(shas)
+        for start in range(0, len(batch), MAX_LOOKUP):
+            chunk = batch[start : start + MAX_LOOKUP]
+            answer = self.call("POST", "/api/audit/commit-lookup", {"shas": chunk})
+            out.update(links_from_json(answer.get("links") if isinstance(answer, dict) else None))
+        return out
