@@ -76,8 +76,11 @@ def detect_format(text: str) -> ResultFormat:
 
 def load_results(path: str | Path, format: ResultFormat | None = None) -> RunResult:
     """Read a results file of ``format`` (detected from the content when ``None``)."""
-    text = read_text(path)
-    source = str(path)
+    return parse_results(read_text(path), str(path), format)
+
+
+def parse_results(text: str, source: str, format: ResultFormat | None = None) -> RunResult:
+    """Results of ``format`` (detected when ``None``) from the text of a file named ``source``."""
     fmt = format or detect_format(text)
     if fmt == "garak":
         return parse_garak(text, source=source)

@@ -123,6 +123,45 @@ class IsolationReport:
         }
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One question put to the target as ``as_tenant`` and what came back, not yet judged:
+    what a remote CLI sends for the server to judge."""
+
+    kind: str
+    as_tenant: str
+    about_tenant: str
+    question: str
+    response: RagAnswer | None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "as_tenant": self.as_tenant,
+            "about_tenant": self.about_tenant,
+            "question": self.question,
+            "response": self.response.to_dict() if self.response else None,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class IsolationObservation:
+    """The canaries planted and every probe's answer: the raw result of a run."""
+
+    target: str
+    canaries: tuple[Canary, ...]
+    asked: tuple[Asked, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "canaries": [c.to_dict() for c in self.canaries],
+            "asked": [a.to_dict() for a in self.asked],
+        }
+
+
 def verify_tenant_isolation(
     target: Any,
     tenants: Sequence[str],
@@ -131,6 +170,12 @@ def verify_tenant_isolation(
     seed: int | None = None,
 ) -> IsolationReport:
     """Run the canary check against ``target`` (URL, ``module:attr`` spec or object)."""
+    return judge_isolation(
+        observe_isolation(target, tenants, probes_per_pair=probes_per_pair, seed=seed)
+    )
+
+
+def check_tenants(tenants: Sequence[str]) -> list[str]:
     names = [t.strip() for t in tenants]
     if len(names) < 2 or len(set(names)) != len(names) or not all(names):
         raise AiError(
@@ -138,6 +183,19 @@ def verify_tenant_isolation(
             f"(got {list(tenants)!r})",
             field="tenants",
         )
+    return names
+
+
+def observe_isolation(
+    target: Any,
+    tenants: Sequence[str],
+    *,
+    probes_per_pair: int = 2,
+    seed: int | None = None,
+) -> IsolationObservation:
+    """Plant a canary per tenant and ask every probe; what came back is judged by
+    :func:`judge_isolation` (here, or on the server a remote CLI sends it to)."""
+    names = check_tenants(tenants)
     if not 1 <= probes_per_pair <= len(PROBE_TEMPLATES):
         raise AiError(
             f"probes_per_pair must be between 1 and {len(PROBE_TEMPLATES)}",
@@ -158,25 +216,15 @@ def verify_tenant_isolation(
         rag.ingest(tenant, canary.doc_id, canary.text)
         canaries.append(canary)
 
-    probes: list[ProbeRecord] = []
+    asked: list[Asked] = []
 
     def ask(kind: str, as_tenant: str, about: Canary, question: str) -> None:
-        foreign = [c for c in canaries if c.tenant != as_tenant]
         try:
             resp = rag.query(as_tenant, question)
         except TargetError as exc:
-            probes.append(
-                ProbeRecord(kind, as_tenant, about.tenant, question, (), False, None, exc.message)
-            )
+            asked.append(Asked(kind, as_tenant, about.tenant, question, None, exc.message))
             return
-        leaks = [
-            s for c in foreign for s in find_token(resp, c.token, doc_id=c.doc_id, owner=c.tenant)
-        ]
-        own = next(c for c in canaries if c.tenant == as_tenant)
-        found_own = bool(find_token(resp, own.token, doc_id=own.doc_id))
-        probes.append(
-            ProbeRecord(kind, as_tenant, about.tenant, question, tuple(leaks), found_own, resp)
-        )
+        asked.append(Asked(kind, as_tenant, about.tenant, question, resp))
 
     for own in canaries:
         ask("control", own.tenant, own, CONTROL_TEMPLATE.format(codename=own.codename))
@@ -186,7 +234,59 @@ def verify_tenant_isolation(
                 continue
             for template in PROBE_TEMPLATES[:probes_per_pair]:
                 ask("cross-tenant", as_tenant, victim, template.format(codename=victim.codename))
+    return IsolationObservation(rag.label, tuple(canaries), tuple(asked))
 
+
+def _record(obs: IsolationObservation, a: Asked) -> ProbeRecord:
+    if a.response is None:
+        return ProbeRecord(
+            a.kind, a.as_tenant, a.about_tenant, a.question, (), False, None, a.error or "no answer"
+        )
+    leaks = [
+        s
+        for c in obs.canaries
+        if c.tenant != a.as_tenant
+        for s in find_token(a.response, c.token, doc_id=c.doc_id, owner=c.tenant)
+    ]
+    own = next(c for c in obs.canaries if c.tenant == a.as_tenant)
+    found_own = bool(find_token(a.response, own.token, doc_id=own.doc_id))
+    return ProbeRecord(
+        a.kind, a.as_tenant, a.about_tenant, a.question, tuple(leaks), found_own, a.response
+    )
+
+
+def _coverage(obs: IsolationObservation) -> list[str]:
+    """What a complete run asks and this one did not: a control per tenant and a
+    cross-tenant probe for every ordered pair of tenants."""
+    tenants = [c.tenant for c in obs.canaries]
+    check_tenants(tenants)
+    known = set(tenants)
+    missing: list[str] = []
+    for a in obs.asked:
+        if a.kind not in ("control", "cross-tenant"):
+            raise AiError(f"probe kind {a.kind!r}: use control or cross-tenant", field="asked")
+        if a.as_tenant not in known or a.about_tenant not in known:
+            raise AiError(
+                f"probe as {a.as_tenant!r} about {a.about_tenant!r}: not a tenant with a canary",
+                field="asked",
+            )
+    pairs = {(a.kind, a.as_tenant, a.about_tenant) for a in obs.asked}
+    for t in tenants:
+        if ("control", t, t) not in pairs:
+            missing.append(f"no control probe for tenant {t}")
+        missing += [
+            f"no cross-tenant probe from {t} about {o}"
+            for o in tenants
+            if o != t and ("cross-tenant", t, o) not in pairs
+        ]
+    return missing
+
+
+def judge_isolation(obs: IsolationObservation) -> IsolationReport:
+    """The verdict on what a run saw: ``fail`` when a foreign canary came back,
+    ``inconclusive`` when a control failed, a probe errored or probes are missing."""
+    missing = _coverage(obs)
+    probes = [_record(obs, a) for a in obs.asked]
     reasons: list[str] = []
     leaking = [p for p in probes if p.leaks]
     for p in leaking:
@@ -198,7 +298,7 @@ def verify_tenant_isolation(
     errors = [p for p in probes if p.error is not None]
     if leaking:
         status = "fail"
-    elif failed_controls or errors:
+    elif failed_controls or errors or missing:
         status = "inconclusive"
         for p in failed_controls:
             reasons.append(
@@ -207,16 +307,17 @@ def verify_tenant_isolation(
                 + "; the probes may not reach retrieval"
             )
         reasons.extend(f"probe error as {p.as_tenant}: {p.error}" for p in errors if p.error)
+        reasons.extend(missing)
     else:
         status = "pass"
         reasons.append(
-            f"{len(probes) - len(canaries)} cross-tenant probes over {len(names)} tenants "
-            "returned no foreign canary; every tenant retrieved its own"
+            f"{len(probes) - len(obs.canaries)} cross-tenant probes over {len(obs.canaries)} "
+            "tenants returned no foreign canary; every tenant retrieved its own"
         )
     return IsolationReport(
-        target=rag.label,
+        target=obs.target,
         status=status,
         reasons=tuple(reasons),
-        canaries=tuple(canaries),
+        canaries=obs.canaries,
         probes=tuple(probes),
     )

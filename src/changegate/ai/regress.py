@@ -1,8 +1,10 @@
 """What ``ai regress`` decides (policy §10.2), apart from how it is asked and shown.
 
-The CLI parses options, builds the targets and renders; this module says which runs are
-compared, which inputs are refused and why, and returns the report whose verdict the CLI
-turns into an exit code. The verdict rule itself is :func:`changegate.ai.report.compare_runs`.
+The CLI parses options, asks the targets (``regression.collect_outputs``) and renders; the
+service that stores the evidence (``ai.checks``, the same for the CLI and the API) judges the
+outputs and calls this module, which says which runs are compared, which inputs are refused
+and why, and returns the report whose verdict becomes the exit code. The verdict rule itself
+is :func:`changegate.ai.report.compare_runs`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from changegate.errors import InvalidInput
 if TYPE_CHECKING:
     from changegate.ai.report import RegressionReport, RunResult
     from changegate.ai.suite import Suite
-    from changegate.ai.targets import Target
     from changegate.policy.schema import AiRegression
 
 PHASES = ("pre", "post")
@@ -47,40 +48,25 @@ def require_baseline(
     return stored_pre
 
 
-def baseline_run(suite: Suite, after: Target, settings: AiRegression) -> RunResult:
-    """The pre phase: run the suite once against the configuration before the change."""
-    from changegate.ai.regression import run_cases
-
-    return run_cases(suite, after, similarity_threshold=settings.similarity_threshold)
-
-
-def regression_report(
+def regression_verdict(
     suite: Suite,
-    after: Target,
+    after: RunResult,
     *,
-    before: Target | None,
+    before: RunResult | None,
     stored_pre: RunResult | None,
     settings: AiRegression,
 ) -> RegressionReport:
-    """The post phase: run the suite against ``after`` and compare it with ``before`` run
-    now, or else with the stored pre-change results, under the policy's tolerance and
-    similarity threshold. ``report.passed`` is the verdict."""
-    from changegate.ai.regression import run_cases, run_suite
+    """The post phase: compare the run against the configuration after the change with the
+    run before it, or else with the stored pre-change results, under the policy's
+    tolerance. ``report.passed`` is the verdict."""
     from changegate.ai.report import compare_runs
 
-    if before is not None:
-        return run_suite(
-            suite,
-            after=after,
-            before=before,
-            tolerance=settings.tolerance,
-            similarity_threshold=settings.similarity_threshold,
-        )
-    if stored_pre is None:
+    baseline = before if before is not None else stored_pre
+    if baseline is None:
         raise InvalidInput("no pre-change results to compare with", field="before_target")
     return compare_runs(
-        stored_pre,
-        run_cases(suite, after, similarity_threshold=settings.similarity_threshold),
+        baseline,
+        after,
         tolerance=settings.tolerance,
         critical=suite.critical_ids,
         suite=suite.name,

@@ -8,6 +8,8 @@ regressed. See :mod:`changegate.ai.report` for the verdict rule and report shape
 
 from __future__ import annotations
 
+from typing import Any
+
 from changegate.ai.assertions import DEFAULT_SIMILARITY_THRESHOLD, evaluate
 from changegate.ai.errors import AiError, TargetError
 from changegate.ai.report import (
@@ -21,6 +23,9 @@ from changegate.ai.similarity import SimilarityScorer
 from changegate.ai.suite import Suite
 from changegate.ai.targets import Target
 
+#: one case's answer: ``{"id", "output" (None when the target failed), "error"}``
+Output = dict[str, Any]
+
 
 def run_cases(
     suite: Suite,
@@ -29,29 +34,61 @@ def run_cases(
     scorer: SimilarityScorer | None = None,
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
 ) -> RunResult:
-    """Run every case once against ``target``.
+    """Run every case once against ``target`` and check its assertions."""
+    return judge_outputs(
+        suite,
+        collect_outputs(suite, target),
+        label=target.label,
+        scorer=scorer,
+        similarity_threshold=similarity_threshold,
+    )
+
+
+def collect_outputs(suite: Suite, target: Target) -> list[Output]:
+    """Ask ``target`` every case once: ``{id, output, error}`` per case, nothing judged.
 
     A target failure on one case is recorded on that case (it fails) and the run goes on,
     so one flaky answer does not hide the rest of the evidence.
     """
+    out: list[Output] = []
+    for case in suite.cases:
+        try:
+            output = target.complete(case.input, tenant=case.tenant, context=case.context)
+        except TargetError as exc:
+            out.append({"id": case.id, "output": None, "error": exc.message})
+            continue
+        out.append({"id": case.id, "output": output, "error": None})
+    return out
+
+
+def judge_outputs(
+    suite: Suite,
+    outputs: list[Output],
+    *,
+    label: str,
+    scorer: SimilarityScorer | None = None,
+    similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
+) -> RunResult:
+    """Check every case's assertions against the output collected for it. A case with no
+    output (the target failed, or none was reported) fails."""
+    by_id = {o["id"]: o for o in outputs}
+    unknown = sorted(set(by_id) - {c.id for c in suite.cases})
+    if unknown or len(by_id) != len(outputs):
+        raise AiError(
+            f"the outputs name cases the suite does not have, or one twice: {unknown}",
+            field="outputs",
+        )
     if scorer is None and suite.uses_similarity():
         from changegate.ai.similarity import default_scorer
 
         scorer = default_scorer()
     results: list[CaseResult] = []
     for case in suite.cases:
-        try:
-            output = target.complete(case.input, tenant=case.tenant, context=case.context)
-        except TargetError as exc:
-            results.append(
-                CaseResult(
-                    case_id=case.id,
-                    output=None,
-                    passed=False,
-                    error=exc.message,
-                    input=case.input,
-                )
-            )
+        got = by_id.get(case.id) or {"output": None, "error": "no output reported"}
+        output = got["output"]
+        if output is None:
+            error = got["error"] or "no output reported"
+            results.append(CaseResult(case.id, None, False, error=error, input=case.input))
             continue
         checks = tuple(
             evaluate(a, output, scorer=scorer, similarity_threshold=similarity_threshold)
@@ -67,10 +104,7 @@ def run_cases(
             )
         )
     return RunResult(
-        label=target.label,
-        source="changegate",
-        cases=tuple(results),
-        metadata={"suite": suite.name},
+        label=label, source="changegate", cases=tuple(results), metadata={"suite": suite.name}
     )
 
 

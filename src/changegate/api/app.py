@@ -34,6 +34,7 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
     from changegate.api.metrics import make_registry
     from changegate.api.middleware import BodyLimit, SecurityHeaders
     from changegate.api.routes import admin, changes, git, records
+    from changegate.api.routes import ai as ai_routes
     from changegate.auth.service import LoginLimits
     from changegate.db import ensure_initialised, make_engine, session_scope, utcnow
     from changegate.policy.loader import load_policy
@@ -121,6 +122,7 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
     app.include_router(records.router)
     app.include_router(git.router)
     app.include_router(admin.router)
+    app.include_router(ai_routes.router)
     app.include_router(webhooks.router)
     web.mount(app)
     app.add_middleware(

@@ -15,7 +15,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-UPLOADS = re.compile(r"^/api/changes/[^/]+/evidence/(junit|document)$")
+UPLOADS = re.compile(
+    r"^/api/changes/[^/]+/(evidence/(junit|document)|ai/(import|regress|isolation|injection))$"
+    r"|^/api/ai/providers/[^/]+/dpa$"
+)
 
 
 class BodyLimit:

@@ -26,14 +26,12 @@ def build_app() -> typer.Typer:
     """Every command, registered on first use: remote mode (CHANGEGATE_URL) never imports Typer."""
     import typer
 
-    from changegate.cli import legacy_ai as ai_cmd
     from changegate.cli import legacy_changes as changes_cmd
     from changegate.cli import legacy_server as server_cmd
 
     app = typer.Typer(**SETTINGS)  # type: ignore[arg-type]
     changes_cmd.register(app)
     server_cmd.register(app)
-    ai_cmd.register(app)
     return app
 
 

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "audit": "changegate.cli.audit:audit",
     "serve": "changegate.cli.server:serve",
     "demo": "changegate.cli.server:demo",
+    "ai": "changegate.cli.ai:ai",
 }
 
 HELP = (

@@ -184,20 +184,27 @@ def show_timeline(title: str, entries: list[dict[str, Any]]) -> None:
 
 
 def show_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A table on a terminal; into a pipe, the title, a header and one tab-separated line
+    per row (never wrapped, greppable, and Rich is not imported)."""
+    cells = [
+        [
+            ", ".join(v) if isinstance(v := row.get(col), list) else ("" if v is None else str(v))
+            for col in columns
+        ]
+        for row in rows
+    ]
+    if not sys.stdout.isatty():
+        lines = [title, "\t".join(columns)]
+        lines += ["\t".join(" ".join(c.split()) for c in line) for line in cells]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
     from rich.table import Table
 
     t = Table(title=title, title_justify="left")
     for col in columns:
         t.add_column(col)
-    for row in rows:
-        t.add_row(
-            *[
-                ", ".join(v)
-                if isinstance(v := row.get(col), list)
-                else ("" if v is None else str(v))
-                for col in columns
-            ]
-        )
+    for line in cells:
+        t.add_row(*line)
     console().print(t)
 
 

@@ -1,0 +1,171 @@
+"""AI/GenAI governance over HTTP (policy §10.2): the provider register and its DPAs, the
+security impact assessment, and the evidence of `ai regress`, `isolation`, `injection` and
+`import`. A check's body carries what the target answered; the server judges it under the
+policy in force (``ai.checks``), the same functions the local CLI calls. Who may do what is
+decided there: the register by ``ai.provider.manage``, the assessment by
+``ai.security_assessor_roles``, evidence by ``evidence.add``; the actor is the token's user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi import Path as PathParam
+
+from changegate.ai import checks, register
+from changegate.api.deps import ReadCtx, WriteCtx
+from changegate.api.errors import COMMON_ERRORS
+from changegate.api.routes.ai_schemas import (
+    AssessIn,
+    DpaIn,
+    ImportIn,
+    ObservationIn,
+    PreflightIn,
+    ProviderIn,
+    RegressIn,
+    decoded,
+)
+from changegate.api.routes.common import Key, acting_on, change_for
+
+router = APIRouter(tags=["ai"], responses=COMMON_ERRORS)
+ON_CHANGE = "/api/changes/{key}/ai"
+PROVIDERS = "/api/ai/providers"
+
+
+@router.post(f"{ON_CHANGE}/preflight", summary="May this caller store AI evidence on the change?")
+def preflight(key: Key, body: PreflightIn, ctx: ReadCtx) -> dict[str, Any]:
+    actor = ctx.acting_as(body.by, field="by")
+    change = change_for(ctx, key)
+    return checks.preflight(
+        ctx.session, ctx.policy, change, actor=actor, baseline_for=body.baseline_for
+    )
+
+
+@router.post(
+    f"{ON_CHANGE}/regress",
+    status_code=201,
+    summary="Judge and store a behavioural regression run (ai regress)",
+)
+def regress(key: Key, body: RegressIn, ctx: WriteCtx) -> dict[str, Any]:
+    actor, change = acting_on(ctx, key, body.by)
+    return checks.record_regression(
+        ctx.session,
+        ctx.policy,
+        change,
+        actor=actor,
+        suite_text=body.suite_text,
+        suite_source=body.suite_source,
+        phase=body.phase,
+        after=body.run("after") or {},
+        before=body.run("before"),
+    )
+
+
+@router.post(
+    f"{ON_CHANGE}/isolation",
+    status_code=201,
+    summary="Judge and store a tenant-isolation run (ai isolation)",
+)
+def isolation(key: Key, body: ObservationIn, ctx: WriteCtx) -> dict[str, Any]:
+    return _judged(key, body, ctx, "isolation")
+
+
+@router.post(
+    f"{ON_CHANGE}/injection",
+    status_code=201,
+    summary="Judge and store the prompt-injection probes' answers (ai injection)",
+)
+def injection(key: Key, body: ObservationIn, ctx: WriteCtx) -> dict[str, Any]:
+    return _judged(key, body, ctx, "injection")
+
+
+def _judged(key: str, body: ObservationIn, ctx: WriteCtx, check: str) -> dict[str, Any]:
+    actor, change = acting_on(ctx, key, body.by)
+    return checks.record_check(
+        ctx.session, ctx.policy, change, actor=actor, check=check, observation=body.observation
+    )
+
+
+@router.post(
+    f"{ON_CHANGE}/import",
+    status_code=201,
+    summary="Import promptfoo, DeepEval or garak results (ai import)",
+)
+def import_results(key: Key, body: ImportIn, ctx: WriteCtx) -> dict[str, Any]:
+    actor, change = acting_on(ctx, key, body.by)
+    return checks.record_import(
+        ctx.session,
+        ctx.policy,
+        change,
+        actor=actor,
+        content=decoded(body.content_base64, "content_base64") or b"",
+        source=body.source,
+        format=body.format,
+        phase=body.phase,
+        before=decoded(body.before_base64, "before_base64"),
+        before_source=body.before_source,
+        critical=body.critical,
+    )
+
+
+@router.post(
+    f"{ON_CHANGE}/assess",
+    status_code=201,
+    summary="Record the security impact assessment (ai assess; ai.security_assessor_roles)",
+)
+def assess(key: Key, body: AssessIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.ai.security import record_assessment
+
+    actor, change = acting_on(ctx, key, body.by)
+    return record_assessment(
+        ctx.session,
+        ctx.policy,
+        change,
+        ratings=body.ratings,
+        notes=body.notes,
+        dimension_notes=body.dimension_notes,
+        actor=actor,
+    ).to_dict()
+
+
+@router.get(PROVIDERS, summary="The LLM provider register with DPA states (ai provider list)")
+def providers(ctx: ReadCtx) -> dict[str, Any]:
+    return register.listing(ctx.session, ctx.policy)
+
+
+@router.post(
+    PROVIDERS,
+    status_code=201,
+    summary="Register an LLM provider (ai provider add; ai.provider.manage)",
+)
+def provider_add(body: ProviderIn, ctx: WriteCtx) -> dict[str, Any]:
+    from changegate.ai.providers import add_provider
+
+    actor = ctx.acting_as(body.by, field="by")
+    fields = body.model_dump(exclude={"by"})
+    return add_provider(ctx.session, ctx.policy, actor=actor, **fields).audit_state()
+
+
+@router.post(
+    f"{PROVIDERS}/{{name}}/dpa",
+    summary="Record a provider's DPA (ai provider dpa; ai.provider.manage)",
+)
+def provider_dpa(
+    body: DpaIn,
+    ctx: WriteCtx,
+    name: str = PathParam(max_length=100, description="e.g. anthropic"),
+) -> dict[str, Any]:
+    actor = ctx.acting_as(body.by, field="by")
+    return register.record_dpa(
+        ctx.session,
+        ctx.policy,
+        name,
+        status=body.status,
+        actor=actor,
+        signed=body.signed,
+        expires=body.expires,
+        content=decoded(body.content_base64, "content_base64"),
+        filename=body.filename,
+        notes=body.notes,
+    )
