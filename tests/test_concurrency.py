@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import Engine, func, select
 
 from changegate.audit.models import AuditEvent
-from changegate.audit.service import verify
+from changegate.audit.verify import verify
 from changegate.changes import service as changes
 from changegate.deployments.models import Deployment
 from changegate.evidence import service as evidence

@@ -34,7 +34,8 @@ def run_demo(
 ) -> dict[str, Any]:
     from rich.console import Console
 
-    from changegate.audit.service import timeline, verify
+    from changegate.audit.service import timeline
+    from changegate.audit.verify import verify
     from changegate.changes import service as changes
     from changegate.deployments import service as deployments
     from changegate.evidence import service as evidence

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from changegate.audit.service import search, verify
+from changegate.audit.service import search
+from changegate.audit.verify import verify
 from changegate.auth import service as auth
 from changegate.db import session_scope
 from tests.api.support import Org, P

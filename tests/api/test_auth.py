@@ -17,7 +17,8 @@ from sqlalchemy import update
 
 from changegate.api.app import create_app
 from changegate.api.settings import ServerSettings, check_secret, resolve_secret
-from changegate.audit.service import search, verify
+from changegate.audit.service import search
+from changegate.audit.verify import verify
 from changegate.auth.models import ApiToken
 from changegate.db import session_scope
 from changegate.errors import InvalidInput

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, event, select
 
 from changegate.audit.derived import DERIVED
-from changegate.audit.service import change_scoped, verify
+from changegate.audit.verify import change_scoped, verify
 from changegate.changes import service as changes
 from changegate.changes.status import status_report
 from changegate.db import Base

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from changegate.audit.chain import canonical_json, chain_hash, leaf_hash
-from changegate.audit.service import verify
+from changegate.audit.verify import verify
 from changegate.changes import service as changes
 from changegate.changes.schemas import ChangeUpdate
 from changegate.reviews import service as reviews
@@ -55,7 +55,7 @@ def broken(engine: Engine) -> tuple[int | None, list[str]]:
 
 def test_triggers_refuse_update_and_delete(history: Engine) -> None:
     for statement in (
-        "UPDATE audit_events SET entity_key = 'x' WHERE seq = 3",
+        "UPDATE audit_events SET data = data WHERE seq = 3",
         "DELETE FROM audit_events WHERE seq = 3",
     ):
         with pytest.raises(DBAPIError, match="append-only"):
@@ -119,10 +119,12 @@ def test_reordered_events(history: Engine) -> None:
 def test_forged_event_with_wrong_hash(history: Engine) -> None:
     with history.connect() as conn:
         head = conn.execute(text("SELECT seq FROM audit_head")).scalar_one()
-    data = canonical_json({"seq": head + 1, "actor": "mallory", "action": "review.approved"})
+    data = canonical_json(
+        {"seq": head + 1, "actor": "mallory", "action": "review.approved", "entity": "review:99"}
+    )
     sql(
         history,
-        "INSERT INTO audit_events (seq, entity_key, data, leaf_hash, chain_hash) VALUES (:s, 'review:99', :d, :l, :c)",
+        "INSERT INTO audit_events (seq, data, leaf_hash, chain_hash) VALUES (:s, :d, :l, :c)",
         s=head + 1,
         d=data,
         l=leaf_hash(data),
@@ -153,8 +155,7 @@ def test_forged_event_with_valid_hashes_still_has_no_row(history: Engine) -> Non
     chained = chain_hash(bytes(head_hash), leaf)
     sql(
         history,
-        "INSERT INTO audit_events (seq, entity_key, change_key, data, leaf_hash, chain_hash) "
-        "VALUES (:s, 'review:99', 'CHG-1', :d, :l, :c)",
+        "INSERT INTO audit_events (seq, data, leaf_hash, chain_hash) VALUES (:s, :d, :l, :c)",
         s=head_seq + 1,
         d=data,
         l=leaf,
@@ -163,22 +164,6 @@ def test_forged_event_with_valid_hashes_still_has_no_row(history: Engine) -> Non
     sql(history, "UPDATE audit_head SET seq = :s, chain_hash = :c", s=head_seq + 1, c=chained)
     seq, problems = broken(history)
     assert seq == head_seq + 1 and "review:99 was recorded but its row is gone" in problems[0]
-
-
-def test_reattributed_event_is_caught(history: Engine) -> None:
-    """Pointing an event's (unhashed) index column at another entity cannot hide a row edit."""
-    disable_triggers(history)
-    with history.connect() as conn:
-        last_change_event = conn.execute(
-            text("SELECT max(seq) FROM audit_events WHERE entity_key = 'change:CHG-1'")
-        ).scalar_one()
-    sql(
-        history,
-        "UPDATE audit_events SET entity_key = 'change:CHG-2' WHERE seq = :s",
-        s=last_change_event,
-    )
-    _, problems = broken(history)
-    assert problems
 
 
 def test_cli_verify_names_the_first_broken_event(history: Engine, db_url: str) -> None:
@@ -192,9 +177,9 @@ def test_cli_verify_names_the_first_broken_event(history: Engine, db_url: str) -
 def test_parallel_segments_verify_and_name_the_same_break(
     history: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from changegate.audit import service as audit_service
+    from changegate.audit import verify as audit_verify
 
-    monkeypatch.setattr(audit_service, "PARALLEL_MIN_EVENTS", 2)
+    monkeypatch.setattr(audit_verify, "PARALLEL_MIN_EVENTS", 2)
     report = tx(history, verify)
     assert report.ok and report.events == report.head_seq
     disable_triggers(history)
@@ -256,30 +241,54 @@ def _event_about(engine: Engine, entity_prefix: str, change: str = "CHG-1") -> i
     return int(seq)
 
 
+def _shown(db_url: str, change: str = "CHG-1") -> list[int]:
+    return [e["seq"] for e in cli(db_url, "audit", "log", change, "--json").json()]
+
+
+#: what each database answers to a write of a generated column
+GENERATED = r"generated column|can only be updated to DEFAULT|non-DEFAULT value"
+
+
 @pytest.mark.parametrize(
-    ("entity", "value"),
-    [("review:", None), ("change:", ""), ("review:", "CHG-2"), ("change:", "CHG-2")],
+    ("column", "entity", "value"),
+    [
+        ("change_key", "review:", None),
+        ("change_key", "change:", ""),
+        ("change_key", "review:", "CHG-2"),
+        ("change_key", "change:", "CHG-2"),
+        ("entity_key", "change:", "change:CHG-2"),
+    ],
 )
-def test_change_key_edited_behind_the_log(
-    history: Engine, db_url: str, entity: str, value: str | None
+def test_indexed_column_edit_is_refused_without_triggers(
+    history: Engine, db_url: str, column: str, entity: str, value: str | None
 ) -> None:
-    """Blanking or moving an event's change_key (after dropping the triggers) hides it from
-    `audit log CHG-1`; verify names the event."""
+    """Blanking or moving an event's change_key (or entity_key) would hide it from `audit log
+    CHG-1`: with the append-only triggers dropped, the database still refuses the UPDATE
+    (generated columns), and the event still shows."""
     seq = _event_about(history, entity)
-    assert seq in [e["seq"] for e in cli(db_url, "audit", "log", "CHG-1", "--json").json()]
+    assert seq in _shown(db_url)
     disable_triggers(history)
-    sql(history, "UPDATE audit_events SET change_key = :v WHERE seq = :s", v=value, s=seq)
-    shown = [e["seq"] for e in cli(db_url, "audit", "log", "CHG-1", "--json").json()]
-    assert seq not in shown  # the attack: the event no longer shows
-    first, problems = broken(history)
-    assert first == seq and "change_key" in problems[0], problems
-    r = cli(db_url, "audit", "verify")
-    assert r.code == 1 and f"BROKEN at event #{seq}" in r.stdout
+    with pytest.raises(DBAPIError, match=GENERATED):
+        sql(history, f"UPDATE audit_events SET {column} = :v WHERE seq = :s", v=value, s=seq)
+    assert seq in _shown(db_url)
+    assert tx(history, verify).ok
 
 
-def test_swapped_entity_keys_are_caught(history: Engine) -> None:
-    """Swapping two events' entity_key keeps every entity's count and last event: only the
-    check of each event's indexed columns against its bytes sees it."""
+def test_forged_event_cannot_choose_its_indexed_columns(history: Engine) -> None:
+    """An inserted event's columns are what its bytes say, never what the INSERT says."""
+    with pytest.raises(DBAPIError, match=GENERATED):
+        sql(
+            history,
+            "INSERT INTO audit_events (seq, entity_key, change_key, data, leaf_hash, chain_hash) "
+            "VALUES (999, 'review:1', 'CHG-2', :d, :h, :h)",
+            d=canonical_json({"entity": "review:1", "after": {"change": "CHG-1"}}),
+            h=b"\x00" * 32,
+        )
+
+
+def test_swapped_event_bytes_are_caught_by_the_chain(history: Engine) -> None:
+    """With the columns derived from the bytes, moving an event to another change means moving
+    its bytes: swapping two events' data moves their columns, and breaks the chain."""
     tx(
         history,
         lambda s: changes.edit_change(
@@ -292,30 +301,73 @@ def test_swapped_entity_keys_are_caught(history: Engine) -> None:
     )
     a, b = _event_about(history, "change:", "CHG-1"), _event_about(history, "change:", "CHG-2")
     with history.connect() as conn:
-        keys = dict(
+        data = dict(
             conn.execute(
-                text("SELECT seq, entity_key FROM audit_events WHERE seq IN (:a, :b)"),
-                {"a": a, "b": b},
+                text("SELECT seq, data FROM audit_events WHERE seq IN (:a, :b)"), {"a": a, "b": b}
             ).all()
         )
     disable_triggers(history)
-    sql(history, "UPDATE audit_events SET entity_key = :k WHERE seq = :s", k=keys[b], s=a)
-    sql(history, "UPDATE audit_events SET entity_key = :k WHERE seq = :s", k=keys[a], s=b)
+    sql(history, "UPDATE audit_events SET data = :d WHERE seq = :s", d=data[b], s=a)
+    sql(history, "UPDATE audit_events SET data = :d WHERE seq = :s", d=data[a], s=b)
+    assert _event_about(history, "change:", "CHG-2") == a  # the columns followed the bytes
     first, problems = broken(history)
-    assert first == min(a, b) and "entity_key" in problems[0], problems
+    assert first == min(a, b) and "edited" in problems[0], problems
 
 
-def test_index_checked_in_parallel_segments(
+#: a change_key expression that files no review under its change (the attack's definition)
+SQLITE_FORGED = ("'$.after.change'", "'$.after.nothing'")
+PG_FORGED = (
+    "CREATE OR REPLACE FUNCTION changegate_event_change(event bytea) RETURNS text "
+    "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $f$SELECT "
+    "CASE WHEN convert_from(event, 'UTF8')::json ->> 'entity' LIKE 'review:%' THEN NULL "
+    "ELSE ({real}) END$f$"
+)
+
+
+def _forge_definition(engine: Engine) -> None:
+    """Change how change_key is derived and have the database recompute it, as someone with
+    DDL rights could: SQLite through `PRAGMA writable_schema` and REINDEX, PostgreSQL by
+    replacing the function and rewriting the stored columns (triggers disabled)."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA writable_schema = ON")
+            conn.exec_driver_sql(
+                "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE name = 'audit_events'",
+                SQLITE_FORGED,
+            )
+        engine.dispose()
+        sql(engine, "REINDEX ix_audit_events_change_key")
+        return
+    from changegate.audit.columns import PG_BODIES
+
+    disable_triggers(engine)
+    sql(engine, PG_FORGED.format(real=PG_BODIES["change_key"]))
+    sql(engine, "UPDATE audit_events SET data = data")
+
+
+def test_changed_column_definition_is_reported(history: Engine, db_url: str) -> None:
+    """A derivation changed behind the log's back hides reviews from `audit log CHG-1`; verify
+    names the definition that differs and the first event whose columns its bytes contradict."""
+    seq = _event_about(history, "review:")
+    _forge_definition(history)
+    assert seq not in _shown(db_url)  # the attack works
+    first, problems = broken(history)
+    assert any("change_key" in p or "changegate_event_change" in p for p in problems), problems
+    assert first == seq, problems
+    r = cli(db_url, "audit", "verify")
+    assert r.code == 1 and "differs" in r.stdout
+
+
+def test_changed_definition_is_reported_in_parallel_segments(
     history: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from changegate.audit import service as audit_service
+    from changegate.audit import verify as audit_verify
 
-    monkeypatch.setattr(audit_service, "PARALLEL_MIN_EVENTS", 2)
+    monkeypatch.setattr(audit_verify, "PARALLEL_MIN_EVENTS", 2)
     seq = _event_about(history, "review:")
-    disable_triggers(history)
-    sql(history, "UPDATE audit_events SET change_key = NULL WHERE seq = :s", s=seq)
+    _forge_definition(history)
     first, problems = broken(history)
-    assert first == seq and "change_key" in problems[0], problems
+    assert first == seq and any("change_key" in p for p in problems), problems
 
 
 def test_gate_by_sha_ignores_a_commit_row_behind_the_log(history: Engine, db_url: str) -> None:
@@ -326,7 +378,7 @@ def test_gate_by_sha_ignores_a_commit_row_behind_the_log(history: Engine, db_url
 
 def test_undescribed_names_one_row_written_behind_the_log(history: Engine) -> None:
     """The check a decision can make on the one row it relies on (e.g. a commit link)."""
-    from changegate.audit.service import undescribed
+    from changegate.audit.verify import undescribed
     from changegate.reviews.models import Review
 
     def check(s: Any) -> list[str | None]:
@@ -342,3 +394,32 @@ def test_undescribed_names_one_row_written_behind_the_log(history: Engine) -> No
     first, second = tx(history, check)
     assert first is not None and "edited behind the log's back" in first
     assert second is not None and "no audit event describes it" in second
+
+
+def test_definition_restored_after_recomputing_is_caught(history: Engine, db_url: str) -> None:
+    """The derivation changed, the columns recomputed with it, the definition put back: what
+    the database holds (PostgreSQL's stored values, SQLite's index) was made by another
+    definition. On PostgreSQL verify names the first event whose stored columns its bytes
+    contradict; on SQLite, where only the index holds values, `verify(deep=True)` (every index
+    entry recomputed) names the index: the plain verify reads definitions, not index entries."""
+    seq = _event_about(history, "review:")
+    _forge_definition(history)
+    if history.dialect.name == "sqlite":
+        with history.begin() as conn:
+            conn.exec_driver_sql("PRAGMA writable_schema = ON")
+            conn.exec_driver_sql(
+                "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE name = 'audit_events'",
+                SQLITE_FORGED[::-1],
+            )
+        history.dispose()
+    else:
+        from changegate.audit.columns import pg_create_function
+
+        sql(history, pg_create_function("change_key").replace("CREATE", "CREATE OR REPLACE", 1))
+    assert seq not in _shown(db_url)  # the attack works
+    if history.dialect.name == "sqlite":
+        report = tx(history, lambda s: verify(s, deep=True))
+        assert not report.ok and "indexes of audit_events differ" in report.problems[0]
+        return
+    first, problems = broken(history)
+    assert first == seq, problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from changegate.audit.service import verify
+from changegate.audit.verify import verify
 from changegate.changes import service as changes
 from changegate.changes.status import evaluate_change
 from changegate.deployments import service as deployments

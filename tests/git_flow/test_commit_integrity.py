@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from changegate.audit.service import verify
+from changegate.audit.verify import verify
 from changegate.auth import service as auth
 from changegate.changes import service as changes
 from changegate.changes.models import Change

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from changegate.audit.service import verify
+from changegate.audit.verify import verify
 from changegate.changes.models import Change
 from changegate.db import session_scope
 from changegate.evidence import service as evidence

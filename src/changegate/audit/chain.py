@@ -49,14 +49,22 @@ class ChainBreak:
 
 def index_keys(event: dict[str, Any]) -> tuple[str, str | None]:
     """The indexed columns of an event, derived from the event itself: ``entity_key`` is its
-    entity; ``change_key`` is the change it is about: the change's own key for an event about a
-    change, else the ``change`` field of the state it describes (``after``, or ``before`` when
-    there is no ``after``), None without one. ``record`` fills the columns with this, and
-    ``audit verify`` checks every event's columns against it."""
-    entity = str(event["entity"])
-    after, before = event.get("after"), event.get("before")
-    state = after or before
-    if not isinstance(state, dict) or not state:
+    entity (a string); ``change_key`` is the change it is about: the change's own key for an
+    event about a change (entity ``change:KEY``), else the ``change`` member of the state it
+    describes when that is a string, None without one. The state is ``after`` when it is a
+    non-empty object, else ``before`` when it is one; without a state, None.
+
+    The database computes the columns with this rule from the bytes (generated columns, see
+    :mod:`changegate.audit.columns`; tests/audit/test_columns.py compares them), and
+    ``audit verify`` checks stored values against it where a stored value could differ."""
+    entity = event["entity"]
+    if not isinstance(entity, str):
+        raise TypeError(f"an event's entity is a string, not {type(entity).__name__}")
+    state = next(
+        (s for s in (event.get("after"), event.get("before")) if isinstance(s, dict) and s),
+        None,
+    )
+    if state is None:
         return entity, None
     kind, _, key = entity.partition(":")
     if kind == "change":  # record() names a change's events after its state's id

@@ -640,7 +640,7 @@ def audit_page(
 
 @router.get("/audit/verify")
 def audit_verify(request: Request, ctx: WebRead) -> Response:
-    from changegate.audit.service import verify
+    from changegate.audit.verify import verify
 
     ctx.require("audit.verify", doing="verify the audit log")
     report = verify(ctx.session)

@@ -135,7 +135,7 @@ def audit_verify(
         Query(description="SEQ:HASH of a head seen earlier; the chain must pass through it"),
     ] = None,
 ) -> dict[str, Any]:
-    from changegate.audit.service import Anchor, verify
+    from changegate.audit.verify import Anchor, verify
 
     ctx.require("audit.verify", doing="verify the audit log")
     anchors = [Anchor.parse(a) for a in anchor or []]
