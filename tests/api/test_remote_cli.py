@@ -707,3 +707,31 @@ def test_a_range_read_by_a_client_never_makes_a_standard_change(
     assert lowered.status == 403 and "read by the client" in lowered.json()["message"]
     shown = run_remote(base, tokens["alice"], ["change", "show", key, "--json"], capsys).json()
     assert shown["change_class"] == "normal"
+
+
+def test_remote_git_commands_import_no_database_or_web_framework(
+    pair: tuple[str, str, dict[str, str]], tmp_path: Path
+) -> None:
+    """`change from-git` and `audit git` against a server read the repository and talk HTTP:
+    no SQLAlchemy, Pydantic, FastAPI or Typer, and no local database."""
+    from tests.cli.test_fast_gate import ENTRY  # the entry point, listing modules at exit
+
+    local_url, base, tokens = pair
+    repo, start = _service_repo(tmp_path)
+    env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=tokens["alice"])
+    env["CHANGEGATE_DB"] = "sqlite:////nonexistent/no-local-database.db"
+    new = ["change", "from-git", "--git-range", f"{start}..main", "--repo", str(repo.path)]
+    new += ["--title", "Rotate the chain", "--author", "alice", "--json"]
+    audit = ["audit", "git", str(repo.path), "--format", "json"]
+    for args, code in ((new, 0), (audit, 1)):
+        run = subprocess.run(
+            [sys.executable, "-c", ENTRY, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == code, run.stderr[-2000:]
+        loaded = {m.split(".")[0] for m in run.stderr.rsplit("MODULES ", 1)[1].split()}
+        assert not loaded & {"sqlalchemy", "pydantic", "fastapi", "starlette", "typer"}, args
+    assert cli(local_url, *new).code == 0  # the same change locally: the ids stay in step
