@@ -3,6 +3,7 @@ change from one (the class floor held on later edits), gate and deploy by commit
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,17 @@ def test_classify_a_range_from_the_files_it_changes(repo: Repo, tmp_path: Path) 
     assert files["prompts/persona-v2.txt"]["rules"] == ["prompts/**"]
     assert files["infra/tls/chain.pem"]["rules"] == ["**/*.pem", "**/tls/**", "infra/**"]
     assert len(out["commits"]) == 3
+
+    # it reads local files only: with CHANGEGATE_URL set (no server there) it runs the same
+    from click.testing import CliRunner
+
+    from changegate.cli.main import cli as root
+
+    env = {"CHANGEGATE_URL": "http://127.0.0.1:9", "CHANGEGATE_TOKEN": "x", "CHANGEGATE_DB": None}
+    args = ["classify", "--git-range", f"{base}..feature", "--repo", str(repo.path), "--json"]
+    there = CliRunner(env=env).invoke(root, args, prog_name="changegate")
+    assert there.exit_code == 0, there.stderr
+    assert json.loads(there.stdout) == out
 
     # three dots: what a pull request from feature into main changes
     repo.checkout("main")
