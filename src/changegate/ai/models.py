@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from changegate.db import Base, UTCDateTime, iso
+from changegate.db import Base, UTCDateTime
+from changegate.row_state import row_state
 
 #: what a provider's DPA can be; "expired" is not stored, it follows from the expiry date
 DPA_STATUSES = ("none", "pending", "signed", "terminated")
@@ -38,20 +39,8 @@ class AiProvider(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "display_name": self.display_name,
-            "notes": self.notes,
-            "dpa_status": self.dpa_status,
-            "dpa_signed_on": None if self.dpa_signed_on is None else self.dpa_signed_on.isoformat(),
-            "dpa_expires_on": None
-            if self.dpa_expires_on is None
-            else self.dpa_expires_on.isoformat(),
-            "dpa_sha256": self.dpa_sha256,
-            "dpa_filename": self.dpa_filename,
-            "created_by": self.created_by,
-            "created_at": iso(self.created_at),
-            "updated_by": self.updated_by,
-            "updated_at": iso(self.updated_at),
-        }
+        return row_state(
+            self,
+            "id name display_name notes dpa_status dpa_signed_on dpa_expires_on dpa_sha256 "
+            "dpa_filename created_by created_at updated_by updated_at",
+        )

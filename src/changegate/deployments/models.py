@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from changegate.db import Base, UTCDateTime, iso
+from changegate.db import Base, UTCDateTime
+from changegate.row_state import row_state
 
 
 class GateDecision(Base):
@@ -23,17 +24,9 @@ class GateDecision(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "change": f"CHG-{self.change_id}",
-            "environment": self.environment,
-            "deployer": self.deployer,
-            "passed": self.passed,
-            "bypass": self.bypass,
-            "unmet": list(self.unmet),
-            "policy": self.policy,
-            "created_at": iso(self.created_at),
-        }
+        return row_state(
+            self, "id change_id environment deployer passed bypass unmet policy created_at"
+        )
 
 
 class Deployment(Base):
@@ -55,15 +48,7 @@ class Deployment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "change": f"CHG-{self.change_id}",
-            "environment": self.environment,
-            "version": self.version,
-            "kind": self.kind,
-            "actor": self.actor,
-            "reason": self.reason,
-            "bypass": self.bypass,
-            "gate_decision": self.gate_decision_id,
-            "created_at": iso(self.created_at),
-        }
+        return row_state(
+            self,
+            "id change_id environment version kind actor reason bypass gate_decision=gate_decision_id created_at",
+        )

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from changegate.db import Base, UTCDateTime, iso
+from changegate.db import Base, UTCDateTime
+from changegate.row_state import row_state
 
 
 class Blob(Base):
@@ -47,16 +48,7 @@ class Evidence(Base):
         return state
 
     def _state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "change": f"CHG-{self.change_id}",
-            "kind": self.kind,
-            "name": self.name,
-            "passed": self.passed,
-            "details": self.details,
-            "blob_sha256": self.blob_sha256,
-            "filename": self.filename,
-            "summary": self.summary,
-            "added_by": self.added_by,
-            "created_at": iso(self.created_at),
-        }
+        return row_state(
+            self,
+            "id change_id kind name passed details blob_sha256 filename summary added_by created_at",
+        )

@@ -21,7 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from changegate.db import Base, UTCDateTime, iso
+from changegate.db import Base, UTCDateTime
+from changegate.row_state import row_state
 
 
 class WebhookDelivery(Base):
@@ -45,19 +46,10 @@ class WebhookDelivery(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "delivery_id": self.delivery_id,
-            "event": self.event,
-            "action": self.action,
-            "repository": self.repository,
-            "status": self.status,
-            "outcome": self.outcome,
-            "change": None if self.change_id is None else f"CHG-{self.change_id}",
-            "answer": self.answer,
-            "received_at": iso(self.received_at),
-            "updated_at": iso(self.updated_at),
-        }
+        return row_state(
+            self,
+            "id delivery_id event action repository status outcome change_id answer received_at updated_at",
+        )
 
 
 class PullRequestLink(Base):
@@ -86,24 +78,10 @@ class PullRequestLink(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "change": f"CHG-{self.change_id}",
-            "repository": self.repository,
-            "number": self.number,
-            "html_url": self.html_url,
-            "author_login": self.author_login,
-            "head_ref": self.head_ref,
-            "head_sha": self.head_sha,
-            "base_ref": self.base_ref,
-            "base_sha": self.base_sha,
-            "state": self.state,
-            "merge_commit_sha": self.merge_commit_sha,
-            "template_missing": list(self.template_missing),
-            "problems": list(self.problems),
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
+        return row_state(
+            self,
+            "id change_id repository number html_url author_login head_ref head_sha base_ref base_sha state merge_commit_sha template_missing problems created_at updated_at",
+        )
 
 
 class CommitLink(Base):
@@ -124,15 +102,7 @@ class CommitLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "sha": self.sha,
-            "change": f"CHG-{self.change_id}",
-            "kind": self.kind,
-            "repository": self.repository,
-            "reason": self.reason,
-            "created_at": iso(self.created_at),
-        }
+        return row_state(self, "id sha change_id kind repository reason created_at")
 
 
 class GitHubDeployment(Base):
@@ -166,18 +136,7 @@ class GitHubDeployment(Base):
         return state
 
     def _state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "github_id": self.github_id,
-            "repository": self.repository,
-            "sha": self.sha,
-            "ref": self.ref,
-            "environment": self.environment,
-            "creator_login": self.creator_login,
-            "state": self.state,
-            "change": None if self.change_id is None else f"CHG-{self.change_id}",
-            "gate_passed": self.gate_passed,
-            "deployment": self.deployment_id,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
+        return row_state(
+            self,
+            "id github_id repository sha ref environment creator_login state change_id gate_passed deployment=deployment_id created_at updated_at",
+        )

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from changegate.db import Base, UTCDateTime, iso
+from changegate.db import Base, UTCDateTime
+from changegate.row_state import row_state
 
 
 class EmergencyReview(Base):
@@ -21,12 +22,6 @@ class EmergencyReview(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "change": f"CHG-{self.change_id}",
-            "reviewer": self.reviewer,
-            "root_cause": self.root_cause,
-            "actions_taken": self.actions_taken,
-            "preventive_controls": self.preventive_controls,
-            "created_at": iso(self.created_at),
-        }
+        return row_state(
+            self, "id change_id reviewer root_cause actions_taken preventive_controls created_at"
+        )

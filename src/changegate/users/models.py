@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from changegate.db import Base, UTCDateTime, iso
+from changegate.db import Base, UTCDateTime
+from changegate.row_state import row_state
 
 
 class User(Base):
@@ -20,14 +21,7 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "roles": list(self.roles),
-            "github_login": self.github_login,
-            "active": self.active,
-            "created_at": iso(self.created_at),
-        }
+        return row_state(self, "id name roles github_login active created_at")
 
 
 class RoleGrant(Base):
@@ -51,13 +45,6 @@ class RoleGrant(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def audit_state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "user": self.user_name,
-            "roles": list(self.roles),
-            "requested_by": self.requested_by,
-            "requested_at": iso(self.requested_at),
-            "state": self.state,
-            "decided_by": self.decided_by,
-            "decided_at": iso(self.decided_at),
-        }
+        return row_state(
+            self, "id user=user_name roles requested_by requested_at state decided_by decided_at"
+        )

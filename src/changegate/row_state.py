@@ -1,0 +1,41 @@
+"""A row's audit state built from its column names, the way every model's ``audit_state`` is.
+
+The audit log records each row as a JSON object, and ``audit verify`` compares every row with
+the state its last event recorded, so the conversion must stay exactly this: datetimes as
+ISO 8601 UTC text (:func:`changegate.db.iso`), dates as ``YYYY-MM-DD``, JSON lists copied,
+everything else as stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from changegate.db import iso
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return iso(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def row_state(row: Any, names: str) -> dict[str, Any]:
+    """The named columns of ``row`` (space-separated, in order) as its audit state.
+
+    ``key=column`` records ``column`` under ``key``; ``change_id`` is recorded as ``change``,
+    the change's key (``CHG-N``, or None when the row has no change).
+    """
+    state: dict[str, Any] = {}
+    for name in names.split():
+        key, _, column = name.rpartition("=")
+        value = getattr(row, column)
+        if column == "change_id" and not key:
+            state["change"] = None if value is None else f"CHG-{value}"
+        else:
+            state[key or column] = _value(value)
+    return state
