@@ -8,7 +8,6 @@ CHANGEGATE_URL. `classify` reads local files only (the repository and the policy
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,9 +17,8 @@ import click
 from changegate.cli.core import Run, command, line
 
 if TYPE_CHECKING:
+    from changegate.scm.history import Lookup
     from changegate.scm.range_read import RangeRead
-
-Lookup = Callable[[Sequence[str]], Mapping[str, Any]]
 
 
 class Backend(Protocol):

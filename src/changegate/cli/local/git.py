@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from changegate.cli.git import Lookup
 from changegate.cli.local.base import LocalBackend
 
 if TYPE_CHECKING:
+    from changegate.scm.history import Lookup
     from changegate.scm.range_read import RangeRead
 
 

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 from changegate.cli.remote.client import RemoteBackend
 
 if TYPE_CHECKING:
-    from changegate.cli.git import Lookup
-    from changegate.scm.history import LinkedChange
+    from changegate.scm.history import LinkedChange, Lookup
     from changegate.scm.range_read import RangeRead
 
 
