@@ -183,3 +183,33 @@ def _old_events() -> list[dict[str, Any]]:
         },
         base | {"seq": 3, "action": "user.added", "entity": "user:1", "after": {"id": 1}},
     ]
+
+
+def test_downgrade_to_0008_and_back_keeps_the_events(engine: Engine) -> None:
+    """0009's downgrade leaves plain columns holding the derived values; upgrading again
+    derives them anew, and the record still verifies."""
+    from alembic import command
+
+    from changegate.migrate import alembic_config
+
+    make_team(engine)
+    make_change(engine)
+
+    def columns() -> list[Any]:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text("SELECT seq, entity_key, change_key FROM audit_events ORDER BY seq")
+                ).all()
+            )
+
+    before = columns()
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+    assert columns() == before
+    upgrade(engine)
+    assert columns() == before
+    with session_scope(engine) as s:
+        assert verify(s).ok

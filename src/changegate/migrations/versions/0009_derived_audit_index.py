@@ -37,6 +37,7 @@ _PLAIN_TABLE = (
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
+        _sqlite_supports_generated_json()
         _sqlite_rebuild(SQLITE_TABLE, _HASHED)
         return
     for column in INDEXES:
@@ -50,6 +51,24 @@ def upgrade() -> None:
     )
     for sql in INDEXES.values():
         op.execute(sql)
+
+
+def _sqlite_supports_generated_json() -> None:
+    """Generated columns need SQLite 3.31, and the expressions its JSON functions."""
+    import sqlite3
+
+    version = sqlite3.sqlite_version
+    if sqlite3.sqlite_version_info < (3, 31):
+        raise RuntimeError(
+            f"changegate needs SQLite 3.31 or later (generated columns); this Python's sqlite3 "
+            f"links SQLite {version}: use a newer Python build, or PostgreSQL"
+        )
+    try:
+        op.get_bind().exec_driver_sql("SELECT json_type('{}')")
+    except Exception as exc:
+        raise RuntimeError(
+            f"this SQLite ({version}) has no JSON functions (JSON1): changegate needs them"
+        ) from exc
 
 
 def _sqlite_rebuild(table: str, columns: str) -> None:
