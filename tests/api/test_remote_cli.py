@@ -735,3 +735,38 @@ def test_remote_git_commands_import_no_database_or_web_framework(
         loaded = {m.split(".")[0] for m in run.stderr.rsplit("MODULES ", 1)[1].split()}
         assert not loaded & {"sqlalchemy", "pydantic", "fastapi", "starlette", "typer"}, args
     assert cli(local_url, *new).code == 0  # the same change locally: the ids stay in step
+
+
+def test_remote_change_commands_import_no_database_or_web_framework(
+    pair: tuple[str, str, dict[str, str]],
+) -> None:
+    """`change new`, `status`, `change show` and `evidence add` against a server, each as a
+    fresh process: none imports SQLAlchemy, FastAPI, Pydantic, Typer, Alembic or Rich."""
+    local_url, base, tokens = pair
+    env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=tokens["alice"])
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "changegate", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr[-2000:]
+        modules = {
+            line.split("|")[-1].strip().split(".")[0]
+            for line in r.stderr.splitlines()
+            if "|" in line
+        }
+        heavy = {"sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic", "rich"}
+        assert not modules & heavy, (args, modules & heavy)
+        return r
+
+    new = ["change", "new", "--title", "t", "--class", "normal", "--author", "alice"]
+    new += ["--risk", "data=low", "--risk-note", "data=none", "--json"]
+    key = json.loads(run(*new).stdout)
+    assert cli(local_url, *new).json()["id"] == key["id"]  # the two records stay in step
+    run("status", key["id"], "--json")
+    run("change", "show", key["id"], "--json")
+    run("evidence", "add", key["id"], "--junit", str(DATA / "junit_pass.xml"), "--by", "alice")
