@@ -7,14 +7,17 @@ Nothing is stored to edit: on SQLite both are VIRTUAL generated columns, compute
 they are STORED generated columns over an IMMUTABLE SQL function of ``data``. Both databases
 refuse an ``UPDATE`` of a generated column, with or without the append-only triggers. What is
 left to an attacker with DDL rights is the definition itself, which `audit verify` reads back
-once (:func:`definition_problems`) instead of re-checking every event: on SQLite that is the
-whole proof. On PostgreSQL a function can be replaced, the stored columns recomputed
+once (:func:`definition_problems`) instead of re-checking every event: on SQLite that proves
+the column values (the index entries a forged definition may have built and left behind are
+recomputed only by ``verify(deep=True)``, several times slower). On PostgreSQL a function can be replaced, the stored columns recomputed
 (``UPDATE ... SET data = data`` with the triggers disabled) and the function restored, leaving
 stored values that no definition explains; so there `audit verify` also keeps its check of
 every event's columns against its bytes (:func:`changegate.audit.chain.chain_and_index_ok`).
 
 The expressions implement :func:`changegate.audit.chain.index_keys` (tests/audit/
-test_columns.py compares them on both databases). Changing them needs a new migration.
+test_columns.py compares them on both databases) for bytes without a NUL character (SQLite's
+JSON functions end a string there; record() writes none). Migration 0009 creates the columns
+from these constants: changing them needs a new migration that re-creates them.
 """
 
 from __future__ import annotations
