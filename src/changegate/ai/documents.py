@@ -1,5 +1,6 @@
-"""Helpers shared by the AI evidence services: who may attach, how a JSON document is stored
-on a change and found again, and the shape of a stored check.
+"""Helpers shared by the AI evidence services: how a JSON document is stored on a change and
+found again, the shape of a stored check, and who may attach (the evidence slice's rule,
+re-exported).
 
 Stored through :mod:`changegate.evidence.service` like any other evidence; these flush and
 never commit.
@@ -16,27 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from changegate.changes.models import Change
-from changegate.errors import Conflict
 from changegate.evidence import service as evidence
 from changegate.evidence.models import Blob, Evidence
-from changegate.policy import service as policy_service
-from changegate.users.service import get_user
+from changegate.evidence.service import check_can_attach as check_can_attach
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
 
 DOC_VERSION = 1
-
-
-def check_can_attach(session: Session, policy: Policy, change: Change, *, actor: str) -> str:
-    """Refuse early, before a check runs for minutes, what storing its evidence would refuse."""
-    user = get_user(session, actor)
-    policy_service.require(policy, user, "evidence.add", doing="attach evidence")
-    if change.state == "closed":
-        raise Conflict(
-            f"{change.key} is closed; evidence can no longer be attached", field="change"
-        )
-    return user.name
 
 
 def json_bytes(data: Any) -> bytes:

@@ -36,7 +36,6 @@ from changegate.ai.documents import (
     rate,
     short_sha,
 )
-from changegate.ai.documents import check_can_attach as check_can_attach
 from changegate.ai.providers import expiring_dpas as expiring_dpas
 from changegate.ai.results import regression_details, results_doc, run_from_dict
 from changegate.ai.security import record_assessment as record_assessment
@@ -46,6 +45,7 @@ from changegate.changes.models import Change
 from changegate.errors import InvalidInput
 from changegate.evidence import service as evidence
 from changegate.evidence.models import Evidence
+from changegate.evidence.service import check_can_attach as check_can_attach
 
 if TYPE_CHECKING:
     from changegate.ai.isolation import IsolationReport

@@ -40,7 +40,9 @@ def store_blob(session: Session, content: bytes, *, actor: str) -> Blob:
     return blob
 
 
-def _start(session: Session, policy: Policy, change: Change, actor: str) -> str:
+def check_can_attach(session: Session, policy: Policy, change: Change, *, actor: str) -> str:
+    """The name of ``actor`` when they may attach evidence to ``change``: the policy's
+    ``evidence.add`` grant, and the change not closed. Also called before a long check runs."""
     user = get_user(session, actor)
     policy_service.require(policy, user, "evidence.add", doing="attach evidence")
     if change.state == "closed":
@@ -64,7 +66,26 @@ def bound_fields(policy: Policy, change: Change) -> dict[str, Any]:
     return {f: getattr(change, f) for f in policy.evidence.stale_when_changed}
 
 
-def _add(session: Session, evidence: Evidence, actor: str) -> Evidence:
+def _attach(
+    session: Session,
+    policy: Policy,
+    change: Change,
+    *,
+    actor: str,
+    blob: Blob | None,
+    filename: str | None,
+    **fields: Any,
+) -> Evidence:
+    """Add an evidence row (bound to the change's fields as they are now) and its event."""
+    evidence = Evidence(
+        change_id=change.id,
+        blob_sha256=None if blob is None else blob.sha256,
+        filename=None if blob is None else filename,
+        added_by=actor,
+        created_at=utcnow(),
+        bound_to=bound_fields(policy, change),
+        **fields,
+    )
     session.add(evidence)
     record(session, events.EvidenceAdded, actor=actor, after=evidence)
     return evidence
@@ -74,28 +95,24 @@ def add_junit(
     session: Session, policy: Policy, change: Change, *, content: bytes, filename: str, actor: str
 ) -> Evidence:
     summary = parse_junit(content, filename=filename)  # refuses malformed files before any write
-    name = _start(session, policy, change, actor)
+    name = check_can_attach(session, policy, change, actor=actor)
     blob = store_blob(session, content, actor=name)
     passed = summary.failures == 0 and summary.errors == 0
     details = f"{summary.tests} tests, {summary.failures} failures, {summary.errors} errors, {summary.skipped} skipped"
     if summary.notes:
         details += f" ({'; '.join(summary.notes[:3])})"
-    return _add(
+    return _attach(
         session,
-        Evidence(
-            change_id=change.id,
-            kind="junit",
-            name=summary.name,
-            passed=passed,
-            details=details,
-            blob_sha256=blob.sha256,
-            filename=filename,
-            summary=summary.to_dict(),
-            added_by=name,
-            created_at=utcnow(),
-            bound_to=bound_fields(policy, change),
-        ),
-        name,
+        policy,
+        change,
+        actor=name,
+        blob=blob,
+        filename=filename,
+        kind="junit",
+        name=summary.name,
+        passed=passed,
+        details=details,
+        summary=summary.to_dict(),
     )
 
 
@@ -117,23 +134,19 @@ def add_validation(
     vname = _slug(name, "validation")
     if report is not None and not report:
         raise InvalidInput(f"--report {report_filename}: the file is empty", field="report")
-    who = _start(session, policy, change, actor)
+    who = check_can_attach(session, policy, change, actor=actor)
     blob = None if report is None else store_blob(session, report, actor=who)
-    return _add(
+    return _attach(
         session,
-        Evidence(
-            change_id=change.id,
-            kind="validation",
-            name=vname,
-            passed=result == "pass",
-            details=details,
-            blob_sha256=None if blob is None else blob.sha256,
-            filename=None if blob is None else (report_filename or "report"),
-            added_by=who,
-            created_at=utcnow(),
-            bound_to=bound_fields(policy, change),
-        ),
-        who,
+        policy,
+        change,
+        actor=who,
+        blob=blob,
+        filename=report_filename or "report",
+        kind="validation",
+        name=vname,
+        passed=result == "pass",
+        details=details,
     )
 
 
@@ -153,24 +166,20 @@ def add_document(
     dkind = _slug(kind, "kind")
     if not content:
         raise InvalidInput(f"--document {filename}: the file is empty", field="document")
-    who = _start(session, policy, change, actor)
+    who = check_can_attach(session, policy, change, actor=actor)
     blob = store_blob(session, content, actor=who)
-    return _add(
+    return _attach(
         session,
-        Evidence(
-            change_id=change.id,
-            kind="document",
-            name=dkind,
-            passed=passed,
-            details=details,
-            blob_sha256=blob.sha256,
-            filename=filename,
-            summary=summary,
-            added_by=who,
-            created_at=utcnow(),
-            bound_to=bound_fields(policy, change),
-        ),
-        who,
+        policy,
+        change,
+        actor=who,
+        blob=blob,
+        filename=filename,
+        kind="document",
+        name=dkind,
+        passed=passed,
+        details=details,
+        summary=summary,
     )
 
 
