@@ -17,11 +17,9 @@ and a remote command import no SQLAlchemy, FastAPI, Pydantic or Rich.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,13 +34,16 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 JSON_DUMP: dict[str, Any] = {"indent": 2, "default": str, "ensure_ascii": False}
 
 
-@dataclass
 class Opts:
-    """The options every command shares."""
+    """The options every command shares. (A plain class: `dataclasses` would load `inspect`
+    and its parsers into every command's start-up, `--help` included.)"""
 
-    json: bool = False
-    db: str | None = None
-    policy: Path | None = None
+    __slots__ = ("db", "json", "policy")
+
+    def __init__(
+        self, json: bool = False, db: str | None = None, policy: Path | None = None
+    ) -> None:
+        self.json, self.db, self.policy = json, db, policy
 
     @property
     def db_url(self) -> str:
@@ -88,16 +89,18 @@ class Run:
 
     def emit(self, data: Any, human: Callable[[], None] | None = None) -> None:
         """``data`` as one JSON document with --json, else as ``human`` renders it."""
-        if self.json:
+        if human is None or self.json:
+            import json
+
             sys.stdout.write(json.dumps(data, **JSON_DUMP) + "\n")
-        elif human is not None:
-            human()
         else:
-            sys.stdout.write(json.dumps(data, **JSON_DUMP) + "\n")
+            human()
 
     def fail(self, message: str, *, code: int, field: str | None, kind: str) -> int:
         sys.stderr.write(f"error: {message}\n")
         if self.json:
+            import json
+
             sys.stdout.write(json.dumps({"error": kind, "message": message, "field": field}) + "\n")
         return code
 
