@@ -90,7 +90,7 @@ def on_push(ctx: Context) -> Outcome:
 
 
 def _covering(session: Session, sha: str) -> list[tuple[int, str]]:
-    from changegate.scm.service import changes_for_commit
+    from changegate.changes.by_commit import changes_for_commit
 
     try:
         return changes_for_commit(session, sha)
@@ -112,20 +112,8 @@ def _record_push_identities(ctx: Context, event: PushEvent) -> int:
         if not owners:
             continue
         people = [
-            Identity(
-                sha,
-                "author",
-                login=commit.author.username or "",
-                name=commit.author.name,
-                email=commit.author.email or "",
-            ),
-            Identity(
-                sha,
-                "committer",
-                login=commit.committer.username or "",
-                name=commit.committer.name,
-                email=commit.committer.email or "",
-            ),
+            Identity(sha, role, login=who.username or "", name=who.name, email=who.email or "")
+            for role, who in (("author", commit.author), ("committer", commit.committer))
         ]
         if not event.to_default_branch:
             people.append(
@@ -170,7 +158,7 @@ def _change_named_by(session: Session, repository: str, message: str) -> tuple[i
 
 
 def _linked_change_id(session: Session, sha: str) -> int | None:
-    from changegate.scm.service import NoLinkedChange, find_change_by_commit
+    from changegate.changes.by_commit import NoLinkedChange, find_change_by_commit
 
     try:
         return find_change_by_commit(session, sha).change.id
@@ -299,9 +287,9 @@ def _unmet(key: str, deployer: str, unmet: list[Any]) -> str:
 def on_protection_rule(ctx: Context) -> Outcome:
     """Evaluate the gate for the held job's commit and environment; answer GitHub after
     the transaction commits."""
+    from changegate.changes.by_commit import NoLinkedChange, find_change_by_commit
     from changegate.deployments.service import gate
     from changegate.github.client import format_gate_comment
-    from changegate.scm.service import NoLinkedChange, find_change_by_commit
 
     event = ctx.delivery.payload
     assert isinstance(event, DeploymentProtectionRuleEvent)
