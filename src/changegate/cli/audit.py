@@ -63,7 +63,7 @@ def audit_verify(run: Run, anchors: tuple[str, ...]) -> int:
 @click.argument("change", required=False)
 @click.option("--limit", type=int, help="Only the last N events.")
 def audit_log(run: Run, change: str | None, limit: int | None) -> None:
-    """Show the audit timeline, of everything or of one change.
+    """Show the audit timeline, of everything or of one change (CHANGE, e.g. CHG-1).
 
     Example: changegate audit log CHG-1
     """

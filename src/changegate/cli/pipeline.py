@@ -60,7 +60,6 @@ def person(name: str | None, option: str) -> str:
 
 
 ENV_HELP = "Target environment from the policy, e.g. production."
-CHANGE_HELP = "Change id, e.g. CHG-12; or give --git-sha instead."
 SHA_HELP = "Find the change by commit: one of its commits, or its merge commit."
 
 
@@ -74,6 +73,8 @@ SHA_HELP = "Find the change by commit: one of its commits, or its merge commit."
 @click.option("--git-sha", "git_sha", help=SHA_HELP)
 def gate(run: Run, change: str | None, env: str, deployer: str | None, git_sha: str | None) -> int:
     """Exit 0 when every requirement for deploying is met, 1 otherwise (listing what is unmet).
+
+    CHANGE is the change id, e.g. CHG-12; or give --git-sha instead.
 
     Example: changegate gate CHG-1 --env production --deployer carol
 
@@ -107,6 +108,8 @@ def deploy(
     git_sha: str | None,
 ) -> int:
     """Record a deployment; refused (exit 1, and recorded) unless the gate passes.
+
+    CHANGE is the change id, e.g. CHG-12; or give --git-sha instead.
 
     Example: changegate deploy CHG-1 --env production --version v1.4.2 --by carol
 
