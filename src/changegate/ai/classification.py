@@ -54,6 +54,29 @@ class Finding:
         }
 
 
+@dataclass
+class FindingLog:
+    """The findings a file-kind classifier collects: each on one component and category."""
+
+    findings: list[Finding]
+    component: AiComponent
+    category: AiCategory
+    path: str
+    #: whether a finding is security impacting unless ``add`` says otherwise
+    security: bool = False
+
+    def add(self, message: str, *, security: bool | None = None) -> None:
+        self.findings.append(
+            Finding(
+                message=message,
+                component=self.component,
+                category=self.category,
+                path=self.path,
+                security_impacting=self.security if security is None else security,
+            )
+        )
+
+
 def _order_categories(categories: Iterable[AiCategory]) -> tuple[AiCategory, ...]:
     return tuple(sorted(set(categories), key=scrutiny_rank))
 

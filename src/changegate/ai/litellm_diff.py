@@ -135,39 +135,35 @@ def _diff_groups(d: _Diff, old: LiteLLMConfig, new: LiteLLMConfig) -> None:
     old_all, new_all = old.providers(), new.providers()
     for group in sorted(old_groups.keys() | new_groups.keys()):
         o, n = old_groups.get(group, []), new_groups.get(group, [])
-        if not o:
-            for p in _provider_order(n):
-                models = ", ".join(x.model for x in n if x.provider == p)
-                if p in old_all:
-                    d.add(
-                        f"model group '{group}' added, served by existing provider {p} ({models})",
-                        AiCategory.MODEL_VERSION_UPGRADE,
-                        providers=(p,),
-                    )
-                else:
-                    d.add(
-                        f"provider {p} added (new model group '{group}': {models})",
-                        AiCategory.MODEL_PROVIDER_SWITCH,
-                        providers=(p,),
-                    )
-            continue
-        if not n:
-            for p in _provider_order(o):
-                if p in new_all:
-                    d.add(
-                        f"model group '{group}' removed (provider {p} still serves other groups)",
-                        AiCategory.MODEL_VERSION_UPGRADE,
-                        providers=(p,),
-                    )
-                else:
-                    d.add(
-                        f"provider {p} removed (model group '{group}' removed)",
-                        AiCategory.MODEL_PROVIDER_SWITCH,
-                        providers=(p,),
-                    )
-            d.moves.append(f"model group '{group}' removed; its traffic goes to its fallbacks")
+        if not o or not n:
+            _group_added_or_removed(d, group, n or o, old_all if not o else new_all, added=not o)
+            if not n:
+                d.moves.append(f"model group '{group}' removed; its traffic goes to its fallbacks")
             continue
         _diff_group(d, group, o, n)
+
+
+def _group_added_or_removed(
+    d: _Diff, group: str, deployments: list[Deployment], elsewhere: set[str], *, added: bool
+) -> None:
+    """A model group only one side has: per provider, a version change when the provider
+    serves other groups on the other side too, a provider switch when it does not."""
+    for p in _provider_order(deployments):
+        models = ", ".join(x.model for x in deployments if x.provider == p)
+        if p in elsewhere:
+            message = (
+                f"model group '{group}' added, served by existing provider {p} ({models})"
+                if added
+                else f"model group '{group}' removed (provider {p} still serves other groups)"
+            )
+            d.add(message, AiCategory.MODEL_VERSION_UPGRADE, providers=(p,))
+        else:
+            message = (
+                f"provider {p} added (new model group '{group}': {models})"
+                if added
+                else f"provider {p} removed (model group '{group}' removed)"
+            )
+            d.add(message, AiCategory.MODEL_PROVIDER_SWITCH, providers=(p,))
 
 
 def _diff_group(d: _Diff, group: str, o: list[Deployment], n: list[Deployment]) -> None:

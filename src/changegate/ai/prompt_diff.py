@@ -13,7 +13,7 @@ import difflib
 import re
 
 from changegate.ai.categories import AiCategory, AiComponent
-from changegate.ai.classification import AiChangeClassification, Finding
+from changegate.ai.classification import AiChangeClassification, Finding, FindingLog
 
 _PLACEHOLDER = re.compile(
     r"\{\{\s*([A-Za-z_][\w.]*)[^}]*\}\}"  # {{ jinja }}
@@ -41,17 +41,9 @@ def classify_prompt_change(
     old_text: str | None, new_text: str | None, *, path: str
 ) -> AiChangeClassification:
     findings: list[Finding] = []
-
-    def add(message: str, *, security: bool = False) -> None:
-        findings.append(
-            Finding(
-                message=message,
-                component=AiComponent.PERSONA_ENGINE,
-                category=AiCategory.SYSTEM_PROMPT_CHANGE,
-                path=path,
-                security_impacting=security,
-            )
-        )
+    add = FindingLog(
+        findings, AiComponent.PERSONA_ENGINE, AiCategory.SYSTEM_PROMPT_CHANGE, path
+    ).add
 
     if old_text is None or new_text is None:
         present = new_text if old_text is None else old_text

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from changegate.ai.categories import AiCategory, AiComponent
-from changegate.ai.classification import AiChangeClassification, Finding
+from changegate.ai.classification import AiChangeClassification, Finding, FindingLog
 from changegate.ai.configfile import MISSING, PathPart, TreeChange, diff_trees, parse_config
 
 _TENANT = re.compile(
@@ -92,17 +92,7 @@ def classify_rag_change(
     old, new = _load(old_text, path), _load(new_text, path)
     findings: list[Finding] = []
     providers: set[str] = set()
-
-    def add(message: str, *, security: bool = False) -> None:
-        findings.append(
-            Finding(
-                message=message,
-                component=AiComponent.RAG_PIPELINE,
-                category=AiCategory.RAG_CONFIG_CHANGE,
-                path=path,
-                security_impacting=security,
-            )
-        )
+    add = FindingLog(findings, AiComponent.RAG_PIPELINE, AiCategory.RAG_CONFIG_CHANGE, path).add
 
     if old is MISSING or new is MISSING:
         what = "added" if old is MISSING else "removed"
@@ -147,17 +137,13 @@ def classify_content_filter_change(
     ``content-filtering-adjustment``; the findings say which threshold or rule moved."""
     old, new = _load(old_text, path), _load(new_text, path)
     findings: list[Finding] = []
-
-    def add(message: str) -> None:
-        findings.append(
-            Finding(
-                message=message,
-                component=AiComponent.CONTENT_FILTERING,
-                category=AiCategory.CONTENT_FILTERING_ADJUSTMENT,
-                path=path,
-                security_impacting=True,
-            )
-        )
+    add = FindingLog(
+        findings,
+        AiComponent.CONTENT_FILTERING,
+        AiCategory.CONTENT_FILTERING_ADJUSTMENT,
+        path,
+        security=True,
+    ).add
 
     if old is MISSING or new is MISSING:
         add(f"content filter configuration file {'added' if old is MISSING else 'removed'}")
