@@ -16,7 +16,10 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount, Route
 
+from changegate.ai.providers import add_provider
+from tests.ai_flow import bodies as ai_bodies
 from tests.api.support import CHANGE_BODY, JUNIT_B64, ROLES, Org
+from tests.factories import DEFAULT, tx
 
 Expect = dict[str, tuple[int, int]]  # role -> (status on own object, on someone else's)
 Vars = dict[str, Any]
@@ -47,7 +50,7 @@ class Entry:
     expect: Expect
     anon: int
     #: none | draft | linked (a draft listing a commit of its own) | ready-linked (a ready change
-    #: listing one) | submitted | ready | deployed | emergency | user | token
+    #: listing one) | submitted | ready | deployed | emergency | user | token | provider
     setup: str = "none"
     body: Callable[[Vars], dict[str, Any]] | None = None
     url: str | None = None  # the URL to request, when it differs from the route's path
@@ -57,6 +60,7 @@ class Entry:
 REVIEWERS = {"engineer", "security", "cto"}
 VERIFIERS = {"auditor", "admin", "security", "cto"}
 AUTHORS = set(ROLES) - {"auditor"}
+PROVIDER_MANAGERS = {"cto", "security", "admin"}  # ai.provider.manage
 
 
 def change_form(v: Vars) -> dict[str, Any]:
@@ -166,6 +170,33 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/audit/export"): Entry(only(VERIFIERS, 200), 401),
     ("GET", "/api/policy"): Entry(every(200), 401),
     ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),
+    # --- AI governance (§10.2): evidence by evidence.add, the assessment by the security role,
+    # the provider register by ai.provider.manage ---
+    ("POST", "/api/changes/{key}/ai/preflight"): Entry(
+        only(AUTHORS, 200), 401, "submitted", body=lambda v: {}
+    ),
+    ("POST", "/api/changes/{key}/ai/regress"): Entry(
+        only(AUTHORS, 201), 401, "submitted", body=lambda v: ai_bodies.regress()
+    ),
+    ("POST", "/api/changes/{key}/ai/isolation"): Entry(
+        only(AUTHORS, 201), 401, "submitted", body=lambda v: ai_bodies.isolation()
+    ),
+    ("POST", "/api/changes/{key}/ai/injection"): Entry(
+        only(AUTHORS, 201), 401, "submitted", body=lambda v: ai_bodies.injection()
+    ),
+    ("POST", "/api/changes/{key}/ai/import"): Entry(
+        only(AUTHORS, 201), 401, "submitted", body=lambda v: ai_bodies.imported()
+    ),
+    ("POST", "/api/changes/{key}/ai/assess"): Entry(
+        only({"security"}, 201), 401, "submitted", body=lambda v: ai_bodies.assessment()
+    ),
+    ("GET", "/api/ai/providers"): Entry(every(200), 401),
+    ("POST", "/api/ai/providers"): Entry(
+        only(PROVIDER_MANAGERS, 201), 401, body=lambda v: {"name": v["fresh"]}
+    ),
+    ("POST", "/api/ai/providers/{name}/dpa"): Entry(
+        only(PROVIDER_MANAGERS, 200), 401, "provider", body=lambda v: {"status": "pending"}
+    ),
     ("GET", "/api/me"): Entry(every(200), 401),
     ("GET", "/api/users"): Entry(every(200), 401),
     ("POST", "/api/users"): Entry(
@@ -310,6 +341,8 @@ def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
         v["sha"] = uuid.uuid4().hex + uuid.uuid4().hex[:8]  # a full 40-hex SHA
         state = "ready" if entry.setup == "ready-linked" else "draft"
         v["key"] = org.change(owner, state, commits=[v["sha"]])
+    elif entry.setup == "provider":  # an LLM provider named like the owner
+        tx(org.engine, lambda s: add_provider(s, DEFAULT.policy, name=owner, actor=None))
     elif entry.setup == "token":
         org.token(owner)
         v["token_id"] = org.client.get("/api/tokens", headers=org.bearer(owner)).json()[0]["id"]

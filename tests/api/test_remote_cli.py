@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,19 @@ def pair(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, dict[str, str]]]:
     """A local database, and a server on another database with the same users; their tokens."""
-    tmp = tmp_path_factory.mktemp("remote")
+    team = TEAM | {"ada2": ["admin"]}  # a second administrator, to confirm grants
+    with paired(request, tmp_path_factory.mktemp("remote"), team) as (local_url, base, tokens):
+        yield local_url, base, tokens
+
+
+@contextmanager
+def paired(
+    request: pytest.FixtureRequest, tmp: Path, team: dict[str, list[str]]
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """On the backend ``request.param`` names: a local database and a server on another one,
+    both with ``team``; the server's URL and a token per user."""
     backend = str(request.param)
     with database(backend, request, tmp) as local_url, database(backend, request, tmp) as url:
-        team = TEAM | {"ada2": ["admin"]}  # a second administrator, to confirm grants
         with running_org(local_url) as local:
             for name, roles in team.items():
                 local.user(*roles, name=name)
@@ -576,8 +586,10 @@ def test_remote_user_and_token_commands(
     same(local_url, base, tokens["ada"], ["token", "revoke", "999999"], capsys, code=2)
     same(local_url, base, tokens["ada"], ["token", "revoke", "x"], capsys, code=2)
     same(local_url, base, tokens["ada"], ["token", "list", "--user", "nobody", "--json"], capsys)
+    # a user of this test's own: a one-time password stops its holder on the shared server
+    same(local_url, base, tokens["ada"], ["user", "add", "pat", "--role", "engineer"], capsys)
     env = {"CHANGEGATE_URL": base, "CHANGEGATE_TOKEN": tokens["ada"], "COLUMNS": "200"}
-    args = ["user", "set-password", "bob", "--json"]
+    args = ["user", "set-password", "pat", "--json"]
     there = ClickRunner(env=env | {"CHANGEGATE_DB": "sqlite:////nonexistent/x.db"}).invoke(
         root, args, input="correct horse battery staple\n", prog_name="changegate"
     )
