@@ -3,9 +3,12 @@ same stored bytes, measured in the same run. Target: at least 25% of hashlib's r
 
 The events are realistic canonical-JSON change/review/evidence events (about 400 bytes),
 appended with the real hashing code into a real SQLite file; verification is the real
-`changegate.audit.service.verify` (chain recomputation from the database, head check), timed
-without and with the check of every event's indexed columns (entity_key, change_key) against
-its bytes, which `audit verify` always does.
+`changegate.audit.verify.verify` (chain recomputation from the database, head check), timed
+without and with the proof of every event's indexed columns (entity_key, change_key), which
+`audit verify` always gives. The database derives those columns from the bytes (generated
+columns, migration 0009): the events are inserted without them, and verify reads their
+definitions back once instead of checking every event (on SQLite; see audit/columns.py).
+Issue 10's bar: the full verify not slower than the chain-only one, in the same run.
 Usage: python bench/audit_verify.py [--events 1000000] [--db-dir bench/out]
 """
 
@@ -59,16 +62,7 @@ def build(db_path: Path, n: int) -> None:
             data = canonical_json(payload)
             leaf = leaf_hash(data)
             prev = chain_hash(prev, leaf)
-            batch.append(
-                {
-                    "seq": seq,
-                    "entity_key": entity,
-                    "change_key": cid,
-                    "data": data,
-                    "leaf_hash": leaf,
-                    "chain_hash": prev,
-                }
-            )
+            batch.append({"seq": seq, "data": data, "leaf_hash": leaf, "chain_hash": prev})
             if len(batch) == 20000:
                 s.execute(insert(AuditEvent), batch)
                 batch.clear()
@@ -86,7 +80,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     args.db_dir.mkdir(parents=True, exist_ok=True)
-    db = args.db_dir / f"audit-{args.events}.db"
+    from changegate.db import SCHEMA_REVISION
+
+    db = args.db_dir / f"audit-{args.events}-r{SCHEMA_REVISION}.db"  # a new schema: a new file
     if not db.exists():
         tmp = db.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
@@ -96,7 +92,7 @@ def main() -> None:
     from sqlalchemy import select
 
     from changegate.audit.models import AuditEvent
-    from changegate.audit.service import verify
+    from changegate.audit.verify import verify
     from changegate.db import make_engine, session_scope
 
     engine = make_engine(f"sqlite:///{db}")
@@ -130,8 +126,8 @@ def main() -> None:
         f"= {100 * vr / hr:.0f}% of hashlib (target >= 25%: {'PASS' if vr >= 0.25 * hr else 'FAIL'})"
     )
     print(
-        f"  + each event's indexed columns checked against its bytes: {ir:12,.0f} events/s "
-        f"= {100 * ir / hr:.0f}% of hashlib"
+        f"  + indexed columns proven (definitions read back): {ir:12,.0f} events/s "
+        f"= {100 * ir / hr:.0f}% of hashlib, {100 * ir / vr:.0f}% of the chain-only rate"
     )
 
 
