@@ -6,7 +6,11 @@ judges what they saw (tests/ai_flow/test_ai_verdicts.py: a forged verdict is not
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -194,3 +198,32 @@ def test_classify_reads_local_files_only_with_a_server_set(pair: Pair, same: Sam
     assert out["is_ai_change"]
     same("bob", *args, str(new / "litellm.yaml"), code=0)
     same("bob", *args, str(new / "missing.yaml"), code=2)
+
+
+def test_remote_provider_list_imports_no_database_or_web_framework(pair: Pair) -> None:
+    """The remote backend is standard library only: what the register costs a pipeline is
+    its round trip."""
+    _, base, tokens, _ = pair
+    env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=tokens["bob"])
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "changegate",
+            "ai",
+            "provider",
+            "list",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "providers" in json.loads(r.stdout)
+    modules = {ln.split("|")[-1].strip().split(".")[0] for ln in r.stderr.splitlines() if "|" in ln}
+    heavy = {"sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic", "rich"}
+    assert not modules & heavy, modules & heavy
