@@ -33,7 +33,16 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
     from changegate.api.deps import AppState
     from changegate.api.metrics import make_registry
     from changegate.api.middleware import BodyLimit, SecurityHeaders
-    from changegate.api.routes import admin, changes, git, records
+    from changegate.api.routes import (
+        admin,
+        changes,
+        deploys,
+        evidence,
+        git,
+        records,
+        reviews,
+        status,
+    )
     from changegate.api.routes import ai as ai_routes
     from changegate.auth.service import LoginLimits
     from changegate.db import ensure_initialised, make_engine, session_scope, utcnow
@@ -118,9 +127,8 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
 
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(changes.router)
-    app.include_router(records.router)
-    app.include_router(git.router)
+    for topic in (changes, status, reviews, evidence, deploys, records, git):
+        app.include_router(topic.router)
     app.include_router(admin.router)
     app.include_router(ai_routes.router)
     app.include_router(webhooks.router)

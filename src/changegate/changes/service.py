@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
+from changegate.changes.keys import parse_key
 from changegate.changes.lifecycle import next_state
 from changegate.changes.models import Change
 from changegate.db import utcnow
@@ -22,15 +22,6 @@ from changegate.users.service import get_user
 if TYPE_CHECKING:
     from changegate.changes.schemas import ChangeCreate, ChangeFields, ChangeUpdate
     from changegate.policy.schema import Policy
-
-_KEY = re.compile(r"^(?:CHG-)?(\d+)$", re.IGNORECASE)
-
-
-def parse_key(key: str) -> int:
-    m = _KEY.match(key.strip())
-    if not m:
-        raise InvalidInput(f"{key!r} is not a change id; use the form CHG-12", field="change")
-    return int(m.group(1))
 
 
 def get_change(session: Session, key: str, *, lock: bool = False) -> Change:

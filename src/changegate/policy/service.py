@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,7 +85,16 @@ def policy_in_force(
     return loaded
 
 
-def allowed(policy: Policy, user: User, action: str) -> bool:
+class RoleHolder(Protocol):
+    """Whoever holds roles: a user, or a caller the API remembers between requests."""
+
+    @property
+    def roles(self) -> Collection[str]: ...
+
+
+def allowed(policy: Policy, user: RoleHolder, action: str) -> bool:
+    """Whether the policy grants ``action`` to one of the holder's roles: the one permission
+    check of every entry point, the API's cached status read included."""
     return bool(set(user.roles) & set(policy.permissions.get(action, [])))
 
 

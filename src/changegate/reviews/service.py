@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -14,53 +15,73 @@ from changegate.changes.models import Change
 from changegate.changes.service import transition
 from changegate.changes.status import evaluate_change
 from changegate.db import utcnow
-from changegate.errors import Conflict, InvalidInput, PolicyDenied
+from changegate.errors import ChangegateError, Conflict, InvalidInput, PolicyDenied
 from changegate.policy import service as policy_service
 from changegate.reviews.models import Review
 from changegate.users.service import get_user
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
+    from changegate.users.models import User
+
+
+def approval_refusal(
+    session: Session, policy: Policy, change: Change, user: User
+) -> ChangegateError | None:
+    """Why ``user`` may not approve ``change`` now, as the error :func:`approve` raises, or
+    None when they may. Nothing is written: the web page asks it to decide whether to offer
+    the buttons and what to say instead."""
+    if change.state not in ("submitted", "approved"):
+        return _refused(lambda: next_state("approve", change.state, change.key))
+    barred = author_bar(session, policy, change, user.name)
+    if barred is not None:
+        return PolicyDenied(
+            f"{barred} and may not approve it "
+            f"(segregation of duties, §{policy.segregation_of_duties.section}); ask a peer",
+            field="by",
+        )
+    refusal = _refused(
+        lambda: policy_service.require(policy, user, "review.approve", doing="approve changes")
+    )
+    if refusal is not None:
+        return refusal
+    wanted = wanted_roles(session, policy, change)
+    if wanted and not wanted & set(user.roles):
+        return PolicyDenied(
+            f"{user.name} holds {', '.join(user.roles)}, but {change.key}'s approval requirements "
+            f"ask for role {' or '.join(sorted(wanted))}",
+            field="by",
+        )
+    duplicate = session.scalar(
+        select(Review.id).where(
+            Review.change_id == change.id,
+            Review.reviewer == user.name,
+            Review.verdict == "approve",
+            Review.content_digest == change.content_digest(),
+        )
+    )
+    if duplicate is not None:
+        return Conflict(
+            f"{user.name} has already approved this revision of {change.key}", field="by"
+        )
+    return None
+
+
+def wanted_roles(session: Session, policy: Policy, change: Change) -> set[str]:
+    """The roles the change's approval requirements ask for."""
+    evaluation = evaluate_change(session, policy, change)
+    rules = {rule.id: rule for rule in policy.rules}
+    return {rules[r.rule_id].require.role or "" for r in evaluation.results if r.kind == "approval"}
 
 
 def approve(
     session: Session, policy: Policy, change: Change, *, actor: str, comment: str = ""
 ) -> Review:
     user = get_user(session, actor)
-    if change.state not in ("submitted", "approved"):
-        next_state("approve", change.state, change.key)  # raises with the reason
-    barred = author_bar(session, policy, change, user.name)
-    if barred is not None:
-        raise PolicyDenied(
-            f"{barred} and may not approve it "
-            f"(segregation of duties, §{policy.segregation_of_duties.section}); ask a peer",
-            field="by",
-        )
-    policy_service.require(policy, user, "review.approve", doing="approve changes")
-    evaluation = evaluate_change(session, policy, change)
-    rules = {rule.id: rule for rule in policy.rules}
-    wanted = {
-        rules[r.rule_id].require.role or "" for r in evaluation.results if r.kind == "approval"
-    }
-    if wanted and not wanted & set(user.roles):
-        raise PolicyDenied(
-            f"{user.name} holds {', '.join(user.roles)}, but {change.key}'s approval requirements "
-            f"ask for role {' or '.join(sorted(wanted))}",
-            field="by",
-        )
+    refusal = approval_refusal(session, policy, change, user)
+    if refusal is not None:
+        raise refusal
     digest = change.content_digest()
-    duplicate = session.scalar(
-        select(Review).where(
-            Review.change_id == change.id,
-            Review.reviewer == user.name,
-            Review.verdict == "approve",
-            Review.content_digest == digest,
-        )
-    )
-    if duplicate is not None:
-        raise Conflict(
-            f"{user.name} has already approved this revision of {change.key}", field="by"
-        )
     review = Review(
         change_id=change.id,
         reviewer=user.name,
@@ -99,16 +120,38 @@ def author_bar(session: Session, policy: Policy, change: Change, name: str) -> s
     return None if why is None else f"{name} is an author of {change.key} ({why})"
 
 
+def rejection_refusal(policy: Policy, change: Change, user: User) -> ChangegateError | None:
+    """Why ``user`` may not reject ``change`` now, as the error :func:`reject` raises, or
+    None when they may."""
+    refusal = _refused(lambda: next_state("reject", change.state, change.key))
+    if refusal is not None:
+        return refusal
+    if user.name == change.author:
+        return PolicyDenied(
+            f"{user.name} authored {change.key}; withdraw it instead of rejecting it", field="by"
+        )
+    return _refused(
+        lambda: policy_service.require(policy, user, "review.approve", doing="review changes")
+    )
+
+
+def _refused(check: Callable[[], object]) -> ChangegateError | None:
+    """The domain error ``check`` raises, returned instead, or None."""
+    try:
+        check()
+    except ChangegateError as exc:
+        return exc
+    return None
+
+
 def reject(session: Session, policy: Policy, change: Change, *, actor: str, comment: str) -> Review:
     user = get_user(session, actor)
     if not comment.strip():
         raise InvalidInput("a rejection needs --comment saying what to fix", field="comment")
+    refusal = rejection_refusal(policy, change, user)
+    if refusal is not None:
+        raise refusal
     target = next_state("reject", change.state, change.key)
-    if user.name == change.author:
-        raise PolicyDenied(
-            f"{user.name} authored {change.key}; withdraw it instead of rejecting it", field="by"
-        )
-    policy_service.require(policy, user, "review.approve", doing="review changes")
     review = Review(
         change_id=change.id,
         reviewer=user.name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,55 +15,10 @@ from changegate.policy.schema import Policy
 from changegate.users.models import User
 
 
-@dataclass(frozen=True)
-class ReviewChance:
-    """Whether a user may approve a change now, and if not, why not (shown on the page)."""
-
-    allowed: bool
-    reason: str
-
-
-def approval_chance(session: Session, policy: Policy, change: Change, user: User) -> ReviewChance:
-    """Mirrors the checks of ``reviews.service.approve`` without writing anything.
-
-    The page uses it only to decide whether to show the buttons; the endpoint still runs the
-    service, which is the authority.
-    """
-    from changegate.reviews.models import Review
-
-    if change.state not in ("submitted", "approved"):
-        return ReviewChance(False, f"{change.key} is {change.state.replace('_', ' ')}")
-    if user.name == change.author and not policy.segregation_of_duties.author_may_approve:
-        return ReviewChance(False, "you authored this change; a peer must review it")
-    from changegate.reviews.service import author_bar
-
-    if author_bar(session, policy, change, user.name) is not None:
-        return ReviewChance(False, "you wrote commits of this change; a peer must review it")
-    if not policy_service.allowed(policy, user, "review.approve"):
-        return ReviewChance(False, "your roles do not include reviewing changes")
-    evaluation = evaluate_change(session, policy, change)
-    rules = {rule.id: rule for rule in policy.rules}
-    wanted = {
-        rules[r.rule_id].require.role or "" for r in evaluation.results if r.kind == "approval"
-    }
-    if wanted and not wanted & set(user.roles):
-        return ReviewChance(False, f"approvals here need role {' or '.join(sorted(wanted))}")
-    digest = change.content_digest()
-    already = session.scalar(
-        select(Review.id).where(
-            Review.change_id == change.id,
-            Review.reviewer == user.name,
-            Review.verdict == "approve",
-            Review.content_digest == digest,
-        )
-    )
-    if already is not None:
-        return ReviewChance(False, "you have approved this revision")
-    return ReviewChance(True, "")
-
-
 def awaiting_review(session: Session, policy: Policy, user: User) -> list[dict[str, Any]]:
     """Submitted changes that ask for an approval the user could give and has not given."""
+    from changegate.reviews.service import approval_refusal
+
     out: list[dict[str, Any]] = []
     if not policy_service.allowed(policy, user, "review.approve"):
         return out
@@ -72,15 +26,13 @@ def awaiting_review(session: Session, policy: Policy, user: User) -> list[dict[s
     for change in session.scalars(
         select(Change).where(Change.state == "submitted").order_by(Change.id)
     ):
-        if change.author == user.name:
-            continue
         evaluation = evaluate_change(session, policy, change)
         wanted = [
             r
             for r in evaluation.results
             if r.kind == "approval" and not r.met and rules[r.rule_id].require.role in user.roles
         ]
-        if wanted and approval_chance(session, policy, change, user).allowed:
+        if wanted and approval_refusal(session, policy, change, user) is None:
             out.append({"change": change, "wanted": [r.reason for r in wanted]})
     return out
 
@@ -148,6 +100,7 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
     from changegate.audit.service import timeline
     from changegate.changes.lifecycle import TRANSITIONS
     from changegate.changes.status import change_report, status_report
+    from changegate.reviews.service import approval_refusal, rejection_refusal
 
     report = change_report(session, policy, change)
     status = status_report(session, policy, change)
@@ -157,12 +110,7 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
     may_submit = change.state == "draft" and (
         user.name == change.author or policy_service.allowed(policy, user, "change.edit_any")
     )
-    chance = approval_chance(session, policy, change, user)
-    may_reject = (
-        change.state in TRANSITIONS["reject"]
-        and user.name != change.author
-        and policy_service.allowed(policy, user, "review.approve")
-    )
+    refusal = approval_refusal(session, policy, change, user)
     return {
         "change": change,
         "report": report,
@@ -172,8 +120,8 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
         "timeline": timeline(session, change_key=change.key),
         "may_edit": may_edit,
         "may_submit": may_submit,
-        "may_approve": chance.allowed,
-        "approve_reason": chance.reason,
-        "may_reject": may_reject,
+        "may_approve": refusal is None,
+        "approve_reason": "" if refusal is None else refusal.message,
+        "may_reject": rejection_refusal(policy, change, user) is None,
         "gate_open": all(r["met"] for r in status["requirements"] if r["stage"] == "gate"),
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -19,7 +18,7 @@ from changegate.api.schemas import (
     TimelineOut,
     VerifyOut,
 )
-from changegate.db import iso
+from changegate.audit.timebounds import ISO_TIME, parse_bound
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
 
@@ -54,26 +53,6 @@ def overdue(ctx: ReadCtx) -> dict[str, Any]:
     return {"overdue": rows, "count": len(rows)}
 
 
-ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?$"
-
-
-def _when(value: str | None, field: str) -> str | None:
-    """An ISO 8601 time as the log writes it (UTC, ``Z``), or InvalidInput naming the field."""
-    from changegate.errors import InvalidInput
-
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f"{field}: {value!r} is not a date or time; use e.g. 2026-11-25T14:00Z", field=field
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return iso(parsed)
-
-
 @router.get(
     "/audit/events",
     response_model=list[TimelineOut],
@@ -106,16 +85,16 @@ def audit_events(
     ctx.require("audit.read", doing="read the audit log")
     key = None
     if change:
-        from changegate.api.routes.changes import _change
+        from changegate.api.routes.common import change_for
 
-        key = _change(ctx, change).key
+        key = change_for(ctx, change).key
     entries = search(
         ctx.session,
         change_key=key,
         actor=actor or None,
         action=action or None,
-        since=_when(since, "since"),
-        until=_when(until, "until"),
+        since=parse_bound(since, "since"),
+        until=parse_bound(until, "until"),
         limit=limit,
         before_seq=before,
     )

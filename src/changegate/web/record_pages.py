@@ -1,0 +1,91 @@
+"""The record's pages: the policy in force, the audit log search and the chain check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from changegate.errors import ChangegateError
+from changegate.web.render import render
+from changegate.web.session import WebRead
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/policy")
+def policy_page(request: Request, ctx: WebRead) -> Response:
+    ctx.require("policy.read", doing="read the policy")
+    loaded = ctx.app.loaded
+    return render(
+        request,
+        "policy.html",
+        {"p": loaded.validated(), "digest": loaded.digest, "source": loaded.source},
+        ctx=ctx,
+    )
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    ctx: WebRead,
+    change: str = Query(default="", max_length=30),
+    actor: str = Query(default="", max_length=100),
+    action: str = Query(default="", max_length=100),
+    since: str = Query(default="", max_length=40),
+    until: str = Query(default="", max_length=40),
+) -> Response:
+    from changegate.audit.events import ALL_EVENTS
+    from changegate.audit.service import search
+    from changegate.audit.timebounds import parse_bound
+    from changegate.changes.service import get_change
+
+    ctx.require("audit.read", doing="read the audit log")
+    errors: dict[str, str] = {}
+    key = None
+    if change.strip():
+        try:
+            key = get_change(ctx.session, change.strip()).key
+        except ChangegateError as exc:
+            errors["change"] = exc.message
+    bounds: dict[str, str | None] = {}
+    for name, value in (("since", since), ("until", until)):
+        try:
+            bounds[name] = parse_bound(value, name)
+        except ChangegateError as exc:
+            errors[name] = exc.message
+    entries = (
+        []
+        if errors
+        else search(
+            ctx.session,
+            change_key=key,
+            actor=actor.strip() or None,
+            action=action.strip() or None,
+            since=bounds.get("since"),
+            until=bounds.get("until"),
+            limit=300,
+        )
+    )
+    context = {
+        "entries": list(reversed(entries)),
+        "q": {"change": change, "actor": actor, "action": action, "since": since, "until": until},
+        "errors": errors,
+        "actions": sorted({e.action for e in ALL_EVENTS}),
+        "may_verify": ctx.allowed("audit.verify"),
+    }
+    return render(request, "audit.html", context, ctx=ctx, status=400 if errors else 200)
+
+
+@router.get("/audit/verify")
+def audit_verify(request: Request, ctx: WebRead) -> Response:
+    from changegate.audit.verify import verify
+
+    ctx.require("audit.verify", doing="verify the audit log")
+    report = verify(ctx.session)
+    fragment = request.headers.get("hx-request") == "true"
+    return render(
+        request,
+        "verify_result.html" if fragment else "verify.html",
+        {"report": report},
+        ctx=ctx,
+    )
