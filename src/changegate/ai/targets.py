@@ -67,6 +67,11 @@ def _content_text(content: Any) -> str | None:
     return None
 
 
+def _require_http(url: str, what: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise TargetError(f"{what} URL {url!r} must start with http:// or https://", field="url")
+
+
 @dataclass
 class ChatCompletionsTarget:
     """An OpenAI-compatible chat completions endpoint.
@@ -85,11 +90,7 @@ class ChatCompletionsTarget:
     label: str = ""
 
     def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise TargetError(
-                f"chat target URL {self.url!r} must start with http:// or https://",
-                field="url",
-            )
+        _require_http(self.url, "chat target")
         if not self.model:
             raise TargetError(
                 "a chat completions target needs a model name (the 'model' of the request)",
@@ -333,11 +334,7 @@ class HttpRagTarget:
     label: str = ""
 
     def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise TargetError(
-                f"RAG target URL {self.base_url!r} must start with http:// or https://",
-                field="url",
-            )
+        _require_http(self.base_url, "RAG target")
         self.base_url = self.base_url.rstrip("/")
         if not self.label:
             self.label = self.base_url
