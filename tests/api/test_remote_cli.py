@@ -587,7 +587,13 @@ def test_remote_user_and_token_commands(
     same(local_url, base, tokens["ada"], ["token", "revoke", "x"], capsys, code=2)
     same(local_url, base, tokens["ada"], ["token", "list", "--user", "nobody", "--json"], capsys)
     # a user of this test's own: a one-time password stops its holder on the shared server
-    same(local_url, base, tokens["ada"], ["user", "add", "pat", "--role", "engineer"], capsys)
+    same(
+        local_url,
+        base,
+        tokens["ada"],
+        ["user", "add", "pat", "--role", "engineer", "--by", "ada"],
+        capsys,
+    )
     env = {"CHANGEGATE_URL": base, "CHANGEGATE_TOKEN": tokens["ada"], "COLUMNS": "200"}
     args = ["user", "set-password", "pat", "--json"]
     there = ClickRunner(env=env | {"CHANGEGATE_DB": "sqlite:////nonexistent/x.db"}).invoke(
