@@ -72,22 +72,25 @@ def _attach(
     change: Change,
     *,
     actor: str,
-    blob: Blob | None,
+    content: bytes | None,
     filename: str | None,
     **fields: Any,
 ) -> Evidence:
-    """Add an evidence row (bound to the change's fields as they are now) and its event."""
+    """Check that ``actor`` may attach evidence, store the file (if any) by content, and add
+    the evidence row, bound to the change's fields as they are now, with its event."""
+    who = check_can_attach(session, policy, change, actor=actor)
+    blob = None if content is None else store_blob(session, content, actor=who)
     evidence = Evidence(
         change_id=change.id,
         blob_sha256=None if blob is None else blob.sha256,
         filename=None if blob is None else filename,
-        added_by=actor,
+        added_by=who,
         created_at=utcnow(),
         bound_to=bound_fields(policy, change),
         **fields,
     )
     session.add(evidence)
-    record(session, events.EvidenceAdded, actor=actor, after=evidence)
+    record(session, events.EvidenceAdded, actor=who, after=evidence)
     return evidence
 
 
@@ -95,8 +98,6 @@ def add_junit(
     session: Session, policy: Policy, change: Change, *, content: bytes, filename: str, actor: str
 ) -> Evidence:
     summary = parse_junit(content, filename=filename)  # refuses malformed files before any write
-    name = check_can_attach(session, policy, change, actor=actor)
-    blob = store_blob(session, content, actor=name)
     passed = summary.failures == 0 and summary.errors == 0
     details = f"{summary.tests} tests, {summary.failures} failures, {summary.errors} errors, {summary.skipped} skipped"
     if summary.notes:
@@ -105,8 +106,8 @@ def add_junit(
         session,
         policy,
         change,
-        actor=name,
-        blob=blob,
+        actor=actor,
+        content=content,
         filename=filename,
         kind="junit",
         name=summary.name,
@@ -134,14 +135,12 @@ def add_validation(
     vname = _slug(name, "validation")
     if report is not None and not report:
         raise InvalidInput(f"--report {report_filename}: the file is empty", field="report")
-    who = check_can_attach(session, policy, change, actor=actor)
-    blob = None if report is None else store_blob(session, report, actor=who)
     return _attach(
         session,
         policy,
         change,
-        actor=who,
-        blob=blob,
+        actor=actor,
+        content=report,
         filename=report_filename or "report",
         kind="validation",
         name=vname,
@@ -166,14 +165,12 @@ def add_document(
     dkind = _slug(kind, "kind")
     if not content:
         raise InvalidInput(f"--document {filename}: the file is empty", field="document")
-    who = check_can_attach(session, policy, change, actor=actor)
-    blob = store_blob(session, content, actor=who)
     return _attach(
         session,
         policy,
         change,
-        actor=who,
-        blob=blob,
+        actor=actor,
+        content=content,
         filename=filename,
         kind="document",
         name=dkind,
