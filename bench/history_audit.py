@@ -5,13 +5,14 @@
     python bench/history_audit.py --commits 200000 --runs 5 --json
     python bench/history_audit.py --lookup database       # changegate's tables, SQLite
     python bench/history_audit.py --lookup database --db postgresql://...
+    python bench/history_audit.py --lookup server         # the same behind `changegate serve`
 
 It prints, for the same repository and branch:
 
 - ``git log --first-parent --format=%H%x00%an%x00%s`` wall time and commits per second;
 - ``audit_history`` (every commit looked up, evaluated, findings collected) wall time and
   commits per second, with an in-memory lookup, or (``--lookup database``) with
-  ``changegate.scm.service.DatabaseLookup`` over a migrated changegate database holding the
+  ``changegate.scm.history_db.DatabaseLookup`` over a migrated changegate database holding the
   same links as rows: one change per linked commit, its approvals, its deployments and the
   deployments GitHub reported (what ``changegate audit git`` runs);
 - the ratio of the two. Target: the audit runs at least a third of git's rate.
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 from changegate.scm.gitrepo import GitRepo
@@ -302,7 +303,7 @@ def database_factory(
 ) -> LookupFactory:
     from changegate.db import make_engine, session_scope
     from changegate.policy.loader import load_policy
-    from changegate.scm.service import DatabaseLookup
+    from changegate.scm.history_db import DatabaseLookup
 
     url = db or f"sqlite:///{scratch / 'changegate.db'}"
     build_database(url, shas)
@@ -318,9 +319,39 @@ def database_factory(
     return fresh
 
 
+#: what outlives one lookup factory: the server of ``--lookup server``
+RESOURCES = ExitStack()
+
+
+def server_factory(
+    _path: Path, _branch: str, shas: list[str], scratch: Path, db: str | None
+) -> LookupFactory:
+    """``changegate audit git`` with CHANGEGATE_URL: the same database behind ``changegate
+    serve``, each batch one ``POST /api/audit/commit-lookup`` from the remote backend."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gate_latency import server, token_for
+
+    from changegate.cli.remote.client import Client
+    from changegate.cli.remote.git import RemoteGit
+    from changegate.db import make_engine, session_scope
+    from changegate.policy.loader import load_policy
+    from changegate.users.service import add_user
+
+    url = db or f"sqlite:///{scratch / 'changegate.db'}"
+    build_database(url, shas)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        add_user(session, load_policy().policy, name="auditor", roles=["auditor"])
+    engine.dispose()
+    base = RESOURCES.enter_context(server(url))
+    backend = RemoteGit(Client(base, token_for(url, "auditor")))
+    return backend.lookup
+
+
 LOOKUPS: dict[str, Callable[[Path, str, list[str], Path, str | None], LookupFactory]] = {
     "memory": memory_factory,
     "database": database_factory,
+    "server": server_factory,
 }
 
 
@@ -338,13 +369,13 @@ def time_git_log(path: Path, branch: str) -> tuple[float, int]:
 
 
 def time_audit(
-    path: Path, branch: str, make_lookup: LookupFactory, batch_size: int
+    path: Path, branch: str, make_lookup: LookupFactory, batch_size: int, *, pipelined: bool
 ) -> tuple[float, int, int]:
-    from changegate.scm.service import DatabaseLookup, PipelinedAudit
+    from changegate.scm.history_pipelined import PipelinedAudit
 
     start = time.perf_counter()
     with make_lookup() as lookup:
-        if isinstance(lookup, DatabaseLookup):
+        if pipelined:
             # what `changegate audit git` runs: lookups one batch ahead, on a worker thread
             audit = PipelinedAudit(
                 GitRepo(path),
@@ -375,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="changegate-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="changegate-bench-") as scratch, RESOURCES:
         if args.repo is None:
             path = Path(scratch) / "repo"
             start = time.perf_counter()
@@ -397,7 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.runs):
             seconds, git_count = time_git_log(path, args.branch)
             git_times.append(seconds)
-            seconds, audit_count, findings = time_audit(path, args.branch, lookup, args.batch_size)
+            seconds, audit_count, findings = time_audit(
+                path, args.branch, lookup, args.batch_size, pipelined=args.lookup != "memory"
+            )
             audit_times.append(seconds)
 
     git_seconds = statistics.median(git_times)

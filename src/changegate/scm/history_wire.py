@@ -18,35 +18,41 @@ from changegate.scm.history import Approver, DeploymentRecord, LinkedChange
 MAX_LOOKUP = 5_000
 
 
-def links_to_json(links: Mapping[str, LinkedChange]) -> dict[str, list[Any]]:
-    """``sha -> [change, author, [[user, [emails]], ...], [[environment, passed, id], ...]]``."""
-    return {
-        sha: [
-            link.change_id,
-            link.author,
-            [[a.user, list(a.emails)] for a in link.approvers],
-            [[d.environment, d.gate_passed, d.deployment_id] for d in link.deployments],
-        ]
-        for sha, link in links.items()
-    }
+def links_to_json(links: Mapping[str, LinkedChange]) -> dict[str, Any]:
+    """``{"groups": [[[user, [emails]], ...], ...], "links": {sha: [change, author, group,
+    [[environment, passed, id], ...]?]}}``: each distinct tuple of approvers once (changes
+    approved alike share one), deployments only where there are some."""
+    groups: dict[tuple[Approver, ...], int] = {}
+    out: dict[str, list[Any]] = {}
+    for sha, link in links.items():
+        group = groups.get(link.approvers)
+        if group is None:
+            group = groups[link.approvers] = len(groups)
+        row: list[Any] = [link.change_id, link.author, group]
+        if link.deployments:
+            row.append([[d.environment, d.gate_passed, d.deployment_id] for d in link.deployments])
+        out[sha] = row
+    table = [[[a.user, list(a.emails)] for a in approvers] for approvers in groups]
+    return {"groups": table, "links": out}
 
 
 def links_from_json(data: Any) -> dict[str, LinkedChange]:
     """The answer of ``links_to_json``; a malformed answer is refused, never half read."""
     try:
-        return {
-            str(sha): LinkedChange(
-                change_id=change,
-                author=author,
-                approvers=tuple(Approver(str(user), tuple(emails)) for user, emails in approvers),
-                deployments=tuple(
-                    DeploymentRecord(str(env), bool(passed), ident)
-                    for env, passed, ident in deployments
-                ),
+        groups = [
+            tuple(Approver(str(user), tuple(emails)) for user, emails in group)
+            for group in data["groups"]
+        ]
+        out: dict[str, LinkedChange] = {}
+        for sha, row in data["links"].items():
+            deployments = (
+                tuple(DeploymentRecord(str(e), bool(p), i) for e, p, i in row[3])
+                if len(row) > 3
+                else ()
             )
-            for sha, (change, author, approvers, deployments) in data.items()
-        }
-    except (AttributeError, TypeError, ValueError) as exc:
+            out[str(sha)] = LinkedChange(row[0], row[1], groups[row[2]], deployments)
+        return out
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(
             f"the server's commit lookup is not in the expected form ({exc}); check that "
             "CHANGEGATE_URL names a changegate server of this version",

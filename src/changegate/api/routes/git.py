@@ -101,13 +101,20 @@ def change_from_git(body: FromGitIn, ctx: WriteCtx, response: Response) -> dict[
 @router.post(
     "/api/audit/commit-lookup",
     summary="The change record behind each commit of a batch (audit git)",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "scm.history_wire"}},
 )
-def commit_lookup(body: LookupIn, ctx: ReadCtx) -> dict[str, Any]:
+def commit_lookup(body: LookupIn, ctx: ReadCtx) -> Response:
     """For each SHA linked to a change or deployed as GitHub reported: the change, its
     author, who approved it as the policy counts approval, and the deployments; SHAs with
-    nothing recorded are absent. The client walks the history and judges each commit."""
+    nothing recorded are absent. The client walks the history and judges each commit.
+    Serialised here in one ``json.dumps`` (thousands of plain lists: FastAPI's generic
+    encoder would walk each value)."""
+    import json
+
     from changegate.scm.history_db import DatabaseLookup
     from changegate.scm.history_wire import links_to_json
 
     ctx.require("audit.read", doing="audit a branch's history")
-    return {"links": links_to_json(DatabaseLookup(ctx.session, ctx.policy)(body.shas))}
+    links = DatabaseLookup(ctx.session, ctx.policy)(body.shas)
+    return Response(json.dumps(links_to_json(links)), media_type="application/json")

@@ -41,5 +41,5 @@ class RemoteGit(RemoteBackend):
         for start in range(0, len(batch), MAX_LOOKUP):
             chunk = batch[start : start + MAX_LOOKUP]
             answer = self.call("POST", "/api/audit/commit-lookup", {"shas": chunk})
-            out.update(links_from_json(answer.get("links") if isinstance(answer, dict) else None))
+            out.update(links_from_json(answer))
         return out
