@@ -408,8 +408,18 @@ def test_identity_comes_from_the_token(
     assert r.code == 2 and "cannot reach the changegate server" in r.stderr
 
 
-def test_local_only_commands_and_explicit_databases_fall_back() -> None:
+def test_local_only_commands_and_explicit_databases_fall_back(tmp_path: Path) -> None:
     assert remote.main(["status", "CHG-1", "--db", "sqlite:///x.db"]) is None
+    # an explicit --db is a local database whatever CHANGEGATE_URL says (here: no server)
+    env = {"CHANGEGATE_URL": "http://127.0.0.1:9", "CHANGEGATE_TOKEN": "cg_unused"}
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    for args in (
+        ["gate", "CHG-1", "--env", "production", "--deployer", "carol", "--db", db],
+        ["audit", "verify", "--db", db],
+    ):
+        result = ClickRunner(env=env).invoke(root, args, prog_name="changegate")
+        assert result.exit_code == 2 and "changegate init" in result.stderr, result.stderr
+        assert "cannot reach" not in result.stderr
 
 
 def test_remote_gate_imports_no_database_or_web_framework(
