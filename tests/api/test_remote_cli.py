@@ -514,17 +514,18 @@ def test_remote_emergency_review_history_and_audit_log(
 def test_server_and_demo_run_here_whatever_changegate_url_says(tmp_path: Path) -> None:
     """`serve` and `demo` have no remote side: the server is this machine, the demo builds its
     own database; CHANGEGATE_URL does not turn them away, and demo ignores CHANGEGATE_DB."""
+    real = tmp_path / "real.db"  # the operator's database: the demo must not write into it
     env = {
         "CHANGEGATE_URL": "http://127.0.0.1:9",
         "CHANGEGATE_TOKEN": "cg_unused",
-        "CHANGEGATE_DB": "sqlite:////nonexistent/no-local-database.db",
+        "CHANGEGATE_DB": f"sqlite:///{real}",
     }
-    demo_db = f"sqlite:///{tmp_path / 'demo.db'}"
     result = ClickRunner(env=env).invoke(
-        root, ["demo", "--db", demo_db, "--json"], catch_exceptions=False, prog_name="changegate"
+        root, ["demo", "--json"], catch_exceptions=False, prog_name="changegate"
     )
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["ok"]
+    assert json.loads(result.stdout)["ok"] and not real.exists()
+    env["CHANGEGATE_DB"] = "sqlite:////nonexistent/no-local-database.db"
     help_text = ClickRunner(env=env).invoke(root, ["demo", "--help"]).stdout
     assert "--db" in help_text and "CHANGEGATE_DB" not in help_text
     serve = ["serve", "--port", "1"]  # on CHANGEGATE_DB: a directory that does not exist
