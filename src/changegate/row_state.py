@@ -28,12 +28,16 @@ def row_state(row: Any, names: str) -> dict[str, Any]:
     """The named columns of ``row`` (space-separated, in order) as its audit state.
 
     ``key=column`` records ``column`` under ``key``; ``change_id`` is recorded as ``change``,
-    the change's key (``CHG-N``, or None when the row has no change).
+    the change's key (``CHG-N``, or None when the row has no change); ``?column`` is recorded
+    only when it is not None (a column added later, absent from the events of older rows).
     """
     state: dict[str, Any] = {}
     for name in names.split():
-        key, _, column = name.rpartition("=")
+        optional = name.startswith("?")
+        key, _, column = name.removeprefix("?").rpartition("=")
         value = getattr(row, column)
+        if optional and value is None:
+            continue
         if column == "change_id" and not key:
             state["change"] = None if value is None else f"CHG-{value}"
         else:

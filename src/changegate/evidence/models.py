@@ -42,13 +42,9 @@ class Evidence(Base):
     bound_to: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     def audit_state(self) -> dict[str, Any]:
-        state = self._state()
-        if self.bound_to is not None:  # absent on rows recorded before binding existed
-            state["bound_to"] = self.bound_to
-        return state
-
-    def _state(self) -> dict[str, Any]:
+        # bound_to is absent from the state of rows recorded before binding existed
         return row_state(
             self,
-            "id change_id kind name passed details blob_sha256 filename summary added_by created_at",
+            "id change_id kind name passed details blob_sha256 filename summary added_by "
+            "created_at ?bound_to",
         )

@@ -130,13 +130,9 @@ class GitHubDeployment(Base):
     violation: Mapped[str | None] = mapped_column(Text, default=None)
 
     def audit_state(self) -> dict[str, Any]:
-        state = self._state()
-        if self.violation is not None:  # absent on rows recorded before violations existed
-            state["violation"] = self.violation
-        return state
-
-    def _state(self) -> dict[str, Any]:
+        # violation is absent from the state of rows recorded before violations existed
         return row_state(
             self,
-            "id github_id repository sha ref environment creator_login state change_id gate_passed deployment=deployment_id created_at updated_at",
+            "id github_id repository sha ref environment creator_login state change_id "
+            "gate_passed deployment=deployment_id created_at updated_at ?violation",
         )
