@@ -317,6 +317,14 @@ class GitRepo:
 
     # -- diffs -------------------------------------------------------------------------
 
+    def range_ends(self, revision_range: RevisionRange) -> tuple[str, str]:
+        """``(base, head)`` as full SHAs: ``A..B`` compares A with B, ``A...B`` the merge base
+        of A and B with B."""
+        head = self.resolve(revision_range.head, field="git_range")
+        if revision_range.symmetric:
+            return self.merge_base(revision_range.base, revision_range.head), head
+        return self.resolve(revision_range.base, field="git_range"), head
+
     def changed_files(
         self, revision_range: str | RevisionRange, *, contents: bool = False
     ) -> list[ChangedFile]:
@@ -328,11 +336,7 @@ class GitRepo:
         """
         if isinstance(revision_range, str):
             revision_range = RevisionRange.parse(revision_range)
-        head = self.resolve(revision_range.head, field="git_range")
-        if revision_range.symmetric:
-            base = self.merge_base(revision_range.base, revision_range.head)
-        else:
-            base = self.resolve(revision_range.base, field="git_range")
+        base, head = self.range_ends(revision_range)
         result = self._run(
             [
                 "diff-tree",

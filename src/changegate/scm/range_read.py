@@ -115,11 +115,7 @@ def read_range(
     """
     git_repo = repo if isinstance(repo, GitRepo) else GitRepo(repo)
     parsed = RevisionRange.parse(git_range)
-    head = git_repo.resolve(parsed.head, field="git_range")
-    if parsed.symmetric:
-        base = git_repo.merge_base(parsed.base, parsed.head)
-    else:
-        base = git_repo.resolve(parsed.base, field="git_range")
+    base, head = git_repo.range_ends(parsed)
     files = git_repo.changed_files(RevisionRange(base, head))
     commits = range_commits(git_repo, base, head)
     found = git_repo.identities(commits) if people else {}
