@@ -72,6 +72,31 @@ def _require_http(url: str, what: str) -> None:
         raise TargetError(f"{what} URL {url!r} must start with http:// or https://", field="url")
 
 
+def _post(
+    client: httpx.Client | None,
+    url: str,
+    body: dict[str, Any],
+    *,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST ``body`` as JSON; a transport failure or an HTTP error status is a TargetError."""
+    try:
+        if client is not None:
+            resp = client.post(url, json=body, headers=headers, timeout=timeout)
+        else:
+            resp = httpx.post(url, json=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise TargetError(
+            f"POST {url} failed: {exc}; check the URL and that the service runs", field="url"
+        ) from exc
+    if resp.status_code >= 400:
+        raise TargetError(
+            f"POST {url} answered HTTP {resp.status_code}: {_snippet(resp.text)}", field="url"
+        )
+    return resp
+
+
 @dataclass
 class ChatCompletionsTarget:
     """An OpenAI-compatible chat completions endpoint.
@@ -130,23 +155,7 @@ class ChatCompletionsTarget:
             "model": self.model,
             "messages": self.messages(input, context=context, system_prompt=system_prompt),
         }
-        try:
-            if self.client is not None:
-                resp = self.client.post(
-                    self.endpoint, json=body, headers=headers, timeout=self.timeout
-                )
-            else:
-                resp = httpx.post(self.endpoint, json=body, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise TargetError(
-                f"POST {self.endpoint} failed: {exc}; check the URL and that the service runs",
-                field="url",
-            ) from exc
-        if resp.status_code >= 400:
-            raise TargetError(
-                f"POST {self.endpoint} answered HTTP {resp.status_code}: {_snippet(resp.text)}",
-                field="url",
-            )
+        resp = _post(self.client, self.endpoint, body, timeout=self.timeout, headers=headers)
         try:
             data = resp.json()
             content = data["choices"][0]["message"]["content"]
@@ -341,20 +350,7 @@ class HttpRagTarget:
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         url = f"{self.base_url}{path}"
-        try:
-            if self.client is not None:
-                resp = self.client.post(url, json=body, timeout=self.timeout)
-            else:
-                resp = httpx.post(url, json=body, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise TargetError(
-                f"POST {url} failed: {exc}; check the URL and that the service runs",
-                field="url",
-            ) from exc
-        if resp.status_code >= 400:
-            raise TargetError(
-                f"POST {url} answered HTTP {resp.status_code}: {_snippet(resp.text)}", field="url"
-            )
+        resp = _post(self.client, url, body, timeout=self.timeout)
         if not resp.content:
             return None
         try:
