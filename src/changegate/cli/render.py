@@ -8,11 +8,14 @@ from typing import Any
 
 
 def console() -> Any:
-    """A Rich console. Defined here rather than imported from `context` so that the remote CLI
-    renders the same tables without importing Typer."""
+    """A Rich console for a terminal. Into a pipe or a CI log nothing is wrapped at 80 columns
+    (Rich's default width without a terminal) and no colour codes are written: each line is
+    as long as its content, so it can be grepped."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True, width=100_000, no_color=True)
 
 
 def change_dict(change: Any, evaluation: Any | None = None) -> dict[str, Any]:
@@ -166,21 +169,26 @@ def show_verify(out: dict[str, Any]) -> None:
 
 
 def show_timeline(title: str, entries: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left")
-    for col in ("#", "time", "actor", "action", "entity", "summary"):
-        t.add_column(col)
-    for e in entries:
-        t.add_row(
-            str(e["seq"]),
-            e["ts"][:19].replace("T", " "),
-            e["actor"],
-            e["action"],
-            e["entity"],
-            e["summary"],
+    """Audit events: a table on a terminal, tab-separated lines into a pipe."""
+    columns = ["#", "time", "actor", "action", "entity", "summary"]
+    rows = [
+        dict(
+            zip(
+                columns,
+                (
+                    str(e["seq"]),
+                    e["ts"][:19].replace("T", " "),
+                    e["actor"],
+                    e["action"],
+                    e["entity"],
+                    e["summary"],
+                ),
+                strict=True,
+            )
         )
-    console().print(t)
+        for e in entries
+    ]
+    show_rows(title, rows, columns)
 
 
 def show_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
