@@ -14,12 +14,12 @@ import yaml
 from sqlalchemy import Engine, func, select
 
 from changegate.audit.models import AuditEvent
+from changegate.changes.floor import minimum_class
 from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.policy.engine import ChangeFacts, evaluate
 from changegate.policy.loader import load_policy
 from changegate.scm.classify import classify_paths
-from changegate.scm.service import minimum_class
 from tests.api.support import running_org
 from tests.cli_runner import cli
 from tests.factories import DEFAULT

@@ -241,8 +241,8 @@ def change_for(s: Any) -> Change:
 
 
 def hub_gate(hub: Hub, sha: str) -> dict[str, Any]:
+    from changegate.changes.by_commit import find_change_by_commit
     from changegate.deployments.service import evaluate_gate
-    from changegate.scm.service import find_change_by_commit
 
     with session_scope(hub.engine, write=False) as s:
         found = find_change_by_commit(s, sha).change

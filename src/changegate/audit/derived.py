@@ -33,7 +33,7 @@ class Derived:
 
 
 def _commit_index(session: Session, changes: dict[int, Change]) -> Iterator[str]:
-    """``change_commits`` is ``Change.commits`` indexed by SHA (``scm.service.sync_commit_index``):
+    """``change_commits`` is ``Change.commits`` indexed by SHA (``changes.commit_index``):
     one row per change and distinct lower-cased SHA. A row the change's audited ``commits``
     does not list would let ``gate --git-sha`` find the change for a commit nobody reviewed."""
     wanted: Counter[tuple[int, str]] = Counter()

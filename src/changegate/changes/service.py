@@ -227,8 +227,7 @@ def edit_change(
 def _class_floor(session: Session, change: Change, change_class: str) -> None:
     """Refuse, first and with its own reason, a class below what the change's range or pull
     request requires (``change_written`` checks it again on what is written)."""
-    from changegate.changes.floor import effective_class
-    from changegate.scm.service import class_floor
+    from changegate.changes.floor import class_floor, effective_class
 
     floor = class_floor(session, change)
     if floor is not None and change_class in CLASS_NAMES:
@@ -328,7 +327,7 @@ def standard_problems(policy: Policy, values: dict[str, Any], *, complete: bool)
 
 def _written(session: Session, policy: Policy, change: Change) -> None:
     """The class floor of a change from a pull request or range, and the commit index (scm)."""
-    from changegate.scm.service import change_written
+    from changegate.changes.floor import change_written
 
     change_written(session, policy, change)
 

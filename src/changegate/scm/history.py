@@ -27,10 +27,11 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from changegate.errors import InvalidInput
 from changegate.scm.errors import ScmError
 from changegate.scm.gitrepo import Commit, GitRepo
 
@@ -228,19 +229,25 @@ class HistoryAudit:
         return self._run(commits)
 
     def _run(self, commits: Iterator[Commit]) -> Iterator[Finding]:
+        for batch in self._batches(commits):
+            yield from self._evaluate(batch, self._lookup([commit.sha for commit in batch]))
+        self.summary.complete = True
+
+    def _batches(self, commits: Iterator[Commit]) -> Iterator[list[Commit]]:
+        """``commits`` in lists of ``batch_size`` (the last one shorter)."""
         batch: list[Commit] = []
         size = self._batch_size
         for commit in commits:
             batch.append(commit)
             if len(batch) >= size:
-                yield from self._audit_batch(batch)
+                yield batch
                 batch = []
         if batch:
-            yield from self._audit_batch(batch)
-        self.summary.complete = True
+            yield batch
 
-    def _audit_batch(self, batch: list[Commit]) -> list[Finding]:
-        links = self._lookup([commit.sha for commit in batch])
+    def _evaluate(self, batch: list[Commit], links: Mapping[str, LinkedChange]) -> list[Finding]:
+        """The findings of one batch, given what ``lookup`` answered for it; counted in the
+        summary, and ``progress`` told."""
         if not isinstance(links, Mapping):
             raise ScmError(
                 f"lookup: returned {type(links).__name__}; it must return a mapping from "
@@ -286,6 +293,23 @@ def audit_history(
     return HistoryAudit(
         git_repo, branch, since=since, lookup=lookup, batch_size=batch_size, progress=progress
     )
+
+
+def parse_since(value: str | None) -> datetime | date | None:
+    """``--since`` as a date (YYYY-MM-DD) or an ISO 8601 timestamp."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(
+            f"--since {value!r} is not a date; use YYYY-MM-DD or an ISO 8601 timestamp",
+            field="since",
+        ) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 # -- output ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 - ``ChangeCommit`` and ``ChangeIndex`` (derived from audited change rows): an index of ``Change.commits``
   by SHA and a cache of each change's content digest, so that finding the change behind a
   commit and auditing 100,000 commits take indexed queries. Both are rebuilt from the
-  ``changes`` table whenever a change is written (``scm.service.change_written``) and can be
+  ``changes`` table whenever a change is written (``changes.floor.change_written``) and can be
   rebuilt at any time; the audit log never depends on them.
 """
 
@@ -20,7 +20,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime, iso
 from changegate.reviews.models import Review
-
 
 #: ``ChangeClassification.source`` of a range a client read and sent (``change from-git``
 #: against a server): the server never saw the repository, so it places no commits (§3a)

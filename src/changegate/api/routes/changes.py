@@ -73,8 +73,8 @@ def create_change(body: ChangeNew, ctx: WriteCtx, response: Response) -> dict[st
 def change_by_commit(sha: Sha, ctx: ReadCtx) -> dict[str, Any]:
     """What ``change show --json`` returns, plus ``commit``: the commit and how it is linked
     (a merge or pushed commit outranks a listed one), so a pipeline can gate by its SHA."""
+    from changegate.changes.by_commit import find_change_by_commit
     from changegate.changes.status import change_report
-    from changegate.scm.service import find_change_by_commit
 
     require_read(ctx)
     match = find_change_by_commit(ctx.session, sha)

@@ -46,7 +46,7 @@ def _by_key(ctx: Ctx, key: str) -> Finder:
 
 def _by_commit(ctx: Ctx, sha: str) -> Finder:
     def find() -> tuple[Change, dict[str, Any]]:
-        from changegate.scm.service import find_change_by_commit
+        from changegate.changes.by_commit import find_change_by_commit
 
         match = find_change_by_commit(ctx.session, sha, lock=True)
         return match.change, commit_of(match)
