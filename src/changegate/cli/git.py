@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import click
 
@@ -21,15 +21,16 @@ if TYPE_CHECKING:
     from changegate.scm.range_read import RangeRead
 
 
+class FromGit(NamedTuple):
+    """What `change from-git` asks beside the range: who, a class to raise to, the fields."""
+
+    author: str
+    requested_class: str | None
+    fields: dict[str, Any]
+
+
 class Backend(Protocol):
-    def from_git(
-        self,
-        read: RangeRead,
-        *,
-        author: str,
-        requested_class: str | None,
-        fields: dict[str, Any],
-    ) -> dict[str, Any]: ...
+    def from_git(self, read: RangeRead, request: FromGit) -> dict[str, Any]: ...
     def lookup(self) -> AbstractContextManager[Lookup]: ...
 
 
@@ -124,7 +125,7 @@ def change_from_git(
     }
     fields = {k: v for k, v in given.items() if v is not None}
     read = read_range(repo, git_range)
-    out = backend(run).from_git(read, author=author, requested_class=change_class, fields=fields)
+    out = backend(run).from_git(read, FromGit(author, change_class, fields))
     c = out["classification"]
     run.emit(
         out,

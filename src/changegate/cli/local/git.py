@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from changegate.cli.local.base import LocalBackend
 
 if TYPE_CHECKING:
+    from changegate.cli.git import FromGit
     from changegate.scm.history import Lookup
     from changegate.scm.range_read import RangeRead
 
@@ -27,14 +28,7 @@ class LocalGit(LocalBackend):
         ).to_dict()
         return out
 
-    def from_git(
-        self,
-        read: RangeRead,
-        *,
-        author: str,
-        requested_class: str | None,
-        fields: dict[str, Any],
-    ) -> dict[str, Any]:
+    def from_git(self, read: RangeRead, request: FromGit) -> dict[str, Any]:
         from pydantic import ValidationError
 
         from changegate.changes.from_git import create_change_from_read
@@ -46,9 +40,9 @@ class LocalGit(LocalBackend):
                     session,
                     policy,
                     read,
-                    author=author,
-                    requested_class=requested_class,
-                    fields=fields,
+                    author=request.author,
+                    requested_class=request.requested_class,
+                    fields=request.fields,
                     reported=False,
                 )
             except ValidationError as exc:

@@ -10,22 +10,16 @@ from typing import TYPE_CHECKING, Any
 from changegate.cli.remote.client import RemoteBackend
 
 if TYPE_CHECKING:
+    from changegate.cli.git import FromGit
     from changegate.scm.history import LinkedChange, Lookup
     from changegate.scm.range_read import RangeRead
 
 
 class RemoteGit(RemoteBackend):
-    def from_git(
-        self,
-        read: RangeRead,
-        *,
-        author: str,
-        requested_class: str | None,
-        fields: dict[str, Any],
-    ) -> dict[str, Any]:
-        body = fields | {"range": read.to_dict(), "author": author}
-        if requested_class is not None:
-            body["change_class"] = requested_class
+    def from_git(self, read: RangeRead, request: FromGit) -> dict[str, Any]:
+        body = request.fields | {"range": read.to_dict(), "author": request.author}
+        if request.requested_class is not None:
+            body["change_class"] = request.requested_class
         out: dict[str, Any] = self.call("POST", "/api/changes/from-git", body)
         return out
 
