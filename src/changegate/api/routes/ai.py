@@ -24,7 +24,6 @@ from changegate.api.routes.ai_schemas import (
     PreflightIn,
     ProviderIn,
     RegressIn,
-    decoded,
 )
 from changegate.api.routes.common import Key, acting_on, change_for
 
@@ -49,17 +48,7 @@ def preflight(key: Key, body: PreflightIn, ctx: ReadCtx) -> dict[str, Any]:
 )
 def regress(key: Key, body: RegressIn, ctx: WriteCtx) -> dict[str, Any]:
     actor, change = acting_on(ctx, key, body.by)
-    return checks.record_regression(
-        ctx.session,
-        ctx.policy,
-        change,
-        actor=actor,
-        suite_text=body.suite_text,
-        suite_source=body.suite_source,
-        phase=body.phase,
-        after=body.run("after") or {},
-        before=body.run("before"),
-    )
+    return checks.record_regression(ctx.session, ctx.policy, change, actor=actor, **body.fields())
 
 
 @router.post(
@@ -94,19 +83,7 @@ def _judged(key: str, body: ObservationIn, ctx: WriteCtx, check: str) -> dict[st
 )
 def import_results(key: Key, body: ImportIn, ctx: WriteCtx) -> dict[str, Any]:
     actor, change = acting_on(ctx, key, body.by)
-    return checks.record_import(
-        ctx.session,
-        ctx.policy,
-        change,
-        actor=actor,
-        content=decoded(body.content_base64, "content_base64") or b"",
-        source=body.source,
-        format=body.format,
-        phase=body.phase,
-        before=decoded(body.before_base64, "before_base64"),
-        before_source=body.before_source,
-        critical=body.critical,
-    )
+    return checks.record_import(ctx.session, ctx.policy, change, actor=actor, **body.fields())
 
 
 @router.post(
@@ -119,13 +96,7 @@ def assess(key: Key, body: AssessIn, ctx: WriteCtx) -> dict[str, Any]:
 
     actor, change = acting_on(ctx, key, body.by)
     return record_assessment(
-        ctx.session,
-        ctx.policy,
-        change,
-        ratings=body.ratings,
-        notes=body.notes,
-        dimension_notes=body.dimension_notes,
-        actor=actor,
+        ctx.session, ctx.policy, change, actor=actor, **body.fields()
     ).to_dict()
 
 
@@ -143,8 +114,7 @@ def provider_add(body: ProviderIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.ai.providers import add_provider
 
     actor = ctx.acting_as(body.by, field="by")
-    fields = body.model_dump(exclude={"by"})
-    return add_provider(ctx.session, ctx.policy, actor=actor, **fields).audit_state()
+    return add_provider(ctx.session, ctx.policy, actor=actor, **body.fields()).audit_state()
 
 
 @router.post(
@@ -157,15 +127,4 @@ def provider_dpa(
     name: str = PathParam(max_length=100, description="e.g. anthropic"),
 ) -> dict[str, Any]:
     actor = ctx.acting_as(body.by, field="by")
-    return register.record_dpa(
-        ctx.session,
-        ctx.policy,
-        name,
-        status=body.status,
-        actor=actor,
-        signed=body.signed,
-        expires=body.expires,
-        content=decoded(body.content_base64, "content_base64"),
-        filename=body.filename,
-        notes=body.notes,
-    )
+    return register.record_dpa(ctx.session, ctx.policy, name, actor=actor, **body.fields())

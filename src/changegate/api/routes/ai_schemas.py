@@ -34,6 +34,10 @@ class Raw(Body):
     def _trimmed(self) -> Raw:
         return self
 
+    def fields(self) -> dict[str, Any]:
+        """The service function's keyword arguments (the actor comes from the token)."""
+        return self.model_dump(exclude={"by"})
+
 
 class PreflightIn(Raw):
     by: str | None = Name
@@ -66,10 +70,6 @@ class RegressIn(Raw):
     after: RunIn
     before: RunIn | None = None
 
-    def run(self, which: str) -> dict[str, Any] | None:
-        value = getattr(self, which)
-        return None if value is None else value.model_dump()
-
 
 class ObservationIn(Raw):
     """`ai isolation` / `ai injection`: the canaries and every probe's answer."""
@@ -89,6 +89,12 @@ class ImportIn(Raw):
     before_base64: str | None = Field(default=None, description="Pre-change results to compare")
     before_source: str | None = Field(default=None, max_length=1000)
     critical: list[str] = Field(default_factory=list, max_length=10_000)
+
+    def fields(self) -> dict[str, Any]:
+        out = self.model_dump(exclude={"by", "content_base64", "before_base64"})
+        out["content"] = decoded(self.content_base64, "content_base64")
+        out["before"] = decoded(self.before_base64, "before_base64")
+        return out
 
 
 class AssessIn(Raw):
@@ -115,3 +121,7 @@ class DpaIn(Raw):
     content_base64: str | None = Field(default=None, description="The signed DPA")
     filename: str | None = Field(default=None, min_length=1, max_length=255)
     notes: str | None = Text
+
+    def fields(self) -> dict[str, Any]:
+        out = self.model_dump(exclude={"by", "content_base64"})
+        return out | {"content": decoded(self.content_base64, "content_base64")}
