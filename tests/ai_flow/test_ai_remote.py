@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.ai_flow.flow import FAST_SUITE, GOOD_CALLABLE, ISOLATED, LEAKY
-from tests.api.test_remote_cli import comparable, normal, paired, run_remote
+from tests.api.remote_parity import comparable, normal, paired, run_remote
 from tests.cli_runner import Run, cli
 
 RESULTS = Path(__file__).parents[1] / "ai" / "fixtures" / "results"
