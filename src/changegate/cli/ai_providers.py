@@ -18,7 +18,10 @@ provider = group("provider", "LLM providers and their Data Processing Agreements
 @click.argument("name")
 @click.option("--display-name", default="", help="e.g. 'OpenAI, L.L.C.'.")
 @click.option("--notes", default="")
-@click.option("--by", help="Who adds it (needs ai.provider.manage); default: system.")
+@click.option(
+    "--by",
+    help="Who adds it (needs ai.provider.manage); default: system (against a server: the token's user).",
+)
 def provider_add(run: Run, name: str, display_name: str, notes: str, by: str | None) -> None:
     """Add an LLM provider to the register; its DPA starts as none, so the gate refuses it until one is recorded.
 
