@@ -15,7 +15,7 @@ critical case that fails counts as regressed.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,12 +33,7 @@ class AssertionResult:
     score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "passed": self.passed,
-            "detail": self.detail,
-            "score": self.score,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
