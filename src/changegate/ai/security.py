@@ -23,9 +23,10 @@ from changegate.ai.documents import (
 from changegate.ai.results import run_to_dict
 from changegate.changes.models import Change
 from changegate.db import utcnow
-from changegate.errors import InvalidInput, PolicyDenied
+from changegate.errors import ChangegateError, InvalidInput, PolicyDenied
 from changegate.evidence import service as evidence
 from changegate.evidence.models import Evidence
+from changegate.users.models import User
 from changegate.users.service import get_user
 
 if TYPE_CHECKING:
@@ -42,6 +43,34 @@ ASSESSMENT_DIMENSIONS: dict[str, str] = {
 }
 
 
+def assessor_refusal(policy: Policy, user: User) -> PolicyDenied | None:
+    """Why ``user`` may not record a security impact assessment (the policy's
+    ``ai.security_assessor_roles``), or ``None`` when they may."""
+    allowed = policy.ai.security_assessor_roles
+    if set(user.roles) & set(allowed):
+        return None
+    return PolicyDenied(
+        f"{user.name} may not record a security impact assessment: the policy asks for a "
+        f"user with role {' or '.join(allowed)} (ai.security_assessor_roles); {user.name} "
+        f"holds {', '.join(user.roles) or 'no roles'}",
+        field="by",
+    )
+
+
+def assessment_refusal(
+    session: Session, policy: Policy, change: Change, user: User
+) -> ChangegateError | None:
+    """Why ``user`` may not record an assessment on ``change`` now (the assessor roles, then
+    who may attach evidence to it), or ``None``: what a page asks before offering the form."""
+    refusal: ChangegateError | None = assessor_refusal(policy, user)
+    if refusal is None:
+        try:
+            evidence.check_can_attach(session, policy, change, actor=user.name)
+        except ChangegateError as exc:
+            refusal = exc
+    return refusal
+
+
 def record_assessment(
     session: Session,
     policy: Policy,
@@ -55,14 +84,9 @@ def record_assessment(
     """Record a structured security impact assessment by a user holding one of the policy's
     ``ai.security_assessor_roles``, and re-derive the ``security-impact`` validation."""
     user = get_user(session, actor)
-    allowed = policy.ai.security_assessor_roles
-    if not set(user.roles) & set(allowed):
-        raise PolicyDenied(
-            f"{user.name} may not record a security impact assessment: the policy asks for a "
-            f"user with role {' or '.join(allowed)} (ai.security_assessor_roles); {user.name} "
-            f"holds {', '.join(user.roles) or 'no roles'}",
-            field="by",
-        )
+    refusal = assessor_refusal(policy, user)
+    if refusal is not None:
+        raise refusal
     levels = policy.risk.levels
     problems = [
         f"--{dim.replace('_', '-')} {ratings.get(dim)!r}: use {'|'.join(levels)}"

@@ -27,6 +27,7 @@ DONE = {
     "approved": "Approved.",
     "rejected": "Rejected; the author can edit and resubmit.",
     "password": "Password changed.",
+    "assessed": "Security impact assessment recorded.",
 }
 
 

@@ -101,6 +101,7 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
     from changegate.changes.lifecycle import TRANSITIONS
     from changegate.changes.status import change_report, status_report
     from changegate.reviews.service import approval_refusal, rejection_refusal
+    from changegate.web.ai_views import ai_review
 
     report = change_report(session, policy, change)
     status = status_report(session, policy, change)
@@ -124,4 +125,7 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
         "approve_reason": "" if refusal is None else refusal.message,
         "may_reject": rejection_refusal(policy, change, user) is None,
         "gate_open": all(r["met"] for r in status["requirements"] if r["stage"] == "gate"),
+        "ai_review": ai_review(
+            session, policy, change, user, evidence=report["evidence"], is_ai=bool(status["ai"])
+        ),
     }
