@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -128,3 +130,23 @@ def same(
     if code is not None:
         assert here.code == code, f"{label}: {here.stderr}"
     return there
+
+
+#: what a remote command must never load: the database, the web framework, Typer, Rich
+HEAVY = frozenset({"sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic", "rich"})
+
+
+def remote_process(
+    base: str, token: str, *args: str
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """``changegate ARGS`` as a fresh process against the server, with no local database, and
+    the top-level packages it loaded (listed at exit by the real entry point)."""
+    from tests.cli.test_fast_gate import ENTRY
+
+    env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=token)
+    env["CHANGEGATE_DB"] = "sqlite:////nonexistent/no-local-database.db"
+    run = subprocess.run(
+        [sys.executable, "-c", ENTRY, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    loaded = {m.split(".")[0] for m in run.stderr.rsplit("MODULES ", 1)[-1].split()}
+    return run, loaded

@@ -5,9 +5,7 @@ nor FastAPI (nor Pydantic or Typer)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +17,12 @@ from changegate.cli.main import cli as root
 from changegate.cli.remote.client import Client
 from tests.api.remote_parity import (
     DATA,
+    HEAVY,
     POLICY,
     comparable,
     normal,
     pair,
+    remote_process,
     run_remote,
     same,
 )
@@ -413,26 +413,15 @@ def test_remote_git_commands_import_no_database_or_web_framework(
 ) -> None:
     """`change from-git` and `audit git` against a server read the repository and talk HTTP:
     no SQLAlchemy, Pydantic, FastAPI or Typer, and no local database."""
-    from tests.cli.test_fast_gate import ENTRY  # the entry point, listing modules at exit
-
     local_url, base, tokens = pair
     repo, start = _service_repo(tmp_path)
-    env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=tokens["alice"])
-    env["CHANGEGATE_DB"] = "sqlite:////nonexistent/no-local-database.db"
     new = ["change", "from-git", "--git-range", f"{start}..main", "--repo", str(repo.path)]
     new += ["--title", "Rotate the chain", "--author", "alice", "--json"]
     audit = ["audit", "git", str(repo.path), "--format", "json"]
     for args, code in ((new, 0), (audit, 1)):
-        run = subprocess.run(
-            [sys.executable, "-c", ENTRY, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        run, loaded = remote_process(base, tokens["alice"], *args)
         assert run.returncode == code, run.stderr[-2000:]
-        loaded = {m.split(".")[0] for m in run.stderr.rsplit("MODULES ", 1)[1].split()}
-        assert not loaded & {"sqlalchemy", "pydantic", "fastapi", "starlette", "typer"}, args
+        assert not loaded & HEAVY, (args, loaded & HEAVY)
     assert cli(local_url, *new).code == 0  # the same change locally: the ids stay in step
 
 
@@ -442,24 +431,11 @@ def test_remote_change_commands_import_no_database_or_web_framework(
     """`change new`, `status`, `change show` and `evidence add` against a server, each as a
     fresh process: none imports SQLAlchemy, FastAPI, Pydantic, Typer, Alembic or Rich."""
     local_url, base, tokens = pair
-    env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=tokens["alice"])
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        r = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "changegate", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        r, loaded = remote_process(base, tokens["alice"], *args)
         assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr[-2000:]
-        modules = {
-            line.split("|")[-1].strip().split(".")[0]
-            for line in r.stderr.splitlines()
-            if "|" in line
-        }
-        heavy = {"sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic", "rich"}
-        assert not modules & heavy, (args, modules & heavy)
+        assert not loaded & HEAVY, (args, loaded & HEAVY)
         return r
 
     new = ["change", "new", "--title", "t", "--class", "normal", "--author", "alice"]

@@ -6,9 +6,6 @@ which run here whatever CHANGEGATE_URL says."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +14,7 @@ from click.testing import CliRunner as ClickRunner
 
 from changegate.cli.main import cli as root
 from changegate.cli.remote.client import Answer, Client
-from tests.api.remote_parity import DATA, pair, run_remote, same
+from tests.api.remote_parity import DATA, HEAVY, pair, remote_process, run_remote, same
 from tests.cli_runner import Run, cli
 
 __all__ = ["pair"]
@@ -141,24 +138,15 @@ def test_remote_audit_verify_checks_anchors(
 def test_remote_gate_imports_no_database_or_web_framework(
     pair: tuple[str, str, dict[str, str]],
 ) -> None:
-    _, base, tokens = pair
-    env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=tokens["carol"])
-    args = ["gate", "CHG-1", "--env", "staging", "--deployer", "carol", "--json"]
-    r = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "changegate", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert r.returncode in (0, 1), r.stderr[-2000:]
-    assert json.loads(r.stdout)["change"] == "CHG-1"
-    modules = {
-        line.split("|")[-1].strip().split(".")[0] for line in r.stderr.splitlines() if "|" in line
-    }
-    assert not modules & {"sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic"}, (
-        modules
-    )
+    local_url, base, tokens = pair
+    new = ["change", "new", "--title", "Imports", "--class", "normal", "--author", "alice"]
+    key = json.loads(remote_process(base, tokens["alice"], *new, "--json")[0].stdout)["id"]
+    assert cli(local_url, *new, "--json").json()["id"] == key  # the two records stay in step
+    args = ["gate", key, "--env", "staging", "--deployer", "carol", "--json"]
+    r, loaded = remote_process(base, tokens["carol"], *args)
+    assert r.returncode == 1 and json.loads(r.stdout)["change"] == key, r.stderr[-2000:]
+    assert "changegate.cli.remote.pipeline" in r.stderr.rsplit("MODULES ", 1)[-1].split()
+    assert not loaded & HEAVY, loaded & HEAVY
 
 
 def log_rows(run: Run) -> list[tuple[str, ...]]:
