@@ -32,24 +32,25 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class EqualsAssertion(_Base):
+class _TextAssertion(_Base):
+    """An assertion about a text ``value`` in the output."""
+
+    value: str
+    ignore_case: bool = False
+
+
+class EqualsAssertion(_TextAssertion):
     """Output equals ``value`` after trimming surrounding whitespace."""
 
     type: Literal["equals"]
-    value: str
-    ignore_case: bool = False
 
 
-class ContainsAssertion(_Base):
+class ContainsAssertion(_TextAssertion):
     type: Literal["contains"]
-    value: str
-    ignore_case: bool = False
 
 
-class NotContainsAssertion(_Base):
+class NotContainsAssertion(_TextAssertion):
     type: Literal["not-contains"]
-    value: str
-    ignore_case: bool = False
 
 
 class RegexAssertion(_Base):
