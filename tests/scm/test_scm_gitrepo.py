@@ -12,7 +12,8 @@ import pytest
 from changegate.policy.pathrules import default_path_rules
 from changegate.scm.classify import classify_paths
 from changegate.scm.errors import BadRevision, GitError, NotARepository
-from changegate.scm.gitrepo import GitRepo, RevisionRange, _parse_log_stream
+from changegate.scm.gitformats import RevisionRange, parse_log_stream
+from changegate.scm.gitrepo import GitRepo
 
 if TYPE_CHECKING:
     from tests.gitrepo import Repo
@@ -303,12 +304,12 @@ def test_streaming_parser_handles_any_chunking() -> None:
             return piece
 
     for size in (1, 2, 3, 7, 64, len(data)):
-        commits = list(_parse_log_stream(Trickle(data, size)))  # type: ignore[arg-type]
+        commits = list(parse_log_stream(Trickle(data, size)))  # type: ignore[arg-type]
         assert [c.sha for c in commits] == ["a" * 40, "b" * 40]
         assert commits[1].subject == "ünï" and commits[1].trailers == (("K", "v"), ("X", "y"))
         assert commits[0].author_name == "Zoë" and commits[0].parents == ()
     with pytest.raises(GitError, match="ended in the middle of a commit"):
-        list(_parse_log_stream(Trickle(data[:-10], 5)))  # type: ignore[arg-type]
+        list(parse_log_stream(Trickle(data[:-10], 5)))  # type: ignore[arg-type]
 
 
 def test_a_long_history_streams(repo: Repo) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from changegate.scm.errors import BadRevision, NotARepository, ScmError
-from changegate.scm.gitrepo import Commit
+from changegate.scm.gitformats import Commit
 from changegate.scm.history import (
     CSV_COLUMNS,
     Approver,

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from changegate.policy.errors import PathRuleError
 from changegate.policy.glob import compile_glob
 from changegate.policy.pathrules import DEFAULT_CLASS_ORDER, PathRule
-from changegate.scm.gitrepo import ChangedFile, GitRepo
+from changegate.scm.gitformats import ChangedFile
+from changegate.scm.gitrepo import GitRepo
 
 if TYPE_CHECKING:
     from changegate.scm.range_read import RangeRead

@@ -6,7 +6,8 @@ for an option. Output is read in git's NUL-separated machine formats, so paths a
 with spaces, newlines or non-ASCII characters come through intact.
 
 The first-parent log is streamed: one ``git log`` process whose output is parsed
-incrementally, never one process per commit.
+incrementally, never one process per commit. The records and the parsers of git's output
+are in ``changegate.scm.gitformats``.
 """
 
 from __future__ import annotations
@@ -16,23 +17,24 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import IO, NamedTuple
 
 from changegate.scm.errors import BadRevision, GitError, NotARepository
+from changegate.scm.gitformats import (
+    LOG_FORMAT,
+    LOG_FORMAT_BASE,
+    ChangedFile,
+    Commit,
+    RevisionRange,
+    decode,
+    parse_cat_file_batch,
+    parse_log_stream,
+    parse_raw_diff,
+)
 
 _SHA_RE = re.compile(r"\A[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
-_READ_SIZE = 1 << 20
-
-# Fields of one commit in the streamed log, separated by NUL; git's -z ends each record
-# with one more NUL. The trailers come last and are unfolded, one "Key: value" per line;
-# without trailers the last field is empty (asking git to parse every message body costs
-# it about a fifth more time, and the history audit does not need them).
-_LOG_FORMAT_BASE = "%H%x00%P%x00%an%x00%ae%x00%cI%x00%s%x00"
-_LOG_FORMAT = _LOG_FORMAT_BASE + "%(trailers:only,unfold)"
-_LOG_FIELDS = 7
 
 # Environment for every git process: no prompts, no pager, no user-level surprises in
 # output that we parse (dates, colours and replacement objects do not apply to plumbing
@@ -47,103 +49,12 @@ _GIT_ENV_OVERRIDES = {
 }
 
 
-class Commit(NamedTuple):
-    """One commit of a first-parent walk, as git reports it."""
-
-    sha: str
-    parents: tuple[str, ...]
-    author_name: str
-    author_email: str
-    committed_at: str  # committer date, strict ISO 8601 with offset
-    subject: str
-    trailers: tuple[tuple[str, str], ...]
-
-    def trailer(self, key: str) -> str | None:
-        """The value of the first trailer named ``key`` (case-insensitive), if any."""
-        wanted = key.lower()
-        for name, value in self.trailers:
-            if name.lower() == wanted:
-                return value
-        return None
-
-    @property
-    def is_merge(self) -> bool:
-        return len(self.parents) > 1
-
-
-@dataclass(frozen=True, slots=True)
-class ChangedFile:
-    """One entry of a diff between two commits.
-
-    ``status`` is git's letter: A added, M modified, D deleted, R renamed, C copied,
-    T type changed. ``old_path`` is set for renames and copies. ``old_oid``/``new_oid``
-    are blob ids (None on the side where the file does not exist). ``old_content`` and
-    ``new_content`` are filled only when contents were asked for, and stay None for a side
-    that does not exist or for a submodule (which has no blob).
-    """
-
-    status: str
-    path: str
-    old_path: str | None
-    old_oid: str | None
-    new_oid: str | None
-    old_mode: str
-    new_mode: str
-    similarity: int | None = None
-    old_content: bytes | None = None
-    new_content: bytes | None = None
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        """Every path this entry touches: both sides of a rename, else the one path."""
-        if self.old_path is not None and self.old_path != self.path:
-            return (self.old_path, self.path)
-        return (self.path,)
-
-
-@dataclass(frozen=True, slots=True)
-class RevisionRange:
-    """``base..head`` (two dots) or ``base...head`` (three dots, from the merge base)."""
-
-    base: str
-    head: str
-    symmetric: bool = False
-
-    @classmethod
-    def parse(cls, text: str) -> RevisionRange:
-        """Parse ``BASE..HEAD`` or ``BASE...HEAD``; an empty side means ``HEAD``."""
-        if "..." in text:
-            base, _, head = text.partition("...")
-            symmetric = True
-        elif ".." in text:
-            base, _, head = text.partition("..")
-            symmetric = False
-        else:
-            raise BadRevision(
-                f"git range {text!r} has no '..'; write it as BASE..HEAD, e.g. main..HEAD",
-                field="git_range",
-            )
-        if ".." in head:
-            raise BadRevision(
-                f"git range {text!r} has more than one '..'; write it as BASE..HEAD",
-                field="git_range",
-            )
-        return cls(base=base or "HEAD", head=head or "HEAD", symmetric=symmetric)
-
-    def __str__(self) -> str:
-        return f"{self.base}{'...' if self.symmetric else '..'}{self.head}"
-
-
 def _since_argument(since: datetime | date) -> str:
     if isinstance(since, datetime):
         moment = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
     else:
         moment = datetime.combine(since, time.min, tzinfo=UTC)
     return f"--since={moment.isoformat()}"
-
-
-def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
 
 
 class GitRepo:
@@ -206,7 +117,7 @@ class GitRepo:
 
     @staticmethod
     def _first_line(stderr: bytes) -> str:
-        text = _decode(stderr).strip()
+        text = decode(stderr).strip()
         return text.splitlines()[0] if text else "no message from git"
 
     @staticmethod
@@ -229,7 +140,7 @@ class GitRepo:
             ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
             check=False,
         )
-        sha = _decode(result.stdout).strip()
+        sha = decode(result.stdout).strip()
         if result.returncode != 0 or not _SHA_RE.match(sha):
             raise BadRevision(
                 f"{field}: {rev!r} does not name a commit in {str(self.path)!r}; "
@@ -256,7 +167,7 @@ class GitRepo:
             ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{value}^{{commit}}"],
             check=False,
         )
-        full = _decode(result.stdout).strip()
+        full = decode(result.stdout).strip()
         # a branch or tag may be spelled like a SHA: only the commit it abbreviates counts
         if result.returncode != 0 or not _SHA_RE.match(full) or not full.startswith(value):
             raise BadRevision(
@@ -279,7 +190,7 @@ class GitRepo:
         )
         commits = [
             line.split()[0]
-            for line in _decode(present.stdout).splitlines()
+            for line in decode(present.stdout).splitlines()
             if line.endswith(" commit")
         ]
         if not commits:
@@ -296,7 +207,7 @@ class GitRepo:
             ],
             check=False,
         )
-        fields = _decode(result.stdout).split("\0")
+        fields = decode(result.stdout).split("\0")
         out: dict[str, tuple[str, str, str, str]] = {}
         for i in range(0, len(fields) - 4, 5):
             sha = fields[i].strip()
@@ -313,7 +224,7 @@ class GitRepo:
                 f"git_range: {a!r} and {b!r} have no common ancestor; use BASE..HEAD (two dots)",
                 field="git_range",
             )
-        return _decode(result.stdout).strip()
+        return decode(result.stdout).strip()
 
     # -- diffs -------------------------------------------------------------------------
 
@@ -351,7 +262,7 @@ class GitRepo:
                 head,
             ]
         )
-        files = _parse_raw_diff(result.stdout)
+        files = parse_raw_diff(result.stdout)
         if contents:
             files = self._with_contents(files)
         return files
@@ -364,7 +275,7 @@ class GitRepo:
         ``base`` rather than with its parent, a merge of the target branch into the range adds
         nothing the target branch already had."""
         listed = self._run(["rev-list", "--end-of-options", f"{base}..{head}", "--"])
-        commits = _decode(listed.stdout).split()
+        commits = decode(listed.stdout).split()
         if not commits:
             return []
         pairs = "".join(f"{base} {commit}\n" for commit in commits).encode()
@@ -372,7 +283,7 @@ class GitRepo:
             ["diff-tree", "--stdin", "-r", "-z", "--no-commit-id", "--name-only", "--no-renames"],
             stdin=pairs,
         )
-        paths = (_decode(token) for token in result.stdout.split(b"\0"))
+        paths = (decode(token) for token in result.stdout.split(b"\0"))
         return list(dict.fromkeys(p for p in paths if p))
 
     def _with_contents(self, files: list[ChangedFile]) -> list[ChangedFile]:
@@ -403,7 +314,7 @@ class GitRepo:
             if not _SHA_RE.match(oid):
                 raise BadRevision(f"oid: {oid!r} is not a full object id", field="oid")
         result = self._run(["cat-file", "--batch"], stdin=("\n".join(unique) + "\n").encode())
-        return _parse_cat_file_batch(result.stdout)
+        return parse_cat_file_batch(result.stdout)
 
     # -- history -----------------------------------------------------------------------
 
@@ -414,7 +325,7 @@ class GitRepo:
         if since is not None:
             args.append(_since_argument(since))
         result = self._run([*args, "--end-of-options", sha, "--"])
-        return int(_decode(result.stdout).strip() or "0")
+        return int(decode(result.stdout).strip() or "0")
 
     def iter_first_parent(
         self,
@@ -432,7 +343,7 @@ class GitRepo:
         is empty. Stopping the iteration early ends the git process.
         """
         sha = self.resolve(rev, field="branch")
-        log_format = _LOG_FORMAT if trailers else _LOG_FORMAT_BASE
+        log_format = LOG_FORMAT if trailers else LOG_FORMAT_BASE
         args = ["log", "--first-parent", "-z", f"--format={log_format}", "--no-color"]
         if since is not None:
             args.append(_since_argument(since))
@@ -458,7 +369,7 @@ class GitRepo:
             parse_error: GitError | None = None
             try:
                 try:
-                    yield from _parse_log_stream(process.stdout)
+                    yield from parse_log_stream(process.stdout)
                 except GitError as exc:
                     parse_error = exc  # git's own message, if it failed, says more
             finally:
@@ -474,125 +385,6 @@ class GitRepo:
                 )
             if parse_error is not None:
                 raise parse_error
-
-
-def _parse_log_stream(stream: IO[bytes]) -> Iterator[Commit]:
-    """Parse ``git log -z --format=_LOG_FORMAT`` output as it arrives.
-
-    Decoding happens once per chunk up to the last NUL in it, so a multi-byte character
-    split across two reads is never cut.
-    """
-    pending = b""
-    fields: list[str] = []
-    read = stream.read  # a buffered read blocks until the whole chunk or end of output
-    while True:
-        chunk = read(_READ_SIZE)
-        if not chunk:
-            break
-        pending += chunk
-        cut = pending.rfind(b"\0")
-        if cut < 0:
-            continue
-        text = pending[:cut].decode("utf-8", "surrogateescape")
-        pending = pending[cut + 1 :]
-        tokens = text.split("\0")
-        if fields:
-            fields.extend(tokens)
-            tokens = fields
-        usable = len(tokens) - len(tokens) % _LOG_FIELDS
-        # Seven references to one iterator: zip hands out consecutive groups of seven.
-        group = iter(tokens[:usable])
-        for sha, parents, name, email, date_, subject, trailers in zip(
-            group, group, group, group, group, group, group, strict=True
-        ):
-            yield Commit(
-                sha,
-                tuple(parents.split()) if parents else (),
-                name,
-                email,
-                date_,
-                subject,
-                _parse_trailers(trailers) if trailers else (),
-            )
-        fields = tokens[usable:]
-    if pending.strip() or fields:
-        raise GitError(
-            "git log output ended in the middle of a commit; the repository may be corrupt "
-            "(run 'git fsck')",
-            field="repo",
-        )
-
-
-def _parse_trailers(text: str) -> tuple[tuple[str, str], ...]:
-    pairs: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            pairs.append((key.strip(), value.strip()))
-    return tuple(pairs)
-
-
-_NULL_OID_RE = re.compile(r"\A0+\Z")
-
-
-def _parse_raw_diff(output: bytes) -> list[ChangedFile]:
-    """Parse ``git diff-tree -r -z --raw`` output.
-
-    Each entry is ``:old_mode new_mode old_oid new_oid STATUS[score]`` NUL path NUL, with a
-    second path for renames and copies.
-    """
-    tokens = output.split(b"\0")
-    files: list[ChangedFile] = []
-    i = 0
-    while i < len(tokens):
-        header = tokens[i]
-        if not header:
-            i += 1
-            continue
-        if not header.startswith(b":"):
-            raise GitError(f"unexpected git diff-tree output: {_decode(header)!r}", field="repo")
-        old_mode, new_mode, old_oid, new_oid, status_score = _decode(header[1:]).split(" ")
-        status = status_score[0]
-        score = int(status_score[1:]) if len(status_score) > 1 else None
-        if status in "RC":
-            old_path: str | None = _decode(tokens[i + 1])
-            path = _decode(tokens[i + 2])
-            i += 3
-        else:
-            old_path = None
-            path = _decode(tokens[i + 1])
-            i += 2
-        files.append(
-            ChangedFile(
-                status=status,
-                path=path,
-                old_path=old_path,
-                old_oid=None if _NULL_OID_RE.match(old_oid) else old_oid,
-                new_oid=None if _NULL_OID_RE.match(new_oid) else new_oid,
-                old_mode=old_mode,
-                new_mode=new_mode,
-                similarity=score,
-            )
-        )
-    return files
-
-
-def _parse_cat_file_batch(output: bytes) -> dict[str, bytes]:
-    blobs: dict[str, bytes] = {}
-    position = 0
-    while position < len(output):
-        end = output.index(b"\n", position)
-        header = _decode(output[position:end]).split(" ")
-        position = end + 1
-        if len(header) == 2 and header[1] == "missing":
-            continue
-        if len(header) != 3:
-            raise GitError(f"unexpected git cat-file output: {' '.join(header)!r}", field="repo")
-        oid, _type, size_text = header
-        size = int(size_text)
-        blobs[oid] = output[position : position + size]
-        position += size + 1  # the contents are followed by a newline
-    return blobs
 
 
 def expand_commits(

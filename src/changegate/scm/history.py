@@ -33,7 +33,8 @@ from typing import Protocol
 
 from changegate.errors import InvalidInput
 from changegate.scm.errors import ScmError
-from changegate.scm.gitrepo import Commit, GitRepo
+from changegate.scm.gitformats import Commit
+from changegate.scm.gitrepo import GitRepo
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 
-from changegate.scm.gitrepo import Commit
+from changegate.scm.gitformats import Commit
 from changegate.scm.history import Finding, HistoryAudit, LinkedChange
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from changegate.errors import InvalidInput
-from changegate.scm.gitrepo import ChangedFile, GitRepo, RevisionRange
+from changegate.scm.gitformats import ChangedFile, RevisionRange
+from changegate.scm.gitrepo import GitRepo
 
 #: at most this many commits of a range or pull request are listed on its change
 MAX_RANGE_COMMITS = 1000
