@@ -79,16 +79,19 @@ def ai_regress(
     check_phase(phase, wants_before=wants_before)
     loaded = load_suite(suite)  # refused here, with the file's problems, before any run
     text = suite.read_text(encoding="utf-8")
-    keys = api_key_env
     after = chat_target(
-        target, model=model, interface=interface, api_key_env=keys, system_prompt=system_prompt
+        target,
+        model=model,
+        interface=interface,
+        api_key_env=api_key_env,
+        system_prompt=system_prompt,
     )
     before = (
         chat_target(
             before_target or target,
             model=before_model or model,
             interface=interface,
-            api_key_env=keys,
+            api_key_env=api_key_env,
             system_prompt=before_system_prompt or system_prompt,
         )
         if wants_before
