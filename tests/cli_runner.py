@@ -59,3 +59,13 @@ def cli_process(
         timeout=timeout,
     )
     return Run(p.returncode, p.stdout, p.stderr)
+
+
+#: runs the real entry point and lists, at exit, every module the process loaded (the backend
+#: is loaded through importlib, which ``-X importtime`` does not report)
+ENTRY = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('MODULES ' + ' '.join(sys.modules) + '\\n'))\n"
+    "from changegate.cli.main import run\n"
+    "run()\n"
+)

@@ -21,7 +21,7 @@ from changegate.cli import legacy_remote as remote
 from changegate.cli.main import COMMANDS
 from changegate.cli.main import cli as root
 from tests.api.support import database, running_org, serving
-from tests.cli_runner import Run, cli
+from tests.cli_runner import ENTRY, Run, cli
 
 DATA = Path(__file__).parents[1] / "data"
 POLICY = Path(__file__).parents[2] / "src" / "changegate" / "policy" / "default.yaml"
@@ -141,8 +141,6 @@ def remote_process(
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """``changegate ARGS`` as a fresh process against the server, with no local database, and
     the top-level packages it loaded (listed at exit by the real entry point)."""
-    from tests.cli.test_fast_gate import ENTRY
-
     env = dict(os.environ, CHANGEGATE_URL=base, CHANGEGATE_TOKEN=token)
     env["CHANGEGATE_DB"] = "sqlite:////nonexistent/no-local-database.db"
     run = subprocess.run(

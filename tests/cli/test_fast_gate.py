@@ -12,7 +12,7 @@ import sys
 import pytest
 from sqlalchemy import Engine
 
-from tests.cli_runner import cli, cli_process
+from tests.cli_runner import ENTRY, cli, cli_process
 from tests.factories import make_change, make_team
 
 
@@ -44,16 +44,6 @@ def test_gate_process_matches_the_command_in_process(
     if "Usage" in in_process.stderr:
         assert "Usage: changegate gate" in process.stderr and process.code == 2
     assert process.code in (1, 2)
-
-
-#: runs the real entry point and lists, at exit, every module the process loaded (the backend
-#: is loaded through importlib, which ``-X importtime`` does not report)
-ENTRY = (
-    "import atexit, sys\n"
-    "atexit.register(lambda: sys.stderr.write('MODULES ' + ' '.join(sys.modules) + '\\n'))\n"
-    "from changegate.cli.main import run\n"
-    "run()\n"
-)
 
 
 def test_gate_process_imports_neither_typer_nor_pydantic_nor_rich(
