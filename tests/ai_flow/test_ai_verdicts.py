@@ -11,11 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from changegate.ai.injection import observe_injection
 from changegate.ai.isolation import observe_isolation
 from changegate.ai.regression import collect_outputs
 from changegate.ai.suite import load_suite
 from changegate.ai.targets import CallableTarget
+from changegate.api.routes.ai_schemas import OutputIn, RunIn
 from tests.ai.fake_targets import InProcessRag, answer
 from tests.api.conftest import org  # noqa: F401  (the server on both databases)
 from tests.api.support import Org
@@ -127,3 +131,13 @@ def test_a_regression_run_is_judged_by_the_server(org: Org) -> None:  # noqa: F8
         headers=headers,
     )
     assert r.status_code == 400, r.text
+
+
+def test_what_a_target_answered_is_kept_as_sent() -> None:
+    """Request bodies trim text, but a model's answer is evidence: kept as sent (an assertion
+    may look at its whitespace), and still refused with a NUL in it."""
+    run = RunIn(label=" good ", outputs=[OutputIn(id="a", output="  30 days \n")])
+    assert run.fields()["outputs"][0]["output"] == "  30 days \n"
+    assert run.label == " good "
+    with pytest.raises(ValidationError):
+        OutputIn(id="a", output="nul\x00")
