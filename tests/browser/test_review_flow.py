@@ -6,115 +6,15 @@ cannot approve their own change. Screenshots of each step go to the pytest temp 
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from changegate.auth import service as auth
-from tests.api.support import Org, database, running_org
-from tests.factories import JUNIT_PASS, tx
+from tests.browser.support import Site, login, person, shot
+from tests.factories import JUNIT_PASS
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "correct horse battery staple"
-
-
-def chromium_path() -> str:
-    found = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("Chromium is required in CI (apt-get install chromium) but was not found")
-    pytest.skip("Chromium not installed (apt-get install chromium); CI runs these")
-
-
-@dataclass
-class Site:
-    base: str
-    org: Org
-    shots: Path
-    ci_token: str
-
-
-@pytest.fixture(scope="module")
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    chromium_path()
-    tmp = tmp_path_factory.mktemp("browser")
-    # plain http on 127.0.0.1: the cookie is still Secure (Chromium treats loopback as secure)
-    with database("sqlite", request, tmp) as url, running_org(url) as org:
-        for name in ("alice", "bob"):
-            org.user("engineer", name=name)
-            tx(
-                org.engine,
-                lambda s, n=name: auth.set_password(s, user=n, password=PASSWORD, actor="system"),
-            )
-        org.user("ci", name="ci-bot")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        server = uvicorn.Server(
-            uvicorn.Config(org.app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started
-        shots = tmp_path_factory.mktemp("screenshots")
-        yield Site(f"http://127.0.0.1:{port}", org, shots, org.token("ci-bot"))
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=ARGS)
-        yield b
-        b.close()
-
-
-def login(browser: Any, site: Site, user: str, width: int = 1280) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.goto(f"{site.base}/")
-    assert "/login" in page.url
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site.base}/")
-    return page
-
-
-def shot(page: Any, site: Site, name: str) -> None:
-    path = site.shots / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 5000
 
 
 def test_create_submit_review_approve_and_the_gate_opens(browser: Any, site: Site) -> None:
@@ -140,7 +40,8 @@ def test_create_submit_review_approve_and_the_gate_opens(browser: Any, site: Sit
 
     # the author cannot approve: no button, and the endpoint refuses
     assert alice.locator("#approve-button").count() == 0
-    assert "you authored this change" in alice.inner_text("#review")
+    assert "alice authored" in alice.inner_text("#review")
+    assert "may not approve it" in alice.inner_text("#review")
     csrf = alice.locator("input[name=csrf]").first.get_attribute("value")
     refused = alice.request.post(
         f"{base}/changes/{key}/approve",
@@ -217,11 +118,7 @@ def test_refused_form_keeps_the_input_and_marks_the_fields(browser: Any, site: S
 
 
 def test_audit_page_searches_and_verifies_the_chain(browser: Any, site: Site) -> None:
-    site.org.user("auditor", name="audrey")
-    tx(
-        site.org.engine,
-        lambda s: auth.set_password(s, user="audrey", password=PASSWORD, actor="system"),
-    )
+    person(site.org, "audrey", "auditor")
     page = login(browser, site, "audrey")
     page.goto(f"{site.base}/audit?actor=bob")
     rows = page.locator("#results tbody tr")
