@@ -423,3 +423,28 @@ def test_definition_restored_after_recomputing_is_caught(history: Engine, db_url
         return
     first, problems = broken(history)
     assert first == seq, problems
+
+
+def test_a_column_no_longer_derived_from_the_bytes_is_reported(history: Engine) -> None:
+    """The column turned into one that does not read the bytes (PostgreSQL: DROP EXPRESSION,
+    then an UPDATE; SQLite: a constant as its expression), and an event moved off CHG-1."""
+    seq = _event_about(history, "review:")
+    if history.dialect.name == "sqlite":
+        from changegate.audit.columns import SQLITE
+
+        with history.begin() as conn:
+            conn.exec_driver_sql("PRAGMA writable_schema = ON")
+            conn.exec_driver_sql(
+                "UPDATE sqlite_master SET sql = replace(sql, ?, 'NULL') "
+                "WHERE name = 'audit_events'",
+                (SQLITE["change_key"],),
+            )
+        history.dispose()
+    else:
+        sql(history, "ALTER TABLE audit_events ALTER COLUMN change_key DROP EXPRESSION")
+        disable_triggers(history)
+        sql(history, "UPDATE audit_events SET change_key = NULL WHERE seq = :s", s=seq)
+    first, problems = broken(history)
+    named = ("change_key not generated from the event bytes", "change_key is not the generated")
+    assert any(n in p for p in problems for n in named), problems
+    assert first is not None and first <= seq, problems

@@ -183,13 +183,26 @@ def _sqlite_problems(conn: Connection) -> list[str]:
     for kind, name in sorted(found.keys() | expected.keys()):
         if (kind, name) not in expected:
             problems.append(f"audit_events has an unexpected {kind} {name}: {found[kind, name]}")
-        elif found.get((kind, name)) != expected[kind, name]:
+        elif (sql := found.get((kind, name))) != expected[kind, name]:
+            why = _what_differs(sql or "") if kind == "table" else ""
             problems.append(
-                f"the definition of {kind} {name} differs from the expected one (indexed "
-                f"columns derived from something other than the event bytes?): found "
-                f"{found.get((kind, name))!r}, expected {expected[kind, name]!r}"
+                f"the definition of {kind} {name} in sqlite_master differs from migration "
+                f"0009's{why}: found {sql!r}"
             )
-    return sorted(set(problems))
+    return problems
+
+
+def _what_differs(table_sql: str) -> str:
+    """Which generated columns' expressions a table definition lacks, as a clause."""
+    lost = [
+        c for c, expr in SQLITE.items() if f"{c} VARCHAR(" not in table_sql or expr not in table_sql
+    ]
+    if not lost:
+        return ""
+    return (
+        f" ({', '.join(lost)} not generated from the event bytes as expected: "
+        "`audit log` may miss or misfile events)"
+    )
 
 
 def _pg_problems(conn: Connection) -> list[str]:
