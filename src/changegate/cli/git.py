@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 
@@ -18,15 +18,7 @@ from changegate.cli.core import Run, command, line
 
 if TYPE_CHECKING:
     from changegate.scm.history import Lookup
-    from changegate.scm.range_read import RangeRead
-
-
-class FromGit(NamedTuple):
-    """What `change from-git` asks beside the range: who, a class to raise to, the fields."""
-
-    author: str
-    requested_class: str | None
-    fields: dict[str, Any]
+    from changegate.scm.range_read import FromGit, RangeRead
 
 
 class Backend(Protocol):
@@ -59,9 +51,11 @@ def classify(run: Run, git_range: str, repo: Path, change_class: str | None) -> 
 
     Example: changegate classify --git-range main...feature/reorder-providers --repo .
     """
-    from changegate.cli.local.git import LocalGit
+    from changegate.changes.from_git import classify_range
+    from changegate.policy.loader import load_policy
 
-    out = LocalGit(run.opts).classify(repo, git_range, requested_class=change_class)
+    policy = load_policy(run.opts.policy).policy
+    out = classify_range(policy, repo, git_range, requested_class=change_class).to_dict()
 
     def human() -> None:
         from changegate.cli.render import show_classification
@@ -125,6 +119,8 @@ def change_from_git(
     }
     fields = {k: v for k, v in given.items() if v is not None}
     read = read_range(repo, git_range)
+    from changegate.scm.range_read import FromGit
+
     out = backend(run).from_git(read, FromGit(author, change_class, fields))
     c = out["classification"]
     run.emit(

@@ -11,11 +11,20 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from changegate.errors import InvalidInput
 from changegate.scm.gitformats import ChangedFile, RevisionRange
 from changegate.scm.gitrepo import GitRepo
+
+
+class FromGit(NamedTuple):
+    """What `change from-git` asks beside the range: who, a class to raise to, the fields."""
+
+    author: str
+    requested_class: str | None
+    fields: dict[str, Any]
+
 
 #: at most this many commits of a range or pull request are listed on its change
 MAX_RANGE_COMMITS = 1000

@@ -4,30 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from changegate.cli.local.base import LocalBackend
 
 if TYPE_CHECKING:
-    from changegate.cli.git import FromGit
     from changegate.scm.history import Lookup
-    from changegate.scm.range_read import RangeRead
+    from changegate.scm.range_read import FromGit, RangeRead
 
 
 class LocalGit(LocalBackend):
-    def classify(
-        self, repo: Path, git_range: str, *, requested_class: str | None
-    ) -> dict[str, Any]:
-        """Reads the repository and the policy file only: no database."""
-        from changegate.changes.from_git import classify_range
-
-        policy = self.loaded_policy().policy
-        out: dict[str, Any] = classify_range(
-            policy, repo, git_range, requested_class=requested_class
-        ).to_dict()
-        return out
-
     def from_git(self, read: RangeRead, request: FromGit) -> dict[str, Any]:
         from pydantic import ValidationError
 

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 from changegate.cli.remote.client import RemoteBackend
 
 if TYPE_CHECKING:
-    from changegate.cli.git import FromGit
     from changegate.scm.history import LinkedChange, Lookup
-    from changegate.scm.range_read import RangeRead
+    from changegate.scm.range_read import FromGit, RangeRead
 
 
 class RemoteGit(RemoteBackend):
