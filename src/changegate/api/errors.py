@@ -66,7 +66,16 @@ def error_body(error: str, message: str, field: str | None = None) -> dict[str, 
 
 
 #: paths of the web UI; errors there are pages, everywhere else JSON
-WEB_PREFIXES = ("/login", "/logout", "/password", "/changes", "/policy", "/audit", "/static")
+WEB_PREFIXES = (
+    "/login",
+    "/logout",
+    "/password",
+    "/changes",
+    "/policy",
+    "/audit",
+    "/ai/",
+    "/static",
+)
 
 
 def is_api(request: Request) -> bool:
