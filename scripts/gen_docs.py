@@ -12,38 +12,25 @@ from typing import Any
 import click
 
 from changegate.audit.events import ALL_EVENTS
-from changegate.cli.main import COMMANDS, cli
+from changegate.cli.main import cli
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def _walk(prefix: str, cmd: Any, out: list[tuple[str, Any]], only: set[str] | None = None) -> None:
-    if hasattr(cmd, "list_commands"):  # a group (Typer's are not click.Group instances)
+def _walk(prefix: str, cmd: Any, out: list[tuple[str, Any]]) -> None:
+    if isinstance(cmd, click.Group):
         ctx = click.Context(cmd)
         for name in sorted(cmd.list_commands(ctx)):
             sub = cmd.get_command(ctx, name)
-            if sub is not None and (only is None or name in only):
+            if sub is not None:
                 _walk(f"{prefix} {name}".strip(), sub, out)
     else:
         out.append((prefix, cmd))
 
 
-def _legacy(out: list[tuple[str, Any]]) -> None:
-    """What the earlier Typer application still serves (until every group is moved)."""
-    try:
-        import typer.main
-
-        from changegate.cli.legacy_main import build_app
-    except ImportError:
-        return
-    legacy: Any = typer.main.get_command(build_app())
-    _walk("", legacy, out, set(legacy.list_commands(click.Context(legacy))) - set(COMMANDS))
-
-
 def cli_doc() -> str:
     commands: list[tuple[str, Any]] = []
     _walk("", cli, commands)
-    _legacy(commands)
     commands.sort(key=lambda pair: pair[0])
     lines = [
         "# Command reference",

@@ -1,4 +1,4 @@
-"""Running the real `changegate` CLI in-process (Typer's runner) or as a fresh process."""
+"""Running the real `changegate` CLI in-process (Click's runner) or as a fresh process."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 
 from click.testing import CliRunner as ClickRunner
 
-from changegate.cli.main import COMMANDS
 from changegate.cli.main import cli as root
 
 
@@ -32,18 +31,10 @@ def cli(db_url: str, *args: str, policy: str | None = None, input: str | None = 
         "CHANGEGATE_URL": None,
         "COLUMNS": "200",
     }
-    first = next((a for a in args if not a.startswith("-")), None)
-    if first is None or first in COMMANDS:
-        result = ClickRunner(env=env).invoke(
-            root, list(args), input=input, catch_exceptions=False, prog_name="changegate"
-        )
-        return Run(result.exit_code, result.stdout, result.stderr)
-    from typer.testing import CliRunner
-
-    from changegate.cli.legacy_main import app
-
-    legacy = CliRunner(env=env).invoke(app, list(args), input=input, catch_exceptions=False)
-    return Run(legacy.exit_code, legacy.stdout, legacy.stderr)
+    result = ClickRunner(env=env).invoke(
+        root, list(args), input=input, catch_exceptions=False, prog_name="changegate"
+    )
+    return Run(result.exit_code, result.stdout, result.stderr)
 
 
 def cli_process(

@@ -17,8 +17,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner as ClickRunner
 
-from changegate.cli import legacy_remote as remote
-from changegate.cli.main import COMMANDS
 from changegate.cli.main import cli as root
 from tests.api.support import database, running_org, serving
 from tests.cli_runner import ENTRY, Run, cli
@@ -65,39 +63,14 @@ def paired(
 def run_remote(base: str, token: str, args: list[str], capsys: pytest.CaptureFixture[str]) -> Run:
     """``changegate ARGS`` with CHANGEGATE_URL and the token, and a local database that does not
     exist: a command that used a local database instead of the server would fail."""
-    first = next((a for a in args if not a.startswith("-")), None)
-    if first in COMMANDS:
-        env = {
-            "CHANGEGATE_URL": base,
-            "CHANGEGATE_TOKEN": token,
-            "CHANGEGATE_DB": "sqlite:////nonexistent/no-local-database.db",
-            "COLUMNS": "200",
-        }
-        result = ClickRunner(env=env).invoke(
-            root, args, catch_exceptions=False, prog_name="changegate"
-        )
-        return Run(result.exit_code, result.stdout, result.stderr)
-    return _run_legacy_remote(base, token, args, capsys)
-
-
-def _run_legacy_remote(
-    base: str, token: str, args: list[str], capsys: pytest.CaptureFixture[str]
-) -> Run:
-    env = {"CHANGEGATE_URL": base, "CHANGEGATE_TOKEN": token, "COLUMNS": "200"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        capsys.readouterr()
-        code = remote.main(args)
-        out = capsys.readouterr()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    assert code is not None, f"{args} fell back to local mode"
-    return Run(code, out.out, out.err)
+    env = {
+        "CHANGEGATE_URL": base,
+        "CHANGEGATE_TOKEN": token,
+        "CHANGEGATE_DB": "sqlite:////nonexistent/no-local-database.db",
+        "COLUMNS": "200",
+    }
+    result = ClickRunner(env=env).invoke(root, args, catch_exceptions=False, prog_name="changegate")
+    return Run(result.exit_code, result.stdout, result.stderr)
 
 
 def normal(text: str) -> str:

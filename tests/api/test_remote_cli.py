@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner as ClickRunner
 
-from changegate.cli import legacy_remote as remote
 from changegate.cli.main import cli as root
 from changegate.cli.remote.client import Client
 from tests.api.remote_parity import (
@@ -190,13 +189,13 @@ def test_identity_comes_from_the_token(
 
 
 def test_local_only_commands_and_explicit_databases_fall_back(tmp_path: Path) -> None:
-    assert remote.main(["status", "CHG-1", "--db", "sqlite:///x.db"]) is None
     # an explicit --db is a local database whatever CHANGEGATE_URL says (here: no server)
     env = {"CHANGEGATE_URL": "http://127.0.0.1:9", "CHANGEGATE_TOKEN": "cg_unused"}
     db = f"sqlite:///{tmp_path / 'fresh.db'}"
     for args in (
         ["gate", "CHG-1", "--env", "production", "--deployer", "carol", "--db", db],
         ["audit", "verify", "--db", db],
+        ["status", "CHG-1", "--db", db],
     ):
         result = ClickRunner(env=env).invoke(root, args, prog_name="changegate")
         assert result.exit_code == 2 and "changegate init" in result.stderr, result.stderr

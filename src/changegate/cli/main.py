@@ -16,6 +16,9 @@ COMMANDS: dict[str, str] = {
     "evidence": "changegate.cli.evidence:evidence",
     "policy": "changegate.cli.policy:policy",
     "classify": "changegate.cli.git:classify",
+    "init": "changegate.cli.setup:init",
+    "user": "changegate.cli.users:user",
+    "token": "changegate.cli.users:token",
     "gate": "changegate.cli.pipeline:gate",
     "deploy": "changegate.cli.pipeline:deploy",
     "rollback": "changegate.cli.pipeline:rollback",
@@ -38,12 +41,6 @@ cli = LazyGroup(
 )
 
 
-def _legacy(args: list[str]) -> bool:
-    """Whether a command still runs on the earlier Typer application (being moved)."""
-    first = next((a for a in args if not a.startswith("-")), None)
-    return first is not None and first not in COMMANDS
-
-
 def run() -> None:
     """Run one command and exit.
 
@@ -57,12 +54,7 @@ def run() -> None:
     if sys.argv[1:2] == ["gate"]:
         gc.disable()
     try:
-        if _legacy(sys.argv[1:]):
-            from changegate.cli.legacy_main import _dispatch
-
-            _dispatch()
-        else:
-            cli.main(prog_name="changegate")
+        cli.main(prog_name="changegate")
     finally:
         local = sys.modules.get("changegate.cli.local.base")
         if local is not None:
