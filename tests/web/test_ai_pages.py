@@ -111,6 +111,8 @@ def test_others_get_the_register_read_only_and_403_on_post(org: Org) -> None:
     assert refused.headers["content-type"].startswith("text/html")  # the error page, not JSON
     fields = {"provider": name, "status": "signed", "signed": day(-1), "expires": day(300)}
     assert post_dpa(org, engineer, fields).status_code == 403
+    bad = post_dpa(org, engineer, fields, document=None)  # the service checks the input first
+    assert bad.status_code == 400 and "a signed DPA needs --document FILE" in text(bad.text)
     assert listing(org) == before
     denied = tx(org.engine, lambda s: search(s, actor=engineer, action="access.denied"))
     assert len(denied) == 2

@@ -43,7 +43,7 @@ def _refused(ctx: WebCtx, form: FormData, exc: ChangegateError, which: str) -> F
     values = form_dict(form) | {"form": which}
     context = register_page(ctx.session, ctx.policy, ctx.user) | {
         "values": values,
-        "errors": {which: exc.message, "field": exc.field or ""},
+        "errors": {which: exc.message},
         "done": "",
         "user": {"name": ctx.user.name, "roles": list(ctx.user.roles)},
         "csrf": ctx.csrf,
@@ -91,8 +91,8 @@ def record_dpa(ctx: WebWrite, form: FormBody) -> Response:
 
     values = form_dict(form)
     notes = str(values.get("notes", "")).strip()
+    content, filename = _document(form)
     try:
-        content, filename = _document(form)
         register.record_dpa(
             ctx.session,
             ctx.policy,
