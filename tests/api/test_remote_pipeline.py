@@ -133,6 +133,8 @@ def test_remote_audit_verify_checks_anchors(
     assert broken.code == 1
     assert [a["ok"] for a in broken.json()["anchors"]] == [True, False]
     assert "anchored but the log ends at" in broken.json()["problems"][0]
+    deep = run_remote(base, tokens["ada"], ["audit", "verify", "--deep", "--json"], capsys)
+    assert deep.code == 0 and deep.json()["events"] == head["events"]
 
 
 def test_remote_gate_imports_no_database_or_web_framework(

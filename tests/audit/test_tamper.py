@@ -420,6 +420,9 @@ def test_definition_restored_after_recomputing_is_caught(history: Engine, db_url
     if history.dialect.name == "sqlite":
         report = tx(history, lambda s: verify(s, deep=True))
         assert not report.ok and "indexes of audit_events differ" in report.problems[0]
+        assert cli(db_url, "audit", "verify").code == 0  # the plain verify reads definitions
+        deep = cli(db_url, "audit", "verify", "--deep", "--json")
+        assert deep.code == 1 and "indexes of audit_events differ" in deep.json()["problems"][0]
         return
     first, problems = broken(history)
     assert first == seq, problems

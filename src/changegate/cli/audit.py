@@ -22,7 +22,7 @@ Opener = Callable[[], AbstractContextManager[TextIO]]
 
 
 class Backend(Protocol):
-    def verify(self, anchors: list[str]) -> dict[str, Any]: ...
+    def verify(self, anchors: list[str], deep: bool) -> dict[str, Any]: ...
     def log(
         self, change: str | None, limit: int | None
     ) -> tuple[str | None, list[dict[str, Any]]]: ...
@@ -43,12 +43,18 @@ def backend(run: Run) -> Backend:
     help="SEQ:HASH of a head printed earlier and kept outside the database; the chain must "
     "still pass through it (catches a rewrite of the whole log).",
 )
-def audit_verify(run: Run, anchors: tuple[str, ...]) -> int:
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also have the database recompute every index entry of the log (slower; catches an "
+    "index rebuilt under a forged definition by someone who could edit the database file).",
+)
+def audit_verify(run: Run, anchors: tuple[str, ...], deep: bool) -> int:
     """Recompute the hash chain and check every record against its last audit event; exit 1 on a break.
 
     Example: changegate audit verify --anchor 1042:3f6c...   (the head printed last time)
     """
-    out = backend(run).verify(list(anchors))
+    out = backend(run).verify(list(anchors), deep)
 
     def human() -> None:
         from changegate.cli.render import show_verify

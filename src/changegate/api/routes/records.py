@@ -10,14 +10,14 @@ from fastapi.responses import StreamingResponse
 
 from changegate.api.deps import ReadCtx
 from changegate.api.errors import COMMON_ERRORS
-from changegate.api.schemas import (
+from changegate.api.responses import (
     DeploymentOut,
     OverdueOut,
-    PolicyCheckIn,
     PolicyCheckOut,
     TimelineOut,
     VerifyOut,
 )
+from changegate.api.schemas import PolicyCheckIn
 from changegate.audit.timebounds import ISO_TIME, parse_bound
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
@@ -113,12 +113,15 @@ def audit_verify(
         list[str] | None,
         Query(description="SEQ:HASH of a head seen earlier; the chain must pass through it"),
     ] = None,
+    deep: Annotated[
+        bool, Query(description="Also have the database recompute every index entry (slower)")
+    ] = False,
 ) -> dict[str, Any]:
     from changegate.audit.verify import Anchor, verify
 
     ctx.require("audit.verify", doing="verify the audit log")
     anchors = [Anchor.parse(a) for a in anchor or []]
-    return verify(ctx.session, anchors=anchors).to_dict()
+    return verify(ctx.session, anchors=anchors, deep=deep).to_dict()
 
 
 @router.get(

@@ -11,12 +11,12 @@ if TYPE_CHECKING:
 
 
 class LocalAudit(LocalBackend):
-    def verify(self, anchors: list[str]) -> dict[str, Any]:
+    def verify(self, anchors: list[str], deep: bool) -> dict[str, Any]:
         from changegate.audit.verify import Anchor, verify
 
         parsed = [Anchor.parse(a) for a in anchors]
         with self.tx(write=False) as (s, _):
-            out: dict[str, Any] = verify(s, anchors=parsed).to_dict()
+            out: dict[str, Any] = verify(s, anchors=parsed, deep=deep).to_dict()
         return out
 
     def log(self, change: str | None, limit: int | None) -> tuple[str | None, list[dict[str, Any]]]:

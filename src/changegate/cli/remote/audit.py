@@ -14,8 +14,8 @@ PAGE = 5000
 
 
 class RemoteAudit(RemoteBackend):
-    def verify(self, anchors: list[str]) -> dict[str, Any]:
-        query = "&".join(f"anchor={quote(a)}" for a in anchors)
+    def verify(self, anchors: list[str], deep: bool) -> dict[str, Any]:
+        query = "&".join([f"anchor={quote(a)}" for a in anchors] + (["deep=true"] if deep else []))
         out: dict[str, Any] = self.call("GET", "/api/audit/verify" + (f"?{query}" if query else ""))
         return out
 
