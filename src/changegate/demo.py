@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from changegate.changes.schemas import ChangeCreate
 from changegate.db import make_engine, session_scope
 from changegate.errors import PolicyDenied
-from changegate.policy.loader import load_policy
+from changegate.policy.loader import LoadedPolicy, load_policy
 from changegate.policy.schema import Policy
 
 T = TypeVar("T")
+Step = Callable[[Session, Policy], T]
 
 JUNIT_OK = b"""<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="checkout-service">
@@ -28,121 +29,164 @@ JUNIT_OK = b"""<?xml version="1.0" encoding="UTF-8"?>
 </testsuites>
 """
 
+USERS = (
+    ("alice", ["engineer"]),
+    ("bob", ["engineer"]),
+    ("sam", ["security", "engineer"]),
+    ("carol", ["deployer"]),
+    ("artur", ["cto"]),
+    ("dana", ["engineer", "deployer"]),
+    ("ci-bot", ["ci"]),  # the pipeline's service account: only its test results count
+)
+
+
+def _risk(availability: str, security: str, data: str = "low") -> dict[str, Any]:
+    """A risk assessment from (level, note) pairs written as "level: note"."""
+    dims = {"availability": availability, "security": security, "data": data}
+    out: dict[str, Any] = {}
+    for dim, text in dims.items():
+        level, _, note = text.partition(": ")
+        out[dim] = {"level": level, "note": note}
+    return out
+
+
+def _on(fn: Callable[..., T], key: str, *, lock: bool = False, **kwargs: Any) -> Step[T]:
+    """A step that calls a service on change `key`, fetched as the CLI fetches it."""
+
+    def call(s: Session, p: Policy) -> T:
+        from changegate.changes.service import get_change
+
+        return fn(s, p, get_change(s, key, lock=lock), **kwargs)
+
+    return call
+
+
+def _create(spec: ChangeCreate) -> Step[Any]:
+    from changegate.changes.service import create_change
+
+    return lambda s, p: create_change(s, p, spec)
+
+
+class _Demo:
+    """The demo's database, policy and console; each step runs in its own transaction."""
+
+    def __init__(self, engine: Any, loaded: LoadedPolicy, console: Any) -> None:
+        self.engine, self.loaded, self.console = engine, loaded, console
+        self.policy = loaded.policy
+
+    def step(self, label: str, fn: Step[T]) -> T:
+        from changegate.policy.service import ensure_recorded
+
+        with session_scope(self.engine) as s:
+            ensure_recorded(s, self.loaded)
+            result = fn(s, self.policy)
+        self.console.print(f"  [green]✓[/] {label}")
+        return result
+
+    def gate(self, label: str, key: str, env: str, who: str) -> bool:
+        from changegate.changes.service import get_change
+        from changegate.deployments.service import gate
+
+        with session_scope(self.engine) as s:
+            res = gate(s, self.policy, get_change(s, key, lock=True), env=env, deployer=who)
+        mark = "[green]OPEN[/]" if res.passed else "[red]CLOSED[/]"
+        self.console.print(
+            f"  gate {key} → {env} for {who}: {mark}"
+            + (" (emergency bypass)" if res.bypass else "")
+        )
+        for r in res.unmet:
+            self.console.print(f"      [red]✗[/] {r.reason}  [dim]({r.policy})[/]")
+        return res.passed
+
+    def file(self, label: str, spec: ChangeCreate, *, submitted: str = "submitted") -> str:
+        """Create a change and submit it as its author; return its key."""
+        from changegate.changes.service import submit_change
+
+        key: str = self.step(label, _create(spec)).key
+        self.step(f"{key} {submitted}", _on(submit_change, key, actor=spec.author))
+        return key
+
+    def junit(self, label: str, key: str) -> None:
+        from changegate.evidence.service import add_junit
+
+        self.step(
+            label,
+            _on(add_junit, key, content=JUNIT_OK, filename="junit.xml", actor="ci-bot"),
+        )
+
+    def deploy(self, label: str, key: str, version: str) -> None:
+        from changegate.deployments.service import deploy
+
+        self.step(
+            label, _on(deploy, key, lock=True, env="production", version=version, actor="carol")
+        )
+
+    def timelines(self, keys: list[str]) -> Any:
+        """Print each change's timeline; return the audit verification report."""
+        from rich.table import Table
+
+        from changegate.audit.service import timeline
+        from changegate.audit.verify import verify
+
+        with session_scope(self.engine, write=False) as s:
+            for key in keys:
+                t = Table(title=f"timeline of {key}", title_justify="left")
+                for col in ("#", "time", "actor", "action", "summary"):
+                    t.add_column(col)
+                for e in timeline(s, change_key=key):
+                    t.add_row(str(e.seq), e.ts[11:19], e.actor, e.action, e.summary)
+                self.console.print(t)
+            return verify(s)
+
 
 def run_demo(
     *, db_url: str | None = None, policy_path: Path | None = None, verbose: bool = True
 ) -> dict[str, Any]:
     from rich.console import Console
 
-    from changegate.audit.service import timeline
-    from changegate.audit.verify import verify
-    from changegate.changes import service as changes
     from changegate.deployments import service as deployments
     from changegate.evidence import service as evidence
     from changegate.incidents import service as incidents
     from changegate.migrate import upgrade
-    from changegate.policy.service import ensure_recorded
     from changegate.reviews import service as reviews
     from changegate.users.service import add_user
 
     console = Console(highlight=False, quiet=not verbose)
-    tmp = None
     if db_url is None:
-        tmp = tempfile.mkdtemp(prefix="changegate-demo-")
-        db_url = f"sqlite:///{tmp}/demo.db"
+        db_url = f"sqlite:///{tempfile.mkdtemp(prefix='changegate-demo-')}/demo.db"
     engine = make_engine(db_url)
     upgrade(engine)
-    loaded = load_policy(policy_path)
-    policy = loaded.policy
-
-    def step(label: str, fn: Callable[[Session, Policy], T]) -> T:
-        with session_scope(engine) as s:
-            ensure_recorded(s, loaded)
-            result = fn(s, policy)
-        console.print(f"  [green]✓[/] {label}")
-        return result
-
-    def gate_step(label: str, key: str, env: str, who: str) -> bool:
-        with session_scope(engine) as s:
-            res = deployments.gate(
-                s, policy, changes.get_change(s, key, lock=True), env=env, deployer=who
-            )
-        mark = "[green]OPEN[/]" if res.passed else "[red]CLOSED[/]"
-        console.print(
-            f"  gate {key} → {env} for {who}: {mark}"
-            + (" (emergency bypass)" if res.bypass else "")
-        )
-        for r in res.unmet:
-            console.print(f"      [red]✗[/] {r.reason}  [dim]({r.policy})[/]")
-        return res.passed
+    demo = _Demo(engine, load_policy(policy_path), console)
+    policy, step, gate_step = demo.policy, demo.step, demo.gate
 
     console.print(f"[bold]changegate demo[/] — database {db_url}\n policy {policy.label}\n")
-    for name, roles in (
-        ("alice", ["engineer"]),
-        ("bob", ["engineer"]),
-        ("sam", ["security", "engineer"]),
-        ("carol", ["deployer"]),
-        ("artur", ["cto"]),
-        ("dana", ["engineer", "deployer"]),
-        ("ci-bot", ["ci"]),  # the pipeline's service account: only its test results count
-    ):
-        with session_scope(engine) as s:
-            ensure_recorded(s, loaded)
-            add_user(s, policy, name=name, roles=roles)
-        console.print(f"  [green]✓[/] user {name} ({', '.join(roles)})")
+    for name, roles in USERS:
+        step(f"user {name} ({', '.join(roles)})", partial(add_user, name=name, roles=roles))
 
-    risk_low = {
-        "availability": {"level": "low", "note": "behind a feature flag"},
-        "security": {"level": "low", "note": ""},
-        "data": {"level": "low", "note": ""},
-    }
+    risk_low = _risk("low: behind a feature flag", "low")
     console.print("\n[bold]1. A normal change[/]: review, tests, staging, gate, deploy, rollback")
-    normal = step(
+    normal = demo.file(
         "alice creates the change",
-        lambda s, p: changes.create_change(
-            s,
-            p,
-            ChangeCreate(
-                title="Checkout: round tax per line item",
-                change_class="normal",
-                author="alice",
-                description="Round VAT per line instead of per order, as finance asked.",
-                components=["application"],
-                risk=risk_low,
-                rollback_plan="Redeploy the previous version; no data migration.",
-                links=["https://github.com/example/shop/pull/42"],
-                commits=["3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e4f6a8b0c"],
-            ),
+        ChangeCreate(
+            title="Checkout: round tax per line item",
+            change_class="normal",
+            author="alice",
+            description="Round VAT per line instead of per order, as finance asked.",
+            components=["application"],
+            risk=risk_low,
+            rollback_plan="Redeploy the previous version; no data migration.",
+            links=["https://github.com/example/shop/pull/42"],
+            commits=["3f2a9c1d5e7b4a6c8d0e2f4a6b8c0d2e4f6a8b0c"],
         ),
-    ).key
-    step(
-        f"{normal} submitted",
-        lambda s, p: changes.submit_change(s, p, changes.get_change(s, normal), actor="alice"),
     )
     gate_step("before review", normal, "production", "carol")
-    step(
-        "bob approves",
-        lambda s, p: reviews.approve(
-            s, p, changes.get_change(s, normal), actor="bob", comment="LGTM"
-        ),
-    )
-    step(
-        "CI attaches JUnit results (3 passed)",
-        lambda s, p: evidence.add_junit(
-            s,
-            p,
-            changes.get_change(s, normal),
-            content=JUNIT_OK,
-            filename="junit.xml",
-            actor="ci-bot",
-        ),
-    )
+    step("bob approves", _on(reviews.approve, normal, actor="bob", comment="LGTM"))
+    demo.junit("CI attaches JUnit results (3 passed)", normal)
     step(
         "staging validation passes",
-        lambda s, p: evidence.add_validation(
-            s,
-            p,
-            changes.get_change(s, normal),
+        _on(
+            evidence.add_validation,
+            normal,
             name="staging",
             result="pass",
             details="smoke tests green",
@@ -150,23 +194,13 @@ def run_demo(
         ),
     )
     gate_step("after evidence", normal, "production", "carol")
-    step(
-        "carol deploys v1.4.2 to production",
-        lambda s, p: deployments.deploy(
-            s,
-            p,
-            changes.get_change(s, normal, lock=True),
-            env="production",
-            version="v1.4.2",
-            actor="carol",
-        ),
-    )
+    demo.deploy("carol deploys v1.4.2 to production", normal, "v1.4.2")
     step(
         "carol rolls back to v1.4.1",
-        lambda s, p: deployments.rollback(
-            s,
-            p,
-            changes.get_change(s, normal, lock=True),
+        _on(
+            deployments.rollback,
+            normal,
+            lock=True,
             env="production",
             to_version="v1.4.1",
             reason="error rate above 2% after deploy",
@@ -177,53 +211,30 @@ def run_demo(
     console.print(
         "\n[bold]2. An emergency change[/]: bypass, retrospective and post-incident review"
     )
-    emergency = step(
+    emergency = demo.file(
         "dana opens an emergency change",
-        lambda s, p: changes.create_change(
-            s,
-            p,
-            ChangeCreate(
-                title="Disable vulnerable XML endpoint",
-                change_class="emergency",
-                author="dana",
-                description="CVE in the XML parser is being exploited; turn the endpoint off.",
-                components=["application"],
-                risk={
-                    "availability": {"level": "medium", "note": "endpoint unavailable"},
-                    "security": {"level": "high", "note": "active exploitation"},
-                    "data": {"level": "low", "note": ""},
-                },
-                rollback_plan="Re-enable the endpoint flag.",
-                justification="Active exploitation of CVE-2026-0001 seen in WAF logs",
-            ),
+        ChangeCreate(
+            title="Disable vulnerable XML endpoint",
+            change_class="emergency",
+            author="dana",
+            description="CVE in the XML parser is being exploited; turn the endpoint off.",
+            components=["application"],
+            risk=_risk("medium: endpoint unavailable", "high: active exploitation"),
+            rollback_plan="Re-enable the endpoint flag.",
+            justification="Active exploitation of CVE-2026-0001 seen in WAF logs",
         ),
-    ).key
-    step(
-        f"{emergency} submitted",
-        lambda s, p: changes.submit_change(s, p, changes.get_change(s, emergency), actor="dana"),
     )
     gate_step("emergency", emergency, "production", "carol")
-    step(
-        "carol deploys hotfix-1 (approval bypassed, recorded)",
-        lambda s, p: deployments.deploy(
-            s,
-            p,
-            changes.get_change(s, emergency, lock=True),
-            env="production",
-            version="hotfix-1",
-            actor="carol",
-        ),
-    )
+    demo.deploy("carol deploys hotfix-1 (approval bypassed, recorded)", emergency, "hotfix-1")
     with session_scope(engine, write=False) as s:
         pending = incidents.pending_reviews(s, policy)
     for o in pending:
         console.print(f"  retrospective review of {o.change.key} due {o.due:%Y-%m-%d %H:%M} UTC")
     step(
         "sam records the retrospective and post-incident review",
-        lambda s, p: incidents.review_emergency(
-            s,
-            p,
-            changes.get_change(s, emergency),
+        _on(
+            incidents.review_emergency,
+            emergency,
             actor="sam",
             root_cause="Unpatched XML parser dependency",
             actions_taken="Endpoint disabled, parser upgraded",
@@ -232,101 +243,59 @@ def run_demo(
     )
 
     console.print("\n[bold]3. An AI system prompt change[/]: blocked until the CTO signs off")
-    prompt = step(
+    prompt = demo.file(
         "alice changes the Persona Engine system prompt",
-        lambda s, p: changes.create_change(
-            s,
-            p,
-            ChangeCreate(
-                title="Persona Engine: tighten refusal instructions",
-                change_class="normal",
-                category="system-prompt-change",
-                author="alice",
-                description="Clarify refusal wording in the persona system prompt.",
-                ai_component="persona-engine",
-                risk={
-                    "availability": {"level": "low", "note": ""},
-                    "security": {"level": "medium", "note": "prompt injection surface"},
-                    "data": {"level": "low", "note": ""},
-                },
-                rollback_plan="Restore the previous prompt template version.",
-            ),
+        ChangeCreate(
+            title="Persona Engine: tighten refusal instructions",
+            change_class="normal",
+            category="system-prompt-change",
+            author="alice",
+            description="Clarify refusal wording in the persona system prompt.",
+            ai_component="persona-engine",
+            risk=_risk("low", "medium: prompt injection surface"),
+            rollback_plan="Restore the previous prompt template version.",
         ),
-    ).key
-    step(
-        f"{prompt} submitted",
-        lambda s, p: changes.submit_change(s, p, changes.get_change(s, prompt), actor="alice"),
     )
-    step(
-        "bob approves (peer review)",
-        lambda s, p: reviews.approve(s, p, changes.get_change(s, prompt), actor="bob"),
-    )
-    step(
-        "sam approves (security scrutiny)",
-        lambda s, p: reviews.approve(s, p, changes.get_change(s, prompt), actor="sam"),
-    )
+    step("bob approves (peer review)", _on(reviews.approve, prompt, actor="bob"))
+    step("sam approves (security scrutiny)", _on(reviews.approve, prompt, actor="sam"))
     for name in ("behavioral-regression", "tenant-isolation", "security-impact", "staging"):
         step(
             f"validation {name} passes, with its report",
             partial(_validation, key=prompt, name=name),
         )
     for kind in ("behavioral-results-pre", "behavioral-results-post"):
-        step(
-            f"document {kind} attached",
-            partial(_document, key=prompt, kind=kind),
-        )
-    step(
-        "JUnit results attached",
-        lambda s, p: evidence.add_junit(
-            s,
-            p,
-            changes.get_change(s, prompt),
-            content=JUNIT_OK,
-            filename="junit.xml",
-            actor="ci-bot",
-        ),
-    )
+        step(f"document {kind} attached", partial(_document, key=prompt, kind=kind))
+    demo.junit("JUnit results attached", prompt)
     blocked = not gate_step("without CTO sign-off", prompt, "production", "carol")
     step(
         "artur (CTO) signs off",
-        lambda s, p: reviews.approve(
-            s, p, changes.get_change(s, prompt), actor="artur", comment="CTO sign-off (§10.1)"
-        ),
+        _on(reviews.approve, prompt, actor="artur", comment="CTO sign-off (§10.1)"),
     )
     opened = gate_step("with CTO sign-off", prompt, "production", "carol")
 
     console.print(
         "\n[bold]4. A standard change[/]: a pre-approved procedure from the policy's catalogue"
     )
-    deps = step(
+    deps = demo.file(
         "dana files a dependency update (catalogue entry dependency-update)",
-        lambda s, p: changes.create_change(
-            s,
-            p,
-            ChangeCreate(
-                title="Bump httpx to 0.28.1",
-                change_class="standard",
-                category="dependency-update",
-                author="dana",
-                description="Patch release; lock file only.",
-                components=["application"],
-                risk=risk_low,
-                rollback_plan="Revert the lock file.",
-            ),
+        ChangeCreate(
+            title="Bump httpx to 0.28.1",
+            change_class="standard",
+            category="dependency-update",
+            author="dana",
+            description="Patch release; lock file only.",
+            components=["application"],
+            risk=risk_low,
+            rollback_plan="Revert the lock file.",
         ),
-    ).key
-    step(
-        f"{deps} submitted: pre-approved by its procedure",
-        lambda s, p: changes.submit_change(s, p, changes.get_change(s, deps), actor="dana"),
+        submitted="submitted: pre-approved by its procedure",
     )
     gate_step("standard change", deps, "production", "carol")
     refused = ""
     try:
         step(
             "dana files an IAM change as 'standard'",
-            lambda s, p: changes.create_change(
-                s,
-                p,
+            _create(
                 ChangeCreate(
                     title="Widen the deploy role",
                     change_class="standard",
@@ -336,25 +305,14 @@ def run_demo(
                     components=["iam"],
                     risk={**risk_low, "security": {"level": "high", "note": "wider access"}},
                     rollback_plan="Restore the previous role policy.",
-                ),
+                )
             ),
         )
     except PolicyDenied as exc:
         refused = exc.message
         console.print(f"  [red]✗[/] refused, nothing written: {exc.message}")
 
-    with session_scope(engine, write=False) as s:
-        for key in (normal, emergency, prompt, deps):
-            rows = timeline(s, change_key=key)
-            from rich.table import Table
-
-            t = Table(title=f"timeline of {key}", title_justify="left")
-            for col in ("#", "time", "actor", "action", "summary"):
-                t.add_column(col)
-            for e in rows:
-                t.add_row(str(e.seq), e.ts[11:19], e.actor, e.action, e.summary)
-            console.print(t)
-        report = verify(s)
+    report = demo.timelines([normal, emergency, prompt, deps])
     console.print(
         f"\naudit verify: {'[green]intact[/]' if report.ok else '[red]BROKEN[/]'} — "
         f"{report.events} events, {report.rows_checked} records checked"
