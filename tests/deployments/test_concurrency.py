@@ -22,7 +22,7 @@ from changegate.deployments.models import Deployment
 from changegate.evidence import service as evidence
 from changegate.policy.loader import default_policy_text, load_policy
 from changegate.reviews import service as reviews
-from tests import race_worker
+from tests.deployments import race_worker
 from tests.factories import DEFAULT, JUNIT_PASS, make_change, make_team, tx
 
 ROUNDS = 100
