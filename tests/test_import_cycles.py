@@ -3,8 +3,11 @@
 Built from the AST of every module, so nothing is imported to check it. An edge is any import
 of another changegate module: at module level, inside a function (a lazy import only defers
 a design cycle, it does not remove it) and inside ``if TYPE_CHECKING:`` (a module that needs
-another's types to describe itself depends on it). A cycle is reported as the modules of one
-strongly connected component, with one closed path through them to start reading from.
+another's types to describe itself depends on it). Modules loaded by name at run time
+(``importlib.import_module("changegate.cli.local.git")``) are not edges: that indirection is
+how an entry point picks a backend without depending on it. A cycle is reported as the
+modules of one strongly connected component, with one closed path through them to start
+reading from.
 """
 
 from __future__ import annotations
