@@ -9,6 +9,7 @@ everything else as stored.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from changegate.db import iso
@@ -43,3 +44,16 @@ def row_state(row: Any, names: str) -> dict[str, Any]:
         else:
             state[key or column] = _value(value)
     return state
+
+
+def update_row(row: Any, values: Mapping[str, Any], now: dt.datetime) -> dict[str, Any] | None:
+    """Set ``values`` on ``row`` and stamp its ``updated_at`` with ``now``; return the row's
+    audit state from before, for the event that records the update, or None (and change
+    nothing) when every value is already as given."""
+    if all(getattr(row, key) == value for key, value in values.items()):
+        return None
+    before: dict[str, Any] = row.audit_state()
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.updated_at = now
+    return before

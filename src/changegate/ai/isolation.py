@@ -162,17 +162,10 @@ class IsolationObservation:
         }
 
 
-def verify_tenant_isolation(
-    target: Any,
-    tenants: Sequence[str],
-    *,
-    probes_per_pair: int = 2,
-    seed: int | None = None,
-) -> IsolationReport:
-    """Run the canary check against ``target`` (URL, ``module:attr`` spec or object)."""
-    return judge_isolation(
-        observe_isolation(target, tenants, probes_per_pair=probes_per_pair, seed=seed)
-    )
+def verify_tenant_isolation(target: Any, tenants: Sequence[str], **options: Any) -> IsolationReport:
+    """Run the canary check against ``target`` (URL, ``module:attr`` spec or object);
+    ``options`` are :func:`observe_isolation`'s (``probes_per_pair``, ``seed``)."""
+    return judge_isolation(observe_isolation(target, tenants, **options))
 
 
 def check_tenants(tenants: Sequence[str]) -> list[str]:

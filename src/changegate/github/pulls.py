@@ -33,6 +33,7 @@ from changegate.github.pr_clone import classify_pull_request, local_clone
 from changegate.github.pr_fields import pr_fields
 from changegate.github.pr_template import PullRequestBody, parse_pr_body
 from changegate.policy.names import CLASS_NAMES
+from changegate.row_state import update_row
 from changegate.users.service import user_for_login
 
 log = logging.getLogger("changegate.github")
@@ -221,13 +222,9 @@ def _save_link(
         ctx.session.add(link)
         record(ctx.session, events.PullRequestLinked, actor=ctx.actor, after=link)
         return link
-    if all(getattr(link, key) == value for key, value in values.items()):
-        return link
-    before = link.audit_state()
-    for key, value in values.items():
-        setattr(link, key, value)
-    link.updated_at = now
-    record(ctx.session, events.PullRequestLinked, actor=ctx.actor, before=before, after=link)
+    before = update_row(link, values, now)
+    if before is not None:
+        record(ctx.session, events.PullRequestLinked, actor=ctx.actor, before=before, after=link)
     return link
 
 

@@ -30,6 +30,16 @@ def _bad(pattern: str, problem: str, fix: str) -> PathRuleError:
     return PathRuleError(f"pattern {pattern!r}: {problem}; {fix}", field="pattern")
 
 
+def _class_char(pattern: str, segment: str, i: int) -> tuple[str, int]:
+    """The character at ``i`` inside ``[...]`` (a ``\\`` escapes the next one), and the index
+    after it."""
+    if segment[i] != "\\":
+        return segment[i], i + 1
+    if i + 1 >= len(segment):
+        raise _bad(pattern, "ends with a lone '\\'", "remove it or write '\\\\'")
+    return segment[i + 1], i + 2
+
+
 def _translate_class(pattern: str, segment: str, start: int) -> tuple[str, int]:
     """Translate the bracket expression opening at ``segment[start]``.
 
@@ -45,25 +55,13 @@ def _translate_class(pattern: str, segment: str, start: int) -> tuple[str, int]:
     while True:
         if i >= len(segment):
             raise _bad(pattern, "'[' is never closed", "close it with ']' or escape it as '\\['")
-        ch = segment[i]
-        if ch == "]" and not first:
+        if segment[i] == "]" and not first:
             i += 1
             break
         first = False
-        if ch == "\\":
-            if i + 1 >= len(segment):
-                raise _bad(pattern, "ends with a lone '\\'", "remove it or write '\\\\'")
-            ch = segment[i + 1]
-            i += 1
-        i += 1
+        ch, i = _class_char(pattern, segment, i)
         if i + 1 < len(segment) and segment[i] == "-" and segment[i + 1] != "]":
-            end = segment[i + 1]
-            if end == "\\":
-                if i + 2 >= len(segment):
-                    raise _bad(pattern, "ends with a lone '\\'", "remove it or write '\\\\'")
-                end = segment[i + 2]
-                i += 1
-            i += 2
+            end, i = _class_char(pattern, segment, i + 1)
             if ord(end) < ord(ch):
                 raise _bad(
                     pattern,
