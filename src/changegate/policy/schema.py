@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -25,6 +26,11 @@ RequirementKind = Literal[
     "post_incident_review",
     "dpa",
 ]
+
+
+def _unknown(where: str, what: str, names: Iterable[str], known: Container[str]) -> list[str]:
+    """One problem for each of ``names`` that ``known`` does not hold."""
+    return [f"{where}: unknown {what} '{name}'" for name in names if name not in known]
 
 
 class Strict(BaseModel):
@@ -293,22 +299,22 @@ class Policy(Strict, PolicyMethods):
                 problems.append(
                     f"security_impacting.risk_at_least.{dim}: unknown dimension or level"
                 )
-        for comp in self.security_impacting.components:
-            if comp not in self.components:
-                problems.append(f"security_impacting.components: unknown component '{comp}'")
-        for cat in self.security_impacting.categories:
-            if cat not in self.categories:
-                problems.append(f"security_impacting.categories: unknown category '{cat}'")
+        si = self.security_impacting
+        problems += _unknown(
+            "security_impacting.components", "component", si.components, self.components
+        )
+        problems += _unknown(
+            "security_impacting.categories", "category", si.categories, self.categories
+        )
         for name, spec in self.classes.items():
             for f in spec.required_fields:
                 if f not in FIELD_NAMES:
                     problems.append(f"classes.{name}.required_fields: unknown field '{f}'")
             if spec.retrospective_review:
-                for role in spec.retrospective_review.reviewer_roles:
-                    if role not in self.roles:
-                        problems.append(
-                            f"classes.{name}.retrospective_review: unknown role '{role}'"
-                        )
+                where = f"classes.{name}.retrospective_review"
+                problems += _unknown(
+                    where, "role", spec.retrospective_review.reviewer_roles, self.roles
+                )
         for slug, category in self.categories.items():
             if category.component and category.component not in self.components:
                 problems.append(
@@ -316,9 +322,7 @@ class Policy(Strict, PolicyMethods):
                 )
             problems.extend(self._catalogue_problems(slug, category))
         for action, roles in self.permissions.items():
-            for role in roles:
-                if role not in self.roles:
-                    problems.append(f"permissions.{action}: unknown role '{role}'")
+            problems += _unknown(f"permissions.{action}", "role", roles, self.roles)
         for action in self.segregation_of_duties.second_admin_for:
             if action not in self.permissions:
                 problems.append(
@@ -331,12 +335,11 @@ class Policy(Strict, PolicyMethods):
                     f"evidence.stale_when_changed: unknown field '{f}' "
                     f"(fields: {', '.join(FIELD_NAMES)})"
                 )
-        for role in self.deploy.deployer_roles:
-            if role not in self.roles:
-                problems.append(f"deploy.deployer_roles: unknown role '{role}'")
-        for role in self.ai.security_assessor_roles:
-            if role not in self.roles:
-                problems.append(f"ai.security_assessor_roles: unknown role '{role}'")
+        problems += _unknown(
+            "deploy.deployer_roles", "role", self.deploy.deployer_roles, self.roles
+        )
+        assessors = self.ai.security_assessor_roles
+        problems += _unknown("ai.security_assessor_roles", "role", assessors, self.roles)
         seen: set[str] = set()
         for i, rule in enumerate(self.rules):
             where = f"rules.{i} ({rule.id})"
@@ -345,15 +348,15 @@ class Policy(Strict, PolicyMethods):
             seen.add(rule.id)
             if rule.require.role and rule.require.role not in self.roles:
                 problems.append(f"{where}.require.role: unknown role '{rule.require.role}'")
-            for role in rule.require.attached_by or []:
-                if role not in self.roles:
-                    problems.append(f"{where}.require.attached_by: unknown role '{role}'")
-            for cat in rule.when.category or []:
-                if cat not in self.categories:
-                    problems.append(f"{where}.when.category: unknown category '{cat}'")
-            for comp in rule.when.components or []:
-                if comp not in self.components:
-                    problems.append(f"{where}.when.components: unknown component '{comp}'")
+            attached_by = rule.require.attached_by or []
+            problems += _unknown(f"{where}.require.attached_by", "role", attached_by, self.roles)
+            when = rule.when
+            problems += _unknown(
+                f"{where}.when.category", "category", when.category or [], self.categories
+            )
+            problems += _unknown(
+                f"{where}.when.components", "component", when.components or [], self.components
+            )
         problems.extend(self._path_rule_problems())
         if problems:
             raise ValueError("; ".join(problems))
@@ -381,9 +384,7 @@ class Policy(Strict, PolicyMethods):
         for dim in entry.max_risk:
             if dim not in self.risk.dimensions:
                 problems.append(f"{where}.max_risk: unknown risk dimension '{dim}'")
-        for comp in entry.components:
-            if comp not in self.components:
-                problems.append(f"{where}.components: unknown component '{comp}'")
+        problems += _unknown(f"{where}.components", "component", entry.components, self.components)
         if category.component and category.component not in entry.components:
             problems.append(
                 f"{where}.components: must include the category's own component "
