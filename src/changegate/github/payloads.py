@@ -54,6 +54,14 @@ class Repository(GitHubModel):
         return self.owner.login
 
 
+class RepositoryEvent(GitHubModel):
+    """The fields every repository webhook event carries."""
+
+    repository: Repository
+    sender: User
+    installation: Installation | None = None
+
+
 class GitRef(GitHubModel):
     """``pull_request.head`` / ``pull_request.base``."""
 
@@ -82,15 +90,12 @@ class PullRequest(GitHubModel):
     merged_by: User | None = None
 
 
-class PullRequestEvent(GitHubModel):
+class PullRequestEvent(RepositoryEvent):
     """``pull_request``: opened, edited, synchronize, reopened, closed, and others."""
 
     action: str
     number: int
     pull_request: PullRequest
-    repository: Repository
-    sender: User
-    installation: Installation | None = None
     before: str | None = None  # synchronize: the head before the push
     after: str | None = None  # synchronize: the new head
     changes: dict[str, Any] | None = None  # edited: the previous title/body
@@ -117,16 +122,13 @@ class Review(GitHubModel):
         return value.lower()
 
 
-class PullRequestReviewEvent(GitHubModel):
+class PullRequestReviewEvent(RepositoryEvent):
     """``pull_request_review``: submitted (approved, changes_requested, commented),
     edited, dismissed."""
 
     action: str
     review: Review
     pull_request: PullRequest
-    repository: Repository
-    sender: User
-    installation: Installation | None = None
 
     @property
     def is_approval(self) -> bool:
@@ -162,7 +164,7 @@ class Pusher(GitHubModel):
     email: str | None = None
 
 
-class PushEvent(GitHubModel):
+class PushEvent(RepositoryEvent):
     """``push``: a ref was updated."""
 
     ref: str
@@ -175,10 +177,7 @@ class PushEvent(GitHubModel):
     compare: str | None = None
     commits: list[PushCommit]
     head_commit: PushCommit | None = None
-    repository: Repository
     pusher: Pusher
-    sender: User
-    installation: Installation | None = None
 
     @property
     def branch(self) -> str | None:
@@ -217,15 +216,16 @@ class WorkflowRun(GitHubModel):
     html_url: str | None = None
 
 
-class DeploymentEvent(GitHubModel):
-    """``deployment``: created."""
+class DeploymentFields(RepositoryEvent):
+    """What the ``deployment`` and ``deployment_status`` events both carry."""
 
     action: str
     deployment: Deployment
-    repository: Repository
-    sender: User
-    installation: Installation | None = None
     workflow_run: WorkflowRun | None = None
+
+
+class DeploymentEvent(DeploymentFields):
+    """``deployment``: created."""
 
 
 class DeploymentStatus(GitHubModel):
@@ -241,16 +241,10 @@ class DeploymentStatus(GitHubModel):
     updated_at: str | None = None
 
 
-class DeploymentStatusEvent(GitHubModel):
+class DeploymentStatusEvent(DeploymentFields):
     """``deployment_status``: created."""
 
-    action: str
     deployment_status: DeploymentStatus
-    deployment: Deployment
-    repository: Repository
-    sender: User
-    installation: Installation | None = None
-    workflow_run: WorkflowRun | None = None
 
 
 _CALLBACK_PATH = re.compile(
