@@ -54,3 +54,28 @@ def test_page_and_api_agree_on_who_may_approve(org: Org) -> None:
 
     draft = org.change(alice)
     assert "cannot approve" in (agree(org, bob, draft) or "")  # not submitted
+
+
+def _page_error(org: Org, who: str, query: str, field: str) -> str:
+    headers, _ = org.web(who)
+    page = org.client.get(f"/audit?{query}", headers=headers)
+    assert page.status_code == 400, page.text[:300]
+    found = re.search(rf'id="err-{field}"[^>]*>(.*?)<', page.text, re.S)
+    assert found is not None, page.text[:2000]
+    return html.unescape(found.group(1)).strip()
+
+
+def test_audit_search_refuses_bad_keys_and_times_alike(org: Org) -> None:
+    """The audit search of the page and of the API read the change key (changes.keys) and the
+    time bounds (audit.timebounds) with the same functions, so they refuse with one message."""
+    auditor = org.user("auditor")
+    for query, field in (
+        ("change=CHG-x1", "change"),
+        ("change=CHG-99999999999", "change"),
+        ("since=2026-13-45", "since"),
+        ("until=2026-02-30T10:00", "until"),
+    ):
+        api = org.client.get(f"/api/audit/events?{query}", headers=org.bearer(auditor))
+        assert api.status_code in (400, 404), (query, api.status_code, api.text)
+        assert api.json()["field"] == field
+        assert _page_error(org, auditor, query, field) == api.json()["message"], query

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -13,6 +13,10 @@ from sqlalchemy import Engine
 
 from changegate import __version__
 from changegate.api.settings import ServerSettings, check_secret
+
+if TYPE_CHECKING:
+    from changegate.api.deps import AppState
+    from changegate.policy.loader import LoadedPolicy
 
 DESCRIPTION = """\
 The change-management policy as code, over HTTP. Every CLI command is an endpoint here and
@@ -28,24 +32,8 @@ Errors are `{"error", "message", "field"}`.
 def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> FastAPI:
     """Build the app on ``settings``; refuses an empty or well-known secret key."""
     from changegate.api import errors as api_errors
-    from changegate.api import webhooks
-    from changegate.api.cache import SeqCache
-    from changegate.api.deps import AppState
-    from changegate.api.metrics import make_registry
     from changegate.api.middleware import BodyLimit, SecurityHeaders
-    from changegate.api.routes import (
-        admin,
-        changes,
-        deploys,
-        evidence,
-        git,
-        records,
-        reviews,
-        status,
-    )
-    from changegate.api.routes import ai as ai_routes
-    from changegate.auth.service import LoginLimits
-    from changegate.db import ensure_initialised, make_engine, session_scope, utcnow
+    from changegate.db import ensure_initialised, make_engine, session_scope
     from changegate.policy.loader import load_policy
     from changegate.policy.service import ensure_recorded
     from changegate.web import routes as web
@@ -61,20 +49,6 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
     loaded = load_policy(settings.policy)
     with session_scope(engine) as s:
         ensure_recorded(s, loaded)
-    state = AppState(
-        settings=settings,
-        secret=secret,
-        engine=engine,
-        loaded=loaded,
-        limits=LoginLimits(
-            per_user=settings.login_failures_per_user,
-            per_address=settings.login_failures_per_address,
-            window=dt.timedelta(minutes=settings.login_window_minutes),
-        ),
-        cache=SeqCache(),
-        started_at=utcnow(),
-    )
-    registry = make_registry(engine, loaded.policy.label)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -91,8 +65,48 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
-    app.state.cg = state
+    app.state.cg = _app_state(settings, secret, engine, loaded)
     api_errors.install(app, web.html_error)
+    _system_routes(app, engine, loaded)
+    _include_routers(app)
+    web.mount(app)
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
+    )
+    app.add_middleware(SecurityHeaders)
+    _document_health(app)
+    return app
+
+
+def _app_state(
+    settings: ServerSettings, secret: str, engine: Engine, loaded: LoadedPolicy
+) -> AppState:
+    from changegate.api.cache import SeqCache
+    from changegate.api.deps import AppState
+    from changegate.auth.service import LoginLimits
+    from changegate.db import utcnow
+
+    return AppState(
+        settings=settings,
+        secret=secret,
+        engine=engine,
+        loaded=loaded,
+        limits=LoginLimits(
+            per_user=settings.login_failures_per_user,
+            per_address=settings.login_failures_per_address,
+            window=dt.timedelta(minutes=settings.login_window_minutes),
+        ),
+        cache=SeqCache(),
+        started_at=utcnow(),
+    )
+
+
+def _system_routes(app: FastAPI, engine: Engine, loaded: LoadedPolicy) -> None:
+    """/healthz and /metrics."""
+    from changegate.api import errors as api_errors
+    from changegate.api.metrics import make_registry
+
+    registry = make_registry(engine, loaded.policy.label)
 
     @app.get("/healthz", tags=["system"], summary="Liveness and readiness: the database answers")
     def healthz() -> Response:
@@ -127,24 +141,30 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
 
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    for topic in (changes, status, reviews, evidence, deploys, records, git):
-        app.include_router(topic.router)
-    app.include_router(admin.router)
-    app.include_router(ai_routes.router)
-    app.include_router(webhooks.router)
-    web.mount(app)
-    app.add_middleware(
-        BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
+
+def _include_routers(app: FastAPI) -> None:
+    """The API's routers by topic, in the order their paths appear in the OpenAPI document."""
+    from changegate.api import webhooks
+    from changegate.api.routes import (
+        admin,
+        ai,
+        changes,
+        deploys,
+        evidence,
+        git,
+        records,
+        reviews,
+        status,
     )
-    app.add_middleware(SecurityHeaders)
-    _document_health(app)
-    return app
+
+    for topic in (changes, status, reviews, evidence, deploys, records, git, admin, ai, webhooks):
+        app.include_router(topic.router)
 
 
 def _document_health(app: FastAPI) -> None:
     """Give /healthz its response schema in the OpenAPI document."""
     from changegate.api.errors import ErrorOut
-    from changegate.api.schemas import HealthOut
+    from changegate.api.responses import HealthOut
 
     original = app.openapi
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
+from changegate.changes import permissions
 from changegate.changes.keys import parse_key
 from changegate.changes.lifecycle import next_state
 from changegate.changes.models import Change
@@ -181,13 +182,7 @@ def edit_change(
     placed: bool = False,
 ) -> Change:
     user = get_user(session, actor)
-    if user.name != change.author:
-        policy_service.require(
-            policy,
-            user,
-            "change.edit_any",
-            doing=f"edit {change.key} (authored by {change.author})",
-        )
+    permissions.require(policy, change, user, "edit")
     values = _normalise(policy, data)
     if not values:
         raise InvalidInput("nothing to change: give at least one field option", field="change")
@@ -356,13 +351,7 @@ def missing_fields(policy: Policy, change: Change) -> list[str]:
 
 def submit_change(session: Session, policy: Policy, change: Change, *, actor: str) -> Change:
     user = get_user(session, actor)
-    if user.name != change.author:
-        policy_service.require(
-            policy,
-            user,
-            "change.edit_any",
-            doing=f"submit {change.key} (authored by {change.author})",
-        )
+    permissions.require(policy, change, user, "submit")
     target = next_state("submit", change.state, change.key)
     missing = missing_fields(policy, change)
     if missing:
@@ -404,6 +393,7 @@ def close_change(session: Session, policy: Policy, change: Change, *, actor: str
     from changegate.changes.status import evaluate_change
 
     user = get_user(session, actor)
+    permissions.require(policy, change, user, "close")
     target = next_state("close", change.state, change.key)
     pending = [
         r for r in evaluate_change(session, policy, change).stage("post_deploy") if not r.met

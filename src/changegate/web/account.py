@@ -28,6 +28,10 @@ from changegate.web.session import (
 
 router = APIRouter(include_in_schema=False)
 
+#: form fields: a name or token, and a password or a target URL
+ShortField = Annotated[str, Form(max_length=200)]
+LongField = Annotated[str, Form(max_length=2000)]
+
 
 def _login_page(
     request: Request, *, next_url: str, error: str = "", user_name: str = "", status: int = 200
@@ -64,10 +68,10 @@ def login_form(
 @router.post("/login")
 def login(
     request: Request,
-    username: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=2000)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",
+    username: ShortField = "",
+    password: LongField = "",
+    csrf: ShortField = "",
+    next: LongField = "/",
 ) -> Response:
     import hmac
 
@@ -147,10 +151,10 @@ def password_form(
 def change_password(
     request: Request,
     ctx: WebWrite,
-    current: Annotated[str, Form(max_length=2000)] = "",
-    password: Annotated[str, Form(max_length=2000)] = "",
-    confirm: Annotated[str, Form(max_length=2000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",
+    current: LongField = "",
+    password: LongField = "",
+    confirm: LongField = "",
+    next: LongField = "/",
 ) -> Response:
     """Replace your own password (a one-time one included): every session of yours ends, and
     this browser gets a new one."""

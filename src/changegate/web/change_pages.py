@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from changegate.changes import permissions
 from changegate.changes import service as changes
 from changegate.changes.models import Change
 from changegate.errors import InvalidInput
@@ -148,8 +149,8 @@ def change_page(
 
 
 def _may_edit(ctx: WebCtx, change: Change) -> None:
-    if change.author != ctx.user.name:
-        ctx.require("change.edit_any", doing=f"edit {change.key} (authored by {change.author})")
+    """Show the edit form only to whom ``changes.permissions`` lets edit the change."""
+    permissions.require(ctx.policy, change, ctx.user, "edit")
 
 
 @router.get("/changes/{key}/edit")

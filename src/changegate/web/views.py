@@ -98,6 +98,7 @@ def junit_rows(evidence: list[dict[str, Any]]) -> dict[str, int]:
 
 def change_page(session: Session, policy: Policy, change: Change, user: User) -> dict[str, Any]:
     from changegate.audit.service import timeline
+    from changegate.changes import permissions
     from changegate.changes.lifecycle import TRANSITIONS
     from changegate.changes.status import change_report, status_report
     from changegate.reviews.service import approval_refusal, rejection_refusal
@@ -105,11 +106,11 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
 
     report = change_report(session, policy, change)
     status = status_report(session, policy, change)
-    may_edit = change.state in TRANSITIONS["edit"] and (
-        user.name == change.author or policy_service.allowed(policy, user, "change.edit_any")
+    may_edit = change.state in TRANSITIONS["edit"] and not permissions.refusal(
+        policy, change, user, "edit"
     )
-    may_submit = change.state == "draft" and (
-        user.name == change.author or policy_service.allowed(policy, user, "change.edit_any")
+    may_submit = change.state in TRANSITIONS["submit"] and not permissions.refusal(
+        policy, change, user, "submit"
     )
     refusal = approval_refusal(session, policy, change, user)
     return {

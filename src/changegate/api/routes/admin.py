@@ -8,18 +8,15 @@ from fastapi import APIRouter, Path, Query, Response
 
 from changegate.api.deps import Ctx, ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
-from changegate.api.schemas import (
+from changegate.api.responses import (
     GrantOut,
     MeOut,
-    PasswordIn,
     PasswordOut,
-    RolesIn,
     TokenCreatedOut,
-    TokenIn,
     TokenOut,
-    UserIn,
     UserOut,
 )
+from changegate.api.schemas import PasswordIn, RolesIn, TokenIn, UserIn
 from changegate.errors import NotFound
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)

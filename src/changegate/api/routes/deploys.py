@@ -11,20 +11,17 @@ from fastapi.responses import JSONResponse
 
 from changegate.api.deps import Ctx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
-from changegate.api.routes.common import Key, Sha, acting_on, change_for, commit_of, deployer
-from changegate.api.schemas import (
+from changegate.api.responses import (
     DeployByCommitOut,
-    DeployIn,
     DeployOut,
     DeployRefusedOut,
-    EmergencyReviewIn,
     EmergencyReviewOut,
     GateByCommitOut,
-    GateIn,
     GateOut,
-    RollbackIn,
     RollbackOut,
 )
+from changegate.api.routes.common import Key, Sha, acting_on, change_for, commit_of, deployer
+from changegate.api.schemas import DeployIn, EmergencyReviewIn, GateIn, RollbackIn
 from changegate.changes.models import Change
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)

@@ -9,8 +9,9 @@ from fastapi import APIRouter
 
 from changegate.api.deps import WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.responses import EvidenceOut
 from changegate.api.routes.common import Key, acting_on
-from changegate.api.schemas import DocumentIn, EvidenceOut, JunitIn, ValidationIn
+from changegate.api.schemas import DocumentIn, JunitIn, ValidationIn
 from changegate.evidence import service as evidence
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)

@@ -9,8 +9,9 @@ from fastapi import APIRouter
 
 from changegate.api.deps import WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.responses import ReviewStateOut
 from changegate.api.routes.common import Key, acting_on
-from changegate.api.schemas import ApproveIn, RejectIn, ReviewStateOut
+from changegate.api.schemas import ApproveIn, RejectIn
 from changegate.reviews import service as reviews
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)

@@ -15,8 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from changegate.api.deps import AppState, Ctx, app_state, authenticate_with_token, bearer
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.responses import StatusOut
 from changegate.api.routes.common import Key, change_for, require_read
-from changegate.api.schemas import StatusOut
 from changegate.changes.keys import parse_key
 from changegate.policy.service import allowed
 
