@@ -16,7 +16,7 @@ target (the interface has no delete); their ids start with ``changegate-canary-`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from changegate.ai.canary import Sighting, codename, find_token, make_rng, token
@@ -40,13 +40,7 @@ class Canary:
     text: str
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "tenant": self.tenant,
-            "doc_id": self.doc_id,
-            "token": self.token,
-            "codename": self.codename,
-            "text": self.text,
-        }
+        return asdict(self)
 
 
 def canary_text(tenant: str, name: str, tok: str) -> str:

@@ -183,6 +183,12 @@ class GitHubClient:
             )
         return quote(value, safe="")
 
+    def _answer_protection(
+        self, url: str, environment_name: str, state: ProtectionState, comment: str, what: str
+    ) -> None:
+        """Post a protection rule's answer (approved or rejected, with its comment) to ``url``."""
+        self._post(url, self._protection_body(environment_name, state, comment), what=what)
+
     @staticmethod
     def _protection_body(
         environment_name: str, state: ProtectionState, comment: str
@@ -217,10 +223,8 @@ class GitHubClient:
             f"/repos/{self._path_part(owner, 'owner')}/{self._path_part(repo, 'repo')}"
             f"/actions/runs/{run_id}/deployment_protection_rule"
         )
-        self._post(
-            path,
-            self._protection_body(environment_name, state, comment),
-            what="deployment protection rule",
+        self._answer_protection(
+            path, environment_name, state, comment, "deployment protection rule"
         )
 
     def answer_deployment_callback(
@@ -252,10 +256,8 @@ class GitHubClient:
                 f"rule endpoint under {self.base_url}; refusing to send the token there",
                 field="deployment_callback_url",
             )
-        self._post(
-            callback_url,
-            self._protection_body(environment_name, state, comment),
-            what="deployment protection rule callback",
+        self._answer_protection(
+            callback_url, environment_name, state, comment, "deployment protection rule callback"
         )
 
     def create_commit_status(
