@@ -52,13 +52,28 @@ def canary_text(tenant: str, name: str, tok: str) -> str:
 
 
 @dataclass(frozen=True)
-class ProbeRecord:
-    """One query and what came back. ``kind`` is ``cross-tenant`` or ``control``."""
+class Question:
+    """A question put to the target as ``as_tenant`` about ``about_tenant``'s canary;
+    ``kind`` is ``cross-tenant`` or ``control``."""
 
     kind: str
     as_tenant: str
     about_tenant: str
     question: str
+
+    def question_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "as_tenant": self.as_tenant,
+            "about_tenant": self.about_tenant,
+            "question": self.question,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeRecord(Question):
+    """One question and what came back, judged."""
+
     leaks: tuple[Sighting, ...]
     found_own: bool
     response: RagAnswer | None
@@ -74,10 +89,7 @@ class ProbeRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "as_tenant": self.as_tenant,
-            "about_tenant": self.about_tenant,
-            "question": self.question,
+            **self.question_dict(),
             "passed": self.passed,
             "leaks": [s.to_dict() for s in self.leaks],
             "found_own_canary": self.found_own if self.kind == "control" else None,
@@ -118,23 +130,16 @@ class IsolationReport:
 
 
 @dataclass(frozen=True)
-class Asked:
-    """One question put to the target as ``as_tenant`` and what came back, not yet judged:
-    what a remote CLI sends for the server to judge."""
+class Asked(Question):
+    """One question and what came back, not yet judged: what a remote CLI sends for the
+    server to judge."""
 
-    kind: str
-    as_tenant: str
-    about_tenant: str
-    question: str
     response: RagAnswer | None
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "as_tenant": self.as_tenant,
-            "about_tenant": self.about_tenant,
-            "question": self.question,
+            **self.question_dict(),
             "response": self.response.to_dict() if self.response else None,
             "error": self.error,
         }
