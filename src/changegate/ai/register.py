@@ -21,31 +21,21 @@ def record_dpa(
     policy: Policy,
     name: str,
     *,
-    status: str,
-    actor: str,
     signed: str | None = None,
     expires: str | None = None,
-    content: bytes | None = None,
-    filename: str | None = None,
-    notes: str | None = None,
+    **dpa: Any,
 ) -> dict[str, Any]:
-    """Record a provider's DPA (dates as YYYY-MM-DD); the answer carries where it now stands."""
+    """Record a provider's DPA (dates as YYYY-MM-DD); the answer carries where it now stands.
+    ``dpa`` is the rest of :func:`changegate.ai.providers.record_dpa`'s keyword arguments
+    (``status``, ``actor``, ``content``, ``filename``, ``notes``)."""
     from changegate.db import utcnow
 
-    signed_on = providers.parse_day(signed, "signed")
-    expires_on = providers.parse_day(expires, "expires")
-    p = providers.record_dpa(
-        session,
-        policy,
-        providers.get_provider(session, name, lock=True),
-        status=status,
-        actor=actor,
-        signed_on=signed_on,
-        expires_on=expires_on,
-        content=content,
-        filename=filename,
-        notes=notes,
-    )
+    dates: dict[str, Any] = {
+        "signed_on": providers.parse_day(signed, "signed"),
+        "expires_on": providers.parse_day(expires, "expires"),
+    }
+    provider = providers.get_provider(session, name, lock=True)
+    p = providers.record_dpa(session, policy, provider, **dates, **dpa)
     state = providers.dpa_state(
         p, p.name, today=utcnow().date(), warning_days=policy.ai.dpa_warning_days
     )

@@ -70,15 +70,7 @@ def backend(run: Run) -> Backend:
 @click.option(
     "--incident", is_flag=True, help="The change responds to an outage or security event."
 )
-def ai_classify(
-    run: Run,
-    before: Path | None,
-    after: Path | None,
-    path: str | None,
-    git_range: str | None,
-    repo: Path,
-    incident: bool,
-) -> None:
+def ai_classify(run: Run, **inputs: Any) -> None:
     """Name the §10.1 category, component, providers and security impact of an AI config change, and what the policy requires of it.
 
     Reads two versions of LiteLLM router configs, prompt templates, RAG and content-filter
@@ -93,15 +85,9 @@ def ai_classify(
     from changegate.cli.ai_render import show_classification
     from changegate.policy.loader import load_policy
 
-    out = classify_local(
-        load_policy(run.opts.policy).policy,
-        before=before,
-        after=after,
-        path=path,
-        git_range=git_range,
-        repo=repo,
-        incident=incident,
-    )
+    # the options are named as classify_local's parameters (before, after, path, git_range,
+    # repo, incident), which say their types
+    out = classify_local(load_policy(run.opts.policy).policy, **inputs)
     run.emit(out, lambda: show_classification(out))
 
 
