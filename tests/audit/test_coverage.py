@@ -31,8 +31,9 @@ from tests.factories import DEFAULT, JUNIT_PASS, make_change, make_team, tx
 
 P = DEFAULT.policy
 SHA = "5e" * 20
-#: the hash-chained log itself: verified event by event (chain, head, indexed columns)
-LOG = {"audit_events", "audit_head"}
+#: the hash-chained log itself: verified event by event (chain, head, indexed columns), and
+#: its Merkle subtrees, recomputed from the leaves (tests/audit/test_tree.py)
+LOG = {"audit_events", "audit_head", "audit_subtrees"}
 _TABLE = re.compile(r'\b(?:FROM|JOIN|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 
 

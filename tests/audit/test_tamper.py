@@ -34,12 +34,15 @@ def history(engine: Engine) -> Engine:
 
 
 def disable_triggers(engine: Engine) -> None:
+    """Drop the append-only guards of the log and of its Merkle subtrees, as someone with
+    write access to the whole database could."""
     with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(text("DROP TRIGGER audit_events_no_update"))
-            conn.execute(text("DROP TRIGGER audit_events_no_delete"))
-        else:
-            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        for table in ("audit_events", "audit_subtrees"):
+            if engine.dialect.name == "sqlite":
+                conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+                conn.execute(text(f"DROP TRIGGER {table}_no_delete"))
+            else:
+                conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
 
 
 def sql(engine: Engine, statement: str, **params: object) -> None:

@@ -14,7 +14,7 @@ algorithms step by step and refuse anything malformed (wrong sizes, hashes not 3
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -119,6 +119,15 @@ def complete_hashes(leaves: Sequence[bytes], wanted: Iterable[Subtree]) -> dict[
             layer = [node(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]
         out[(level, index)] = layer[0]
     return out
+
+
+def levels(leaves: Sequence[bytes]) -> Iterator[list[bytes]]:
+    """The hashes of every complete subtree, level 1 and up, level by level in index order
+    (what ``audit_subtrees`` holds for a log whose leaf hashes are ``leaves``)."""
+    layer = list(leaves)
+    while len(layer) > 1:
+        layer = [node(layer[i], layer[i + 1]) for i in range(0, len(layer) - 1, 2)]
+        yield layer
 
 
 Fetch = Callable[[set[Subtree]], Mapping[Subtree, bytes]]

@@ -34,3 +34,16 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditSubtree(Base):
+    """The hash of one complete subtree of the log's RFC 9162 Merkle tree: leaves
+    ``[idx << level, (idx + 1) << level)``, level 1 and up (level 0 is each event's own
+    ``leaf_hash``). Appended by ``record()`` with the event that completes it, so a root or a
+    proof costs O(log n) reads (:mod:`changegate.audit.tree`); `audit verify` recomputes them."""
+
+    __tablename__ = "audit_subtrees"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from changegate.audit import tree
 from changegate.audit.chain import canonical_json, chain_hash, index_keys, leaf_hash
 from changegate.audit.events import Event
 from changegate.audit.models import AuditEvent, AuditHead
@@ -75,6 +76,7 @@ def record(
     chained = chain_hash(head.chain_hash, leaf)
     row = AuditEvent(seq=seq, data=data, leaf_hash=leaf, chain_hash=chained)
     session.add(row)
+    tree.append(session, seq - 1, leaf)
     head.seq = seq
     head.chain_hash = chained
     session.flush()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from changegate.audit import tree
 from changegate.audit.chain import (
     GENESIS,
     ChainBreak,
@@ -245,6 +246,8 @@ def verify(
         report.first_broken_seq = count + 1
         return report
     _check_anchors(session, report, anchors)
+    for problem in tree.problems(session, head.seq):
+        _problem(report, None, problem)
     if deep:
         _check_indexes(session, report)
     if check_rows:

@@ -1,0 +1,215 @@
+"""The audit log's Merkle tree in the database: the complete-subtree hashes appended with each
+event, roots and proofs read from them in O(log n) rows, and their check against the leaves.
+
+Leaf ``i`` is event ``seq = i + 1`` (its stored ``leaf_hash``); the hashes of complete
+subtrees of level 1 and up live in ``audit_subtrees``. The proofs themselves are
+:mod:`changegate.audit.merkle` (pure).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from changegate.audit import merkle
+from changegate.audit.models import AuditEvent, AuditHead, AuditSubtree
+from changegate.errors import IntegrityFailure, InvalidInput
+
+
+class Reader:
+    """Fetches complete-subtree hashes (a :data:`merkle.Fetch`), counting the rows it reads."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rows_read = 0
+
+    def __call__(self, wanted: set[merkle.Subtree]) -> dict[merkle.Subtree, bytes]:
+        out: dict[merkle.Subtree, bytes] = {}
+        seqs = [index + 1 for level, index in wanted if level == 0]
+        if seqs:
+            rows = self.session.execute(
+                select(AuditEvent.seq, AuditEvent.leaf_hash).where(AuditEvent.seq.in_(seqs))
+            )
+            out.update(((0, int(seq) - 1), bytes(h)) for seq, h in rows)
+        by_level: dict[int, list[int]] = defaultdict(list)
+        for level, index in wanted:
+            if level:
+                by_level[level].append(index)
+        if by_level:
+            inner = self.session.execute(
+                select(AuditSubtree.level, AuditSubtree.idx, AuditSubtree.hash).where(
+                    or_(
+                        *(
+                            and_(AuditSubtree.level == level, AuditSubtree.idx.in_(indexes))
+                            for level, indexes in by_level.items()
+                        )
+                    )
+                )
+            )
+            out.update(((int(level), int(index)), bytes(h)) for level, index, h in inner)
+        self.rows_read += len(out)
+        missing = sorted(wanted - out.keys())
+        if missing:
+            level, index = missing[0]
+            raise IntegrityFailure(
+                f"the audit log's Merkle tree lacks the subtree at level {level}, index {index} "
+                "(rows deleted behind the log's back?): run `changegate audit verify`"
+            )
+        return out
+
+
+def append(session: Session, index: int, leaf_hash: bytes) -> None:
+    """Store the subtrees that leaf ``index`` completes (record() calls it under the head lock):
+    level ``l`` is complete when ``index + 1`` is a multiple of ``2**l``; its left half is read,
+    its right half is the one just computed."""
+    count = index + 1
+    levels = (count & -count).bit_length() - 1
+    if not levels:
+        return
+    lefts = Reader(session)({(level, (count >> level) - 2) for level in range(levels)})
+    acc = leaf_hash
+    for level in range(1, levels + 1):
+        acc = merkle.node(lefts[(level - 1, (count >> (level - 1)) - 2)], acc)
+        session.add(AuditSubtree(level=level, idx=(count >> level) - 1, hash=acc))
+
+
+def head_size(session: Session) -> int:
+    head = session.get(AuditHead, 1)
+    return 0 if head is None else int(head.seq)
+
+
+def _size(session: Session, size: int | None) -> int:
+    current = head_size(session)
+    if size is None:
+        return current
+    if not 1 <= size <= current:
+        raise InvalidInput(
+            f"--size {size}: the log holds {current} events; give a size from 1 to {current}",
+            field="size",
+        )
+    return size
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    seq: int
+    size: int
+    leaf_hash: bytes
+    proof: list[bytes]
+    root: bytes
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "leaf_index": self.seq - 1,
+            "tree_size": self.size,
+            "leaf_hash": self.leaf_hash.hex(),
+            "proof": [h.hex() for h in self.proof],
+            "root": self.root.hex(),
+        }
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    proof: list[bytes]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "old_size": self.old_size,
+            "new_size": self.new_size,
+            "old_root": self.old_root.hex(),
+            "new_root": self.new_root.hex(),
+            "proof": [h.hex() for h in self.proof],
+        }
+
+
+def root(session: Session, size: int | None = None, reader: Reader | None = None) -> bytes:
+    """The RFC 9162 root of the first ``size`` events (default: the whole log)."""
+    return merkle.root(_size(session, size), reader or Reader(session))
+
+
+def inclusion(
+    session: Session, seq: int, size: int | None = None, reader: Reader | None = None
+) -> InclusionProof:
+    """The inclusion proof of event ``seq`` in the tree of the first ``size`` events."""
+    n = _size(session, size)
+    if not 1 <= seq <= n:
+        raise InvalidInput(
+            f"event #{seq} is not in a log of {n} events: give SEQ from 1 to {n}", field="seq"
+        )
+    fetch = reader or Reader(session)
+    ranges = merkle.inclusion_ranges(seq - 1, n)
+    hashes = dict(fetch(merkle.needed([*ranges, (0, n), (seq - 1, seq)])))
+    proof = [merkle.range_hash(lo, hi, hashes) for lo, hi in ranges]
+    return InclusionProof(seq, n, hashes[(0, seq - 1)], proof, merkle.range_hash(0, n, hashes))
+
+
+def consistency(
+    session: Session, old: int, new: int | None = None, reader: Reader | None = None
+) -> ConsistencyProof:
+    """The consistency proof from the tree of ``old`` events to that of ``new`` (default: all)."""
+    n = _size(session, new)
+    if not 1 <= old <= n:
+        raise InvalidInput(
+            f"old size {old}: give a size from 1 to {n} (the newer tree's size)", field="old_size"
+        )
+    fetch = reader or Reader(session)
+    ranges = merkle.consistency_ranges(old, n)
+    hashes = dict(fetch(merkle.needed([*ranges, (0, old), (0, n)])))
+    proof = [merkle.range_hash(lo, hi, hashes) for lo, hi in ranges]
+    return ConsistencyProof(
+        old, n, merkle.range_hash(0, old, hashes), merkle.range_hash(0, n, hashes), proof
+    )
+
+
+def _leaves(session: Session, size: int) -> Iterator[bytes]:
+    stmt = select(AuditEvent.leaf_hash).where(AuditEvent.seq <= size).order_by(AuditEvent.seq)
+    for (h,) in session.execute(stmt.execution_options(yield_per=20000)):
+        yield bytes(h)
+
+
+def problems(session: Session, size: int, limit: int = 5) -> list[str]:
+    """Every stored subtree hash recomputed from the (already verified) leaf hashes of the
+    first ``size`` events: an edited, missing or extra row is named. Level by level, one read
+    of each level in index order."""
+    found: list[str] = []
+    level = 0
+    for level, layer in enumerate(merkle.levels(list(_leaves(session, size))), start=1):
+        if len(found) >= limit:
+            break
+        stored = session.execute(
+            select(AuditSubtree.idx, AuditSubtree.hash)
+            .where(AuditSubtree.level == level)
+            .order_by(AuditSubtree.idx)
+        )
+        seen = 0
+        for index, h in stored:
+            index = int(index)
+            if index >= len(layer):
+                found.append(_where(level, index, "stored for leaves the log does not hold"))
+            elif bytes(h) != layer[index]:
+                found.append(_where(level, index, "differs from the hash of its leaves (edited)"))
+            seen += 1
+        if seen < len(layer):
+            found.append(f"the Merkle tree lacks {len(layer) - seen} subtree(s) at level {level}")
+    extra = session.scalar(
+        select(func.count()).select_from(AuditSubtree).where(AuditSubtree.level > level)
+    )
+    if extra:
+        found.append(f"{extra} Merkle subtree row(s) above level {level}: not part of this log")
+    return found[:limit]
+
+
+def _where(level: int, index: int, what: str) -> str:
+    return (
+        f"Merkle subtree at level {level}, index {index} (events #{(index << level) + 1}-"
+        f"#{(index + 1) << level}) {what} behind the log's back"
+    )
