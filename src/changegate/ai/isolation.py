@@ -16,7 +16,7 @@ target (the interface has no delete); their ids start with ``changegate-canary-`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from changegate.ai.canary import Sighting, codename, find_token, make_rng, token
@@ -62,12 +62,7 @@ class Question:
     question: str
 
     def question_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "as_tenant": self.as_tenant,
-            "about_tenant": self.about_tenant,
-            "question": self.question,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(Question)}
 
 
 @dataclass(frozen=True)
