@@ -6,6 +6,7 @@ import random
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from changegate.ai.targets import RagAnswer
 
@@ -79,3 +80,20 @@ def find_token(
         if reasons:
             out.append(Sighting("chunk", f"chunks[{i}] ({chunk.doc_id}): " + ", ".join(reasons)))
     return out
+
+
+@dataclass(frozen=True)
+class CanaryReport:
+    """What a canary check (tenant isolation, prompt injection) concluded about ``target``:
+    ``status`` is ``pass``, ``fail`` or ``inconclusive``; only ``pass`` passes."""
+
+    target: str
+    status: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def head(self, kind: str) -> dict[str, Any]:
+        """The first keys of the report's JSON form."""
+        return {"kind": kind, "target": self.target, "status": self.status, "passed": self.passed}

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from changegate.ai.canary import contains_token, find_token, make_rng, token
+from changegate.ai.canary import CanaryReport, contains_token, find_token, make_rng, token
 from changegate.ai.errors import AiError, TargetError
 from changegate.ai.targets import (
     CallableTarget,
@@ -69,17 +69,11 @@ class InjectionProbeResult:
 
 
 @dataclass(frozen=True)
-class InjectionReport:
+class InjectionReport(CanaryReport):
     """``status``: ``fail`` if any probe failed, ``inconclusive`` if none could run or a
     probe errored, else ``pass``."""
 
-    target: str
-    status: str
     probes: tuple[InjectionProbeResult, ...]
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
 
     @property
     def failed(self) -> tuple[InjectionProbeResult, ...]:
@@ -87,10 +81,7 @@ class InjectionReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": "prompt-injection",
-            "target": self.target,
-            "status": self.status,
-            "passed": self.passed,
+            **self.head("prompt-injection"),
             "probes": [p.to_dict() for p in self.probes],
         }
 

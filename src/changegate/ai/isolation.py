@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from changegate.ai.canary import Sighting, codename, find_token, make_rng, token
+from changegate.ai.canary import CanaryReport, Sighting, codename, find_token, make_rng, token
 from changegate.ai.errors import AiError, TargetError
 from changegate.ai.targets import RagAnswer, as_rag_target
 
@@ -94,18 +94,12 @@ class ProbeRecord(Question):
 
 
 @dataclass(frozen=True)
-class IsolationReport:
+class IsolationReport(CanaryReport):
     """``status`` is ``pass``, ``fail`` (a canary crossed tenants) or ``inconclusive``."""
 
-    target: str
-    status: str
     reasons: tuple[str, ...]
     canaries: tuple[Canary, ...]
     probes: tuple[ProbeRecord, ...]
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
 
     @property
     def leaks(self) -> tuple[ProbeRecord, ...]:
@@ -113,10 +107,7 @@ class IsolationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": "tenant-isolation",
-            "target": self.target,
-            "status": self.status,
-            "passed": self.passed,
+            **self.head("tenant-isolation"),
             "reasons": list(self.reasons),
             "tenants": [c.tenant for c in self.canaries],
             "canaries": [c.to_dict() for c in self.canaries],
