@@ -25,7 +25,8 @@ def build(db_path: Path, n: int) -> None:
     from sqlalchemy import insert, update
 
     from changegate.audit.chain import GENESIS, canonical_json, chain_hash, leaf_hash
-    from changegate.audit.models import AuditEvent, AuditHead
+    from changegate.audit.models import AuditEvent, AuditHead, AuditSubtree
+    from changegate.audit.tree import subtree_rows
     from changegate.db import make_engine, session_scope
     from changegate.migrate import upgrade
 
@@ -33,6 +34,7 @@ def build(db_path: Path, n: int) -> None:
     upgrade(engine)
     prev = GENESIS
     batch: list[dict[str, object]] = []
+    leaves: list[bytes] = []
     t0 = time.perf_counter()
     with session_scope(engine) as s:
         for seq in range(1, n + 1):
@@ -66,11 +68,28 @@ def build(db_path: Path, n: int) -> None:
             if len(batch) == 20000:
                 s.execute(insert(AuditEvent), batch)
                 batch.clear()
+            leaves.append(leaf)
         if batch:
             s.execute(insert(AuditEvent), batch)
+        s.execute(insert(AuditSubtree), list(subtree_rows(leaves)))
         s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=n, chain_hash=prev))
     print(f"  built {n} events in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     engine.dispose()
+
+
+def database(n: int, db_dir: Path) -> Path:
+    """The SQLite file of ``n`` events, built once per schema revision (bench/audit_proofs.py
+    uses the same files)."""
+    from changegate.db import SCHEMA_REVISION
+
+    db_dir.mkdir(parents=True, exist_ok=True)
+    db = db_dir / f"audit-{n}-r{SCHEMA_REVISION}.db"  # a new schema: a new file
+    if not db.exists():
+        tmp = db.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        build(tmp, n)
+        tmp.rename(db)
+    return db
 
 
 def main() -> None:
@@ -79,15 +98,7 @@ def main() -> None:
     ap.add_argument("--db-dir", type=Path, default=Path(__file__).parent / "out")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    args.db_dir.mkdir(parents=True, exist_ok=True)
-    from changegate.db import SCHEMA_REVISION
-
-    db = args.db_dir / f"audit-{args.events}-r{SCHEMA_REVISION}.db"  # a new schema: a new file
-    if not db.exists():
-        tmp = db.with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        build(tmp, args.events)
-        tmp.rename(db)
+    db = database(args.events, args.db_dir)
 
     from sqlalchemy import select
 

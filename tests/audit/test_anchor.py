@@ -46,20 +46,16 @@ def rewrite_from(engine: Engine, seq: int) -> None:
 def rebuild_subtrees(engine: Engine) -> None:
     """Recompute the Merkle subtree hashes from the (rewritten) leaves, as the same person
     would (`audit verify` checks them against the leaves)."""
-    from changegate.audit.merkle import levels
+    from changegate.audit.tree import subtree_rows
 
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT leaf_hash FROM audit_events ORDER BY seq")).all()
     sql(engine, "DELETE FROM audit_subtrees")
-    for level, layer in enumerate(levels([bytes(r[0]) for r in rows]), start=1):
-        for index, h in enumerate(layer):
-            sql(
-                engine,
-                "INSERT INTO audit_subtrees (level, idx, hash) VALUES (:l, :i, :h)",
-                l=level,
-                i=index,
-                h=h,
-            )
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO audit_subtrees (level, idx, hash) VALUES (:level, :idx, :hash)"),
+            list(subtree_rows([bytes(r[0]) for r in rows])),
+        )
 
 
 def test_a_rewritten_log_verifies_alone_but_not_against_its_anchor(

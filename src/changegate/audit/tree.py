@@ -9,7 +9,7 @@ subtrees of level 1 and up live in ``audit_subtrees``. The proofs themselves are
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
@@ -168,6 +168,14 @@ def consistency(
     return ConsistencyProof(
         old, n, merkle.range_hash(0, old, hashes), merkle.range_hash(0, n, hashes), proof
     )
+
+
+def subtree_rows(leaves: Sequence[bytes]) -> Iterator[dict[str, object]]:
+    """The ``audit_subtrees`` rows of a log whose leaf hashes are ``leaves`` (bulk fills:
+    migration 0010, the benchmarks)."""
+    for level, layer in enumerate(merkle.levels(leaves), start=1):
+        for index, h in enumerate(layer):
+            yield {"level": level, "idx": index, "hash": h}
 
 
 def _leaves(session: Session, size: int) -> Iterator[bytes]:

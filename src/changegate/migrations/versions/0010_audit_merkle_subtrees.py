@@ -52,13 +52,16 @@ def upgrade() -> None:
 
 
 def _backfill() -> None:
-    from changegate.audit.merkle import levels
+    from changegate.audit.tree import subtree_rows
 
     conn = op.get_bind()
     rows = conn.execute(sa.text("SELECT leaf_hash FROM audit_events ORDER BY seq"))
-    insert = sa.text("INSERT INTO audit_subtrees (level, idx, hash) VALUES (:level, :idx, :hash)")
-    for level, layer in enumerate(levels([bytes(row[0]) for row in rows]), start=1):
-        conn.execute(insert, [{"level": level, "idx": i, "hash": h} for i, h in enumerate(layer)])
+    fill = list(subtree_rows([bytes(row[0]) for row in rows]))
+    if fill:
+        conn.execute(
+            sa.text("INSERT INTO audit_subtrees (level, idx, hash) VALUES (:level, :idx, :hash)"),
+            fill,
+        )
 
 
 def downgrade() -> None:
