@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from changegate.db import iso
 
@@ -57,3 +57,13 @@ def update_row(row: Any, values: Mapping[str, Any], now: dt.datetime) -> dict[st
         setattr(row, key, value)
     row.updated_at = now
     return before
+
+
+class AuditedRow:
+    """Mixin for a model whose audit state is its ``audit_columns``, in :func:`row_state`'s
+    notation."""
+
+    audit_columns: ClassVar[str]
+
+    def audit_state(self) -> dict[str, Any]:
+        return row_state(self, self.audit_columns)

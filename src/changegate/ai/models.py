@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime
-from changegate.row_state import row_state
+from changegate.row_state import AuditedRow
 
 #: what a provider's DPA can be; "expired" is not stored, it follows from the expiry date
 DPA_STATUSES = ("none", "pending", "signed", "terminated")
 
 
-class AiProvider(Base):
+class AiProvider(AuditedRow, Base):
     """One LLM provider (OpenAI, Anthropic, Google, ...) and the DPA currently on file.
 
     Earlier DPAs stay in the audit log: every update records the row before and after.
@@ -38,9 +37,7 @@ class AiProvider(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(
-            self,
-            "id name display_name notes dpa_status dpa_signed_on dpa_expires_on dpa_sha256 "
-            "dpa_filename created_by created_at updated_by updated_at",
-        )
+    audit_columns = (
+        "id name display_name notes dpa_status dpa_signed_on dpa_expires_on dpa_sha256 "
+        "dpa_filename created_by created_at updated_by updated_at"
+    )

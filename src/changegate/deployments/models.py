@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime
-from changegate.row_state import row_state
+from changegate.row_state import AuditedRow
 
 
-class GateDecision(Base):
+class GateDecision(AuditedRow, Base):
     __tablename__ = "gate_decisions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -23,13 +22,10 @@ class GateDecision(Base):
     policy: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(
-            self, "id change_id environment deployer passed bypass unmet policy created_at"
-        )
+    audit_columns = "id change_id environment deployer passed bypass unmet policy created_at"
 
 
-class Deployment(Base):
+class Deployment(AuditedRow, Base):
     """A deployment or a rollback of an environment; together they are its version history."""
 
     __tablename__ = "deployments"
@@ -47,8 +43,4 @@ class Deployment(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(
-            self,
-            "id change_id environment version kind actor reason bypass gate_decision=gate_decision_id created_at",
-        )
+    audit_columns = "id change_id environment version kind actor reason bypass gate_decision=gate_decision_id created_at"

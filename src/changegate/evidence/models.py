@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime
-from changegate.row_state import row_state
+from changegate.row_state import AuditedRow
 
 
 class Blob(Base):
@@ -23,7 +23,7 @@ class Blob(Base):
         return {"sha256": self.sha256, "size": self.size}
 
 
-class Evidence(Base):
+class Evidence(AuditedRow, Base):
     __tablename__ = "evidence"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -41,10 +41,8 @@ class Evidence(Base):
     #: (policy ``evidence.stale_when_changed``); None on rows from before schema 0005
     bound_to: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
-    def audit_state(self) -> dict[str, Any]:
-        # bound_to is absent from the state of rows recorded before binding existed
-        return row_state(
-            self,
-            "id change_id kind name passed details blob_sha256 filename summary added_by "
-            "created_at ?bound_to",
-        )
+    # bound_to is absent from the state of rows recorded before binding existed
+    audit_columns = (
+        "id change_id kind name passed details blob_sha256 filename summary added_by "
+        "created_at ?bound_to"
+    )

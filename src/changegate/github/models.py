@@ -22,10 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime
-from changegate.row_state import row_state
+from changegate.row_state import AuditedRow
 
 
-class WebhookDelivery(Base):
+class WebhookDelivery(AuditedRow, Base):
     """One accepted webhook delivery; ``delivery_id`` (``X-GitHub-Delivery``) is unique, so a
     redelivery is recognised and changes nothing."""
 
@@ -45,14 +45,13 @@ class WebhookDelivery(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(
-            self,
-            "id delivery_id event action repository status outcome change_id answer received_at updated_at",
-        )
+    audit_columns = (
+        "id delivery_id event action repository status outcome change_id answer "
+        "received_at updated_at"
+    )
 
 
-class PullRequestLink(Base):
+class PullRequestLink(AuditedRow, Base):
     """A pull request and the change it is the record of."""
 
     __tablename__ = "github_pull_requests"
@@ -77,14 +76,13 @@ class PullRequestLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(
-            self,
-            "id change_id repository number html_url author_login head_ref head_sha base_ref base_sha state merge_commit_sha template_missing problems created_at updated_at",
-        )
+    audit_columns = (
+        "id change_id repository number html_url author_login head_ref head_sha base_ref "
+        "base_sha state merge_commit_sha template_missing problems created_at updated_at"
+    )
 
 
-class CommitLink(Base):
+class CommitLink(AuditedRow, Base):
     """A commit tied to a change by GitHub: ``merge``, the merge commit GitHub reported for
     the change's pull request (it covers the commit at the gate); ``reference``, a pushed
     commit whose message names the change or its pull request (shown, covers nothing);
@@ -101,11 +99,10 @@ class CommitLink(Base):
     reason: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(self, "id sha change_id kind repository reason created_at")
+    audit_columns = "id sha change_id kind repository reason created_at"
 
 
-class GitHubDeployment(Base):
+class GitHubDeployment(AuditedRow, Base):
     """A deployment GitHub reported for a commit, and whether changegate's gate had passed."""
 
     __tablename__ = "github_deployments"
@@ -129,10 +126,8 @@ class GitHubDeployment(Base):
     #: not, or on rows from before schema 0007
     violation: Mapped[str | None] = mapped_column(Text, default=None)
 
-    def audit_state(self) -> dict[str, Any]:
-        # violation is absent from the state of rows recorded before violations existed
-        return row_state(
-            self,
-            "id github_id repository sha ref environment creator_login state change_id "
-            "gate_passed deployment=deployment_id created_at updated_at ?violation",
-        )
+    # violation is absent from the state of rows recorded before violations existed
+    audit_columns = (
+        "id github_id repository sha ref environment creator_login state change_id "
+        "gate_passed deployment=deployment_id created_at updated_at ?violation"
+    )

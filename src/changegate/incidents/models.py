@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime
-from changegate.row_state import row_state
+from changegate.row_state import AuditedRow
 
 
-class EmergencyReview(Base):
+class EmergencyReview(AuditedRow, Base):
     __tablename__ = "emergency_reviews"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -21,7 +20,4 @@ class EmergencyReview(Base):
     preventive_controls: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(
-            self, "id change_id reviewer root_cause actions_taken preventive_controls created_at"
-        )
+    audit_columns = "id change_id reviewer root_cause actions_taken preventive_controls created_at"

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime
-from changegate.row_state import row_state
+from changegate.row_state import AuditedRow
 
 
-class User(Base):
+class User(AuditedRow, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -20,11 +19,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(self, "id name roles github_login active created_at")
+    audit_columns = "id name roles github_login active created_at"
 
 
-class RoleGrant(Base):
+class RoleGrant(AuditedRow, Base):
     """Roles one administrator granted that wait for a second one's confirmation.
 
     Only a role that can decide the gate (``segregation_of_duties.second_admin_for``) waits; it
@@ -44,7 +42,4 @@ class RoleGrant(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100), default=None)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
 
-    def audit_state(self) -> dict[str, Any]:
-        return row_state(
-            self, "id user=user_name roles requested_by requested_at state decided_by decided_at"
-        )
+    audit_columns = "id user=user_name roles requested_by requested_at state decided_by decided_at"
