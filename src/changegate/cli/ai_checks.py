@@ -8,6 +8,7 @@ the evidence (locally, or on the server with CHANGEGATE_URL). Exit 1 unless the 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,19 +80,12 @@ def ai_regress(
     check_phase(phase, wants_before=wants_before)
     loaded = load_suite(suite)  # refused here, with the file's problems, before any run
     text = suite.read_text(encoding="utf-8")
-    after = chat_target(
-        target,
-        model=model,
-        interface=interface,
-        api_key_env=api_key_env,
-        system_prompt=system_prompt,
-    )
+    target_at = partial(chat_target, interface=interface, api_key_env=api_key_env)
+    after = target_at(target, model=model, system_prompt=system_prompt)
     before = (
-        chat_target(
+        target_at(
             before_target or target,
             model=before_model or model,
-            interface=interface,
-            api_key_env=api_key_env,
             system_prompt=before_system_prompt or system_prompt,
         )
         if wants_before
