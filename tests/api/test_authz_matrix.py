@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount, Route
 
 from changegate.ai.providers import add_provider
-from tests.ai_flow import bodies as ai_bodies
+from tests.ai.flow import bodies as ai_bodies
 from tests.api.support import CHANGE_BODY, JUNIT_B64, ROLES, Org
 from tests.factories import DEFAULT, tx
 
@@ -168,6 +168,14 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/audit/verify"): Entry(only(VERIFIERS, 200), 401),
     ("POST", "/api/audit/commit-lookup"): Entry(every(200), 401, body=lambda v: {"shas": []}),
     ("GET", "/api/audit/export"): Entry(only(VERIFIERS, 200), 401),
+    # the latest signed checkpoint is public (none signed in this setup: 404 for everyone)
+    ("GET", "/api/audit/checkpoint"): Entry(every(404), 404),
+    ("GET", "/api/audit/proof/inclusion"): Entry(
+        every(200), 401, url="/api/audit/proof/inclusion?seq=1"
+    ),
+    ("GET", "/api/audit/proof/consistency"): Entry(
+        every(200), 401, url="/api/audit/proof/consistency?old=1"
+    ),
     ("GET", "/api/policy"): Entry(every(200), 401),
     ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),
     # --- AI governance (§10.2): evidence by evidence.add, the assessment by the security role,

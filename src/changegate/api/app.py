@@ -152,12 +152,26 @@ def _include_routers(app: FastAPI) -> None:
         deploys,
         evidence,
         git,
+        proofs,
         records,
         reviews,
         status,
     )
 
-    for topic in (changes, status, reviews, evidence, deploys, records, git, admin, ai, webhooks):
+    topics = (
+        changes,
+        status,
+        reviews,
+        evidence,
+        deploys,
+        records,
+        proofs,
+        git,
+        admin,
+        ai,
+        webhooks,
+    )
+    for topic in topics:
         app.include_router(topic.router)
 
 

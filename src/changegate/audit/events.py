@@ -290,6 +290,14 @@ class GitHubDeploymentRecorded(Event):
     entity_type = "github_deployment"
 
 
+class CheckpointSigned(Event):
+    """A signed checkpoint of the audit log (C2SP tlog-checkpoint: tree size and Merkle root)
+    was issued; the note is kept in the event, so the next one must be consistent with it."""
+
+    action = "audit.checkpoint_signed"
+    entity_type = "checkpoint"
+
+
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls
     for cls in list(globals().values())

@@ -156,10 +156,19 @@ def show_verify(out: dict[str, Any]) -> None:
             f"checked, head #{out['head_seq']} {out['head_hash']}"
         )
     else:
-        lines.append(f"AUDIT RECORD BROKEN at event #{out['first_broken_event']}:")
+        at = out["first_broken_event"]
+        lines.append(f"AUDIT RECORD BROKEN{'' if at is None else f' at event #{at}'}:")
         lines.extend(f"  - {p}" for p in out["problems"])
     for a in out.get("anchors", []):
         lines.append(f"anchor #{a['seq']}: {'matches' if a['ok'] else 'DOES NOT MATCH'}")
+    checkpoint = out.get("checkpoint")
+    if checkpoint is not None:
+        lines.append(
+            f"checkpoint of {checkpoint['tree_size']} events signed by {checkpoint['key']}: "
+            "signature verified, today's log extends it"
+            if checkpoint["ok"]
+            else f"checkpoint: FAILED: {checkpoint['problem']}"
+        )
     if out["ok"] and out["head_seq"]:
         lines.append(
             "keep outside the database, to detect a rewrite of the whole log later: "

@@ -34,3 +34,28 @@ class LocalAudit(LocalBackend):
 
         with self.tx(write=False) as (s, _), open_out() as fh:
             return export_jsonl(s, fh)
+
+    def checkpoint(self, key_file: str) -> str:
+        from pathlib import Path
+
+        from changegate.audit.checkpoint import load_signer
+        from changegate.audit.checkpoint_service import sign
+        from changegate.cli.local.base import OPERATOR
+
+        signer = load_signer(Path(key_file))
+        with self.tx() as (s, _):
+            return sign(s, signer, actor=OPERATOR)
+
+    def check_checkpoint(self, note: str, vkey: str) -> dict[str, Any]:
+        from changegate.audit.checkpoint import load_vkey
+        from changegate.audit.checkpoint_service import check
+
+        key = load_vkey(vkey)
+        with self.tx(write=False) as (s, _):
+            return check(s, note, key)
+
+    def proof(self, seq: int, size: int | None) -> dict[str, Any]:
+        from changegate.audit.tree import inclusion
+
+        with self.tx(write=False) as (s, _):
+            return inclusion(s, seq, size).to_dict()

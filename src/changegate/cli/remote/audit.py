@@ -42,3 +42,32 @@ class RemoteAudit(RemoteBackend):
         with open_out() as fh:
             fh.write(text)
         return text.count("\n")
+
+    def checkpoint(self, key_file: str) -> str:
+        from changegate.errors import InvalidInput
+
+        raise InvalidInput(
+            "`audit checkpoint` signs where the database is, so the signing key never travels: "
+            "run it on the server host with --db (from cron), or unset CHANGEGATE_URL",
+            field="CHANGEGATE_URL",
+        )
+
+    def check_checkpoint(self, note: str, vkey: str) -> dict[str, Any]:
+        """The signature is checked here and the consistency proof verified here: the server
+        only supplies today's head and the proof."""
+        from changegate.audit.checkpoint import assess, load_vkey
+
+        key_ = load_vkey(vkey)
+        head = self.call("GET", "/api/audit/proof/consistency?old=1")
+        size, root = int(head["new_size"]), bytes.fromhex(head["new_root"])
+
+        def proof(old: int) -> list[bytes]:
+            answer = self.call("GET", f"/api/audit/proof/consistency?old={old}&new={size}")
+            return [bytes.fromhex(h) for h in answer["proof"]]
+
+        return assess(note, key_, size, root, proof)
+
+    def proof(self, seq: int, size: int | None) -> dict[str, Any]:
+        query = f"seq={seq}" + (f"&size={size}" if size is not None else "")
+        out: dict[str, Any] = self.call("GET", f"/api/audit/proof/inclusion?{query}")
+        return out

@@ -1,0 +1,64 @@
+"""The audit log's Merkle tree over HTTP: the latest signed checkpoint (public, read-only) and
+RFC 9162 inclusion and consistency proofs for authenticated readers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from changegate.api.deps import ReadCtx, app_state
+from changegate.api.errors import COMMON_ERRORS
+
+router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+
+#: a tree size or sequence number within what the database's BIGINT holds
+Size = Query(ge=1, le=2**62)
+
+
+@router.get(
+    "/audit/checkpoint",
+    response_class=PlainTextResponse,
+    tags=["audit"],
+    summary="The latest signed checkpoint of the audit log (C2SP signed note; no token needed)",
+    responses={200: {"content": {"text/plain": {}}, "description": "a C2SP signed note"}},
+)
+def audit_checkpoint(request: Request) -> PlainTextResponse:
+    from changegate.audit.checkpoint_service import latest_note
+    from changegate.db import session_scope
+    from changegate.errors import NotFound
+
+    with session_scope(app_state(request).engine, write=False) as session:
+        note = latest_note(session)
+    if note is None:
+        raise NotFound(
+            "no checkpoint has been signed yet: run `changegate audit checkpoint --key FILE`"
+        )
+    return PlainTextResponse(note)
+
+
+@router.get("/audit/proof/inclusion", tags=["audit"], summary="Inclusion proof of one event")
+def inclusion_proof(
+    ctx: ReadCtx,
+    seq: Annotated[int, Size],
+    size: Annotated[int | None, Size] = None,
+) -> dict[str, Any]:
+    from changegate.audit.tree import inclusion
+
+    ctx.require("audit.read", doing="read proofs of the audit log")
+    return inclusion(ctx.session, seq, size).to_dict()
+
+
+@router.get(
+    "/audit/proof/consistency", tags=["audit"], summary="Consistency proof between two sizes"
+)
+def consistency_proof(
+    ctx: ReadCtx,
+    old: Annotated[int, Size],
+    new: Annotated[int | None, Size] = None,
+) -> dict[str, Any]:
+    from changegate.audit.tree import consistency
+
+    ctx.require("audit.read", doing="read proofs of the audit log")
+    return consistency(ctx.session, old, new).to_dict()
