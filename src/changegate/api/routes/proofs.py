@@ -19,10 +19,15 @@ Size = Query(ge=1, le=2**62)
 
 @router.get(
     "/audit/checkpoint",
-    response_class=PlainTextResponse,
+    response_model=None,
     tags=["audit"],
     summary="The latest signed checkpoint of the audit log (C2SP signed note; no token needed)",
-    responses={200: {"content": {"text/plain": {}}, "description": "a C2SP signed note"}},
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "a C2SP signed note (text/plain)",
+        }
+    },
 )
 def audit_checkpoint(request: Request) -> PlainTextResponse:
     from changegate.audit.checkpoint_service import latest_note
