@@ -314,7 +314,7 @@ def test_attack_garak_import_counts_the_eval_rows_on_the_change(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     """Through the CLI on both databases: the imported garak results fail the change."""
-    from tests.ai_flow.flow import Flow, make_ai_team
+    from tests.ai.flow.flow import Flow, make_ai_team
 
     make_ai_team(engine)
     flow = Flow(db_url, tmp_path)

@@ -49,7 +49,7 @@ from changegate.policy.service import ensure_recorded
 from changegate.reviews import service as reviews
 from changegate.users import service as users
 from tests.factories import DEFAULT, JUNIT_FAIL, JUNIT_PASS
-from tests.git_flow.fake_github import TOKEN, fake_github
+from tests.github.flow.fake_github import TOKEN, fake_github
 
 T = TypeVar("T")
 P = DEFAULT.policy

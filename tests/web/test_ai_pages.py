@@ -13,7 +13,7 @@ from typing import Any
 from changegate.ai import checks, register
 from changegate.audit.service import search
 from changegate.changes.service import get_change
-from tests.ai_flow import bodies
+from tests.ai.flow import bodies
 from tests.api.support import Org, P
 from tests.factories import tx
 

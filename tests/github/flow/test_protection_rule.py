@@ -12,8 +12,8 @@ from sqlalchemy import select
 from changegate.db import session_scope
 from changegate.deployments.models import GateDecision
 from changegate.github.models import WebhookDelivery
-from tests.git_flow.conftest import REPOSITORY, Hub
-from tests.git_flow.fake_github import TOKEN
+from tests.github.flow.conftest import REPOSITORY, Hub
+from tests.github.flow.fake_github import TOKEN
 
 CALLBACK = f"/repos/{REPOSITORY}/actions/runs/13914412370/deployment_protection_rule"
 

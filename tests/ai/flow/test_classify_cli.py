@@ -12,7 +12,7 @@ import yaml
 
 from tests.cli_runner import Run, cli
 
-FIX = Path(__file__).parents[1] / "ai" / "fixtures"
+FIX = Path(__file__).parents[1] / "fixtures"
 LITELLM = (FIX / "litellm" / "base.yaml").read_text()
 DB = "sqlite:///unused-by-classify.db"
 
@@ -229,7 +229,7 @@ def test_git_range_and_paths_outside_the_globs(tmp_path: Path) -> None:
 
 # --- Found with LiteLLM's own configurations (issue 10, section 4) ------------------------
 
-DATA = Path(__file__).parents[1] / "data" / "litellm"
+DATA = Path(__file__).parents[2] / "data" / "litellm"
 PROXY = (DATA / "proxy_server_config.yaml").read_text()
 
 

@@ -23,7 +23,7 @@ from changegate.github.models import CommitLink, GitHubDeployment
 from changegate.reviews import service as reviews
 from tests.cli_runner import cli
 from tests.factories import DEFAULT, JUNIT_PASS, tx
-from tests.git_flow.conftest import Hub
+from tests.github.flow.conftest import Hub
 
 P = DEFAULT.policy
 

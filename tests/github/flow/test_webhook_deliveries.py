@@ -13,7 +13,7 @@ from changegate.changes.models import Change
 from changegate.db import session_scope
 from changegate.github.models import CommitLink, GitHubDeployment, PullRequestLink, WebhookDelivery
 from changegate.github.signature import compute_signature
-from tests.git_flow.conftest import COMPLETE_BODY, Hub, load
+from tests.github.flow.conftest import COMPLETE_BODY, Hub, load
 
 
 def stored(hub: Hub) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from changegate.evidence import service as evidence
 from changegate.reviews import service as reviews
 from tests.cli_runner import cli
 from tests.factories import DEFAULT, JUNIT_PASS, make_change, risk, tx
-from tests.git_flow.conftest import make_team
+from tests.github.flow.conftest import make_team
 from tests.gitrepo import Repo
 
 P = DEFAULT.policy

@@ -16,11 +16,11 @@ from tests.cli_runner import Run, cli
 from tests.factories import DEFAULT, TEAM
 
 DATA = Path(__file__).parent / "data"
-JUNIT = Path(__file__).parents[1] / "data" / "junit_pass.xml"
+JUNIT = Path(__file__).parents[2] / "data" / "junit_pass.xml"
 FAST_SUITE = DATA / "suite_fast.yaml"
 GOOD_CALLABLE = "tests.ai.fake_targets:answer"
-ISOLATED = "tests.ai_flow.targets:isolated_rag"
-LEAKY = "tests.ai_flow.targets:leaky_rag"
+ISOLATED = "tests.ai.flow.targets:isolated_rag"
+LEAKY = "tests.ai.flow.targets:leaky_rag"
 
 #: the foundation's team, plus a second security reviewer and a pipeline identity
 AI_TEAM = TEAM | {"sue": ["security"], "ci-bot": ["ci"]}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from changegate.changes.models import Change
 from changegate.db import session_scope
-from tests.git_flow.conftest import COMPLETE_BODY, Hub
+from tests.github.flow.conftest import COMPLETE_BODY, Hub
 
 STANDARD = COMPLETE_BODY.replace("- [ ] standard: low-risk", "- [x] standard: low-risk").replace(
     "- [x] normal: planned", "- [ ] normal: planned"

@@ -24,10 +24,10 @@ from changegate.github.settings import GitHubSettings
 from changegate.github.signature import compute_signature
 from changegate.users.service import add_user
 from tests.factories import DEFAULT, tx
-from tests.git_flow.fake_github import TOKEN, FakeGitHub, fake_github
+from tests.github.flow.fake_github import TOKEN, FakeGitHub, fake_github
 from tests.gitrepo import Repo
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "github" / "payloads"
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
 WEBHOOK_SECRET = "gitflow-webhook-secret-0123456789"
 REPOSITORY = "octo-org/persona-service"
 APP_SECRET = "gitflow-app-secret-" + "y" * 40

@@ -26,7 +26,7 @@ from changegate.scm.history import audit_history
 from changegate.scm.history_db import DatabaseLookup, audit_branch
 from tests.cli_runner import cli
 from tests.factories import DEFAULT, make_change, risk, tx
-from tests.git_flow.conftest import make_team
+from tests.github.flow.conftest import make_team
 from tests.gitrepo import Repo
 
 P = DEFAULT.policy

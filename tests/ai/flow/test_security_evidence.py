@@ -16,12 +16,12 @@ from sqlalchemy import Engine, func, select
 from changegate.db import session_scope
 from changegate.evidence.models import Blob, Evidence
 from changegate.evidence.service import list_evidence
-from tests.ai_flow.flow import Flow, make_ai_team
+from tests.ai.flow.flow import Flow, make_ai_team
 
 pytestmark = pytest.mark.ai
 
 Service = Callable[..., AbstractContextManager[str]]
-RESULTS = Path(__file__).parents[1] / "ai" / "fixtures" / "results"
+RESULTS = Path(__file__).parents[1] / "fixtures" / "results"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-LITELLM = Path(__file__).parents[1] / "ai" / "fixtures" / "litellm" / "base.yaml"
+LITELLM = Path(__file__).parents[1] / "fixtures" / "litellm" / "base.yaml"
 BOX = set("┃│┏┓┗┛━─╇┡┩╭╮╰╯")
 
 

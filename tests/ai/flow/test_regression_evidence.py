@@ -14,12 +14,12 @@ from sqlalchemy import Engine, select
 
 from changegate.db import session_scope
 from changegate.evidence.models import Blob
-from tests.ai_flow.flow import Flow, make_ai_team
+from tests.ai.flow.flow import Flow, make_ai_team
 
 pytestmark = pytest.mark.ai
 
-SUITES = Path(__file__).parents[1] / "ai" / "fixtures" / "suites"
-RESULTS = Path(__file__).parents[1] / "ai" / "fixtures" / "results"
+SUITES = Path(__file__).parents[1] / "fixtures" / "suites"
+RESULTS = Path(__file__).parents[1] / "fixtures" / "results"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from changegate.ai.targets import CallableTarget
 from tests.ai.fake_targets import InProcessRag, answer
 
 SUITE = Path(__file__).parent / "data" / "suite_fast.yaml"
-PROMPTFOO = Path(__file__).parents[1] / "ai" / "fixtures" / "results" / "promptfoo_before.json"
+PROMPTFOO = Path(__file__).parents[1] / "fixtures" / "results" / "promptfoo_before.json"
 
 
 def regress() -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.ai_flow.flow import LEAKY, Flow, day, make_ai_team
+from tests.ai.flow.flow import LEAKY, Flow, day, make_ai_team
 
 #: what every normal AI change owes before any evidence (besides its category's own rules)
 NORMAL_AI = {
@@ -142,7 +142,7 @@ def test_model_version_upgrade_needs_a_regression_run_that_passes(flow: Flow) ->
     flow.staging(key)
     flow.isolation(key)
     flow.assess(key)
-    bad = flow.regress(key, target="tests.ai_flow.targets:degraded", code=1)
+    bad = flow.regress(key, target="tests.ai.flow.targets:degraded", code=1)
     assert bad["critical_regressed"] == ["refund-window"]
     passed, unmet = flow.gate(key)
     assert set(unmet) == {"model-upgrade-regression", "ai-behavioral-regression"}

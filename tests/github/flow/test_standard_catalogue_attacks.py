@@ -16,8 +16,8 @@ from changegate.auth import service as auth
 from changegate.changes.models import Change
 from changegate.db import session_scope
 from tests.factories import tx
-from tests.git_flow.conftest import Hub
-from tests.git_flow.test_standard_pull_request import STANDARD
+from tests.github.flow.conftest import Hub
+from tests.github.flow.test_standard_pull_request import STANDARD
 from tests.gitrepo import Repo
 
 LOW = STANDARD.replace("- [ ] low\n- [x] medium", "- [x] low\n- [ ] medium")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import changegate
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "history_audit.py"
+BENCH = Path(__file__).resolve().parents[3] / "bench" / "history_audit.py"
 SRC = Path(changegate.__file__).resolve().parents[1]
 
 

@@ -17,8 +17,8 @@ from changegate.github.models import CommitLink, GitHubDeployment, PullRequestLi
 from changegate.reviews.models import Review
 from changegate.scm.models import ChangeClassification
 from tests.factories import DEFAULT, JUNIT_PASS, tx
-from tests.git_flow.conftest import REPOSITORY, Hub
-from tests.git_flow.fake_github import TOKEN
+from tests.github.flow.conftest import REPOSITORY, Hub
+from tests.github.flow.fake_github import TOKEN
 
 P = DEFAULT.policy
 

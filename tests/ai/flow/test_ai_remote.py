@@ -1,7 +1,7 @@
 """Every `ai` command gives the same output and exit code locally and against a server (both
 databases), and with CHANGEGATE_URL set never falls back to a local database: the remote runs
 name one that does not exist. The checks ask their targets where the CLI runs; the server
-judges what they saw (tests/ai_flow/test_ai_verdicts.py: a forged verdict is not taken)."""
+judges what they saw (tests/ai/flow/test_ai_verdicts.py: a forged verdict is not taken)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.ai_flow.flow import FAST_SUITE, GOOD_CALLABLE, ISOLATED, LEAKY
+from tests.ai.flow.flow import FAST_SUITE, GOOD_CALLABLE, ISOLATED, LEAKY
 from tests.api.remote_parity import comparable, normal, paired, run_remote
 from tests.cli_runner import Run, cli
 
-RESULTS = Path(__file__).parents[1] / "ai" / "fixtures" / "results"
-LITELLM = Path(__file__).parents[1] / "ai" / "fixtures" / "litellm"
-DEGRADED = "tests.ai_flow.targets:degraded"
+RESULTS = Path(__file__).parents[1] / "fixtures" / "results"
+LITELLM = Path(__file__).parents[1] / "fixtures" / "litellm"
+DEGRADED = "tests.ai.flow.targets:degraded"
 TEAM = {
     "alice": ["engineer"],
     "bob": ["engineer"],

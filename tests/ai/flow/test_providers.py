@@ -14,7 +14,7 @@ from changegate.ai.models import AiProvider
 from changegate.audit.models import AuditEvent
 from changegate.db import session_scope
 from changegate.evidence.models import Blob
-from tests.ai_flow.flow import Flow, day, make_ai_team
+from tests.ai.flow.flow import Flow, day, make_ai_team
 from tests.factories import DEFAULT
 
 P = DEFAULT.policy
