@@ -125,8 +125,12 @@ def levels(leaves: Sequence[bytes]) -> Iterator[list[bytes]]:
     """The hashes of every complete subtree, level 1 and up, level by level in index order
     (what ``audit_subtrees`` holds for a log whose leaf hashes are ``leaves``)."""
     layer = list(leaves)
+    sha, one = hashlib.sha256, b"\x01"
     while len(layer) > 1:
-        layer = [node(layer[i], layer[i + 1]) for i in range(0, len(layer) - 1, 2)]
+        pairs = iter(layer)  # zip(pairs, pairs): consecutive pairs, an odd last one left out
+        layer = [
+            sha(one + left + right).digest() for left, right in zip(pairs, pairs, strict=False)
+        ]
         yield layer
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import merkle
@@ -178,42 +179,78 @@ def subtree_rows(leaves: Sequence[bytes]) -> Iterator[dict[str, object]]:
             yield {"level": level, "idx": index, "hash": h}
 
 
-def _leaves(session: Session, size: int) -> Iterator[bytes]:
-    stmt = select(AuditEvent.leaf_hash).where(AuditEvent.seq <= size).order_by(AuditEvent.seq)
-    for (h,) in session.execute(stmt.execution_options(yield_per=20000)):
-        yield bytes(h)
+def _column(session: Session, sql: str) -> list[Any]:
+    """Rows straight from the DB-API cursor (the ORM's per-row cost would dominate verify)."""
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return list(rows)
+
+
+def _as_bytes(values: list[Any]) -> list[bytes]:
+    """psycopg may hand out memoryviews; sqlite3 gives bytes (left as they are)."""
+    if values and not isinstance(values[0], bytes):
+        return [bytes(v) for v in values]
+    return values
 
 
 def problems(session: Session, size: int, limit: int = 5) -> list[str]:
     """Every stored subtree hash recomputed from the (already verified) leaf hashes of the
-    first ``size`` events: an edited, missing or extra row is named. Level by level, one read
-    of each level in index order."""
+    first ``size`` events: an edited, missing or extra row is named. The leaves and the
+    subtrees are read once each and compared whole (per level: count and index range, then
+    every hash in order); the rows are examined one by one only when they differ."""
+    leaves = _as_bytes(
+        [
+            r[0]
+            for r in _column(
+                session, f"SELECT leaf_hash FROM audit_events WHERE seq <= {int(size)} ORDER BY seq"
+            )
+        ]
+    )
+    computed = list(merkle.levels(leaves))
+    shape = [(len(layer), 0, len(layer) - 1) for layer in computed]
+    counts = _column(
+        session,
+        "SELECT level, COUNT(*), MIN(idx), MAX(idx) FROM audit_subtrees GROUP BY level "
+        "ORDER BY level",
+    )
+    hashes = _as_bytes(
+        [r[0] for r in _column(session, "SELECT hash FROM audit_subtrees ORDER BY level, idx")]
+    )
+    levels_ok = [(int(lv), int(n), int(lo), int(hi)) for lv, n, lo, hi in counts] == [
+        (lv, *dims) for lv, dims in enumerate(shape, start=1)
+    ]
+    if levels_ok and hashes == [h for layer in computed for h in layer]:
+        return []
+    rows = _column(session, "SELECT level, idx, hash FROM audit_subtrees ORDER BY level, idx")
+    stored = [(int(lv), int(ix), bytes(h)) for lv, ix, h in rows]
+    return _diagnose(computed, stored)[:limit]
+
+
+def _diagnose(computed: list[list[bytes]], stored: list[tuple[int, int, bytes]]) -> list[str]:
     found: list[str] = []
-    level = 0
-    for level, layer in enumerate(merkle.levels(list(_leaves(session, size))), start=1):
-        if len(found) >= limit:
-            break
-        stored = session.execute(
-            select(AuditSubtree.idx, AuditSubtree.hash)
-            .where(AuditSubtree.level == level)
-            .order_by(AuditSubtree.idx)
-        )
-        seen = 0
-        for index, h in stored:
-            index = int(index)
+    by_level: dict[int, dict[int, bytes]] = defaultdict(dict)
+    for level, index, h in stored:
+        by_level[level][index] = h
+    for level, layer in enumerate(computed, start=1):
+        got = by_level.pop(level, {})
+        for index, h in sorted(got.items()):
             if index >= len(layer):
                 found.append(_where(level, index, "stored for leaves the log does not hold"))
-            elif bytes(h) != layer[index]:
+            elif h != layer[index]:
                 found.append(_where(level, index, "differs from the hash of its leaves (edited)"))
-            seen += 1
-        if seen < len(layer):
-            found.append(f"the Merkle tree lacks {len(layer) - seen} subtree(s) at level {level}")
-    extra = session.scalar(
-        select(func.count()).select_from(AuditSubtree).where(AuditSubtree.level > level)
-    )
+        missing = sum(1 for index in range(len(layer)) if index not in got)
+        if missing:
+            found.append(f"the Merkle tree lacks {missing} subtree(s) at level {level}")
+    extra = sum(len(v) for v in by_level.values())
     if extra:
-        found.append(f"{extra} Merkle subtree row(s) above level {level}: not part of this log")
-    return found[:limit]
+        found.append(
+            f"{extra} Merkle subtree row(s) above level {len(computed)}: not part of this log"
+        )
+    return found
 
 
 def _where(level: int, index: int, what: str) -> str:
