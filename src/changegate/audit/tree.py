@@ -197,19 +197,23 @@ def _as_bytes(values: list[Any]) -> list[bytes]:
     return values
 
 
-def problems(session: Session, size: int, limit: int = 5) -> list[str]:
+def problems(
+    session: Session, size: int, limit: int = 5, leaves: list[bytes] | None = None
+) -> list[str]:
     """Every stored subtree hash recomputed from the (already verified) leaf hashes of the
-    first ``size`` events: an edited, missing or extra row is named. The leaves and the
-    subtrees are read once each and compared whole (per level: count and index range, then
-    every hash in order); the rows are examined one by one only when they differ."""
-    leaves = _as_bytes(
-        [
-            r[0]
-            for r in _column(
-                session, f"SELECT leaf_hash FROM audit_events WHERE seq <= {int(size)} ORDER BY seq"
-            )
-        ]
-    )
+    first ``size`` events (``leaves``, when the chain check read them already): an edited,
+    missing or extra row is named. The subtrees are read once and compared whole (per level:
+    count and index range, then every hash in order); rows are examined only on a difference."""
+    if leaves is None or len(leaves) != size:  # not handed over by the chain check: read them
+        leaves = _as_bytes(
+            [
+                r[0]
+                for r in _column(
+                    session,
+                    f"SELECT leaf_hash FROM audit_events WHERE seq <= {int(size)} ORDER BY seq",
+                )
+            ]
+        )
     computed = list(merkle.levels(leaves))
     shape = [(len(layer), 0, len(layer) - 1) for layer in computed]
     counts = _column(

@@ -111,9 +111,22 @@ def _raw_rows(cursor: Any) -> Iterator[Any]:
         yield from rows
 
 
+#: events lo..hi checked: how many, the last chain hash, the first break, and their verified
+#: leaf hashes in order (None when the fast path did not finish: the caller reads them)
+Checked = tuple[int, bytes, ChainBreak | None, list[bytes] | None]
+
+
+def _leaves_of(batches: Iterator[Any], leaves: list[bytes]) -> Iterator[Any]:
+    """The batches, unchanged, keeping each row's stored leaf hash (column 1) on the way:
+    the chain loop checks it against the bytes, and the Merkle check reuses it."""
+    for rows in batches:
+        leaves.extend([r[1] for r in rows])
+        yield rows
+
+
 def _verify_range(
     dbapi_conn: Any, lo: int, hi: int, prev: bytes, index: frozenset[bytes] | None
-) -> tuple[int, bytes, ChainBreak | None]:
+) -> Checked:
     """Verify events lo..hi; ``index``: the change-scoped entity types when the indexed
     columns are checked too (:func:`changegate.audit.chain.index_ok`), None when not."""
     where = f" WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq"
@@ -122,24 +135,25 @@ def _verify_range(
     try:
         if sqlite:
             cur.execute("PRAGMA mmap_size=268435456")  # sequential scan of a large table
+        leaves: list[bytes] = []
         if index is not None:
             cur.execute(_SELECT_FAST_INDEX["sqlite" if sqlite else "postgresql"] + where)
-            count, last, ok = chain_and_index_ok(_raw_batches(cur), prev, index)
+            count, last, ok = chain_and_index_ok(_leaves_of(_raw_batches(cur), leaves), prev, index)
         else:
             cur.execute(_SELECT_FAST + where)
-            count, last, ok = chain_ok(_raw_batches(cur), prev)
+            count, last, ok = chain_ok(_leaves_of(_raw_batches(cur), leaves), prev)
         if ok and count == hi - lo + 1:
-            return count, last, None
+            return count, last, None, leaves
         cur.execute(_SELECT_EVENTS + where)  # slow path: name the first break
         rows = _raw_rows(cur) if index is not None else (r[:4] for r in _raw_rows(cur))
-        return verify_rows(rows, start_seq=lo, prev=prev, scoped=index or frozenset())
+        return (*verify_rows(rows, start_seq=lo, prev=prev, scoped=index or frozenset()), None)
     finally:
         cur.close()
 
 
 def _verify_segment(
     url: str, lo: int, hi: int, prev: bytes, index: frozenset[bytes] | None
-) -> tuple[int, bytes, ChainBreak | None]:
+) -> Checked:
     """Runs in a worker process with its own connection."""
     from changegate.db import make_engine
 
@@ -154,9 +168,7 @@ def _verify_segment(
         engine.dispose()
 
 
-def _verify_chain(
-    session: Session, head_seq: int, index: frozenset[bytes] | None
-) -> tuple[int, bytes, ChainBreak | None]:
+def _verify_chain(session: Session, head_seq: int, index: frozenset[bytes] | None) -> Checked:
     """Recompute the chain over events 1..head_seq, and check each event's indexed columns
     against its bytes, in segments on every core when it is long.
 
@@ -188,12 +200,14 @@ def _verify_chain(
         results = [f.result() for f in futures]
     total = 0
     last = GENESIS
-    for count, last_hash, broken in results:
+    leaves: list[bytes] | None = []
+    for count, last_hash, broken, part in results:
         total += count
         if broken is not None:
-            return total, last_hash, broken
+            return total, last_hash, broken, None
         last = last_hash
-    return total, last, None
+        leaves = None if leaves is None or part is None else leaves + part
+    return total, last, None, leaves
 
 
 def verify(
@@ -230,7 +244,7 @@ def verify(
     for problem in definitions:
         _problem(report, None, problem)
     each_event = check_index and (bool(definitions) or conn.dialect.name != "sqlite")
-    count, last, broken = _verify_chain(
+    count, last, broken, leaves = _verify_chain(
         session, head.seq, change_scoped(AUDITED) if each_event else None
     )
     report.events = count
@@ -246,7 +260,7 @@ def verify(
         report.first_broken_seq = count + 1
         return report
     _check_anchors(session, report, anchors)
-    for problem in tree.problems(session, head.seq):
+    for problem in tree.problems(session, head.seq, leaves=leaves):
         _problem(report, None, problem)
     if deep:
         _check_indexes(session, report)
