@@ -100,11 +100,18 @@ def _problems(engine: Engine) -> list[str]:
     return report.problems
 
 
-def test_edited_subtree_hash_is_reported(log: Engine) -> None:
-    disable_triggers(log)
+def _forge(engine: Engine, level: int, index: int) -> None:
+    """Replace one stored subtree hash, the append-only triggers dropped first."""
+    disable_triggers(engine)
     forged = merkle.node(b"\x11" * 32, b"\x22" * 32).hex()
-    hexed = f"X'{forged}'" if log.dialect.name == "sqlite" else f"'\\x{forged}'::bytea"
-    _sql(log, f"UPDATE audit_subtrees SET hash = {hexed} WHERE level = 2 AND idx = 3")
+    hexed = f"X'{forged}'" if engine.dialect.name == "sqlite" else f"'\\x{forged}'::bytea"
+    _sql(
+        engine, f"UPDATE audit_subtrees SET hash = {hexed} WHERE level = {level} AND idx = {index}"
+    )
+
+
+def test_edited_subtree_hash_is_reported(log: Engine) -> None:
+    _forge(log, 2, 3)
     problems = _problems(log)
     assert any("level 2, index 3 (events #13-#16) differs" in p for p in problems), problems
 
@@ -142,3 +149,16 @@ def test_migration_fills_in_an_existing_log(log: Engine) -> None:
     with session_scope(log) as s:
         assert tree.root(s) == naive_mth(_leaves(log))
     assert tx(log, verify).ok
+
+
+def test_parallel_verify_checks_the_subtrees_too(
+    log: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verify in segments (as on a long log): the leaves the segments checked feed the
+    Merkle check, which still names an edited subtree."""
+    from changegate.audit import verify as audit_verify
+
+    monkeypatch.setattr(audit_verify, "PARALLEL_MIN_EVENTS", 2)
+    assert tx(log, verify).ok
+    _forge(log, 1, 2)
+    assert any("level 1, index 2 (events #5-#6) differs" in p for p in _problems(log))
