@@ -99,7 +99,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # --- JSON API ---
     ("GET", "/api/changes"): Entry(every(200), 401),
     ("POST", "/api/changes"): Entry(only(AUTHORS, 201), 401, body=lambda v: CHANGE_BODY),
-    ("POST", "/api/changes/from-git"): Entry(only(AUTHORS, 201), 401, body=lambda v: FROM_GIT),
+    ("POST", "/api/git/changes"): Entry(only(AUTHORS, 201), 401, body=lambda v: FROM_GIT),
     ("GET", "/api/changes/{key}"): Entry(every(200), 401, "draft"),
     ("GET", "/api/changes/by-commit/{sha}"): Entry(every(200), 401, "linked"),
     ("PATCH", "/api/changes/{key}"): Entry(
@@ -170,6 +170,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/audit/export"): Entry(only(VERIFIERS, 200), 401),
     # the latest signed checkpoint is public (none signed in this setup: 404 for everyone)
     ("GET", "/api/audit/checkpoint"): Entry(every(404), 404),
+    # a checkpoint signed by the caller: verifiers reach the check (this one is no signed note)
+    ("POST", "/api/audit/checkpoint"): Entry(
+        only(VERIFIERS, 400), 401, body=lambda v: {"note": "x", "vkey": "y"}
+    ),
     ("GET", "/api/audit/proof/inclusion"): Entry(
         every(200), 401, url="/api/audit/proof/inclusion?seq=1"
     ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import stat
 from pathlib import Path
@@ -216,5 +217,20 @@ def test_against_a_server(db_url: str, keys: tuple[Path, str], tmp_path: Path) -
         other = str(SignerKey.generate("cg.test/audit").verifier())
         code, out = remote("audit", "verify", "--checkpoint", str(kept), "--vkey", other)
         assert code == 1 and "no signature by the key" in out
+        code, out = remote("audit", "checkpoint", "--key", str(key))  # signed here, recorded there
+        with urllib.request.urlopen(f"{base}/api/audit/checkpoint") as answer:
+            assert code == 0 and answer.read().decode() == out
+        assert int(out.split("\n")[1]) > int(note.split("\n")[1])
+        signer = SignerKey.parse(key.read_text())  # a validly signed root that is not the log's
+        bogus = signer.sign(f"{signer.name}\n3\n{base64.b64encode(b'x' * 32).decode()}\n")
+        post = urllib.request.Request(
+            f"{base}/api/audit/checkpoint",
+            json.dumps({"note": bogus, "vkey": vkey}).encode(),
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(post)
+        assert refused.value.code == 409 and b"not this log's root" in refused.value.read()
+        rewrite_from(org.engine, 2)  # the server's log rewritten: neither side signs it
         code, out = remote("audit", "checkpoint", "--key", str(key))
-        assert code == 2 and "--db" in out
+        assert code == 1 and "refusing to sign" in out

@@ -10,11 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from changegate.audit import tree
-from changegate.audit.checkpoint import Checkpoint, SignerKey, VerifierKey, assess, inconsistency
+from changegate.audit.checkpoint import (
+    Checkpoint,
+    SignerKey,
+    VerifierKey,
+    assess,
+    inconsistency,
+    open_note,
+    parse_body,
+)
 from changegate.audit.events import CheckpointSigned
 from changegate.audit.models import AuditEvent
 from changegate.audit.service import record
-from changegate.errors import Conflict, IntegrityFailure
+from changegate.errors import Conflict, InvalidInput
 
 
 def last_signed(session: Session, origin: str) -> Checkpoint | None:
@@ -49,32 +57,64 @@ def sign(session: Session, signer: SignerKey, *, actor: str) -> str:
     size = tree.head_size(session)
     if size == 0:
         raise Conflict("the audit log is empty: there is nothing to sign yet")
-    root = tree.root(session, size)
-    previous = last_signed(session, signer.name)
-    if previous is not None:
-        problem = inconsistency(
-            previous, size, root, lambda old: tree.consistency(session, old, size).proof
+    checkpoint = Checkpoint(signer.name, size, tree.root(session, size))
+    _refuse_inconsistent(session, checkpoint)
+    note = signer.sign(checkpoint.body())
+    _record(session, checkpoint, note, signer.verifier(), actor)
+    return note
+
+
+def accept(session: Session, note: str, vkey: VerifierKey, *, actor: str) -> str:
+    """Record a checkpoint of this log signed elsewhere (`audit checkpoint` against a server:
+    the key stays with its holder): its signature, origin (the key's name) and root must be
+    this log's tree at its size, consistent with the last checkpoint of that origin."""
+    checkpoint = parse_body(open_note(note, vkey))
+    size = tree.head_size(session)
+    if checkpoint.origin != vkey.name or not 1 <= checkpoint.size <= size:
+        raise InvalidInput(
+            f"the checkpoint names {checkpoint.origin} at {checkpoint.size} events; this log holds "
+            f"{size} and the key is {vkey.name}: sign the head `GET /api/audit/proof/consistency"
+            "?old=1` reports with that key's name as the origin",
+            field="note",
         )
-        if problem is not None:
-            raise IntegrityFailure(
-                f"refusing to sign: {problem} (last checkpoint: {previous.size} events); "
-                "run `changegate audit verify`"
-            )
-    note = signer.sign(Checkpoint(signer.name, size, root).body())
+    if tree.root(session, checkpoint.size) != checkpoint.root:
+        raise Conflict(f"the checkpoint's root is not this log's root at {checkpoint.size} events")
+    _refuse_inconsistent(session, checkpoint)
+    _record(session, checkpoint, note, vkey, actor)
+    return note
+
+
+def _refuse_inconsistent(session: Session, checkpoint: Checkpoint) -> None:
+    previous = last_signed(session, checkpoint.origin)
+    if previous is None:
+        return
+    size = checkpoint.size
+    problem = inconsistency(
+        previous, size, checkpoint.root, lambda old: tree.consistency(session, old, size).proof
+    )
+    if problem is not None:
+        raise Conflict(
+            f"refusing to sign: {problem} (last checkpoint: {previous.size} events); "
+            "run `changegate audit verify`"
+        )
+
+
+def _record(
+    session: Session, checkpoint: Checkpoint, note: str, vkey: VerifierKey, actor: str
+) -> None:
     record(
         session,
         CheckpointSigned,
         actor=actor,
-        entity=f"checkpoint:{signer.name}",
+        entity=f"checkpoint:{checkpoint.origin}",
         extra={
-            "key": str(signer.verifier()),
+            "key": str(vkey),
             "note": note,
-            "origin": signer.name,
-            "root": root.hex(),
-            "tree_size": size,
+            "origin": checkpoint.origin,
+            "root": checkpoint.root.hex(),
+            "tree_size": checkpoint.size,
         },
     )
-    return note
 
 
 def check(session: Session, note: str, vkey: VerifierKey) -> dict[str, object]:

@@ -158,7 +158,9 @@ def audit_checkpoint(run: Run, key_file: str) -> None:
     """Sign the log's current head (tree size and Merkle root) and print the signed checkpoint.
 
     The checkpoint is recorded as an audit event; signing is refused when the log no longer
-    extends the last checkpoint signed. Run it from cron and keep the notes.
+    extends the last checkpoint signed. Run it from cron and keep the notes. Against a server
+    (CHANGEGATE_URL) the head it reports is signed here, so the key never leaves this machine,
+    and the server records the checkpoint only when it is its own tree.
 
     Example: changegate audit checkpoint --key /etc/changegate/audit.key > checkpoint.txt
     """

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 
-from changegate.api.deps import ReadCtx, app_state
+from changegate.api.deps import ReadCtx, WriteCtx, app_state
 from changegate.api.errors import COMMON_ERRORS
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
@@ -67,3 +68,25 @@ def consistency_proof(
 
     ctx.require("audit.read", doing="read proofs of the audit log")
     return consistency(ctx.session, old, new).to_dict()
+
+
+class CheckpointIn(BaseModel):
+    """A checkpoint of this log signed by the caller's key (`changegate audit checkpoint`)."""
+
+    note: str = Field(max_length=65536, description="the C2SP signed note")
+    vkey: str = Field(max_length=1000, description="the verifier key of its signature")
+
+
+@router.post(
+    "/audit/checkpoint",
+    status_code=201,
+    tags=["audit"],
+    summary="Record a checkpoint of this log signed by the caller (audit checkpoint)",
+)
+def record_checkpoint(ctx: WriteCtx, body: CheckpointIn) -> dict[str, str]:
+    from changegate.audit.checkpoint import VerifierKey
+    from changegate.audit.checkpoint_service import accept
+
+    ctx.require("audit.verify", doing="record a checkpoint of the audit log")
+    note = accept(ctx.session, body.note, VerifierKey.parse(body.vkey), actor=ctx.user.name)
+    return {"checkpoint": note}

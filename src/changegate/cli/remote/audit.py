@@ -44,13 +44,17 @@ class RemoteAudit(RemoteBackend):
         return text.count("\n")
 
     def checkpoint(self, key_file: str) -> str:
-        from changegate.errors import InvalidInput
+        """Signs here (the key never travels) the head the server reports; the server records
+        it only when it is its own tree, consistent with the last checkpoint."""
+        from pathlib import Path
 
-        raise InvalidInput(
-            "`audit checkpoint` signs where the database is, so the signing key never travels: "
-            "run it on the server host with --db (from cron), or unset CHANGEGATE_URL",
-            field="CHANGEGATE_URL",
-        )
+        from changegate.audit.checkpoint import Checkpoint, load_signer
+
+        signer = load_signer(Path(key_file))
+        head = self.call("GET", "/api/audit/proof/consistency?old=1")
+        body = Checkpoint(signer.name, int(head["new_size"]), bytes.fromhex(head["new_root"]))
+        sent = {"note": signer.sign(body.body()), "vkey": str(signer.verifier())}
+        return str(self.call("POST", "/api/audit/checkpoint", sent)["checkpoint"])
 
     def check_checkpoint(self, note: str, vkey: str) -> dict[str, Any]:
         """The signature is checked here and the consistency proof verified here: the server
