@@ -351,7 +351,7 @@ def test_a_range_read_by_a_client_never_makes_a_standard_change(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    """Attack: the server cannot see the repository, so `POST /api/changes/from-git` takes the
+    """Attack: the server cannot see the repository, so `POST /api/git/changes` takes the
     client's word for the files. A client reporting that a commit which changes TLS material
     touches only `poetry.lock` would get a pre-approved standard change for it, submit
     auto-approves it and `gate --git-sha` opens. A reported range never places a standard
@@ -393,11 +393,11 @@ def test_a_range_read_by_a_client_never_makes_a_standard_change(
         "rollback_plan": "revert the lock",
         "risk": {d: {"level": "low"} for d in ("availability", "security", "data")},
     }
-    refused = client.request("POST", "/api/changes/from-git", forged)
+    refused = client.request("POST", "/api/git/changes", forged)
     assert refused.status == 403 and "read by the client" in refused.json()["message"]
     assert len(run_remote(base, tokens["alice"], listed, capsys).json()) == before
 
-    made = client.request("POST", "/api/changes/from-git", forged | {"change_class": "normal"})
+    made = client.request("POST", "/api/git/changes", forged | {"change_class": "normal"})
     assert made.status == 201, made.body
     key = made.json()["id"]
     edit = {"change_class": "standard", "category": "dependency-update", "by": "alice"}

@@ -67,7 +67,7 @@ class LookupIn(Body):
 
 
 @router.post(
-    "/api/changes/from-git",
+    "/api/git/changes",
     status_code=201,
     summary="Create a change from a commit range the client read (change from-git)",
 )

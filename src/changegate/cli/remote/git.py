@@ -19,7 +19,7 @@ class RemoteGit(RemoteBackend):
         body = request.fields | {"range": read.to_dict(), "author": request.author}
         if request.requested_class is not None:
             body["change_class"] = request.requested_class
-        out: dict[str, Any] = self.call("POST", "/api/changes/from-git", body)
+        out: dict[str, Any] = self.call("POST", "/api/git/changes", body)
         return out
 
     @contextmanager
