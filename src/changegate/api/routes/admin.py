@@ -16,6 +16,7 @@ from changegate.api.responses import (
     TokenOut,
     UserOut,
 )
+from changegate.api.routes.common import creates
 from changegate.api.schemas import PasswordIn, RolesIn, TokenIn, UserIn
 from changegate.errors import NotFound
 
@@ -39,12 +40,12 @@ def list_users(ctx: ReadCtx) -> list[dict[str, Any]]:
     return [_user_out(ctx, u) for u in list_all(ctx.session)]
 
 
-@router.post(
+@creates(
+    router,
     "/users",
-    status_code=201,
+    "Add a user with roles (user add)",
     response_model=UserOut,
     tags=["users"],
-    summary="Add a user with roles (user add)",
 )
 def add_user(body: UserIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
     from changegate.users.service import add_user as add
@@ -181,12 +182,12 @@ def list_tokens(
     return [token_dict(t) for t in list_all(ctx.session, user=user)]
 
 
-@router.post(
+@creates(
+    router,
     "/tokens",
-    status_code=201,
+    "Issue an API token; the token is in this response only (token create)",
     response_model=TokenCreatedOut,
     tags=["tokens"],
-    summary="Issue an API token; the token is in this response only (token create)",
 )
 def create_token(body: TokenIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.auth.service import create_token as create

@@ -25,7 +25,7 @@ from changegate.api.routes.ai_schemas import (
     ProviderIn,
     RegressIn,
 )
-from changegate.api.routes.common import Key, acting_on, change_for
+from changegate.api.routes.common import Key, change_for, creates, record_on
 
 router = APIRouter(tags=["ai"], responses=COMMON_ERRORS)
 ON_CHANGE = "/api/changes/{key}/ai"
@@ -41,63 +41,57 @@ def preflight(key: Key, body: PreflightIn, ctx: ReadCtx) -> dict[str, Any]:
     )
 
 
-@router.post(
+@creates(
+    router,
     f"{ON_CHANGE}/regress",
-    status_code=201,
-    summary="Judge and store a behavioural regression run (ai regress)",
+    "Judge and store a behavioural regression run (ai regress)",
 )
 def regress(key: Key, body: RegressIn, ctx: WriteCtx) -> dict[str, Any]:
-    actor, change = acting_on(ctx, key, body.by)
-    return checks.record_regression(ctx.session, ctx.policy, change, actor=actor, **body.fields())
+    return record_on(ctx, key, body.by, checks.record_regression, **body.fields())
 
 
-@router.post(
+@creates(
+    router,
     f"{ON_CHANGE}/isolation",
-    status_code=201,
-    summary="Judge and store a tenant-isolation run (ai isolation)",
+    "Judge and store a tenant-isolation run (ai isolation)",
 )
 def isolation(key: Key, body: ObservationIn, ctx: WriteCtx) -> dict[str, Any]:
     return _judged(key, body, ctx, "isolation")
 
 
-@router.post(
+@creates(
+    router,
     f"{ON_CHANGE}/injection",
-    status_code=201,
-    summary="Judge and store the prompt-injection probes' answers (ai injection)",
+    "Judge and store the prompt-injection probes' answers (ai injection)",
 )
 def injection(key: Key, body: ObservationIn, ctx: WriteCtx) -> dict[str, Any]:
     return _judged(key, body, ctx, "injection")
 
 
 def _judged(key: str, body: ObservationIn, ctx: WriteCtx, check: str) -> dict[str, Any]:
-    actor, change = acting_on(ctx, key, body.by)
-    return checks.record_check(
-        ctx.session, ctx.policy, change, actor=actor, check=check, observation=body.observation
+    return record_on(
+        ctx, key, body.by, checks.record_check, check=check, observation=body.observation
     )
 
 
-@router.post(
+@creates(
+    router,
     f"{ON_CHANGE}/import",
-    status_code=201,
-    summary="Import promptfoo, DeepEval or garak results (ai import)",
+    "Import promptfoo, DeepEval or garak results (ai import)",
 )
 def import_results(key: Key, body: ImportIn, ctx: WriteCtx) -> dict[str, Any]:
-    actor, change = acting_on(ctx, key, body.by)
-    return checks.record_import(ctx.session, ctx.policy, change, actor=actor, **body.fields())
+    return record_on(ctx, key, body.by, checks.record_import, **body.fields())
 
 
-@router.post(
+@creates(
+    router,
     f"{ON_CHANGE}/assess",
-    status_code=201,
-    summary="Record the security impact assessment (ai assess; ai.security_assessor_roles)",
+    "Record the security impact assessment (ai assess; ai.security_assessor_roles)",
 )
 def assess(key: Key, body: AssessIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.ai.security import record_assessment
 
-    actor, change = acting_on(ctx, key, body.by)
-    return record_assessment(
-        ctx.session, ctx.policy, change, actor=actor, **body.fields()
-    ).to_dict()
+    return record_on(ctx, key, body.by, record_assessment, **body.fields()).to_dict()
 
 
 @router.get(PROVIDERS, summary="The LLM provider register with DPA states (ai provider list)")
@@ -105,10 +99,10 @@ def providers(ctx: ReadCtx) -> dict[str, Any]:
     return register.listing(ctx.session, ctx.policy)
 
 
-@router.post(
+@creates(
+    router,
     PROVIDERS,
-    status_code=201,
-    summary="Register an LLM provider (ai provider add; ai.provider.manage)",
+    "Register an LLM provider (ai provider add; ai.provider.manage)",
 )
 def provider_add(body: ProviderIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.ai.providers import add_provider

@@ -21,6 +21,7 @@ from changegate.api.routes.common import (
     acting_on,
     change_for,
     commit_of,
+    creates,
     require_read,
 )
 from changegate.api.schemas import ActorIn, ChangeEdit, ChangeNew
@@ -39,11 +40,11 @@ def list_changes(
     return [c.audit_state() for c in changes.list_changes(ctx.session, state=state)]
 
 
-@router.post(
+@creates(
+    router,
     "",
-    status_code=201,
+    "Create a change as a draft (change new)",
     response_model=ChangeOut,
-    summary="Create a change as a draft (change new)",
 )
 def create_change(body: ChangeNew, ctx: WriteCtx, response: Response) -> dict[str, Any]:
     from changegate.changes.schemas import ChangeCreate

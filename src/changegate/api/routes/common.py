@@ -3,9 +3,10 @@ who the caller acts as."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Path
+from fastapi import APIRouter, Path
 
 from changegate.api.deps import Ctx
 from changegate.changes import service as changes
@@ -24,6 +25,16 @@ Sha = Annotated[
 ]
 
 
+Route = TypeVar("Route", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def creates(router: APIRouter, path: str, summary: str, **options: Any) -> Callable[[Route], Route]:
+    """Declare a POST that records something new: 201 Created, with its summary and any other
+    route option (``response_model``, ``tags``, ``responses``) passed through."""
+    return router.post(path, status_code=201, summary=summary, **options)
+
+
 def change_for(ctx: Ctx, key: str, *, lock: bool = False) -> Change:
     """The change ``key`` names, parsed and bounded by ``changes.keys`` (and named CHG-N in
     the answer whichever form the caller used)."""
@@ -34,6 +45,13 @@ def acting_on(ctx: Ctx, key: str, by: str | None) -> tuple[str, Change]:
     """The caller, who may not name anyone else as the actor, and the change, locked."""
     actor = ctx.acting_as(by, field="by")
     return actor, change_for(ctx, key, lock=True)
+
+
+def record_on(ctx: Ctx, key: str, by: str | None, service: Callable[..., T], **fields: Any) -> T:
+    """What ``service`` records on the change as the caller: the call every write on a change
+    shares, ``service(session, policy, change, actor=..., **fields)``."""
+    actor, change = acting_on(ctx, key, by)
+    return service(ctx.session, ctx.policy, change, actor=actor, **fields)
 
 
 def deployer(ctx: Ctx, named: str | None, *, field: str) -> str:

@@ -20,7 +20,16 @@ from changegate.api.responses import (
     GateOut,
     RollbackOut,
 )
-from changegate.api.routes.common import Key, Sha, acting_on, change_for, commit_of, deployer
+from changegate.api.routes.common import (
+    Key,
+    Sha,
+    acting_on,
+    change_for,
+    commit_of,
+    creates,
+    deployer,
+    record_on,
+)
 from changegate.api.schemas import DeployIn, EmergencyReviewIn, GateIn, RollbackIn
 from changegate.changes.models import Change
 
@@ -81,24 +90,24 @@ def _gate(ctx: Ctx, body: GateIn, find: Finder) -> dict[str, Any]:
     return result.to_dict() | extra
 
 
-@router.post(
+@creates(
+    router,
     "/{key}/deploy",
-    status_code=201,
+    "Record a deployment if the gate passes (deploy)",
     response_model=DeployOut,
     responses=REFUSED,
-    summary="Record a deployment if the gate passes (deploy)",
 )
 def deploy(key: Key, body: DeployIn, ctx: WriteCtx) -> Any:
     return _deploy(ctx, body, _by_key(ctx, key))
 
 
-@router.post(
+@creates(
+    router,
     "/by-commit/{sha}/deploy",
-    status_code=201,
+    "Deploy the change a commit belongs to if its gate passes, found and locked in one "
+    "transaction (deploy --git-sha)",
     response_model=DeployByCommitOut,
     responses=NO_LINKED_CHANGE | REFUSED,
-    summary="Deploy the change a commit belongs to if its gate passes, found and locked in one "
-    "transaction (deploy --git-sha)",
 )
 def deploy_by_commit(sha: Sha, body: DeployIn, ctx: WriteCtx) -> Any:
     return _deploy(ctx, body, _by_commit(ctx, sha))
@@ -130,11 +139,11 @@ def _deploy(ctx: Ctx, body: DeployIn, find: Finder) -> Any:
     return out
 
 
-@router.post(
+@creates(
+    router,
     "/{key}/rollback",
-    status_code=201,
+    "Record a rollback (rollback)",
     response_model=RollbackOut,
-    summary="Record a rollback (rollback)",
 )
 def rollback(key: Key, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.deployments.service import rollback as rollback_service
@@ -152,21 +161,20 @@ def rollback(key: Key, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
     return dep.audit_state() | {"state": change.state}
 
 
-@router.post(
+@creates(
+    router,
     "/{key}/emergency-review",
-    status_code=201,
+    "Retrospective and post-incident review of an emergency change (review-emergency)",
     response_model=EmergencyReviewOut,
-    summary="Retrospective and post-incident review of an emergency change (review-emergency)",
 )
 def review_emergency(key: Key, body: EmergencyReviewIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.incidents.service import review_emergency as review
 
-    actor, change = acting_on(ctx, key, body.by)
-    return review(
-        ctx.session,
-        ctx.policy,
-        change,
-        actor=actor,
+    return record_on(
+        ctx,
+        key,
+        body.by,
+        review,
         root_cause=body.root_cause,
         actions_taken=body.actions,
         preventive_controls=body.preventive,

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, ValidationError
 
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.routes.common import creates
 from changegate.api.schemas import Body, Name
 from changegate.changes.schemas import RiskEntry
 from changegate.errors import InvalidInput
@@ -66,10 +67,10 @@ class LookupIn(Body):
     shas: list[FullSha] = Field(max_length=MAX_LOOKUP)
 
 
-@router.post(
+@creates(
+    router,
     "/api/git/changes",
-    status_code=201,
-    summary="Create a change from a commit range the client read (change from-git)",
+    "Create a change from a commit range the client read (change from-git)",
 )
 def change_from_git(body: FromGitIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
     """Classified by the server's policy from the files the client reports. A reported range

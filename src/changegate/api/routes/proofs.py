@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from changegate.api.deps import ReadCtx, WriteCtx, app_state
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.routes.common import creates
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
 
@@ -77,11 +78,11 @@ class CheckpointIn(BaseModel):
     vkey: str = Field(max_length=1000, description="the verifier key of its signature")
 
 
-@router.post(
+@creates(
+    router,
     "/audit/checkpoint",
-    status_code=201,
+    "Record a checkpoint of this log signed by the caller (audit checkpoint)",
     tags=["audit"],
-    summary="Record a checkpoint of this log signed by the caller (audit checkpoint)",
 )
 def record_checkpoint(ctx: WriteCtx, body: CheckpointIn) -> dict[str, str]:
     from changegate.audit.checkpoint import VerifierKey

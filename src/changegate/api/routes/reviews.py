@@ -10,29 +10,30 @@ from fastapi import APIRouter
 from changegate.api.deps import WriteCtx
 from changegate.api.errors import COMMON_ERRORS
 from changegate.api.responses import ReviewStateOut
-from changegate.api.routes.common import Key, acting_on
+from changegate.api.routes.common import Key, acting_on, creates
 from changegate.api.schemas import ApproveIn, RejectIn
 from changegate.reviews import service as reviews
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
 
 
-@router.post(
+def _review(ctx: WriteCtx, key: str, body: ApproveIn | RejectIn, decide: Any) -> dict[str, Any]:
+    """The caller's decision (``reviews.approve`` or ``reviews.reject``) and the new state."""
+    actor, change = acting_on(ctx, key, body.by)
+    review = decide(ctx.session, ctx.policy, change, actor=actor, comment=body.comment)
+    return review.audit_state() | {"state": change.state}  # type: ignore[no-any-return]
+
+
+@creates(
+    router,
     "/{key}/approve",
-    status_code=201,
+    "Approve (approve); never your own change",
     response_model=ReviewStateOut,
-    summary="Approve (approve); never your own change",
 )
 def approve(key: Key, body: ApproveIn, ctx: WriteCtx) -> dict[str, Any]:
-    actor, change = acting_on(ctx, key, body.by)
-    review = reviews.approve(ctx.session, ctx.policy, change, actor=actor, comment=body.comment)
-    return review.audit_state() | {"state": change.state}
+    return _review(ctx, key, body, reviews.approve)
 
 
-@router.post(
-    "/{key}/reject", status_code=201, response_model=ReviewStateOut, summary="Reject (reject)"
-)
+@creates(router, "/{key}/reject", "Reject (reject)", response_model=ReviewStateOut)
 def reject(key: Key, body: RejectIn, ctx: WriteCtx) -> dict[str, Any]:
-    actor, change = acting_on(ctx, key, body.by)
-    review = reviews.reject(ctx.session, ctx.policy, change, actor=actor, comment=body.comment)
-    return review.audit_state() | {"state": change.state}
+    return _review(ctx, key, body, reviews.reject)
