@@ -21,7 +21,22 @@ UPLOADS = re.compile(
 )
 
 
-class BodyLimit:
+class _HttpMiddleware:
+    """Hands HTTP requests to :meth:`http` and everything else (lifespan) straight to the app."""
+
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BodyLimit(_HttpMiddleware):
     """Refuse request bodies over the limit with 413, before or while they are read."""
 
     def __init__(self, app: ASGIApp, *, default: int, uploads: int) -> None:
@@ -29,10 +44,7 @@ class BodyLimit:
         self.default = default
         self.uploads = uploads
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.uploads if UPLOADS.match(scope.get("path", "")) else self.default
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -85,16 +97,13 @@ CSP = (
 )
 
 
-class SecurityHeaders:
+class SecurityHeaders(_HttpMiddleware):
     """nosniff, no framing, same-origin referrers; a strict CSP on the web UI's HTML."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         strict = not path.startswith(("/docs", "/redoc"))
 
@@ -163,7 +172,7 @@ def _body_unstorable(content_type: bytes, body: bytes) -> bool:
     return False
 
 
-class TextGuard:
+class TextGuard(_HttpMiddleware):
     """Refuse, in one place, text that the database cannot store: NUL bytes and lone
     surrogates in the path, the query string, form fields and JSON bodies.
 
@@ -177,10 +186,7 @@ class TextGuard:
         self.app = app
         self.refuse = refuse
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         from urllib.parse import unquote_to_bytes
 
         query = bytes(scope.get("query_string", b""))
