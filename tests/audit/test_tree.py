@@ -162,3 +162,39 @@ def test_parallel_verify_checks_the_subtrees_too(
     assert tx(log, verify).ok
     _forge(log, 1, 2)
     assert any("level 1, index 2 (events #5-#6) differs" in p for p in _problems(log))
+
+
+@pytest.mark.parametrize(
+    ("level", "index", "named"),
+    [
+        (1, 2, "level 1, index 2 (events #5-#6) differs"),  # inside a segment: its worker
+        (2, 1, "level 2, index 1 (events #5-#8) differs"),  # the segments' top level
+        (3, 1, "level 3, index 1 (events #9-#16) is not the hash of its two subtrees"),  # parent
+    ],
+)
+def test_segments_check_their_subtrees_and_the_parent_the_ones_above(
+    log: Engine, monkeypatch: pytest.MonkeyPatch, level: int, index: int, named: str
+) -> None:
+    """A long log is verified in segments aligned on 2**SEGMENT_LEVEL events (here 4): each
+    worker checks the subtrees within its segment from the leaves it verified, the parent the
+    few above from their stored children, so an edit anywhere in the tree is still named."""
+    from changegate.audit import verify as audit_verify
+
+    monkeypatch.setattr(audit_verify, "PARALLEL_MIN_EVENTS", 2)
+    monkeypatch.setattr(tree, "SEGMENT_LEVEL", 2)
+    assert tx(log, verify).ok
+    _forge(log, level, index)
+    problems = _problems(log)
+    assert any(named in p for p in problems), problems
+
+
+def test_segments_with_a_missing_subtree_fall_back_to_the_whole_check(
+    log: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from changegate.audit import verify as audit_verify
+
+    monkeypatch.setattr(audit_verify, "PARALLEL_MIN_EVENTS", 2)
+    monkeypatch.setattr(tree, "SEGMENT_LEVEL", 2)
+    disable_triggers(log)
+    _sql(log, "DELETE FROM audit_subtrees WHERE level = 4 AND idx = 0")
+    assert any("lacks 1 subtree(s) at level 4" in p for p in _problems(log))

@@ -262,3 +262,74 @@ def _where(level: int, index: int, what: str) -> str:
         f"Merkle subtree at level {level}, index {index} (events #{(index << level) + 1}-"
         f"#{(index + 1) << level}) {what} behind the log's back"
     )
+
+
+#: a segment of a parallel `audit verify` starts on a multiple of 2**SEGMENT_LEVEL leaves, so
+#: every subtree up to this level lies within one segment and that segment's worker checks it
+#: from the leaves it has just verified; the few subtrees above it are checked from their
+#: stored children (:func:`upper_problems`)
+SEGMENT_LEVEL = 14
+
+
+def segment_problems(cursor: Any, start: int, leaves: list[bytes], limit: int = 5) -> list[str]:
+    """In a verify worker: the stored subtrees of levels 1..SEGMENT_LEVEL over leaves
+    ``start .. start + len(leaves) - 1`` (``start`` a multiple of 2**SEGMENT_LEVEL) against
+    those leaves; an edited or missing row inside the segment is named."""
+    found: list[str] = []
+    for level, layer in enumerate(merkle.levels(leaves), start=1):
+        if level > SEGMENT_LEVEL:
+            break
+        first = start >> level
+        cursor.execute(
+            f"SELECT idx, hash FROM audit_subtrees WHERE level = {level} AND idx >= {first} "
+            f"AND idx < {first + len(layer)} ORDER BY idx"
+        )
+        stored = {int(i): bytes(h) for i, h in cursor.fetchall()}
+        if len(stored) == len(layer) and all(
+            stored.get(first + k) == h for k, h in enumerate(layer)
+        ):
+            continue
+        for k, h in enumerate(layer):
+            if first + k not in stored:
+                found.append(_where(level, first + k, "is missing from the stored tree"))
+            elif stored[first + k] != h:
+                found.append(
+                    _where(level, first + k, "differs from the hash of its leaves (edited)")
+                )
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def upper_problems(session: Session, size: int, limit: int = 5) -> list[str] | None:
+    """In the verify parent: each level holds exactly the rows a log of ``size`` events has,
+    and every subtree above SEGMENT_LEVEL is the hash of its two stored children (those at
+    SEGMENT_LEVEL were checked against the leaves by the workers). None when the rows per level
+    are not what they should be: the caller runs the full :func:`problems` to name them."""
+    counts = _column(
+        session,
+        "SELECT level, COUNT(*), MIN(idx), MAX(idx) FROM audit_subtrees GROUP BY level "
+        "ORDER BY level",
+    )
+    expected = []
+    level, width = 1, size // 2
+    while width >= 1:
+        expected.append((level, width, 0, width - 1))
+        level, width = level + 1, width // 2
+    if [(int(lv), int(n), int(lo), int(hi)) for lv, n, lo, hi in counts] != expected:
+        return None
+    rows = _column(
+        session,
+        f"SELECT level, idx, hash FROM audit_subtrees WHERE level >= {SEGMENT_LEVEL}",
+    )
+    stored = {(int(lv), int(ix)): bytes(h) for lv, ix, h in rows}
+    found: list[str] = []
+    for (lv, ix), h in sorted(stored.items()):
+        if lv == SEGMENT_LEVEL:
+            continue
+        left, right = stored.get((lv - 1, 2 * ix)), stored.get((lv - 1, 2 * ix + 1))
+        if left is None or right is None or merkle.node(left, right) != h:
+            found.append(_where(lv, ix, "is not the hash of its two subtrees (edited)"))
+            if len(found) >= limit:
+                break
+    return found

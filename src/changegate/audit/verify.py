@@ -3,6 +3,7 @@ outside the database, and every business and derived row against the events desc
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -111,9 +112,17 @@ def _raw_rows(cursor: Any) -> Iterator[Any]:
         yield from rows
 
 
+@dataclass(frozen=True)
+class SegmentsChecked:
+    """The Merkle tree already checked by the verify workers and the parent: its problems."""
+
+    problems: list[str]
+
+
 #: events lo..hi checked: how many, the last chain hash, the first break, and their verified
-#: leaf hashes in order (None when the fast path did not finish: the caller reads them)
-Checked = tuple[int, bytes, ChainBreak | None, list[bytes] | None]
+#: leaf hashes in order (None when the fast path did not finish: the caller reads them), or
+#: the Merkle tree's problems when the segments checked it already
+Checked = tuple[int, bytes, ChainBreak | None, list[bytes] | SegmentsChecked | None]
 
 
 def _leaves_of(batches: Iterator[Any], leaves: list[bytes]) -> Iterator[Any]:
@@ -153,15 +162,24 @@ def _verify_range(
 
 def _verify_segment(
     url: str, lo: int, hi: int, prev: bytes, index: frozenset[bytes] | None
-) -> Checked:
-    """Runs in a worker process with its own connection."""
+) -> tuple[int, bytes, ChainBreak | None, list[str] | None]:
+    """Runs in a worker process with its own connection: the segment's chain, then the Merkle
+    subtrees within it from the leaves just verified (:func:`tree.segment_problems`)."""
     from changegate.db import make_engine
 
     engine = make_engine(url, poolclass=NullPool)
     try:
         conn = engine.raw_connection()
         try:
-            return _verify_range(conn.dbapi_connection, lo, hi, prev, index)
+            dbapi = conn.dbapi_connection
+            count, last, broken, leaves = _verify_range(dbapi, lo, hi, prev, index)
+            if broken is not None or leaves is None or isinstance(leaves, SegmentsChecked):
+                return count, last, broken, None  # None: the parent checks the whole tree
+            cur = dbapi.cursor()  # type: ignore[union-attr]
+            try:
+                return count, last, None, tree.segment_problems(cur, lo - 1, leaves)
+            finally:
+                cur.close()
         finally:
             conn.close()
     finally:
@@ -181,7 +199,13 @@ def _verify_chain(session: Session, head_seq: int, index: frozenset[bytes] | Non
     workers = min(os.cpu_count() or 1, 4)
     if head_seq < PARALLEL_MIN_EVENTS or workers < 2 or not hasattr(os, "fork"):
         return _verify_range(dbapi_conn, 1, head_seq, GENESIS, index)
-    bounds = [head_seq * i // workers for i in range(workers + 1)]
+    # segments start on a multiple of 2**SEGMENT_LEVEL events: each worker checks the Merkle
+    # subtrees that lie within its segment
+    step = 1 << tree.SEGMENT_LEVEL
+    bounds = [0] + [(head_seq * i // workers) // step * step for i in range(1, workers)]
+    bounds.append(head_seq)
+    if any(b <= a for a, b in itertools.pairwise(bounds)):
+        return _verify_range(dbapi_conn, 1, head_seq, GENESIS, index)
     starts: list[bytes] = [GENESIS]
     for b in bounds[1:-1]:
         stored = session.scalar(select(AuditEvent.chain_hash).where(AuditEvent.seq == b))
@@ -200,14 +224,19 @@ def _verify_chain(session: Session, head_seq: int, index: frozenset[bytes] | Non
         results = [f.result() for f in futures]
     total = 0
     last = GENESIS
-    leaves: list[bytes] | None = []
-    for count, last_hash, broken, part in results:
+    problems: list[str] = []
+    for count, last_hash, broken, found in results:
         total += count
         if broken is not None:
             return total, last_hash, broken, None
         last = last_hash
-        leaves = None if leaves is None or part is None else leaves + part
-    return total, last, None, leaves
+        if found is None:  # a segment could not check its subtrees: check the whole tree
+            return total, last, None, None
+        problems += found
+    upper = tree.upper_problems(session, head_seq)
+    if upper is None:  # rows missing or extra at some level: the full check names them
+        return total, last, None, None
+    return total, last, None, SegmentsChecked(problems + upper)
 
 
 def verify(
@@ -260,7 +289,11 @@ def verify(
         report.first_broken_seq = count + 1
         return report
     _check_anchors(session, report, anchors)
-    for problem in tree.problems(session, head.seq, leaves=leaves):
+    if isinstance(leaves, SegmentsChecked):
+        tree_problems = leaves.problems
+    else:
+        tree_problems = tree.problems(session, head.seq, leaves=leaves)
+    for problem in tree_problems:
         _problem(report, None, problem)
     if deep:
         _check_indexes(session, report)
