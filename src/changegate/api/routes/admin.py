@@ -21,6 +21,7 @@ from changegate.api.schemas import PasswordIn, RolesIn, TokenIn, UserIn
 from changegate.errors import NotFound
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+created = creates(router)
 
 #: a user name as `changegate user add` accepts it
 UserName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$", max_length=100)]
@@ -40,13 +41,7 @@ def list_users(ctx: ReadCtx) -> list[dict[str, Any]]:
     return [_user_out(ctx, u) for u in list_all(ctx.session)]
 
 
-@creates(
-    router,
-    "/users",
-    "Add a user with roles (user add)",
-    response_model=UserOut,
-    tags=["users"],
-)
+@created("/users", UserOut, "Add a user with roles (user add)", tags=["users"])
 def add_user(body: UserIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
     from changegate.users.service import add_user as add
 
@@ -182,11 +177,10 @@ def list_tokens(
     return [token_dict(t) for t in list_all(ctx.session, user=user)]
 
 
-@creates(
-    router,
+@created(
     "/tokens",
+    TokenCreatedOut,
     "Issue an API token; the token is in this response only (token create)",
-    response_model=TokenCreatedOut,
     tags=["tokens"],
 )
 def create_token(body: TokenIn, ctx: WriteCtx) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from changegate.api.routes.ai_schemas import (
 from changegate.api.routes.common import Key, change_for, creates, record_on
 
 router = APIRouter(tags=["ai"], responses=COMMON_ERRORS)
+created = creates(router)
 ON_CHANGE = "/api/changes/{key}/ai"
 PROVIDERS = "/api/ai/providers"
 
@@ -41,27 +42,19 @@ def preflight(key: Key, body: PreflightIn, ctx: ReadCtx) -> dict[str, Any]:
     )
 
 
-@creates(
-    router,
-    f"{ON_CHANGE}/regress",
-    "Judge and store a behavioural regression run (ai regress)",
-)
+@created(f"{ON_CHANGE}/regress", None, "Judge and store a behavioural regression run (ai regress)")
 def regress(key: Key, body: RegressIn, ctx: WriteCtx) -> dict[str, Any]:
     return record_on(ctx, key, body.by, checks.record_regression, **body.fields())
 
 
-@creates(
-    router,
-    f"{ON_CHANGE}/isolation",
-    "Judge and store a tenant-isolation run (ai isolation)",
-)
+@created(f"{ON_CHANGE}/isolation", None, "Judge and store a tenant-isolation run (ai isolation)")
 def isolation(key: Key, body: ObservationIn, ctx: WriteCtx) -> dict[str, Any]:
     return _judged(key, body, ctx, "isolation")
 
 
-@creates(
-    router,
+@created(
     f"{ON_CHANGE}/injection",
+    None,
     "Judge and store the prompt-injection probes' answers (ai injection)",
 )
 def injection(key: Key, body: ObservationIn, ctx: WriteCtx) -> dict[str, Any]:
@@ -74,18 +67,14 @@ def _judged(key: str, body: ObservationIn, ctx: WriteCtx, check: str) -> dict[st
     )
 
 
-@creates(
-    router,
-    f"{ON_CHANGE}/import",
-    "Import promptfoo, DeepEval or garak results (ai import)",
-)
+@created(f"{ON_CHANGE}/import", None, "Import promptfoo, DeepEval or garak results (ai import)")
 def import_results(key: Key, body: ImportIn, ctx: WriteCtx) -> dict[str, Any]:
     return record_on(ctx, key, body.by, checks.record_import, **body.fields())
 
 
-@creates(
-    router,
+@created(
     f"{ON_CHANGE}/assess",
+    None,
     "Record the security impact assessment (ai assess; ai.security_assessor_roles)",
 )
 def assess(key: Key, body: AssessIn, ctx: WriteCtx) -> dict[str, Any]:
@@ -99,11 +88,7 @@ def providers(ctx: ReadCtx) -> dict[str, Any]:
     return register.listing(ctx.session, ctx.policy)
 
 
-@creates(
-    router,
-    PROVIDERS,
-    "Register an LLM provider (ai provider add; ai.provider.manage)",
-)
+@created(PROVIDERS, None, "Register an LLM provider (ai provider add; ai.provider.manage)")
 def provider_add(body: ProviderIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.ai.providers import add_provider
 

@@ -29,6 +29,7 @@ from changegate.changes import service as changes
 from changegate.errors import InvalidInput
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+created = creates(router)
 
 
 @router.get("", response_model=list[ChangeOut], summary="List changes (change list)")
@@ -40,12 +41,7 @@ def list_changes(
     return [c.audit_state() for c in changes.list_changes(ctx.session, state=state)]
 
 
-@creates(
-    router,
-    "",
-    "Create a change as a draft (change new)",
-    response_model=ChangeOut,
-)
+@created("", ChangeOut, "Create a change as a draft (change new)")
 def create_change(body: ChangeNew, ctx: WriteCtx, response: Response) -> dict[str, Any]:
     from changegate.changes.schemas import ChangeCreate
 

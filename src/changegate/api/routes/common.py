@@ -4,7 +4,7 @@ who the caller acts as."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Path
 
@@ -29,10 +29,22 @@ Route = TypeVar("Route", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
-def creates(router: APIRouter, path: str, summary: str, **options: Any) -> Callable[[Route], Route]:
-    """Declare a POST that records something new: 201 Created, with its summary and any other
-    route option (``response_model``, ``tags``, ``responses``) passed through."""
-    return router.post(path, status_code=201, summary=summary, **options)
+class Declare(Protocol):
+    def __call__(
+        self, path: str, model: Any, summary: str, **options: Any
+    ) -> Callable[[Route], Route]: ...
+
+
+def creates(router: APIRouter) -> Declare:
+    """The declaration of ``router``'s POSTs that record something new: ``(path, response
+    model or None, summary, **route options)`` gives a 201 Created route."""
+
+    def declare(path: str, model: Any, summary: str, **options: Any) -> Callable[[Route], Route]:
+        if model is not None:
+            options["response_model"] = model
+        return router.post(path, status_code=201, summary=summary, **options)
+
+    return declare
 
 
 def change_for(ctx: Ctx, key: str, *, lock: bool = False) -> Change:

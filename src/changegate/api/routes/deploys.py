@@ -34,6 +34,7 @@ from changegate.api.schemas import DeployIn, EmergencyReviewIn, GateIn, Rollback
 from changegate.changes.models import Change
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+created = creates(router)
 
 NO_LINKED_CHANGE: dict[int | str, dict[str, Any]] = {
     404: {"description": "No change is linked to the commit (NoLinkedChange)"}
@@ -90,23 +91,18 @@ def _gate(ctx: Ctx, body: GateIn, find: Finder) -> dict[str, Any]:
     return result.to_dict() | extra
 
 
-@creates(
-    router,
-    "/{key}/deploy",
-    "Record a deployment if the gate passes (deploy)",
-    response_model=DeployOut,
-    responses=REFUSED,
+@created(
+    "/{key}/deploy", DeployOut, "Record a deployment if the gate passes (deploy)", responses=REFUSED
 )
 def deploy(key: Key, body: DeployIn, ctx: WriteCtx) -> Any:
     return _deploy(ctx, body, _by_key(ctx, key))
 
 
-@creates(
-    router,
+@created(
     "/by-commit/{sha}/deploy",
+    DeployByCommitOut,
     "Deploy the change a commit belongs to if its gate passes, found and locked in one "
     "transaction (deploy --git-sha)",
-    response_model=DeployByCommitOut,
     responses=NO_LINKED_CHANGE | REFUSED,
 )
 def deploy_by_commit(sha: Sha, body: DeployIn, ctx: WriteCtx) -> Any:
@@ -139,12 +135,7 @@ def _deploy(ctx: Ctx, body: DeployIn, find: Finder) -> Any:
     return out
 
 
-@creates(
-    router,
-    "/{key}/rollback",
-    "Record a rollback (rollback)",
-    response_model=RollbackOut,
-)
+@created("/{key}/rollback", RollbackOut, "Record a rollback (rollback)")
 def rollback(key: Key, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.deployments.service import rollback as rollback_service
 
@@ -161,11 +152,10 @@ def rollback(key: Key, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
     return dep.audit_state() | {"state": change.state}
 
 
-@creates(
-    router,
+@created(
     "/{key}/emergency-review",
+    EmergencyReviewOut,
     "Retrospective and post-incident review of an emergency change (review-emergency)",
-    response_model=EmergencyReviewOut,
 )
 def review_emergency(key: Key, body: EmergencyReviewIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.incidents.service import review_emergency as review

@@ -15,25 +15,20 @@ from changegate.api.schemas import DocumentIn, JunitIn, ValidationIn
 from changegate.evidence import service as evidence
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+created = creates(router)
 
 
-@creates(
-    router,
-    "/{key}/evidence/junit",
-    "Attach JUnit XML results (evidence add --junit)",
-    response_model=EvidenceOut,
-)
+@created("/{key}/evidence/junit", EvidenceOut, "Attach JUnit XML results (evidence add --junit)")
 def add_junit(key: Key, body: JunitIn, ctx: WriteCtx) -> dict[str, Any]:
     return record_on(
         ctx, key, body.by, evidence.add_junit, content=body.content(), filename=body.filename
     ).audit_state()
 
 
-@creates(
-    router,
+@created(
     "/{key}/evidence/validation",
+    EvidenceOut,
     "Record a named validation (evidence add --validation)",
-    response_model=EvidenceOut,
 )
 def add_validation(key: Key, body: ValidationIn, ctx: WriteCtx) -> dict[str, Any]:
     return record_on(
@@ -49,12 +44,7 @@ def add_validation(key: Key, body: ValidationIn, ctx: WriteCtx) -> dict[str, Any
     ).audit_state()
 
 
-@creates(
-    router,
-    "/{key}/evidence/document",
-    "Attach a document (evidence add --document)",
-    response_model=EvidenceOut,
-)
+@created("/{key}/evidence/document", EvidenceOut, "Attach a document (evidence add --document)")
 def add_document(key: Key, body: DocumentIn, ctx: WriteCtx) -> dict[str, Any]:
     return record_on(
         ctx,

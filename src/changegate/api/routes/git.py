@@ -22,6 +22,7 @@ from changegate.scm.history_wire import MAX_LOOKUP
 from changegate.scm.range_read import MAX_RANGE_COMMITS
 
 router = APIRouter(tags=["git"], responses=COMMON_ERRORS)
+created = creates(router)
 
 #: a full commit object name, as git prints it
 FullSha = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
@@ -67,9 +68,9 @@ class LookupIn(Body):
     shas: list[FullSha] = Field(max_length=MAX_LOOKUP)
 
 
-@creates(
-    router,
+@created(
     "/api/git/changes",
+    None,
     "Create a change from a commit range the client read (change from-git)",
 )
 def change_from_git(body: FromGitIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:

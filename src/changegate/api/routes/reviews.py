@@ -3,6 +3,7 @@ do either is decided by ``reviews.service`` alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,27 +14,26 @@ from changegate.api.responses import ReviewStateOut
 from changegate.api.routes.common import Key, acting_on, creates
 from changegate.api.schemas import ApproveIn, RejectIn
 from changegate.reviews import service as reviews
+from changegate.reviews.models import Review
 
 router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+created = creates(router)
 
 
-def _review(ctx: WriteCtx, key: str, body: ApproveIn | RejectIn, decide: Any) -> dict[str, Any]:
+def _review(
+    ctx: WriteCtx, key: str, body: ApproveIn | RejectIn, decide: Callable[..., Review]
+) -> dict[str, Any]:
     """The caller's decision (``reviews.approve`` or ``reviews.reject``) and the new state."""
     actor, change = acting_on(ctx, key, body.by)
     review = decide(ctx.session, ctx.policy, change, actor=actor, comment=body.comment)
-    return review.audit_state() | {"state": change.state}  # type: ignore[no-any-return]
+    return review.audit_state() | {"state": change.state}
 
 
-@creates(
-    router,
-    "/{key}/approve",
-    "Approve (approve); never your own change",
-    response_model=ReviewStateOut,
-)
+@created("/{key}/approve", ReviewStateOut, "Approve (approve); never your own change")
 def approve(key: Key, body: ApproveIn, ctx: WriteCtx) -> dict[str, Any]:
     return _review(ctx, key, body, reviews.approve)
 
 
-@creates(router, "/{key}/reject", "Reject (reject)", response_model=ReviewStateOut)
+@created("/{key}/reject", ReviewStateOut, "Reject (reject)")
 def reject(key: Key, body: RejectIn, ctx: WriteCtx) -> dict[str, Any]:
     return _review(ctx, key, body, reviews.reject)
