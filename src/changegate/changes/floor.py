@@ -12,7 +12,7 @@ Everything here flushes and never commits; the CLI or the API request owns the t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -44,12 +44,7 @@ class Requirement:
     stage: str
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "rule": self.rule,
-            "section": self.section,
-            "description": self.description,
-            "stage": self.stage,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

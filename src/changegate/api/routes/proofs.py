@@ -14,9 +14,13 @@ from changegate.api.errors import COMMON_ERRORS
 from changegate.api.routes.common import creates
 
 router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+created = creates(router)
 
 #: a tree size or sequence number within what the database's BIGINT holds
 Size = Query(ge=1, le=2**62)
+#: the same as a parameter's type, required or optional
+LogSize = Annotated[int, Size]
+OptionalLogSize = Annotated[int | None, Size]
 
 
 @router.get(
@@ -46,11 +50,7 @@ def audit_checkpoint(request: Request) -> PlainTextResponse:
 
 
 @router.get("/audit/proof/inclusion", tags=["audit"], summary="Inclusion proof of one event")
-def inclusion_proof(
-    ctx: ReadCtx,
-    seq: Annotated[int, Size],
-    size: Annotated[int | None, Size] = None,
-) -> dict[str, Any]:
+def inclusion_proof(ctx: ReadCtx, seq: LogSize, size: OptionalLogSize = None) -> dict[str, Any]:
     from changegate.audit.tree import inclusion
 
     ctx.require("audit.read", doing="read proofs of the audit log")
@@ -60,11 +60,7 @@ def inclusion_proof(
 @router.get(
     "/audit/proof/consistency", tags=["audit"], summary="Consistency proof between two sizes"
 )
-def consistency_proof(
-    ctx: ReadCtx,
-    old: Annotated[int, Size],
-    new: Annotated[int | None, Size] = None,
-) -> dict[str, Any]:
+def consistency_proof(ctx: ReadCtx, old: LogSize, new: OptionalLogSize = None) -> dict[str, Any]:
     from changegate.audit.tree import consistency
 
     ctx.require("audit.read", doing="read proofs of the audit log")
@@ -78,9 +74,9 @@ class CheckpointIn(BaseModel):
     vkey: str = Field(max_length=1000, description="the verifier key of its signature")
 
 
-@creates(
-    router,
+@created(
     "/audit/checkpoint",
+    None,
     "Record a checkpoint of this log signed by the caller (audit checkpoint)",
     tags=["audit"],
 )
