@@ -126,6 +126,10 @@ class FileIn(Body):
     def content(self) -> bytes:
         return _decoded(self.content_base64, "content_base64")
 
+    def fields(self) -> dict[str, Any]:
+        """The service function's keyword arguments (the actor comes from the token)."""
+        return self.model_dump(exclude={"by", "content_base64"}) | {"content": self.content()}
+
 
 class JunitIn(FileIn):
     by: str | None = Name
@@ -143,6 +147,9 @@ class ValidationIn(Body):
 
     def report(self) -> bytes | None:
         return None if self.report_base64 is None else _decoded(self.report_base64, "report_base64")
+
+    def fields(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"by", "report_base64"}) | {"report": self.report()}
 
 
 class DocumentIn(FileIn):
@@ -174,6 +181,11 @@ class EmergencyReviewIn(Body):
     actions: str = Field(min_length=1, max_length=20_000, description="Actions taken")
     preventive: str = Field(min_length=1, max_length=20_000, description="Preventive controls")
     by: str | None = Name
+
+    def fields(self) -> dict[str, Any]:
+        """The service's keyword arguments, under the names ``review_emergency`` takes."""
+        names = {"actions": "actions_taken", "preventive": "preventive_controls"}
+        return {names.get(k, k): v for k, v in self.model_dump(exclude={"by"}).items()}
 
 
 class UserIn(Body):

@@ -43,9 +43,6 @@ class Requirement:
     description: str
     stage: str
 
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class PolicyClassification:
@@ -83,8 +80,8 @@ class PolicyClassification:
             "components": list(self.components),
             "flags": list(self.flags),
             "security_impacting": self.security_impacting,
-            "requirements": [r.to_dict() for r in self.requirements],
-            "other_requirements": [r.to_dict() for r in self.other_requirements],
+            "requirements": [asdict(r) for r in self.requirements],
+            "other_requirements": [asdict(r) for r in self.other_requirements],
             "notes": list(self.notes),
             "unmatched_files": list(self.classification.unmatched),
         }

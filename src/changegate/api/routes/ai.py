@@ -44,7 +44,7 @@ def preflight(key: Key, body: PreflightIn, ctx: ReadCtx) -> dict[str, Any]:
 
 @created(f"{ON_CHANGE}/regress", None, "Judge and store a behavioural regression run (ai regress)")
 def regress(key: Key, body: RegressIn, ctx: WriteCtx) -> dict[str, Any]:
-    return record_on(ctx, key, body.by, checks.record_regression, **body.fields())
+    return record_on(ctx, key, body, checks.record_regression)
 
 
 @created(f"{ON_CHANGE}/isolation", None, "Judge and store a tenant-isolation run (ai isolation)")
@@ -62,14 +62,12 @@ def injection(key: Key, body: ObservationIn, ctx: WriteCtx) -> dict[str, Any]:
 
 
 def _judged(key: str, body: ObservationIn, ctx: WriteCtx, check: str) -> dict[str, Any]:
-    return record_on(
-        ctx, key, body.by, checks.record_check, check=check, observation=body.observation
-    )
+    return record_on(ctx, key, body, checks.record_check, check=check)
 
 
 @created(f"{ON_CHANGE}/import", None, "Import promptfoo, DeepEval or garak results (ai import)")
 def import_results(key: Key, body: ImportIn, ctx: WriteCtx) -> dict[str, Any]:
-    return record_on(ctx, key, body.by, checks.record_import, **body.fields())
+    return record_on(ctx, key, body, checks.record_import)
 
 
 @created(
@@ -80,7 +78,7 @@ def import_results(key: Key, body: ImportIn, ctx: WriteCtx) -> dict[str, Any]:
 def assess(key: Key, body: AssessIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.ai.security import record_assessment
 
-    return record_on(ctx, key, body.by, record_assessment, **body.fields()).to_dict()
+    return record_on(ctx, key, body, record_assessment).to_dict()
 
 
 @router.get(PROVIDERS, summary="The LLM provider register with DPA states (ai provider list)")

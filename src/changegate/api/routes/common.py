@@ -59,11 +59,20 @@ def acting_on(ctx: Ctx, key: str, by: str | None) -> tuple[str, Change]:
     return actor, change_for(ctx, key, lock=True)
 
 
-def record_on(ctx: Ctx, key: str, by: str | None, service: Callable[..., T], **fields: Any) -> T:
+class ActingBody(Protocol):
+    """A request body that names who acts (``by``) and the service's keyword arguments."""
+
+    by: str | None
+
+    def fields(self) -> dict[str, Any]: ...
+
+
+def record_on(ctx: Ctx, key: str, body: ActingBody, service: Callable[..., T], **extra: Any) -> T:
     """What ``service`` records on the change as the caller: the call every write on a change
-    shares, ``service(session, policy, change, actor=..., **fields)``."""
-    actor, change = acting_on(ctx, key, by)
-    return service(ctx.session, ctx.policy, change, actor=actor, **fields)
+    shares, ``service(session, policy, change, actor=..., **body.fields(), **extra)``. Who acts
+    and the change are settled before the body's fields are decoded."""
+    actor, change = acting_on(ctx, key, body.by)
+    return service(ctx.session, ctx.policy, change, actor=actor, **body.fields(), **extra)
 
 
 def deployer(ctx: Ctx, named: str | None, *, field: str) -> str:

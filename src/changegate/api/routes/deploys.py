@@ -160,12 +160,4 @@ def rollback(key: Key, body: RollbackIn, ctx: WriteCtx) -> dict[str, Any]:
 def review_emergency(key: Key, body: EmergencyReviewIn, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.incidents.service import review_emergency as review
 
-    return record_on(
-        ctx,
-        key,
-        body.by,
-        review,
-        root_cause=body.root_cause,
-        actions_taken=body.actions,
-        preventive_controls=body.preventive,
-    ).audit_state()
+    return record_on(ctx, key, body, review).audit_state()

@@ -20,9 +20,7 @@ created = creates(router)
 
 @created("/{key}/evidence/junit", EvidenceOut, "Attach JUnit XML results (evidence add --junit)")
 def add_junit(key: Key, body: JunitIn, ctx: WriteCtx) -> dict[str, Any]:
-    return record_on(
-        ctx, key, body.by, evidence.add_junit, content=body.content(), filename=body.filename
-    ).audit_state()
+    return record_on(ctx, key, body, evidence.add_junit).audit_state()
 
 
 @created(
@@ -31,28 +29,9 @@ def add_junit(key: Key, body: JunitIn, ctx: WriteCtx) -> dict[str, Any]:
     "Record a named validation (evidence add --validation)",
 )
 def add_validation(key: Key, body: ValidationIn, ctx: WriteCtx) -> dict[str, Any]:
-    return record_on(
-        ctx,
-        key,
-        body.by,
-        evidence.add_validation,
-        name=body.name,
-        result=body.result,
-        details=body.details,
-        report=body.report(),
-        report_filename=body.report_filename,
-    ).audit_state()
+    return record_on(ctx, key, body, evidence.add_validation).audit_state()
 
 
 @created("/{key}/evidence/document", EvidenceOut, "Attach a document (evidence add --document)")
 def add_document(key: Key, body: DocumentIn, ctx: WriteCtx) -> dict[str, Any]:
-    return record_on(
-        ctx,
-        key,
-        body.by,
-        evidence.add_document,
-        content=body.content(),
-        filename=body.filename,
-        kind=body.kind,
-        details=body.details,
-    ).audit_state()
+    return record_on(ctx, key, body, evidence.add_document).audit_state()
