@@ -27,6 +27,11 @@ def id_key(table: str) -> tuple[Column, sa.PrimaryKeyConstraint]:
     )
 
 
+def create_table(table: str, *items: Any) -> None:
+    """``op.create_table`` of a table keyed by an integer ``id`` (:func:`id_key`)."""
+    op.create_table(table, *id_key(table), *items)
+
+
 def change_fk(table: str, *, nullable: bool = False) -> tuple[Column, sa.Constraint]:
     """A ``change_id`` column and its foreign key to ``changes.id``."""
     return (

@@ -12,8 +12,8 @@ from alembic import op
 
 from changegate.migrations.columns import (
     change_fk,
+    create_table,
     drop_indexes,
-    id_key,
     indexes,
     of_type,
     strings,
@@ -71,9 +71,8 @@ def _changes_and_registers() -> None:
         *of_type(sa.LargeBinary, "content"),
         sa.PrimaryKeyConstraint("sha256", name=op.f("pk_blobs")),
     )
-    op.create_table(
+    create_table(
         "changes",
-        *id_key("changes"),
         *strings(title=300),
         *of_type(sa.Text, "description"),
         *strings(change_class=20),
@@ -91,17 +90,15 @@ def _changes_and_registers() -> None:
         when("submitted_at", nullable=True),
     )
     indexes("changes", "state")
-    op.create_table(
+    create_table(
         "policy_versions",
-        *id_key("policy_versions"),
         *strings(digest=64, name=200, version=50, source=500),
         *of_type(sa.Text, "text"),
         when("loaded_at"),
         unique("policy_versions", "digest"),
     )
-    op.create_table(
+    create_table(
         "users",
-        *id_key("users"),
         *strings(name=100),
         *of_type(sa.JSON, "roles"),
         *strings(github_login=100, nullable=True),
@@ -113,9 +110,8 @@ def _changes_and_registers() -> None:
 
 
 def _reviews_and_evidence() -> None:
-    op.create_table(
+    create_table(
         "emergency_reviews",
-        *id_key("emergency_reviews"),
         *change_fk("emergency_reviews"),
         *strings(reviewer=100),
         *of_type(sa.Text, "root_cause", "actions_taken", "preventive_controls"),
@@ -126,9 +122,8 @@ def _reviews_and_evidence() -> None:
     blob_fk = sa.ForeignKeyConstraint(
         ["blob_sha256"], ["blobs.sha256"], name=op.f("fk_evidence_blob_sha256_blobs")
     )
-    op.create_table(
+    create_table(
         "evidence",
-        *id_key("evidence"),
         *change_fk("evidence"),
         *strings(kind=20, name=200),
         *of_type(sa.Boolean, "passed", nullable=True),
@@ -140,9 +135,8 @@ def _reviews_and_evidence() -> None:
         blob_fk,
     )
     indexes("evidence", "change_id")
-    op.create_table(
+    create_table(
         "gate_decisions",
-        *id_key("gate_decisions"),
         *change_fk("gate_decisions"),
         *strings(environment=100, deployer=100),
         *of_type(sa.Boolean, "passed", "bypass"),
@@ -151,9 +145,8 @@ def _reviews_and_evidence() -> None:
         when("created_at"),
     )
     indexes("gate_decisions", "change_id")
-    op.create_table(
+    create_table(
         "reviews",
-        *id_key("reviews"),
         *change_fk("reviews"),
         *strings(reviewer=100, verdict=20),
         *of_type(sa.Text, "comment"),
@@ -164,9 +157,8 @@ def _reviews_and_evidence() -> None:
 
 
 def _deployments() -> None:
-    op.create_table(
+    create_table(
         "deployments",
-        *id_key("deployments"),
         *change_fk("deployments"),
         *strings(environment=100, version=200, kind=20, actor=100),
         *of_type(sa.Text, "reason"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from changegate.migrations.columns import id_key, indexes, strings, unique, when
+from changegate.migrations.columns import create_table, indexes, strings, unique, when
 
 revision = "0002"
 down_revision = "0001"
@@ -18,9 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "api_tokens",
-        *id_key("api_tokens"),
         *strings(public_id=32, secret_sha256=64, user_name=100, label=200, created_by=100),
         when("created_at"),
         when("expires_at", nullable=True),
@@ -35,9 +34,8 @@ def upgrade() -> None:
         when("updated_at"),
         sa.PrimaryKeyConstraint("user_name", name=op.f("pk_user_passwords")),
     )
-    op.create_table(
+    create_table(
         "web_sessions",
-        *id_key("web_sessions"),
         *strings(token_sha256=64, csrf_token=64, user_name=100, address=100),
         when("created_at"),
         when("expires_at"),
@@ -45,9 +43,8 @@ def upgrade() -> None:
         unique("web_sessions", "token_sha256"),
     )
     indexes("web_sessions", "user_name")
-    op.create_table(
+    create_table(
         "login_failures",
-        *id_key("login_failures"),
         *strings(user_name=100, address=100),
         when("at"),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from changegate.migrations.columns import id_key, of_type, strings, unique, when
+from changegate.migrations.columns import create_table, of_type, strings, unique, when
 
 revision = "0003"
 down_revision = "0002"
@@ -18,9 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "ai_providers",
-        *id_key("ai_providers"),
         *strings(name=100, display_name=200),
         *of_type(sa.Text, "notes"),
         *strings(dpa_status=20),

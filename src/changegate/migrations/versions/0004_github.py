@@ -12,7 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from changegate.migrations.columns import change_fk, id_key, indexes, of_type, strings, unique, when
+from changegate.migrations.columns import (
+    change_fk,
+    create_table,
+    indexes,
+    of_type,
+    strings,
+    unique,
+    when,
+)
 
 revision = "0004"
 down_revision = "0003"
@@ -32,9 +40,8 @@ def upgrade() -> None:
 
 def _change_links() -> None:
     """What a change learnt from git: its classification, its commits, its indexed content."""
-    op.create_table(
+    create_table(
         "change_classifications",
-        *id_key("change_classifications"),
         *change_fk("change_classifications"),
         *strings(source=20, git_range=300, base_sha=64, head_sha=64, minimum_class=20),
         *of_type(sa.JSON, "categories", "components", "flags"),
@@ -43,9 +50,8 @@ def _change_links() -> None:
         when("updated_at"),
         unique("change_classifications", "change_id"),
     )
-    op.create_table(
+    create_table(
         "change_commits",
-        *id_key("change_commits"),
         *change_fk("change_commits"),
         *strings(sha=64),
     )
@@ -63,9 +69,8 @@ def _change_links() -> None:
 
 def _github_records() -> None:
     """Webhook deliveries, pull requests, commit links and GitHub deployments."""
-    op.create_table(
+    create_table(
         "github_deliveries",
-        *id_key("github_deliveries"),
         *strings(delivery_id=100, event=60, action=60, repository=200, status=20),
         *of_type(sa.Text, "outcome"),
         *change_fk("github_deliveries", nullable=True),
@@ -75,9 +80,8 @@ def _github_records() -> None:
         unique("github_deliveries", "delivery_id"),
     )
     _pull_requests()
-    op.create_table(
+    create_table(
         "commit_links",
-        *id_key("commit_links"),
         *strings(sha=64),
         *change_fk("commit_links"),
         *strings(kind=20, repository=200, reason=300),
@@ -85,9 +89,8 @@ def _github_records() -> None:
         unique("commit_links", "sha", "change_id"),
     )
     indexes("commit_links", "change_id", "sha")
-    op.create_table(
+    create_table(
         "github_deployments",
-        *id_key("github_deployments"),
         sa.Column("github_id", sa.BigInteger(), nullable=False),
         *strings(repository=200, sha=64, ref=300, environment=100, creator_login=100, state=30),
         *change_fk("github_deployments", nullable=True),
@@ -106,9 +109,8 @@ def _github_records() -> None:
 
 
 def _pull_requests() -> None:
-    op.create_table(
+    create_table(
         "github_pull_requests",
-        *id_key("github_pull_requests"),
         *change_fk("github_pull_requests"),
         *strings(repository=200),
         *of_type(sa.Integer, "number"),

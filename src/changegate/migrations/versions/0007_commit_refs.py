@@ -19,8 +19,8 @@ from alembic import op
 from changegate.migrations.columns import (
     add_columns,
     change_fk,
+    create_table,
     drop_columns,
-    id_key,
     indexes,
     strings,
     when,
@@ -33,9 +33,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "commit_authors",
-        *id_key("commit_authors"),
         *change_fk("commit_authors"),
         *strings(sha=64, role=20, login=100, name=200, email=320, source=20),
         when("created_at"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from changegate.migrations.columns import add_columns, drop_columns, id_key
+from changegate.migrations.columns import add_columns, create_table, drop_columns
 
 revision = "0008"
 down_revision = "0007"
@@ -22,9 +22,8 @@ def upgrade() -> None:
         "user_passwords",
         sa.Column("must_change", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
-    op.create_table(
+    create_table(
         "role_grants",
-        *id_key("role_grants"),
         sa.Column("user_name", sa.String(100), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("requested_by", sa.String(100), nullable=False),
