@@ -9,7 +9,7 @@ subtrees of level 1 and up live in ``audit_subtrees``. The proofs themselves are
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +132,26 @@ class ConsistencyProof:
         }
 
 
+def _within(
+    session: Session, size: int | None, value: int, field: str, why: Callable[[int], str]
+) -> int:
+    """The tree's size (``size`` or the whole log), with ``value`` between 1 and it, or the
+    error naming ``field``."""
+    n = _size(session, size)
+    if not 1 <= value <= n:
+        raise InvalidInput(f"{why(n)}: give {field.upper()} from 1 to {n}", field=field)
+    return n
+
+
+def _proof(
+    session: Session, reader: Reader | None, ranges: list[tuple[int, int]], *also: tuple[int, int]
+) -> tuple[dict[merkle.Subtree, bytes], list[bytes]]:
+    """The stored hashes a proof over ``ranges`` needs (and the ranges ``also`` named), and the
+    proof: one hash per range, in order."""
+    hashes = dict((reader or Reader(session))(merkle.needed([*ranges, *also])))
+    return hashes, [merkle.range_hash(lo, hi, hashes) for lo, hi in ranges]
+
+
 def root(session: Session, size: int | None = None, reader: Reader | None = None) -> bytes:
     """The RFC 9162 root of the first ``size`` events (default: the whole log)."""
     return merkle.root(_size(session, size), reader or Reader(session))
@@ -141,15 +161,9 @@ def inclusion(
     session: Session, seq: int, size: int | None = None, reader: Reader | None = None
 ) -> InclusionProof:
     """The inclusion proof of event ``seq`` in the tree of the first ``size`` events."""
-    n = _size(session, size)
-    if not 1 <= seq <= n:
-        raise InvalidInput(
-            f"event #{seq} is not in a log of {n} events: give SEQ from 1 to {n}", field="seq"
-        )
-    fetch = reader or Reader(session)
+    n = _within(session, size, seq, "seq", lambda n: f"event #{seq} is not in a log of {n} events")
     ranges = merkle.inclusion_ranges(seq - 1, n)
-    hashes = dict(fetch(merkle.needed([*ranges, (0, n), (seq - 1, seq)])))
-    proof = [merkle.range_hash(lo, hi, hashes) for lo, hi in ranges]
+    hashes, proof = _proof(session, reader, ranges, (0, n), (seq - 1, seq))
     return InclusionProof(seq, n, hashes[(0, seq - 1)], proof, merkle.range_hash(0, n, hashes))
 
 
@@ -157,15 +171,15 @@ def consistency(
     session: Session, old: int, new: int | None = None, reader: Reader | None = None
 ) -> ConsistencyProof:
     """The consistency proof from the tree of ``old`` events to that of ``new`` (default: all)."""
-    n = _size(session, new)
-    if not 1 <= old <= n:
-        raise InvalidInput(
-            f"old size {old}: give a size from 1 to {n} (the newer tree's size)", field="old_size"
-        )
-    fetch = reader or Reader(session)
+    n = _within(
+        session,
+        new,
+        old,
+        "old_size",
+        lambda n: f"old size {old} is not a size up to the newer tree's ({n} events)",
+    )
     ranges = merkle.consistency_ranges(old, n)
-    hashes = dict(fetch(merkle.needed([*ranges, (0, old), (0, n)])))
-    proof = [merkle.range_hash(lo, hi, hashes) for lo, hi in ranges]
+    hashes, proof = _proof(session, reader, ranges, (0, old), (0, n))
     return ConsistencyProof(
         old, n, merkle.range_hash(0, old, hashes), merkle.range_hash(0, n, hashes), proof
     )
