@@ -134,28 +134,25 @@ def change_edit(
     run.emit(out, lambda: line(f"{out['id']} edited (revision {out['revision']}, {out['state']})"))
 
 
-@command(change, "submit")
-@click.argument("change")
-@click.option("--by", required=True)
-def change_submit(run: Run, change: str, by: str) -> None:
-    """Submit a draft for review; the policy's required fields are checked here.
+def _transition(action: str, help: str) -> click.Command:
+    """`change submit` / `change close`: move a change on, printing its id and new state."""
 
-    Example: changegate change submit CHG-1 --by alice
-    """
-    out = backend(run).submit(change, by)
-    run.emit(out, lambda: line(f"{out['id']} {out['state']}"))
+    def move(run: Run, change: str, by: str) -> None:
+        out = getattr(backend(run), action)(change, by)
+        run.emit(out, lambda: line(f"{out['id']} {out['state']}"))
+
+    move.__doc__ = f"{help}\n\n    Example: changegate change {action} CHG-1 --by alice\n    "
+    declared = click.argument("change")(click.option("--by", required=True)(move))
+    return command(change, action)(declared)
 
 
-@command(change, "close")
-@click.argument("change")
-@click.option("--by", required=True)
-def change_close(run: Run, change: str, by: str) -> None:
-    """Close a deployed, rolled back or rejected change once post-deployment requirements are met.
-
-    Example: changegate change close CHG-1 --by alice
-    """
-    out = backend(run).close(change, by)
-    run.emit(out, lambda: line(f"{out['id']} {out['state']}"))
+change_submit = _transition(
+    "submit", "Submit a draft for review; the policy's required fields are checked here."
+)
+change_close = _transition(
+    "close",
+    "Close a deployed, rolled back or rejected change once post-deployment requirements are met.",
+)
 
 
 @command(change, "show")

@@ -27,6 +27,13 @@ created = creates(router)
 UserName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$", max_length=100)]
 
 
+def _stored_id(value: int, what: str, field: str) -> int:
+    """An id the database can hold (a positive 32-bit key); any other is not found."""
+    if not 0 < value < 2**31:
+        raise NotFound(f"no {what} {value}", field=field)
+    return value
+
+
 @router.get("/me", response_model=MeOut, tags=["users"], summary="The authenticated caller")
 def me(ctx: ReadCtx) -> dict[str, Any]:
     granted = sorted(a for a in ctx.policy.permissions if ctx.allowed(a))
@@ -114,9 +121,8 @@ def list_grants(
 def confirm_grant(grant_id: int, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.users.service import confirm_grant as confirm
 
-    if not 0 < grant_id < 2**31:
-        raise NotFound(f"no role grant {grant_id}", field="grant")
-    return confirm(ctx.session, ctx.policy, grant_id, actor=ctx.user.name).audit_state()
+    grant = _stored_id(grant_id, "role grant", "grant")
+    return confirm(ctx.session, ctx.policy, grant, actor=ctx.user.name).audit_state()
 
 
 @router.put(
@@ -206,9 +212,7 @@ def revoke_token(token_id: int, ctx: WriteCtx) -> dict[str, Any]:
     from changegate.auth.service import get_token, token_dict
     from changegate.auth.service import revoke_token as revoke
 
-    if not 0 < token_id < 2**31:
-        raise NotFound(f"no API token {token_id}", field="token")
-    token = get_token(ctx.session, token_id)
+    token = get_token(ctx.session, _stored_id(token_id, "API token", "token"))
     if not _may_manage_tokens_of(ctx, token.user_name):
         # someone else's token: as if it did not exist
         raise NotFound(f"no API token {token_id}", field="token")
