@@ -229,23 +229,30 @@ def problems(
             ]
         )
     computed = list(merkle.levels(leaves))
-    shape = [(len(layer), 0, len(layer) - 1) for layer in computed]
+    hashes = _as_bytes(
+        [r[0] for r in _column(session, "SELECT hash FROM audit_subtrees ORDER BY level, idx")]
+    )
+    if _shape_ok(session, size) and hashes == [h for layer in computed for h in layer]:
+        return []
+    rows = _column(session, "SELECT level, idx, hash FROM audit_subtrees ORDER BY level, idx")
+    stored = [(int(lv), int(ix), bytes(h)) for lv, ix, h in rows]
+    return _diagnose(computed, stored)[:limit]
+
+
+def _shape_ok(session: Session, size: int) -> bool:
+    """Whether each level of ``audit_subtrees`` holds exactly the rows a log of ``size`` events
+    has: floor(size / 2**level) of them, indexed from 0 without a gap or an extra."""
     counts = _column(
         session,
         "SELECT level, COUNT(*), MIN(idx), MAX(idx) FROM audit_subtrees GROUP BY level "
         "ORDER BY level",
     )
-    hashes = _as_bytes(
-        [r[0] for r in _column(session, "SELECT hash FROM audit_subtrees ORDER BY level, idx")]
-    )
-    levels_ok = [(int(lv), int(n), int(lo), int(hi)) for lv, n, lo, hi in counts] == [
-        (lv, *dims) for lv, dims in enumerate(shape, start=1)
-    ]
-    if levels_ok and hashes == [h for layer in computed for h in layer]:
-        return []
-    rows = _column(session, "SELECT level, idx, hash FROM audit_subtrees ORDER BY level, idx")
-    stored = [(int(lv), int(ix), bytes(h)) for lv, ix, h in rows]
-    return _diagnose(computed, stored)[:limit]
+    expected = []
+    level, width = 1, size // 2
+    while width >= 1:
+        expected.append((level, width, 0, width - 1))
+        level, width = level + 1, width // 2
+    return [(int(lv), int(n), int(lo), int(hi)) for lv, n, lo, hi in counts] == expected
 
 
 def _diagnose(computed: list[list[bytes]], stored: list[tuple[int, int, bytes]]) -> list[str]:
@@ -320,17 +327,7 @@ def upper_problems(session: Session, size: int, limit: int = 5) -> list[str] | N
     and every subtree above SEGMENT_LEVEL is the hash of its two stored children (those at
     SEGMENT_LEVEL were checked against the leaves by the workers). None when the rows per level
     are not what they should be: the caller runs the full :func:`problems` to name them."""
-    counts = _column(
-        session,
-        "SELECT level, COUNT(*), MIN(idx), MAX(idx) FROM audit_subtrees GROUP BY level "
-        "ORDER BY level",
-    )
-    expected = []
-    level, width = 1, size // 2
-    while width >= 1:
-        expected.append((level, width, 0, width - 1))
-        level, width = level + 1, width // 2
-    if [(int(lv), int(n), int(lo), int(hi)) for lv, n, lo, hi in counts] != expected:
+    if not _shape_ok(session, size):
         return None
     rows = _column(
         session,
