@@ -1,0 +1,1 @@
+"""Parsers of scanner output, one module per format; :func:`parse` picks one by name."""
