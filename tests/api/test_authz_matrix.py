@@ -239,6 +239,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/docs"): Entry(PUBLIC, 200),
     ("GET", "/docs/oauth2-redirect"): Entry(PUBLIC, 200),
     ("MOUNT", "/static"): Entry(PUBLIC, 200, url="/static/style.css"),
+    ("MOUNT", "/docs/assets"): Entry(PUBLIC, 200, url="/docs/assets/swagger-ui-bundle.js"),
     # GitHub deliveries: the webhook signature is the only credential; tokens do not count
     ("POST", "/webhooks/github"): Entry(every(401), 401, body=lambda v: {"zen": "hi"}),
     # --- web UI (session cookie; a missing session redirects to the login page) ---

@@ -125,3 +125,15 @@ def test_submitting_an_incomplete_draft_shows_what_is_missing(org: Org) -> None:
     assert r.status_code == 400 and 'id="err-rollback_plan"' in r.text
     state = org.client.get(f"/api/changes/{key}", headers=org.bearer(alice)).json()["state"]
     assert state == "draft"
+
+
+def test_api_docs_load_swagger_ui_from_the_package_not_a_cdn(org: Org) -> None:
+    """/docs must work offline: every script and style it names is served by this app."""
+    page = org.client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/docs/assets/") for a in assets), assets
+    for asset in assets:
+        got = org.client.get(asset)
+        assert got.status_code == 200 and len(got.content) > 100, asset
+    assert "swagger-ui" in org.client.get("/docs/assets/swagger-ui-bundle.js").text[:5000].lower()

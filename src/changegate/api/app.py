@@ -31,6 +31,7 @@ Errors are `{"error", "message", "field"}`.
 
 def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> FastAPI:
     """Build the app on ``settings``; refuses an empty or well-known secret key."""
+    from changegate.api import docs
     from changegate.api import errors as api_errors
     from changegate.api.middleware import BodyLimit, SecurityHeaders
     from changegate.db import ensure_initialised, make_engine, session_scope
@@ -60,7 +61,7 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
         title="changegate",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served from the package by api/docs.py, not from a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
@@ -68,6 +69,7 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
     app.state.cg = _app_state(settings, secret, engine, loaded)
     api_errors.install(app, web.html_error)
     _system_routes(app, engine, loaded)
+    docs.mount(app, "/openapi.json")
     _include_routers(app)
     web.mount(app)
     app.add_middleware(
