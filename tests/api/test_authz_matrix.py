@@ -182,6 +182,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/policy"): Entry(every(200), 401),
     ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),
+    # §9: only policy_review.reviewer_roles record a review; policy.read reads when it is due
+    ("POST", "/api/policy/review"): Entry(
+        only({"cto", "security"}, 201), 401, body=lambda v: {"notes": "annual review"}
+    ),
+    ("GET", "/api/policy/status"): Entry(every(200), 401),
     # --- AI governance (§10.2): evidence by evidence.add, the assessment by the security role,
     # the provider register by ai.provider.manage ---
     ("POST", "/api/changes/{key}/ai/preflight"): Entry(

@@ -26,6 +26,13 @@ class PolicyLoaded(Event):
     entity_type = "policy"
 
 
+class PolicyReviewed(Event):
+    """The policy in force was reviewed (§9): who, when, the version and digest, the notes."""
+
+    action = "policy.reviewed"
+    entity_type = "policy-review"
+
+
 class UserAdded(Event):
     """A user was added with roles."""
 

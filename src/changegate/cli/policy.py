@@ -9,7 +9,15 @@ import click
 
 from changegate.cli.core import Run, command, group, line
 
-policy = group("policy", "The policy as code: validate a file, render the policy in force.")
+policy = group(
+    "policy",
+    "The policy as code: validate a file, render the policy in force, its own review (§9).",
+    lazy={
+        "review": "changegate.cli.policy_review:policy_review",
+        "status": "changegate.cli.policy_review:policy_status",
+        "diff": "changegate.cli.policy_review:policy_diff",
+    },
+)
 
 
 class Backend(Protocol):

@@ -258,6 +258,19 @@ class Ai(Strict):
     evidence: AiEvidenceNames = AiEvidenceNames()
 
 
+class PolicyReview(Strict):
+    """§9: who reviews the policy itself, and which deployed changes are significant enough to
+    make it due for review before its annual date (docs/policy.md "The policy's own review")."""
+
+    section: str = "9"
+    reviewer_roles: list[str] = []
+    #: a deployment to one of ``environments`` of a change in one of these categories, or
+    #: touching one of these components, makes the policy due for review
+    significant_categories: list[str] = []
+    significant_components: list[str] = []
+    environments: list[str] = ["production"]
+
+
 class Monitoring(Strict):
     section: str = "8"
     alert_on: list[str] = []
@@ -282,8 +295,30 @@ class Policy(Strict, PolicyMethods):
     vulnerability_sla_days: dict[str, int] = {}
     access_review_interval_days: int = Field(default=90, gt=0)
     monitoring: Monitoring = Monitoring()
+    policy_review: PolicyReview = PolicyReview()
     #: glob -> component, category, flags, minimum class (docs/git.md "Path rules")
     path_rules: list[PathRule] = []
+
+    def _policy_review_problems(self) -> list[str]:
+        review, where = self.policy_review, "policy_review"
+        return (
+            _unknown(f"{where}.reviewer_roles", "role", review.reviewer_roles, self.roles)
+            + _unknown(
+                f"{where}.significant_categories",
+                "category",
+                review.significant_categories,
+                self.categories,
+            )
+            + _unknown(
+                f"{where}.significant_components",
+                "component",
+                review.significant_components,
+                self.components,
+            )
+            + _unknown(
+                f"{where}.environments", "environment", review.environments, self.deploy.environments
+            )
+        )
 
     @model_validator(mode="after")
     def _cross_references(self) -> Policy:
@@ -338,6 +373,7 @@ class Policy(Strict, PolicyMethods):
         problems += _unknown(
             "deploy.deployer_roles", "role", self.deploy.deployer_roles, self.roles
         )
+        problems += self._policy_review_problems()
         assessors = self.ai.security_assessor_roles
         problems += _unknown("ai.security_assessor_roles", "role", assessors, self.roles)
         seen: set[str] = set()
