@@ -1,5 +1,6 @@
 """Imports every slice's ORM models so metadata and the audit verifier see all tables."""
 
+from changegate.access.models import AccessItem, AccessReview
 from changegate.ai.models import AiProvider
 from changegate.audit.models import AuditEvent, AuditHead
 from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, WebSession
@@ -35,10 +36,14 @@ AUDITED: dict[str, type] = {
     "commit_author": CommitAuthor,
     "ai_provider": AiProvider,
     "role_grant": RoleGrant,
+    "access_review": AccessReview,
+    "access_item": AccessItem,
 }
 
 __all__ = [
     "AUDITED",
+    "AccessItem",
+    "AccessReview",
     "AiProvider",
     "ApiToken",
     "AuditEvent",

@@ -148,6 +148,7 @@ def _include_routers(app: FastAPI) -> None:
     """The API's routers by topic, in the order their paths appear in the OpenAPI document."""
     from changegate.api import webhooks
     from changegate.api.routes import (
+        access,
         admin,
         ai,
         changes,
@@ -173,6 +174,7 @@ def _include_routers(app: FastAPI) -> None:
         git,
         admin,
         ai,
+        access,
         webhooks,
     )
     for topic in topics:

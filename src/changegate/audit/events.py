@@ -305,6 +305,50 @@ class CheckpointSigned(Event):
     entity_type = "checkpoint"
 
 
+class AccessReviewCreated(Event):
+    """An access review campaign was created as a draft: name, scope, period, due date, owner."""
+
+    action = "access_review.created"
+    entity_type = "access_review"
+
+
+class AccessReviewOpened(Event):
+    """An access review was opened: its population was snapshotted, with the row count and the
+    SHA-256 of the canonical population (policy §7)."""
+
+    action = "access_review.opened"
+    entity_type = "access_review"
+
+
+class AccessReviewClosed(Event):
+    """An access review was signed off and closed, every item decided and carried out."""
+
+    action = "access_review.closed"
+    entity_type = "access_review"
+
+
+class AccessItemAdded(Event):
+    """An entitlement (subject, system, entitlement) joined an access review's population."""
+
+    action = "access_item.added"
+    entity_type = "access_item"
+
+
+class AccessItemDecided(Event):
+    """A reviewer decided an access review item: keep, revoke or modify, with a justification."""
+
+    action = "access_item.decided"
+    entity_type = "access_item"
+
+
+class AccessRevocationApplied(Event):
+    """A revoke or modify decision was carried out (changegate roles and tokens through their
+    own audited services; other systems with a reference and a verification date)."""
+
+    action = "access_item.applied"
+    entity_type = "access_item"
+
+
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls
     for cls in list(globals().values())

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "serve": "changegate.cli.server:serve",
     "demo": "changegate.cli.server:demo",
     "ai": "changegate.cli.ai:ai",
+    "access": "changegate.cli.access:access",
 }
 
 HELP = (

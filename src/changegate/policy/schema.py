@@ -276,6 +276,15 @@ class Monitoring(Strict):
     alert_on: list[str] = []
 
 
+class AccessReview(Strict):
+    """§7: who decides the items of an access review and who signs a campaign off
+    (docs/access-reviews.md); with no roles named, nobody can."""
+
+    section: str = "7"
+    reviewer_roles: list[str] = []
+    signoff_roles: list[str] = []
+
+
 class Policy(Strict, PolicyMethods):
     schema_version: Literal[1]
     metadata: Metadata
@@ -294,6 +303,7 @@ class Policy(Strict, PolicyMethods):
     retention: Retention
     vulnerability_sla_days: dict[str, int] = {}
     access_review_interval_days: int = Field(default=90, gt=0)
+    access_review: AccessReview = AccessReview()
     monitoring: Monitoring = Monitoring()
     policy_review: PolicyReview = PolicyReview()
     #: glob -> component, category, flags, minimum class (docs/git.md "Path rules")
@@ -374,6 +384,10 @@ class Policy(Strict, PolicyMethods):
             "deploy.deployer_roles", "role", self.deploy.deployer_roles, self.roles
         )
         problems += self._policy_review_problems()
+        review = self.access_review
+        for kind in ("reviewer_roles", "signoff_roles"):
+            named = getattr(review, kind)
+            problems += _unknown(f"access_review.{kind}", "role", named, self.roles)
         assessors = self.ai.security_assessor_roles
         problems += _unknown("ai.security_assessor_roles", "role", assessors, self.roles)
         seen: set[str] = set()
