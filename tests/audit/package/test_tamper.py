@@ -1,0 +1,158 @@
+"""Every kind of change to a package is refused, naming the file (and the row): a file edited,
+removed or added; a CSV row edited, added or dropped (the manifest's hashes redone, as a forger
+would); an event's bytes, a proof or the checkpoint altered; the wrong verifier key; a
+truncated zip. On SQLite and PostgreSQL, in-process and through the package's verify.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from changegate.audit.checkpoint import SignerKey
+from changegate.audit.package import verify
+from tests.audit.package.conftest import Packaged, rewrite
+
+Edit = Callable[[dict[str, bytes]], None]
+
+
+def _first_event(files: dict[str, bytes], change: str = "CHG-1") -> str:
+    prefix = f"changes/{change}/events/"
+    return min((n for n in files if n.startswith(prefix)), key=lambda n: int(n[len(prefix) : -5]))
+
+
+def _csv_edit(name: str, fn: Callable[[list[str]], list[str]]) -> Edit:
+    def edit(files: dict[str, bytes]) -> None:
+        lines = files[name].decode().split("\r\n")
+        files[name] = "\r\n".join(fn(lines)).encode()
+
+    return edit
+
+
+def _edit_packet(files: dict[str, bytes]) -> None:
+    files["changes/CHG-1/packet.html"] += b"<!-- approved by the CTO -->"
+
+
+def _remove_event(files: dict[str, bytes]) -> None:
+    del files[_first_event(files)]
+
+
+def _add_file(files: dict[str, bytes]) -> None:
+    files["changes/CHG-1/evidence/extra.pdf"] = b"%PDF-1.4 a document nobody recorded"
+
+
+def _edit_event(files: dict[str, bytes]) -> None:
+    name = _first_event(files)
+    files[name] = files[name].replace(b'"alice"', b'"mallory"', 1)
+
+
+def _alter_proof(files: dict[str, bytes]) -> None:
+    doc = json.loads(files["changes/CHG-2/proofs.json"])
+    seq = min(doc["proofs"], key=int)
+    doc["proofs"][seq][0] = "00" * 32
+    files["changes/CHG-2/proofs.json"] = json.dumps(doc).encode()
+
+
+def _alter_checkpoint(files: dict[str, bytes]) -> None:
+    m = json.loads(files["manifest.json"])
+    origin, size, _, rest = m["checkpoint"].split("\n", 3)
+    m["checkpoint"] = "\n".join([origin, size, base64.b64encode(b"\x01" * 32).decode(), rest])
+    files["manifest.json"] = json.dumps(m).encode()
+
+
+def _resign_forged_root(files: dict[str, bytes]) -> None:
+    """A checkpoint over another root, well signed, but by a key that is not the log's."""
+    m = json.loads(files["manifest.json"])
+    origin, size, _ = m["checkpoint"].split("\n", 3)[:3]
+    root = base64.b64encode(bytes([2]) * 32).decode()
+    body = f"{origin}\n{size}\n{root}\n"
+    m["checkpoint"] = SignerKey.generate(origin).sign(body)
+    files["manifest.json"] = json.dumps(m).encode()
+
+
+CASES: list[tuple[str, Edit, bool, list[str]]] = [
+    ("file edited", _edit_packet, False, ["changes/CHG-1/packet.html: its SHA-256"]),
+    ("file removed", _remove_event, False, ["listed in manifest.json but missing"]),
+    ("file added", _add_file, False, ["changes/CHG-1/evidence/extra.pdf: not listed"]),
+    ("event bytes edited", _edit_event, True, ["changes/CHG-1/events/", "inclusion proof"]),
+    ("event removed", _remove_event, True, ["of the period window is missing"]),
+    ("proof altered", _alter_proof, True, ["changes/CHG-2/events/", "changes/CHG-2/proofs.json"]),
+    ("checkpoint altered", _alter_checkpoint, True, ["manifest.json checkpoint", "not verify"]),
+    ("checkpoint by another key", _resign_forged_root, True, ["no signature by the key"]),
+    (
+        "population row edited",
+        _csv_edit(
+            "population.csv", lambda ls: [ls[0], ls[1].replace("bob(", "artur(", 1), *ls[2:]]
+        ),
+        True,
+        ["population.csv row 1 (CHG-1 ", "column approvers", "artur(engineer)"],
+    ),
+    (
+        "population row added",
+        _csv_edit("population.csv", lambda ls: [*ls[:-1], ls[1].replace("CHG-1", "CHG-99"), ""]),
+        True,
+        ["population.csv row 5 (CHG-99", "(added)"],
+    ),
+    (
+        "population row dropped",
+        _csv_edit("population.csv", lambda ls: [ls[0], *ls[2:]]),
+        True,
+        ["population.csv row 4 (CHG-4", "(dropped)"],
+    ),
+    (
+        "exception dropped",
+        _csv_edit("exceptions.csv", lambda ls: [x for x in ls if "gate-refused,CHG-1" not in x]),
+        True,
+        ["exceptions.csv row", "(dropped)"],
+    ),
+    (
+        "deployment row edited",
+        _csv_edit("deployments.csv", lambda ls: [ls[0], ls[1].replace("carol", "dave"), *ls[2:]]),
+        True,
+        ["deployments.csv row 1 (changegate 1) column actor"],
+    ),
+]
+
+
+def test_every_kind_of_change_is_refused_and_named(packaged: Packaged, tmp_path: Path) -> None:
+    assert verify.check(packaged.zip, packaged.vkey)["ok"]
+    missed = []
+    for name, edit, rehash, expected in CASES:
+        forged = rewrite(packaged.zip, tmp_path / "forged.zip", edit, rehash=rehash)
+        report = verify.check(forged, packaged.vkey)
+        text = "\n".join(report["problems"])
+        if report["ok"] or not all(part in text for part in expected):
+            missed.append(f"{name}: {text or 'verified'}")
+    assert not missed, "\n".join(missed)
+
+
+def test_the_wrong_key_and_a_truncated_zip(packaged: Packaged, tmp_path: Path) -> None:
+    other = str(SignerKey.generate("cg.test/audit").verifier())
+    report = verify.check(packaged.zip, other)
+    assert not report["ok"] and "no signature by the key" in report["problems"][0]
+    truncated = tmp_path / "truncated.zip"
+    data = packaged.zip.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(verify.BadInput, match=r"truncated\.zip: not a zip archive"):
+        verify.check(truncated, packaged.vkey)
+    # the package's own verifier, isolated, says the same with its exit status
+    shutil.copy(Path(verify.__file__), tmp_path / "verify.py")
+    shutil.copy(Path(verify.__file__).with_name("rows.py"), tmp_path / "rows.py")
+    for target, key, code, says in (
+        (packaged.zip, other, 1, "no signature by the key"),
+        (truncated, packaged.vkey, 2, "not a zip archive"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-I", "verify.py", str(target), "--vkey", key],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == code and says in done.stdout + done.stderr
