@@ -14,7 +14,12 @@ from changegate.cli.core import Run, command, group, line, read_file
 audit = group(
     "audit",
     "The tamper-evident audit record: verify, log, export, checkpoints and proofs.",
-    lazy={"git": "changegate.cli.git:audit_git"},
+    lazy={
+        "git": "changegate.cli.git:audit_git",
+        "package": "changegate.cli.audit_package:audit_package",
+        "sample": "changegate.cli.audit_package:audit_sample",
+        "verify-package": "changegate.cli.audit_package:audit_verify_package",
+    },
 )
 
 #: opens where the export goes, once there is something to write

@@ -285,6 +285,28 @@ class AccessReview(Strict):
     signoff_roles: list[str] = []
 
 
+class Control(Strict):
+    """How a policy rule (or section) answers the audit frameworks' change-management controls."""
+
+    soc2: list[str] = []
+    iso27001: list[str] = []
+    #: how changegate enforces it, in a sentence (controls.csv of the auditor package)
+    enforcement: str = ""
+    #: kinds of the package's exceptions.csv rows counted against it (besides gate refusals
+    #: naming the rule)
+    exceptions: list[str] = []
+
+
+class Controls(Strict):
+    """§6 "auditable": the control matrix of the auditor evidence package (docs/auditors)."""
+
+    section: str = "6"
+    #: framework key -> the control it names (e.g. soc2: SOC 2 CC8.1)
+    frameworks: dict[str, str] = {}
+    #: rule id, or a top-level section of this file (segregation_of_duties...) -> its mapping
+    rules: dict[str, Control] = {}
+
+
 class Policy(Strict, PolicyMethods):
     schema_version: Literal[1]
     metadata: Metadata
@@ -305,6 +327,7 @@ class Policy(Strict, PolicyMethods):
     access_review_interval_days: int = Field(default=90, gt=0)
     access_review: AccessReview = AccessReview()
     monitoring: Monitoring = Monitoring()
+    controls: Controls = Controls()
     policy_review: PolicyReview = PolicyReview()
     #: glob -> component, category, flags, minimum class (docs/git.md "Path rules")
     path_rules: list[PathRule] = []
@@ -388,6 +411,8 @@ class Policy(Strict, PolicyMethods):
         for kind in ("reviewer_roles", "signoff_roles"):
             named = getattr(review, kind)
             problems += _unknown(f"access_review.{kind}", "role", named, self.roles)
+        known_controls = {r.id for r in self.rules} | set(type(self).model_fields)
+        problems += _unknown("controls.rules", "rule", self.controls.rules, known_controls)
         assessors = self.ai.security_assessor_roles
         problems += _unknown("ai.security_assessor_roles", "role", assessors, self.roles)
         seen: set[str] = set()

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 #: bumped when the shape of snapshots (or of the schema) changes: a stored snapshot of another
 #: format is never used, the policy text is validated again instead (5: categories gained the
-#: §3a `catalogue`; 6: §9 `policy_review`; 7: §7 `access_review`)
-SNAPSHOT_FORMAT = 7
+#: §3a `catalogue`; 6: §9 `policy_review`; 7: §7 `access_review`; 11: §6 `controls`, the
+#: auditor's control matrix)
+SNAPSHOT_FORMAT = 11
 
 
 class Frozen:
