@@ -20,7 +20,7 @@ from sqlalchemy.types import TypeDecorator
 from changegate.errors import NotInitialised
 
 #: Alembic head revision this code expects. Checked without importing Alembic.
-SCHEMA_REVISION = "0013"
+SCHEMA_REVISION = "0014"
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

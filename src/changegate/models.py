@@ -2,6 +2,7 @@
 
 from changegate.access.models import AccessItem, AccessReview
 from changegate.ai.models import AiProvider
+from changegate.alerts.models import Alert, AlertDelivery
 from changegate.audit.models import AuditEvent, AuditHead
 from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, WebSession
 from changegate.changes.models import Change
@@ -38,6 +39,7 @@ AUDITED: dict[str, type] = {
     "role_grant": RoleGrant,
     "access_review": AccessReview,
     "access_item": AccessItem,
+    "alert": Alert,
 }
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "AccessItem",
     "AccessReview",
     "AiProvider",
+    "Alert",
+    "AlertDelivery",
     "ApiToken",
     "AuditEvent",
     "AuditHead",

@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from changegate.alerts.raising import POLICY_KEY
 from changegate.auth.errors import Unauthenticated
 from changegate.db import session_scope
 from changegate.errors import PolicyDenied
@@ -120,6 +121,7 @@ def _ctx(
     if raw is None and request.headers.get("authorization"):
         raw = "-"  # a header that is not `Bearer <token>`: malformed, not missing
     with session_scope(state.engine, write=write) as session:
+        session.info[POLICY_KEY] = state.policy  # the policy alerts are raised under
         user = authenticate(request, session, raw)
         _refuse_one_time_password(request, session, user)
         yield Ctx(session, user, state, request)

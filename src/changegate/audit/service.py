@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from changegate.alerts.kinds import TRIGGERS
 from changegate.audit import tree
 from changegate.audit.chain import canonical_json, chain_hash, index_keys, leaf_hash
 from changegate.audit.events import Event
@@ -80,6 +81,10 @@ def record(
     head.seq = seq
     head.chain_hash = chained
     session.flush()
+    if event.action in TRIGGERS:  # a violation the policy may alert on (§8)
+        from changegate.alerts.raising import on_recorded
+
+        on_recorded(session, payload, record)
     return row
 
 

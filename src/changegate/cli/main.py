@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "review-emergency": "changegate.cli.incidents:review_emergency",
     "overdue": "changegate.cli.incidents:overdue",
     "audit": "changegate.cli.audit:audit",
+    "alerts": "changegate.cli.alerts:alerts",
     "serve": "changegate.cli.server:serve",
     "demo": "changegate.cli.server:demo",
     "ai": "changegate.cli.ai:ai",

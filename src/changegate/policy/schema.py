@@ -271,9 +271,27 @@ class PolicyReview(Strict):
     environments: list[str] = ["production"]
 
 
+AlertKind = Literal[
+    "gate-refused",
+    "emergency-bypass",
+    "emergency-review-overdue",
+    "deployment-outside-gate",
+    "sod-refusal",
+    "audit-verify-failed",
+    "finding-past-sla",
+    "access-review-overdue",
+    "ai-change-deployed",
+    "policy-changed",
+]
+
+
 class Monitoring(Strict):
     section: str = "8"
-    alert_on: list[str] = []
+    alert_on: list[AlertKind] = []
+    ack_within_hours: int = Field(default=24, gt=0)
+    delivery_attempts: int = Field(default=8, gt=0, le=100)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_max_seconds: float = Field(default=600.0, gt=0)
 
 
 class AccessReview(Strict):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from changegate.alerts.raising import POLICY_KEY
 from changegate.audit import events
 from changegate.audit.service import record
 from changegate.db import utcnow
@@ -28,6 +29,7 @@ def ensure_recorded(
     ``rewrite`` replaces it from ``loaded``, as `changegate init` does)."""
     from changegate.policy.snapshot import SNAPSHOT_FORMAT, to_json
 
+    session.info.setdefault(POLICY_KEY, loaded.policy)  # what alerts are raised under
     found = session.scalar(select(PolicyVersion).where(PolicyVersion.digest == loaded.digest))
     if found is not None:
         if rewrite or found.snapshot_format != SNAPSHOT_FORMAT:
@@ -78,8 +80,10 @@ def policy_in_force(
             except ValueError:
                 unreadable = True  # validate the text again, and rewrite the snapshot
             else:
+                session.info[POLICY_KEY] = policy
                 return LoadedPolicy(policy=policy, source=source, text=text, digest=digest)
     loaded = parse_policy(text, source)
+    session.info[POLICY_KEY] = loaded.policy
     if write:
         ensure_recorded(session, loaded, rewrite=unreadable)
     return loaded

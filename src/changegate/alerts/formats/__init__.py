@@ -1,0 +1,1 @@
+"""How one alert is put on the wire for each kind of target (pure: no database, no HTTP)."""
