@@ -66,13 +66,17 @@ def _target(item: Any, where: str) -> Target:
     if not str(item["url"]).startswith(("http://", "https://")):
         raise InvalidInput(f"{where}: target {item['name']}: url must be http(s)", field="url")
     secret = os.environ.get(item["secret_env"]) if item.get("secret_env") else None
-    target = Target(
-        str(item["name"]),
-        str(item["kind"]),
-        str(item["url"]),
-        secret,
-        float(item.get("timeout_seconds", 5.0)),
-    )
+    try:
+        timeout = float(item.get("timeout_seconds", 5.0))
+    except ValueError:
+        timeout = 0.0
+    if not 0 < timeout <= 60:
+        raise InvalidInput(
+            f"{where}: target {item['name']}: timeout_seconds must be a number of seconds, "
+            "above 0 and at most 60",
+            field="timeout_seconds",
+        )
+    target = Target(str(item["name"]), str(item["kind"]), str(item["url"]), secret, timeout)
     if secret is not None:
         target.key()
     return target
@@ -101,20 +105,23 @@ _CACHE: dict[tuple[str, ...], list[Target]] = {}
 def configured() -> list[Target]:
     """The targets this process delivers to (read once per configuration)."""
     env = os.environ
-    names = ("CHANGEGATE_ALERT_WEBHOOK_URL", "CHANGEGATE_ALERT_WEBHOOK_SECRET")
+    names = (
+        "CHANGEGATE_ALERT_WEBHOOK_URL",
+        "CHANGEGATE_ALERT_WEBHOOK_SECRET",
+        "CHANGEGATE_ALERT_WEBHOOK_TIMEOUT",
+    )
     config = env.get("CHANGEGATE_ALERT_CONFIG", "")
     stamp = str(Path(config).stat().st_mtime_ns) if config and Path(config).exists() else ""
     cache_key = (*(env.get(n, "") for n in names), config, stamp)
     if cache_key not in _CACHE:
         found: list[Target] = []
         if env.get(names[0]):
-            found.append(
-                _target(
-                    {"name": "webhook", "kind": "webhook", "url": env[names[0]]}
-                    | ({"secret_env": names[1]} if env.get(names[1]) else {}),
-                    names[0],
-                )
-            )
+            item = {"name": "webhook", "kind": "webhook", "url": env[names[0]]}
+            if env.get(names[1]):
+                item["secret_env"] = names[1]
+            if env.get(names[2]):
+                item["timeout_seconds"] = env[names[2]]
+            found.append(_target(item, names[0]))
         if config:
             found.extend(_from_file(Path(config)))
         if len({t.name for t in found}) < len(found):
