@@ -187,6 +187,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         only({"cto", "security"}, 201), 401, body=lambda v: {"notes": "annual review"}
     ),
     ("GET", "/api/policy/status"): Entry(every(200), 401),
+    ("GET", "/api/dora"): Entry(every(200), 401),
     # --- AI governance (§10.2): evidence by evidence.add, the assessment by the security role,
     # the provider register by ai.provider.manage ---
     ("POST", "/api/changes/{key}/ai/preflight"): Entry(
@@ -302,6 +303,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/policy"): Entry(every(200), 303, web=True),
     ("GET", "/audit"): Entry(every(200), 303, web=True),
+    ("GET", "/dora"): Entry(every(200), 303, web=True),
+    ("GET", "/dora/chart/{name}.svg"): Entry(
+        every(200), 303, url="/dora/chart/deployments.svg", web=True
+    ),
     ("GET", "/audit/verify"): Entry(only(VERIFIERS, 200), 303, web=True),
     ("GET", "/password"): Entry(every(200), 303, web=True),
     ("POST", "/password"): Entry(

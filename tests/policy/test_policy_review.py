@@ -285,3 +285,20 @@ def test_remote_mode_takes_the_reviewer_from_the_token(
     assert there.code == here.code == 0
     assert comparable(there)["last_review"]["by"] == comparable(here)["last_review"]["by"]
     assert there.json()["due_by"] == here.json()["due_by"]
+
+
+def test_the_policy_page_shows_when_the_review_is_due(db_url: str) -> None:
+    from tests.api.support import running_org
+
+    with running_org(db_url) as org:
+        org.user("cto", name="artur")
+        headers, _ = org.web("artur")
+        page = org.client.get("/policy", headers=headers)
+        assert page.status_code == 200 and "no review recorded" in page.text
+        done = org.client.post(
+            "/api/policy/review", json={"notes": "annual: fine"}, headers=org.bearer("artur")
+        )
+        assert done.status_code == 201
+        page = org.client.get("/policy", headers=headers)
+        assert "by artur" in page.text and "annual: fine" in page.text
+        assert done.json()["at"][:10] in page.text

@@ -180,9 +180,20 @@ class GitRepo:
     def identities(self, shas: Iterable[str]) -> dict[str, tuple[str, str, str, str]]:
         """``sha -> (author name, author email, committer name, committer email)`` for the
         commits that exist here (one ``git log --no-walk`` for all of them)."""
+        rows = self._no_walk(shas, ["%H", "%an", "%ae", "%cn", "%ce"])
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+    def commit_times(self, shas: Iterable[str]) -> dict[str, datetime]:
+        """``sha -> committer date`` for the commits that exist here (the time a change was
+        committed to version control, where DORA's lead time starts)."""
+        return {sha: datetime.fromisoformat(at) for sha, at in self._no_walk(shas, ["%H", "%cI"])}
+
+    def _no_walk(self, shas: Iterable[str], fields: list[str]) -> list[list[str]]:
+        """One row of ``fields`` (git log format placeholders) per commit of ``shas`` that
+        exists here; other names are ignored. One ``cat-file`` and one ``log --no-walk``."""
         wanted = [s for s in dict.fromkeys(shas) if _SHA_RE.match(s)]
         if not wanted:
-            return {}
+            return []
         present = self._run(
             ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
             check=False,
@@ -194,25 +205,24 @@ class GitRepo:
             if line.endswith(" commit")
         ]
         if not commits:
-            return {}
+            return []
+        fmt = "%x00".join(fields)
         result = self._run(
             [
                 "log",
                 "--no-walk=unsorted",
                 "-z",
-                "--format=%H%x00%an%x00%ae%x00%cn%x00%ce",
+                f"--format={fmt}",
                 "--end-of-options",
                 *commits,
                 "--",
             ],
             check=False,
         )
-        fields = decode(result.stdout).split("\0")
-        out: dict[str, tuple[str, str, str, str]] = {}
-        for i in range(0, len(fields) - 4, 5):
-            sha = fields[i].strip()
-            out[sha] = (fields[i + 1], fields[i + 2], fields[i + 3], fields[i + 4])
-        return out
+        values = decode(result.stdout).split("\0")
+        n = len(fields)
+        rows = [values[i : i + n] for i in range(0, len(values) - (n - 1), n)]
+        return [[r[0].strip(), *r[1:]] for r in rows]
 
     def merge_base(self, a: str, b: str) -> str:
         """The best common ancestor of two commits."""

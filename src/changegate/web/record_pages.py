@@ -14,12 +14,20 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/policy")
 def policy_page(request: Request, ctx: WebRead) -> Response:
+    from changegate.policy.review import review_status, today
+
     ctx.require("policy.read", doing="read the policy")
     loaded = ctx.app.loaded
+    review = review_status(ctx.session, ctx.policy, loaded.digest).to_dict(today())
     return render(
         request,
         "policy.html",
-        {"p": loaded.validated(), "digest": loaded.digest, "source": loaded.source},
+        {
+            "p": loaded.validated(),
+            "digest": loaded.digest,
+            "source": loaded.source,
+            "review": review,
+        },
         ctx=ctx,
     )
 

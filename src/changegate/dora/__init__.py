@@ -1,0 +1,1 @@
+"""DORA delivery metrics (dora.dev) from the recorded deployments, rollbacks and emergency changes."""
