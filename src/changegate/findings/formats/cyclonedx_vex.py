@@ -11,7 +11,7 @@ finding without a component).
   open).
 - Severity: the rating of the vulnerability's own ``source`` when it has one, else the most
   severe rating (a rating's word, or its score with the CVSS bands); none -> unknown ("high").
-  CVSS: that rating's score, else the newest CVSS method's score.
+  CVSS: that rating's score when its method is CVSS, else the newest CVSS method's score.
 - Aliases: ``references[].id``. Tool: the vulnerability's or the BOM's first tool.
 """
 
@@ -35,7 +35,7 @@ VEX_STATES = frozenset(
     }
 )
 _METHODS = ("CVSSv4", "CVSSv31", "CVSSv3", "CVSSv2")
-_Rating = tuple[int, Severity, str, float | None]  # rank, severity, source's value, score
+_Rating = tuple[int, Severity, str, float | None]  # rank, severity, source's value, CVSS
 
 
 def _components(bom: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -100,12 +100,14 @@ def _affected(
 def _rating(rating: dict[str, Any], path: str) -> _Rating | None:
     word = r.opt_string(rating, "severity", path)
     score = r.opt_number(rating, "score", path)
+    method = r.opt_string(rating, "method", path) or ""
+    cvss = score if method.startswith("CVSS") else None  # not OWASP's or another scale
     if word and sev.known_word(word):
         severity = sev.from_word(word)
-        return sev.rank(severity), severity, word, score
+        return sev.rank(severity), severity, word, cvss
     if score is not None:
         severity = sev.from_score(score)
-        return sev.rank(severity), severity, sev.format_score(score), score
+        return sev.rank(severity), severity, sev.format_score(score), cvss
     if word:
         return sev.rank(sev.UNKNOWN), sev.UNKNOWN, word, None
     return None
