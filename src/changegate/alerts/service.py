@@ -87,6 +87,16 @@ def list_alerts(
     return [(a, by_alert[a.id]) for a in alerts]
 
 
+def deliveries_of(session: Session, alert: Alert) -> list[AlertDelivery]:
+    return list(
+        session.scalars(
+            select(AlertDelivery)
+            .where(AlertDelivery.alert_id == alert.id)
+            .order_by(AlertDelivery.id)
+        )
+    )
+
+
 def dead_letters(session: Session, *, limit: int = 200) -> list[AlertDelivery]:
     return list(
         session.scalars(
@@ -159,10 +169,14 @@ class Counts:
 
 def counts(session: Session, policy: Policy) -> Counts:
     """What the dashboard and /metrics show."""
-    by_state = dict(
-        session.execute(select(Alert.state, func.count()).group_by(Alert.state)).tuples()
-    )
-    by_kind = dict(session.execute(select(Alert.kind, func.count()).group_by(Alert.kind)).tuples())
+    by_state: dict[str, int] = {
+        state: n
+        for state, n in session.execute(select(Alert.state, func.count()).group_by(Alert.state))
+    }
+    by_kind: dict[str, int] = {
+        kind: n
+        for kind, n in session.execute(select(Alert.kind, func.count()).group_by(Alert.kind))
+    }
     dead = session.scalar(
         select(func.count()).select_from(AlertDelivery).where(AlertDelivery.state == "dead")
     )

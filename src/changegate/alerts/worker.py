@@ -5,8 +5,11 @@ emergency review going overdue), which raise their own alerts."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
@@ -53,7 +56,7 @@ def run(
     sweep_seconds: float = 60.0,
 ) -> None:
     """Deliver until ``stop`` is set; a failing database or target is retried, never fatal."""
-    swept = float("-inf")
+    swept = time.monotonic()  # the first sweep after sweep_seconds: a start stays light
     while not stop.is_set():
         busy = 0
         try:
@@ -87,3 +90,17 @@ class Background:
     def close(self) -> None:
         self.stop.set()
         self.thread.join(timeout=15)
+
+
+@contextmanager
+def running(engine: Engine, policy: Policy) -> Iterator[None]:
+    """The worker in the background for as long as the block runs (a server's lifespan);
+    ``CHANGEGATE_ALERT_WORKER=0`` turns it off (e.g. for a server that must only serve)."""
+    if os.environ.get("CHANGEGATE_ALERT_WORKER", "1") == "0":
+        yield
+        return
+    worker = Background(engine, policy).start()
+    try:
+        yield
+    finally:
+        worker.close()

@@ -106,9 +106,11 @@ def _app_state(
 def _system_routes(app: FastAPI, engine: Engine, loaded: LoadedPolicy) -> None:
     """/healthz and /metrics."""
     from changegate.api import errors as api_errors
+    from changegate.api.alert_metrics import AlertCollector
     from changegate.api.metrics import make_registry
 
     registry = make_registry(engine, loaded.policy.label)
+    registry.register(AlertCollector(engine, loaded.policy))
 
     @app.get("/healthz", tags=["system"], summary="Liveness and readiness: the database answers")
     def healthz() -> Response:
@@ -151,6 +153,7 @@ def _include_routers(app: FastAPI) -> None:
         access,
         admin,
         ai,
+        alerts,
         changes,
         deploys,
         dora,
@@ -171,6 +174,7 @@ def _include_routers(app: FastAPI) -> None:
         deploys,
         dora,
         records,
+        alerts,
         policy_review,
         proofs,
         git,

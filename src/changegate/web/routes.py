@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from changegate.web import account, ai_pages, change_pages, dora_pages, record_pages
+    alert_pages,
 from changegate.web.render import HERE, FormInvalid, html_error, page, redirect, safe_next
 from changegate.web.session import PasswordChangeRequired
 
@@ -30,5 +31,6 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(FormInvalid, on_form_invalid)
     app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
     for pages in (account, change_pages, record_pages, ai_pages, dora_pages):
+        alert_pages,
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -73,7 +73,15 @@ def dashboard(session: Session, policy: Policy, user: User) -> dict[str, Any]:
         "recent": recent,
         "my_drafts": mine,
         "violations": _violations(session),
+        "alerts": _alerts(session, policy, user),
     }
+def _alerts(session: Session, policy: Policy, user: User) -> Any:
+    """Open and unacknowledged investigations (§8), for those who may read alerts."""
+    from changegate.alerts.service import counts
+
+    if not policy_service.allowed(policy, user, "alerts.read"):
+        return None
+    return counts(session, policy)
 
 
 def _violations(session: Session) -> list[dict[str, Any]]:
