@@ -56,6 +56,21 @@ WRONG_TYPE = [
         "$.Results[0].Vulnerabilities[0].Severity: expected a string, got a number",
     ),
     (
+        "trivy",
+        {
+            "SchemaVersion": 2,
+            "Results": [
+                {
+                    "Target": "t",
+                    "Vulnerabilities": [
+                        {"VulnerabilityID": "CVE-1", "CVSS": {"nvd": {"V3Score": "7.5"}}}
+                    ],
+                }
+            ],
+        },
+        "$.Results[0].Vulnerabilities[0].CVSS.nvd.V3Score: expected a number, got a string",
+    ),
+    (
         "grype",
         {"matches": [{"vulnerability": {"id": "CVE-1"}, "artifact": {"name": ["x"]}}]},
         "$.matches[0].artifact.name: expected a string, got an array",

@@ -13,24 +13,24 @@ from collections.abc import Callable
 from typing import Any
 
 from changegate.errors import InvalidInput
-from changegate.findings.formats.cyclonedx_vex import parse as cyclonedx_vex
-from changegate.findings.formats.dependabot import parse as dependabot
-from changegate.findings.formats.grype import parse as grype
-from changegate.findings.formats.osv import parse as osv
+from changegate.findings.formats.cyclonedx_vex import parse as _cyclonedx_vex
+from changegate.findings.formats.dependabot import parse as _dependabot
+from changegate.findings.formats.grype import parse as _grype
+from changegate.findings.formats.osv import parse as _osv
 from changegate.findings.formats.reader import FindingsFormatError, load
-from changegate.findings.formats.sarif import parse as sarif
-from changegate.findings.formats.trivy import parse as trivy
+from changegate.findings.formats.sarif import parse as _sarif
+from changegate.findings.formats.trivy import parse as _trivy
 from changegate.findings.parsed import FORMATS, ParsedFinding
 
 __all__ = ["FindingsFormatError", "parse"]
 
 _PARSERS: dict[str, Callable[[Any], list[ParsedFinding]]] = {
-    "sarif": sarif,
-    "trivy": trivy,
-    "grype": grype,
-    "osv": osv,
-    "dependabot": dependabot,
-    "cyclonedx-vex": cyclonedx_vex,
+    "sarif": _sarif,
+    "trivy": _trivy,
+    "grype": _grype,
+    "osv": _osv,
+    "dependabot": _dependabot,
+    "cyclonedx-vex": _cyclonedx_vex,
 }
 assert tuple(_PARSERS) == FORMATS
 

@@ -151,6 +151,8 @@ def first_line(text: str | None, limit: int = 300) -> str:
     """A title from a description: its first non-blank line, at most ``limit`` characters."""
     if not text:
         return ""
+    if len(text) <= limit and "\n" not in text and "\r" not in text:
+        return text.strip()  # the common case, without splitting
     for line in text.splitlines():
         line = line.strip()
         if line:

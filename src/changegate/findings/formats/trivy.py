@@ -29,12 +29,16 @@ def _cvss(v: dict[str, Any], source: str | None, path: str) -> float | None:
         entry = by_vendor.get(name)
         if entry is None:
             continue
-        p = r.key_path(f"{path}.CVSS", name)
-        entry = r.as_object(entry, p)
+        if type(entry) is not dict:
+            r.fail(r.key_path(f"{path}.CVSS", name), "an object", entry)
         for key in _SCORES:
-            score = r.opt_number(entry, key, p)
-            if score is not None and 0.0 < score <= 10.0:
-                return score
+            score = entry.get(key)
+            if score is None:
+                continue
+            if type(score) is not int and type(score) is not float:
+                r.fail(r.key_path(r.key_path(f"{path}.CVSS", name), key), "a number", score)
+            if 0.0 < score <= 10.0:
+                return float(score)
     return None
 
 
