@@ -226,6 +226,8 @@ def _missing_id(doc: Any) -> str | None:
 
 
 CASES = [(folder, fmt, p) for folder, fmt in FOLDERS.items() for p in _files(folder)]
+if not CASES:  # one case that fails in CI, or skips elsewhere, with require()'s message
+    CASES = [("-", "-", SCANNERS)]
 
 
 def test_the_corpus_is_there_and_every_file_is_covered() -> None:
@@ -238,6 +240,7 @@ def test_the_corpus_is_there_and_every_file_is_covered() -> None:
 
 @pytest.mark.parametrize(("folder", "fmt", "path"), CASES, ids=[p.name for _, _, p in CASES])
 def test_each_scanner_file(folder: str, fmt: str, path: Path) -> None:
+    require(SCANNERS, "the scanner-output conformance test")
     doc = _load(path)
     refused = _missing_id(doc) if fmt == "trivy" else None
     if refused:
@@ -304,8 +307,9 @@ def test_the_same_alerts_raw_and_through_jq_are_the_same_findings() -> None:
     assert raw == jq
 
 
-@pytest.mark.parametrize("path", _files("kev"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _files("kev") or [SCANNERS], ids=lambda p: p.name)
 def test_kev_catalogue(path: Path) -> None:
+    require(SCANNERS, "the scanner-output conformance test")
     doc = _load(path)
     entries = doc.get("vulnerabilities", [doc])  # the single-entry file is one catalogue entry
     expected = {e["cveID"]: dt.date.fromisoformat(e["dueDate"]) for e in entries}
