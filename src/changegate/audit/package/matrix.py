@@ -25,22 +25,11 @@ def _describe(when: When) -> str:
     return "; ".join(parts) or "every change"
 
 
-def applies_count(
-    policy: Policy, rule_id: str, states: Mapping[str, dict[str, Any]]
-) -> tuple[str, int]:
-    """The rule's selector in words, and how many of ``states`` (the population's changes as
-    their events leave them) it selects; a section of the policy applies to every change."""
-    from changegate.policy.engine import (
-        ChangeFacts,
-        is_high_risk,
-        is_security_impacting,
-        rule_applies,
-    )
+def facts_of(policy: Policy, states: Mapping[str, dict[str, Any]]) -> list[tuple[Any, Any]]:
+    """Each change's facts and flags as the policy engine sees them, from its last state."""
+    from changegate.policy.engine import ChangeFacts, is_high_risk, is_security_impacting
 
-    rule = next((r for r in policy.rules if r.id == rule_id), None)
-    if rule is None:
-        return "every change", len(states)
-    count = 0
+    out = []
     for key, s in states.items():
         levels = {k: str((v or {}).get("level", "")) for k, v in (s.get("risk") or {}).items()}
         facts = ChangeFacts(
@@ -60,8 +49,19 @@ def applies_count(
             "high_risk": is_high_risk(policy, levels),
             "provider_relationship": bool(category and category.provider_relationship),
         }
-        count += rule_applies(rule.when, policy, facts, flags)
-    return _describe(rule.when), count
+        out.append((facts, flags))
+    return out
+
+
+def applies_count(policy: Policy, rule_id: str, facts: list[tuple[Any, Any]]) -> tuple[str, int]:
+    """The rule's selector in words, and how many of the population's changes (``facts``,
+    from :func:`facts_of`) it selects; a section of the policy applies to every change."""
+    from changegate.policy.engine import rule_applies
+
+    rule = next((r for r in policy.rules if r.id == rule_id), None)
+    if rule is None:
+        return "every change", len(facts)
+    return _describe(rule.when), sum(rule_applies(rule.when, policy, f, g) for f, g in facts)
 
 
 def rule_exceptions(policy: Policy, rule_id: str, table: list[list[str]]) -> int:

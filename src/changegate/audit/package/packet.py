@@ -4,6 +4,7 @@ deployments, timeline, emergency review). Jinja2 with autoescape: every value is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,9 @@ def packet_context(key: str, events: Iterable[dict[str, Any]], stored: set[str])
     return ctx
 
 
-def render_packet(context: dict[str, Any]) -> bytes:
+@functools.cache
+def _template() -> Any:
+    """The packet template, compiled once per process."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     env = Environment(
@@ -44,4 +47,8 @@ def render_packet(context: dict[str, Any]) -> bytes:
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
     )
-    return env.get_template("packet.html").render(**context).encode("utf-8")
+    return env.get_template("packet.html")
+
+
+def render_packet(context: dict[str, Any]) -> bytes:
+    return _template().render(**context).encode("utf-8")

@@ -178,7 +178,7 @@ def controls(
     """controls.csv: each rule (and each section the policy's ``controls`` maps) with its
     SOC 2 and ISO 27001 controls, how it is enforced, how many changes of the population it
     applies to, and the exceptions found against it."""
-    from changegate.audit.package.matrix import applies_count, rule_exceptions
+    from changegate.audit.package.matrix import applies_count, facts_of, rule_exceptions
 
     out = [CONTROLS.split()]
     mapped = policy.controls.rules
@@ -186,12 +186,13 @@ def controls(
     sections = [k for k in mapped if not any(r.id == k for r in policy.rules)]
     entries += [(k, getattr(getattr(policy, k, None), "section", ""), k) for k in sections]
     seen: set[str] = set()
+    facts = facts_of(policy, states)
     for rule_id, section, description in entries:
         if rule_id in seen:
             continue
         seen.add(rule_id)
         control = mapped.get(rule_id)
-        applies, count = applies_count(policy, rule_id, states)
+        applies, count = applies_count(policy, rule_id, facts)
         found = rule_exceptions(policy, rule_id, table["exceptions.csv"])
         result = "no exceptions" if not found else f"{found} exception(s)"
         soc2 = ";".join(control.soc2) if control else ""
