@@ -167,6 +167,11 @@ def test_an_error_after_good_items_refuses_the_whole_file(fmt: str) -> None:
     assert good > 0
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_has_a_parser(fmt: str) -> None:
+    assert "expected" in _refused(b'"a string"', fmt)  # read as that format, not unknown
+
+
 def test_unknown_format_names_the_choices() -> None:
     with pytest.raises(InvalidInput) as e:
         parse(b"{}", "nessus")

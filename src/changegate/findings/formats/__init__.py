@@ -32,7 +32,6 @@ _PARSERS: dict[str, Callable[[Any], list[ParsedFinding]]] = {
     "dependabot": _dependabot,
     "cyclonedx-vex": _cyclonedx_vex,
 }
-assert tuple(_PARSERS) == FORMATS
 
 
 def parse(data: bytes, fmt: str) -> list[ParsedFinding]:
