@@ -44,6 +44,8 @@ class Receiver:
     #: what the next requests get: "ok", "fail" (HTTP 500) or "stall" (no answer for stall_s)
     plan: list[str] = field(default_factory=list)
     stall_s: float = 3.0
+    #: how long every answer takes (a slow receiver keeps deliveries in flight)
+    delay_s: float = 0.0
     received: list[Received] = field(default_factory=list)
     #: the webhook-id of every request answered 2xx, and the requests themselves
     answered: list[str] = field(default_factory=list)
@@ -91,6 +93,8 @@ def _handler(rx: Receiver) -> type[BaseHTTPRequestHandler]:
             with rx.lock:
                 rx.received.append(got)
             action = rx.next_action()
+            if rx.delay_s:
+                time.sleep(rx.delay_s)
             if action == "stall":
                 time.sleep(rx.stall_s)
             if action != "ok" or verified is False:

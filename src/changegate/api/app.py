@@ -31,8 +31,10 @@ Errors are `{"error", "message", "field"}`.
 
 def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> FastAPI:
     """Build the app on ``settings``; refuses an empty or well-known secret key."""
+    from changegate.alerts import worker as alert_worker
     from changegate.api import docs
     from changegate.api import errors as api_errors
+    from changegate.api.logs import RequestLog
     from changegate.api.middleware import BodyLimit, SecurityHeaders
     from changegate.db import ensure_initialised, make_engine, session_scope
     from changegate.policy.loader import load_policy
@@ -53,7 +55,8 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        with alert_worker.running(engine, loaded.policy):  # delivers alerts (§8)
+            yield
         if owns_engine:
             engine.dispose()
 
@@ -76,6 +79,7 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
         BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog)  # outermost: one log line per request, with its id
     _document_health(app)
     return app
 
@@ -224,7 +228,13 @@ def _document_health(app: FastAPI) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """For ``uvicorn --factory`` worker processes: settings from ``CHANGEGATE_*``."""
+    """For ``uvicorn --factory`` worker processes: settings from ``CHANGEGATE_*``; logs as
+    ``CHANGEGATE_LOG_FORMAT`` says (json lines by default, see api/logs.py)."""
+    import os
+
+    from changegate.api.logs import configure
+
+    configure(os.environ.get("CHANGEGATE_LOG_FORMAT", "json"))
     return create_app(ServerSettings())
 
 

@@ -21,7 +21,14 @@ from changegate.cli.core import Run, command, line
     show_default=True,
     help="Worker processes (uvicorn).",
 )
-def serve(run: Run, host: str, port: int, workers: int) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="Server logs on stderr: one JSON line per request and per alert delivery, or text.",
+)
+def serve(run: Run, host: str, port: int, workers: int, log_format: str) -> None:
     """Run the server: web UI at /, JSON API under /api, docs at /docs, /healthz, /metrics.
 
     A fresh database is created and the policy loaded. The secret key comes from
@@ -47,7 +54,7 @@ def serve(run: Run, host: str, port: int, workers: int) -> None:
 
     run.emit(out, human)
     sys.stdout.flush()
-    server.run(host, port, workers)
+    server.run(host, port, workers, log_format)
 
 
 @command(None, "demo", db_default="a fresh temporary SQLite file")

@@ -43,8 +43,9 @@ class LocalServer(LocalBackend):
             "bootstrap_password": password,
         }
 
-    def run(self, host: str, port: int, workers: int) -> None:
+    def run(self, host: str, port: int, workers: int, log_format: str = "json") -> None:
         """Serve until stopped; the app factory reads its settings from the environment."""
+        os.environ["CHANGEGATE_LOG_FORMAT"] = log_format
         os.environ["CHANGEGATE_SECRET_KEY"] = self.secret
         os.environ["CHANGEGATE_DB"] = self.opts.db_url
         if self.opts.policy is not None:
@@ -59,4 +60,5 @@ class LocalServer(LocalBackend):
             workers=workers,
             server_header=False,
             log_level="info",
+            access_log=log_format != "json",  # JSON lines replace uvicorn's access log
         )
