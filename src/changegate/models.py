@@ -8,6 +8,7 @@ from changegate.auth.models import ApiToken, LoginFailure, PasswordCredential, W
 from changegate.changes.models import Change
 from changegate.deployments.models import Deployment, GateDecision
 from changegate.evidence.models import Blob, Evidence
+from changegate.findings.models import Finding, FindingImport, FindingLink, RiskAcceptance
 from changegate.github.models import CommitLink, GitHubDeployment, PullRequestLink, WebhookDelivery
 from changegate.incidents.models import EmergencyReview
 from changegate.policy.models import PolicyVersion
@@ -37,6 +38,10 @@ AUDITED: dict[str, type] = {
     "commit_author": CommitAuthor,
     "ai_provider": AiProvider,
     "role_grant": RoleGrant,
+    "finding": Finding,
+    "finding_import": FindingImport,
+    "finding_link": FindingLink,
+    "risk_acceptance": RiskAcceptance,
     "access_review": AccessReview,
     "access_item": AccessItem,
     "alert": Alert,
@@ -62,6 +67,9 @@ __all__ = [
     "Deployment",
     "EmergencyReview",
     "Evidence",
+    "Finding",
+    "FindingImport",
+    "FindingLink",
     "GateDecision",
     "GitHubDeployment",
     "LoginFailure",
@@ -69,6 +77,7 @@ __all__ = [
     "PolicyVersion",
     "PullRequestLink",
     "Review",
+    "RiskAcceptance",
     "RoleGrant",
     "User",
     "WebSession",

@@ -20,6 +20,7 @@ from changegate.ai.providers import add_provider
 from tests.ai.flow import bodies as ai_bodies
 from tests.api.support import CHANGE_BODY, JUNIT_B64, ROLES, Org
 from tests.factories import DEFAULT, tx
+from tests.findings import support as finding_bodies
 
 Expect = dict[str, tuple[int, int]]  # role -> (status on own object, on someone else's)
 Vars = dict[str, Any]
@@ -61,6 +62,8 @@ REVIEWERS = {"engineer", "security", "cto"}
 VERIFIERS = {"auditor", "admin", "security", "cto"}
 AUTHORS = set(ROLES) - {"auditor"}
 PROVIDER_MANAGERS = {"cto", "security", "admin"}  # ai.provider.manage
+FINDING_READERS = set(ROLES)  # findings.read
+FINDING_IMPORTERS = {"security", "engineer", "ci", "admin"}  # findings.import
 
 
 def change_form(v: Vars) -> dict[str, Any]:
@@ -182,6 +185,19 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/policy"): Entry(every(200), 401),
     ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),
+    # --- findings (§6): findings.read / findings.import; a risk is accepted by findings.accept
+    # roles, never by the finding's owner (who imported it) ---
+    ("GET", "/api/findings"): Entry(only(FINDING_READERS, 200), 401),
+    ("GET", "/api/findings/overdue"): Entry(only(FINDING_READERS, 200), 401),
+    ("GET", "/api/findings/{finding}"): Entry(only(FINDING_READERS, 200), 401, "finding"),
+    ("POST", "/api/findings/import"): Entry(
+        only(FINDING_IMPORTERS, 201), 401, body=lambda v: finding_bodies.trivy_import()
+    ),
+    ("POST", "/api/findings/{finding}/accept"): Entry(
+        never_own({"security", "cto"}, 201), 401, "finding", body=lambda v: finding_bodies.accept()
+    ),
+    ("GET", "/findings"): Entry(only(FINDING_READERS, 200), 303, web=True),
+    ("GET", "/findings/{finding}"): Entry(only(FINDING_READERS, 200), 303, "finding", web=True),
     # §9: only policy_review.reviewer_roles record a review; policy.read reads when it is due
     ("POST", "/api/policy/review"): Entry(
         only({"cto", "security"}, 201), 401, body=lambda v: {"notes": "annual review"}
@@ -387,6 +403,8 @@ def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
         v["key"] = org.change(owner, state, commits=[v["sha"]])
     elif entry.setup == "provider":  # an LLM provider named like the owner
         tx(org.engine, lambda s: add_provider(s, DEFAULT.policy, name=owner, actor=None))
+    elif entry.setup == "finding":  # a finding the owner imported (an engineer may)
+        v["finding"] = finding_bodies.make_finding(org.engine, owner)
     elif entry.setup == "token":
         org.token(owner)
         v["token_id"] = org.client.get("/api/tokens", headers=org.bearer(owner)).json()[0]["id"]

@@ -162,6 +162,7 @@ def _include_routers(app: FastAPI) -> None:
         deploys,
         dora,
         evidence,
+        findings,
         git,
         policy_review,
         proofs,
@@ -185,6 +186,7 @@ def _include_routers(app: FastAPI) -> None:
         admin,
         ai,
         access,
+        findings,
         webhooks,
     )
     for topic in topics:

@@ -74,6 +74,7 @@ WEB_PREFIXES = (
     "/policy",
     "/audit",
     "/ai/",
+    "/findings",
     "/alerts",
     "/static",
 )

@@ -91,6 +91,10 @@ class ChangeNew(ChangeFields, Clean):
     title: str = Field(min_length=1, max_length=300)
     change_class: str = Field(max_length=20, description="standard | normal | emergency")
     author: str | None = Name
+    fixes: list[str] = Field(default=[], max_length=100, description="Findings it fixes (§6)")
+    triggered_by: list[str] = Field(
+        default=[], max_length=100, description="Emergency change: the finding behind it"
+    )
 
     def check(self) -> None:
         if not self.title:

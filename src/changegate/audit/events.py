@@ -385,6 +385,70 @@ class AuditVerificationFailed(Event):
     entity_type = "audit"
 
 
+class FindingsImported(Event):
+    """A scanner's file was imported into a scope (§6): its SHA-256 and what it changed."""
+
+    action = "findings.imported"
+    entity_type = "finding_import"
+
+
+class FindingOpened(Event):
+    """A finding was first seen by an import, with its SLA start and due date (§6)."""
+
+    action = "finding.opened"
+    entity_type = "finding"
+
+
+class FindingUpdated(Event):
+    """A re-import changed what a finding says (severity, versions, VEX state) or its due date."""
+
+    action = "finding.updated"
+    entity_type = "finding"
+
+
+class FindingFixed(Event):
+    """A finding was resolved: absent from a re-import of its scope, or its fixing change was
+    deployed to production (the change is recorded)."""
+
+    action = "finding.fixed"
+    entity_type = "finding"
+
+
+class FindingReopened(Event):
+    """A fixed finding came back in a re-import, or its risk acceptance lapsed; its SLA runs."""
+
+    action = "finding.reopened"
+    entity_type = "finding"
+
+
+class FindingRiskAccepted(Event):
+    """A finding's risk was accepted until an expiry date by an approver the policy names."""
+
+    action = "finding.risk_accepted"
+    entity_type = "finding"
+
+
+class RiskAcceptanceRecorded(Event):
+    """A risk acceptance decision (justification, expiry, approver) was recorded."""
+
+    action = "risk_acceptance.recorded"
+    entity_type = "risk_acceptance"
+
+
+class RiskAcceptanceLapsed(Event):
+    """A risk acceptance reached its expiry date and lapsed."""
+
+    action = "risk_acceptance.lapsed"
+    entity_type = "risk_acceptance"
+
+
+class FindingLinked(Event):
+    """A change was linked to a finding it fixes, or that triggered it (emergency change)."""
+
+    action = "finding.linked"
+    entity_type = "finding_link"
+
+
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls
     for cls in list(globals().values())

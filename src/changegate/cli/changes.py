@@ -79,6 +79,14 @@ def _given(fields: dict[str, Any]) -> dict[str, Any]:
 @click.option("--author", required=True, help="Who requests the change.")
 @change_fields
 @click.option("--security-impacting", is_flag=True, help="Flag as security-impacting.")
+@click.option("--fixes", multiple=True, metavar="FINDING", help="A finding it fixes (repeat).")
+@click.option(
+    "--triggered-by",
+    "triggered_by",
+    multiple=True,
+    metavar="FINDING",
+    help="Emergency change: the finding that triggered it (which it fixes).",
+)
 def change_new(
     run: Run,
     author: str,

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "serve": "changegate.cli.server:serve",
     "demo": "changegate.cli.server:demo",
     "ai": "changegate.cli.ai:ai",
+    "findings": "changegate.cli.findings:findings",
     "dora": "changegate.cli.dora:dora_metrics",
     "access": "changegate.cli.access:access",
 }

@@ -21,6 +21,7 @@ from changegate.changes.status import collect_facts
 from changegate.db import utcnow
 from changegate.deployments.models import Deployment, GateDecision
 from changegate.errors import Conflict, InvalidInput
+from changegate.findings.links import gate_requirement, resolve_deployed
 from changegate.policy import service as policy_service
 from changegate.policy.engine import (
     DeployerFact,
@@ -95,6 +96,9 @@ def evaluate_gate(
     )
     checks = list(evaluation.stage("gate"))
     checks.extend(deployer_checks(policy, facts, dfact, high_risk=evaluation.high_risk))
+    findings = gate_requirement(session, policy, change, env=env)
+    if findings is not None:
+        checks.append(findings)
     state_ok = change.state in TRANSITIONS["deploy"] and (
         change.state != "submitted" or policy.classes[change.change_class].bypass_approval  # type: ignore[index]
     )
@@ -196,6 +200,7 @@ def deploy(
     )
     session.add(dep)
     record(session, events.DeploymentRecorded, actor=actor, after=dep)
+    resolve_deployed(session, policy, change, env=env, actor=actor)
     if change.state != "deployed":
         transition(
             session,

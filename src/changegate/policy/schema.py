@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -285,6 +285,25 @@ AlertKind = Literal[
 ]
 
 
+Severity = Literal["critical", "high", "medium", "low"]
+
+
+class Findings(Strict):
+    """§6: how vulnerability findings weigh on the gate and on risk acceptance (docs/findings.md)."""
+
+    section: str = "6"
+    #: deployments to ``production_environments`` while findings of ``gate_severities`` in the
+    #: change's scope are past their SLA: off, warn (a met requirement with a warning) or
+    #: refuse; a deployment there also resolves the findings the change fixes
+    gate: Literal["off", "warn", "refuse"] = "warn"
+    gate_severities: list[Severity] = ["critical"]
+    production_environments: list[str] = ["production"]
+    #: the scope of an import without --scope; its findings count for every change
+    default_scope: str = Field(default="all", min_length=1, max_length=100)
+    #: the longest a risk acceptance may run before the finding re-opens
+    max_acceptance_days: int = Field(default=180, gt=0)
+
+
 class Monitoring(Strict):
     section: str = "8"
     alert_on: list[AlertKind] = []
@@ -343,6 +362,7 @@ class Policy(Strict, PolicyMethods):
     retention: Retention
     vulnerability_sla_days: dict[str, int] = {}
     access_review_interval_days: int = Field(default=90, gt=0)
+    findings: Findings = Findings()
     access_review: AccessReview = AccessReview()
     monitoring: Monitoring = Monitoring()
     controls: Controls = Controls()
@@ -424,6 +444,16 @@ class Policy(Strict, PolicyMethods):
         problems += _unknown(
             "deploy.deployer_roles", "role", self.deploy.deployer_roles, self.roles
         )
+        problems += _unknown(
+            "findings.production_environments",
+            "environment",
+            self.findings.production_environments,
+            self.deploy.environments,
+        )
+        sla = self.vulnerability_sla_days
+        problems += _unknown("vulnerability_sla_days", "severity", sla, get_args(Severity))
+        if sla and set(sla) != set(get_args(Severity)):
+            problems.append("vulnerability_sla_days: give days for critical, high, medium and low")
         problems += self._policy_review_problems()
         review = self.access_review
         for kind in ("reviewer_roles", "signoff_roles"):

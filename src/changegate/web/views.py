@@ -73,6 +73,7 @@ def dashboard(session: Session, policy: Policy, user: User) -> dict[str, Any]:
         "recent": recent,
         "my_drafts": mine,
         "violations": _violations(session),
+        "findings_overdue": _findings_overdue(session, policy, user),
         "alerts": _alerts(session, policy, user),
     }
 def _alerts(session: Session, policy: Policy, user: User) -> Any:
@@ -138,3 +139,12 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
             session, policy, change, user, evidence=report["evidence"], is_ai=bool(status["ai"])
         ),
     }
+
+
+def _findings_overdue(session: Session, policy: Policy, user: User) -> dict[str, int] | None:
+    """Open findings past their SLA by severity (§6), for those who may read findings."""
+    from changegate.findings.queries import overdue_by_severity
+
+    if not policy_service.allowed(policy, user, "findings.read"):
+        return None
+    return overdue_by_severity(session)

@@ -47,10 +47,22 @@ def create_change(body: ChangeNew, ctx: WriteCtx, response: Response) -> dict[st
 
     author = ctx.acting_as(body.author, field="author")
     try:
-        data = ChangeCreate(**body.model_dump(exclude_none=True, exclude={"author"}), author=author)
+        fields = body.model_dump(exclude_none=True, exclude={"author", "fixes", "triggered_by"})
+        data = ChangeCreate(**fields, author=author)
     except ValidationError as exc:  # pragma: no cover - ChangeNew already enforces these
         raise InvalidInput(str(exc), field="change") from exc
     change = changes.create_change(ctx.session, ctx.policy, data)
+    if body.fixes or body.triggered_by:
+        from changegate.findings.links import link_new_change
+
+        link_new_change(
+            ctx.session,
+            ctx.policy,
+            change,
+            fixes=body.fixes,
+            triggered_by=body.triggered_by,
+            actor=author,
+        )
     response.headers["Location"] = f"/api/changes/{change.key}"
     return change.audit_state()
 

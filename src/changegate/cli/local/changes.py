@@ -30,9 +30,14 @@ class LocalChanges(LocalBackend):
         from changegate.changes.schemas import ChangeCreate
         from changegate.changes.service import create_change
 
+        fixes, triggered = data.pop("fixes", []), data.pop("triggered_by", [])
         fields = validated(ChangeCreate, data)
         with self.tx() as (s, pol):
             c = create_change(s, pol, fields)
+            if fixes or triggered:
+                from changegate.findings.links import link_new_change
+
+                link_new_change(s, pol, c, fixes=fixes, triggered_by=triggered, actor=c.author)
             if data.get("commits"):
                 record_authors(s, c, actor=c.author)
             return c.audit_state()

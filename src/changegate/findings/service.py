@@ -1,0 +1,335 @@
+"""Importing scans, risk acceptance and its lapse (§6). Services flush; the caller commits.
+
+Owner: a finding's owner is the user who first imported it (``Finding.owner``); a risk
+acceptance must be decided by someone else holding a role the policy's ``findings.accept``
+permission names (docs/findings.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from changegate.audit import events
+from changegate.audit.service import record
+from changegate.db import utcnow
+from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied
+from changegate.findings.models import Finding, FindingImport, RiskAcceptance
+from changegate.findings.parsed import FORMATS, ParsedFinding
+from changegate.findings.sla import (
+    VEX_STATUS,
+    acceptance_lapsed,
+    due_date,
+    kev_date,
+    status_from_vex,
+)
+from changegate.policy import service as policy_service
+from changegate.users.service import get_user
+
+if TYPE_CHECKING:
+    from changegate.policy.schema import Policy
+
+#: the columns an import writes from what the file says
+_FROM_FILE = [
+    "source_format",
+    "tool",
+    "rule_id",
+    "title",
+    "severity",
+    "source_severity",
+    "cvss",
+    "component",
+    "purl",
+    "location",
+    "installed_version",
+    "fixed_version",
+    "vex_state",
+]
+
+
+def get_finding(session: Session, ident: str | int, *, lock: bool = False) -> Finding:
+    """The finding ``ident`` names (``12`` or ``F-12``)."""
+    text = str(ident).strip().upper().removeprefix("F-")
+    if not text.isdigit() or len(text) > 9:
+        raise InvalidInput(f"{ident!r} is not a finding id; give its number, e.g. 12", field="id")
+    stmt = select(Finding).where(Finding.id == int(text))
+    finding = session.scalar(stmt.with_for_update() if lock else stmt)
+    if finding is None:
+        raise NotFound(f"no finding {text}: `changegate findings list` shows them", field="id")
+    return finding
+
+
+def _scope(policy: Policy, scope: str | None) -> str:
+    name = (scope or policy.findings.default_scope).strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("--scope must be 1 to 100 characters", field="scope")
+    return name
+
+
+def _values(p: ParsedFinding) -> dict[str, Any]:
+    values = {name: getattr(p, name) for name in _FROM_FILE}
+    values["aliases"] = list(p.aliases)
+    return values
+
+
+def _due(policy: Policy, finding: Finding, kev: Mapping[str, dt.date] | None) -> None:
+    """Set ``due`` (and ``kev_due`` when a catalogue is given) from the SLA start."""
+    if kev is not None:
+        finding.kev_due = kev_date([finding.rule_id, *finding.aliases], kev)
+    clock = due_date(
+        finding.severity, finding.sla_start, policy.vulnerability_sla_days, kev_due=finding.kev_due
+    )
+    finding.due = clock.due
+
+
+def _new(p: ParsedFinding, scope: str, actor: str, now: dt.datetime) -> Finding:
+    return Finding(
+        scope=scope,
+        fingerprint=p.fingerprint,
+        status=status_from_vex(p.vex_state),
+        owner=actor,
+        first_seen=now,
+        last_seen=now,
+        sla_start=now.date(),
+        change_id=None,
+        kev_due=None,
+        updated_at=now,
+        **_values(p),
+    )
+
+
+def _seen_again(
+    finding: Finding, p: ParsedFinding, now: dt.datetime
+) -> tuple[type[events.Event] | None, dict[str, Any]]:
+    """Apply what a re-import says to ``finding``; the event it needs and the state before."""
+    before = finding.audit_state()
+    finding.last_seen = now
+    for key, value in _values(p).items():
+        if getattr(finding, key) != value:
+            setattr(finding, key, value)
+    event: type[events.Event] | None = None
+    if p.vex_state in VEX_STATUS:
+        finding.status = VEX_STATUS[p.vex_state]
+    elif finding.status == "fixed" or finding.status in VEX_STATUS.values():
+        finding.status, finding.change_id, finding.sla_start = "open", None, now.date()
+        event = events.FindingReopened if before["status"] == "fixed" else None
+    return event, before
+
+
+def import_scan(
+    session: Session,
+    policy: Policy,
+    parsed: Sequence[ParsedFinding],
+    *,
+    source_format: str,
+    content: bytes,
+    actor: str,
+    scope: str | None = None,
+    kev: Mapping[str, dt.date] | None = None,
+    kev_content: bytes | None = None,
+    now: dt.datetime | None = None,
+) -> FindingImport:
+    """Store one scan of a scope: new findings open with their SLA clock, ones seen again are
+    updated (a fixed one re-opens), and open ones the scan no longer holds are fixed."""
+    if source_format not in FORMATS:
+        raise InvalidInput(
+            f"--format {source_format!r}: use one of {', '.join(FORMATS)}", field="format"
+        )
+    user = get_user(session, actor)
+    policy_service.require(policy, user, "findings.import", doing="import findings")
+    now = now or utcnow()
+    name = _scope(policy, scope)
+    lapse_expired(session, today=now.date())
+    batch = FindingImport(
+        scope=name,
+        source_format=source_format,
+        sha256=hashlib.sha256(content).hexdigest(),
+        kev_sha256=None if kev_content is None else hashlib.sha256(kev_content).hexdigest(),
+        total=len(parsed),
+        new=0,
+        reopened=0,
+        fixed=0,
+        imported_by=user.name,
+        created_at=now,
+    )
+    existing = {
+        f.fingerprint: f for f in session.scalars(select(Finding).where(Finding.scope == name))
+    }
+    seen: set[str] = set()
+    for p in parsed:
+        fp = p.fingerprint
+        if fp in seen:
+            continue  # the same finding twice in one file is one finding
+        seen.add(fp)
+        finding = existing.get(fp)
+        if finding is None:
+            finding = _new(p, name, user.name, now)
+            _due(policy, finding, kev)
+            session.add(finding)
+            record(session, events.FindingOpened, actor=user.name, after=finding, at=now)
+            batch.new += 1
+            continue
+        event, before = _seen_again(finding, p, now)
+        _due(policy, finding, kev)
+        if finding.audit_state() != before:
+            finding.updated_at = now
+            batch.reopened += event is events.FindingReopened
+            record(
+                session,
+                event or events.FindingUpdated,
+                actor=user.name,
+                after=finding,
+                before=before,
+                at=now,
+            )
+    for fp, finding in existing.items():
+        if fp not in seen and finding.status in ("open", "risk_accepted"):
+            before = finding.audit_state()
+            finding.status, finding.updated_at = "fixed", now
+            record(
+                session,
+                events.FindingFixed,
+                actor=user.name,
+                after=finding,
+                before=before,
+                extra={"absent_from": f"{source_format} scan {batch.sha256[:16]}"},
+                at=now,
+            )
+            batch.fixed += 1
+    session.add(batch)
+    record(session, events.FindingsImported, actor=user.name, after=batch, at=now)
+    return batch
+
+
+def lapse_expired(session: Session, *, today: dt.date | None = None) -> list[Finding]:
+    """Lapse every risk acceptance past its expiry and re-open its finding, recording each
+    once (called before findings are read, listed, imported or gated on)."""
+    today = today or utcnow().date()
+    due = session.scalars(
+        select(RiskAcceptance)
+        .where(RiskAcceptance.state == "active", RiskAcceptance.expires < today)
+        .order_by(RiskAcceptance.id)
+    ).all()
+    reopened: list[Finding] = []
+    now = utcnow()
+    for acceptance in due:
+        if not acceptance_lapsed(acceptance.expires, today):  # pragma: no cover - the query
+            continue
+        before = acceptance.audit_state()
+        acceptance.state, acceptance.updated_at = "lapsed", now
+        record(
+            session, events.RiskAcceptanceLapsed, actor="system", after=acceptance, before=before
+        )
+        finding = session.get(Finding, acceptance.finding_id)
+        if finding is not None and finding.status == "risk_accepted":
+            before = finding.audit_state()
+            finding.status, finding.updated_at = "open", now
+            record(
+                session,
+                events.FindingReopened,
+                actor="system",
+                after=finding,
+                before=before,
+                extra={"reason": f"risk acceptance {acceptance.id} expired {acceptance.expires}"},
+            )
+            reopened.append(finding)
+    return reopened
+
+
+def accept_risk(
+    session: Session,
+    policy: Policy,
+    finding: Finding,
+    *,
+    actor: str,
+    justification: str,
+    expires: dt.date,
+    today: dt.date | None = None,
+) -> RiskAcceptance:
+    """Accept an open finding's risk until ``expires`` (§6): not by its owner, only by a role
+    the policy's ``findings.accept`` names, for at most ``findings.max_acceptance_days``."""
+    today = today or utcnow().date()
+    lapse_expired(session, today=today)
+    user = get_user(session, actor)
+    if user.name == finding.owner:
+        raise PolicyDenied(
+            f"{user.name} owns finding {finding.id} (imported it); someone else must accept "
+            "its risk",
+            field="by",
+        )
+    policy_service.require(policy, user, "findings.accept", doing="accept the risk of findings")
+    if finding.status != "open":
+        raise Conflict(
+            f"finding {finding.id} is {finding.status}; only an open finding's risk is accepted",
+            field="id",
+        )
+    if not justification.strip():
+        raise InvalidInput(
+            "--justification is empty; say why the risk is acceptable", field="justification"
+        )
+    longest = policy.findings.max_acceptance_days
+    if not today < expires <= today + dt.timedelta(days=longest):
+        raise InvalidInput(
+            f"--expires {expires}: give a date after today and at most {longest} days ahead "
+            f"(by {today + dt.timedelta(days=longest)}; policy findings.max_acceptance_days)",
+            field="expires",
+        )
+    now = utcnow()
+    acceptance = RiskAcceptance(
+        finding_id=finding.id,
+        justification=justification.strip(),
+        expires=expires,
+        approver=user.name,
+        state="active",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(acceptance)
+    record(session, events.RiskAcceptanceRecorded, actor=user.name, after=acceptance)
+    before = finding.audit_state()
+    finding.status, finding.updated_at = "risk_accepted", now
+    record(session, events.FindingRiskAccepted, actor=user.name, after=finding, before=before)
+    return acceptance
+
+
+def parse_day(text: str, field: str) -> dt.date:
+    """A date given as YYYY-MM-DD, or the error naming the option."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"--{field} {text!r}: give a date as YYYY-MM-DD", field=field) from None
+
+
+def import_file(
+    session: Session,
+    policy: Policy,
+    data: bytes,
+    *,
+    source_format: str,
+    actor: str,
+    scope: str | None = None,
+    kev_data: bytes | None = None,
+) -> FindingImport:
+    """Parse a scanner's file (and CISA's KEV catalogue, when given) and import it: a file
+    that does not parse is refused whole, before anything is stored."""
+    from changegate.findings import formats
+    from changegate.findings.formats import kev as kev_format
+
+    parsed = formats.parse(data, source_format)
+    kev = None if kev_data is None else kev_format.parse_kev(kev_data)
+    return import_scan(
+        session,
+        policy,
+        parsed,
+        source_format=source_format,
+        content=data,
+        actor=actor,
+        scope=scope,
+        kev=kev,
+        kev_content=kev_data,
+    )
