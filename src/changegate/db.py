@@ -8,8 +8,10 @@ taken by the services (``SELECT ... FOR UPDATE``).
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
@@ -17,7 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-from changegate.errors import NotInitialised
+from changegate.errors import DatabaseBusy, NotInitialised
 
 #: Alembic head revision this code expects. Checked without importing Alembic.
 SCHEMA_REVISION = "0014"
@@ -95,15 +97,55 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+#: SQLite engine -> the lock its writers in this process queue on (see session_scope)
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+#: as long as SQLite's own busy timeout (make_engine): a writer waits no longer in the queue
+WRITER_WAIT_SECONDS = 60.0
+
+
+@contextmanager
+def writer_lock(engine: Engine) -> Iterator[None]:
+    """What a write transaction on ``engine`` waits for before it begins: on SQLite, one lock
+    per engine in this process, so concurrent writers queue in the process instead of each
+    sleep-polling SQLite's busy handler (which made waits long and unfair: bench/
+    api_throughput.py); writers in other processes still meet at SQLite's own lock. Nothing
+    on PostgreSQL, where writers lock only the rows they change.
+
+    A plain lock, not an RLock: FastAPI may open a request's transaction on one worker thread
+    and commit it on another, so the lock cannot belong to a thread."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _WRITERS_GUARD:
+        lock = _WRITERS.get(engine)
+        if lock is None:
+            lock = _WRITERS[engine] = threading.Lock()
+    if not lock.acquire(timeout=WRITER_WAIT_SECONDS):
+        raise DatabaseBusy(
+            f"the database stayed busy for {WRITER_WAIT_SECONDS:.0f} s; try again",
+            field="db",
+        )
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 @contextmanager
 def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """One transaction: commits on success, rolls back on any exception.
 
     ``write=True`` takes SQLite's write lock up front (``BEGIN IMMEDIATE``), so a
-    read-check-write sequence inside the block cannot interleave with another writer.
+    read-check-write sequence inside the block cannot interleave with another writer; within
+    one process, writers queue for it on :func:`writer_lock` first.
     """
     bind = engine.execution_options(changegate_write=True) if write else engine
-    with Session(bind=bind, expire_on_commit=False) as session, session.begin():
+    with (
+        writer_lock(engine) if write else nullcontext(),
+        Session(bind=bind, expire_on_commit=False) as session,
+        session.begin(),
+    ):
         yield session
 
 

@@ -45,6 +45,13 @@ class PolicyDenied(ChangegateError):
     http_status = 403
 
 
+class DatabaseBusy(ChangegateError):
+    """Other writers held the database longer than a writer waits; nothing was written."""
+
+    exit_code = 1
+    http_status = 503
+
+
 class NotInitialised(ChangegateError):
     """The database has no schema yet, or an older one."""
 

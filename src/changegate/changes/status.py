@@ -41,20 +41,12 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
     ).all()
     names = {r.reviewer for r in reviews} | {e.added_by for e in rows}
     roles = (
-        {
-            u.name: frozenset(u.roles) if u.active else frozenset()
-            for u in session.scalars(select(User).where(User.name.in_(names)))
-        }
+        {u.name: held_roles(u) for u in session.scalars(select(User).where(User.name.in_(names)))}
         if names
         else {}
     )
     approvals = [
-        ApprovalFact(
-            approver=r.reviewer,
-            roles=roles.get(r.reviewer, frozenset()),
-            current=r.content_digest == digest,
-            at=r.created_at,
-        )
+        approval_fact(r, roles.get(r.reviewer, frozenset()), digest)
         for r in reviews
         if r.verdict == "approve"
     ]
@@ -107,6 +99,21 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
             },
         ),
         extra=_extra_hooks(session),
+    )
+
+
+def held_roles(user: User) -> frozenset[str]:
+    """The roles that count for a user's approvals and evidence: none once deactivated."""
+    return frozenset(user.roles) if user.active else frozenset()
+
+
+def approval_fact(review: Review, roles: frozenset[str], digest: str) -> ApprovalFact:
+    """An approval as the policy engine sees it; ``digest``: the change's content now."""
+    return ApprovalFact(
+        approver=review.reviewer,
+        roles=roles,
+        current=review.content_digest == digest,
+        at=review.created_at,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -13,10 +14,11 @@ from changegate.audit.service import record
 from changegate.changes.lifecycle import next_state
 from changegate.changes.models import Change
 from changegate.changes.service import transition
-from changegate.changes.status import evaluate_change
+from changegate.changes.status import approval_fact, collect_facts, held_roles
 from changegate.db import utcnow
 from changegate.errors import ChangegateError, Conflict, InvalidInput, PolicyDenied
 from changegate.policy import service as policy_service
+from changegate.policy.engine import ChangeFacts, evaluate
 from changegate.reviews.models import Review
 from changegate.users.service import get_user
 
@@ -26,11 +28,15 @@ if TYPE_CHECKING:
 
 
 def approval_refusal(
-    session: Session, policy: Policy, change: Change, user: User
+    session: Session,
+    policy: Policy,
+    change: Change,
+    user: User,
+    facts: ChangeFacts | None = None,
 ) -> ChangegateError | None:
     """Why ``user`` may not approve ``change`` now, as the error :func:`approve` raises, or
     None when they may. Nothing is written: the web page asks it to decide whether to offer
-    the buttons and what to say instead."""
+    the buttons and what to say instead. ``facts``: the change's, when already read."""
     if change.state not in ("submitted", "approved"):
         return _refused(lambda: next_state("approve", change.state, change.key))
     barred = author_bar(session, policy, change, user.name)
@@ -45,7 +51,7 @@ def approval_refusal(
     )
     if refusal is not None:
         return refusal
-    wanted = wanted_roles(session, policy, change)
+    wanted = wanted_roles(session, policy, change, facts)
     if wanted and not wanted & set(user.roles):
         return PolicyDenied(
             f"{user.name} holds {', '.join(user.roles)}, but {change.key}'s approval requirements "
@@ -67,9 +73,11 @@ def approval_refusal(
     return None
 
 
-def wanted_roles(session: Session, policy: Policy, change: Change) -> set[str]:
+def wanted_roles(
+    session: Session, policy: Policy, change: Change, facts: ChangeFacts | None = None
+) -> set[str]:
     """The roles the change's approval requirements ask for."""
-    evaluation = evaluate_change(session, policy, change)
+    evaluation = evaluate(policy, facts or collect_facts(session, change), now=utcnow())
     rules = {rule.id: rule for rule in policy.rules}
     return {rules[r.rule_id].require.role or "" for r in evaluation.results if r.kind == "approval"}
 
@@ -78,7 +86,8 @@ def approve(
     session: Session, policy: Policy, change: Change, *, actor: str, comment: str = ""
 ) -> Review:
     user = get_user(session, actor)
-    refusal = approval_refusal(session, policy, change, user)
+    facts = collect_facts(session, change)  # read once, under the change's lock
+    refusal = approval_refusal(session, policy, change, user, facts)
     if refusal is not None:
         raise refusal
     digest = change.content_digest()
@@ -94,7 +103,10 @@ def approve(
     session.add(review)
     record(session, events.ApprovalRecorded, actor=user.name, after=review)
     if change.state == "submitted":
-        evaluation = evaluate_change(session, policy, change)
+        # the facts read above, with this approval: nothing else changed under the lock
+        fact = approval_fact(review, held_roles(user), digest)
+        with_it = replace(facts, approvals=(*facts.approvals, fact))
+        evaluation = evaluate(policy, with_it, now=utcnow())
         approvals = [r for r in evaluation.results if r.kind == "approval"]
         if approvals and all(r.met for r in approvals):
             transition(
