@@ -79,14 +79,21 @@ def test_remote_gate_and_deploy_by_commit(
     dora = run_remote(base, tokens["ada"], ["token", "create", "--user", "dora", "--json"], capsys)
     tokens["dora"] = dora.json()["token"]
     run("dora", *gate, "--deployer", "dora-gh", "--json", code=0)
-    run("carol", *gate, code=2)  # no --deployer and no $GITHUB_ACTOR
+    # locally nobody is authenticated: no --deployer and no $GITHUB_ACTOR is bad input; against
+    # a server the token says who deploys (issue 16: --deployer/--by optional remotely)
+    assert cli(local_url, *gate).code == 2
+    assert run_remote(base, tokens["carol"], gate, capsys).code == 0
+    assert cli(local_url, *gate, "--deployer", "carol").code == 0  # the two records in step
     monkeypatch.setenv("GITHUB_ACTOR", "dora-gh")
     run("dora", *gate, code=0)
     deploy = ["deploy", "--git-sha", SHA, "--env", "production", "--version", "v2.0.0"]
     out = run("dora", *deploy, "--json", code=0).json()
     assert out["deployed"] and out["gate"]["deployer"] == "dora" and out["commit"]["sha"] == SHA
     monkeypatch.delenv("GITHUB_ACTOR")
-    run("carol", *deploy, "--by", "carol", code=1)  # already deployed: a conflict
+    # a re-run of the same version is recognised (recorded once); another version is refused
+    again = run("carol", *deploy, "--by", "carol", "--json", code=0).json()
+    assert again["already_recorded"] and again["deployment"]["actor"] == "dora"
+    run("carol", *deploy[:-1], "v2.0.1", "--by", "carol", code=1)
     staging = ["--env", "staging", "--version", "v2", "--by", "carol"]
     run("carol", "deploy", "--git-sha", SHA, *staging, code=0)
 

@@ -32,7 +32,8 @@ def serve(
                 change = get_change(s, key, lock=True)
                 if action == "deploy":
                     res = deploy(s, policy, change, env="production", version="v1", actor=actor)
-                    outcome = ("ok" if res.deployment else "gate-closed", change.state)
+                    verdict = "already-recorded" if res.already_recorded else "ok"
+                    outcome = (verdict if res.deployment else "gate-closed", change.state)
                 else:
                     approve(s, policy, change, actor=actor)
                     outcome = ("ok", change.state)

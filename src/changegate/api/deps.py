@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from changegate.alerts.raising import POLICY_KEY
+from changegate.auth import oidc as _oidc
 from changegate.auth.errors import Unauthenticated
 from changegate.db import session_scope
 from changegate.errors import PolicyDenied
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
     from changegate.api.settings import ServerSettings
     from changegate.auth.models import ApiToken
     from changegate.auth.service import LoginLimits
+    from changegate.auth.trust import Pipeline
     from changegate.policy.loader import LoadedPolicy
+    from changegate.policy.trust import OidcIssuer
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -70,16 +73,22 @@ class Ctx:
     user: User
     app: AppState
     request: Request
+    #: a CI job's ID token: the service identity ``user`` acts with the trust rule's roles
+    pipeline: Pipeline | None = field(default=None, kw_only=True)
 
     @property
     def policy(self) -> Policy:
         return self.app.policy
 
+    @property
+    def principal(self) -> policy_service.Principal:
+        return self.user if self.pipeline is None else self.pipeline
+
     def allowed(self, action: str) -> bool:
-        return policy_service.allowed(self.policy, self.user, action)
+        return policy_service.allowed(self.policy, self.principal, action)
 
     def require(self, action: str, *, doing: str) -> None:
-        policy_service.require(self.policy, self.user, action, doing=doing)
+        policy_service.require(self.policy, self.principal, action, doing=doing)
 
     def acting_as(self, named: str | None, *, field: str) -> str:
         """The caller's name; 403 when the request names someone else as the actor."""
@@ -120,11 +129,41 @@ def _ctx(
     raw = credentials.credentials if credentials is not None else None
     if raw is None and request.headers.get("authorization"):
         raw = "-"  # a header that is not `Bearer <token>`: malformed, not missing
+    token = _ci_token(request, state, raw)
     with session_scope(state.engine, write=write) as session:
         session.info[POLICY_KEY] = state.policy  # the policy alerts are raised under
+        if token is not None:
+            yield _pipeline(request, session, state, *token)
+            return
         user = authenticate(request, session, raw)
         _refuse_one_time_password(request, session, user)
         yield Ctx(session, user, state, request)
+
+
+def _ci_token(
+    request: Request, state: AppState, raw: str | None
+) -> tuple[OidcIssuer, dict[str, Any]] | None:
+    """A CI job's ID token (docs/pipelines.md), verified before the transaction opens, since
+    it may fetch the issuer's keys; None for any other credential."""
+    if raw is None or not _oidc.looks_like_jwt(raw):
+        return None
+    request.state.auth_via = "oidc"
+    oidc = state.policy.oidc
+    cache = state.extra.get("jwks")
+    if not isinstance(cache, _oidc.JwksCache):
+        cache = state.extra["jwks"] = _oidc.JwksCache(ttl=oidc.jwks_ttl_seconds)
+    return _oidc.verify(raw, oidc, cache)
+
+
+def _pipeline(
+    request: Request, session: Session, state: AppState, issuer: OidcIssuer, claims: dict[str, Any]
+) -> Ctx:
+    """The verified token's job, matched to the policy's trust rules."""
+    from changegate.auth.trust import pipeline_identity
+
+    user, pipeline = pipeline_identity(session, state.policy, issuer, claims)
+    request.state.actor = user.name
+    return Ctx(session, user, state, request, pipeline=pipeline)
 
 
 def _refuse_one_time_password(request: Request, session: Session, user: User) -> None:

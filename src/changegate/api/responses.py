@@ -197,6 +197,10 @@ class DeployOut(Out):
     deployment: DeploymentOut | None
     gate: GateOut
     state: str
+    already_recorded: bool = Field(
+        default=False,
+        description="A re-run: this version was already recorded; the answer is that record",
+    )
 
 
 class GateByCommitOut(GateOut):
@@ -270,6 +274,7 @@ class UserOut(Out):
     name: str
     roles: list[str]
     github_login: str | None
+    gitlab_login: str | None = None
     active: bool
     created_at: str
     pending_roles: list[str] = Field(

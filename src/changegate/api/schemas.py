@@ -165,6 +165,12 @@ class DocumentIn(FileIn):
 class GateIn(Body):
     env: str = Field(min_length=1, max_length=100)
     deployer: str | None = Name
+    version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The version about to be deployed: the gate says whether it already is",
+    )
 
 
 class DeployIn(Body):
@@ -196,6 +202,7 @@ class UserIn(Body):
     name: str = Field(min_length=1, max_length=100)
     roles: list[str] = Field(min_length=1, max_length=50)
     github: str | None = Field(default=None, max_length=100)
+    gitlab: str | None = Field(default=None, max_length=100)
     by: str | None = Name
 
 

@@ -6,7 +6,6 @@ backend (services over the database, or the server's API) is loaded when the com
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Protocol
 
@@ -17,10 +16,15 @@ from changegate.cli.core import Run, command, line
 
 class Backend(Protocol):
     def gate(
-        self, change: str | None, sha: str | None, env: str, deployer: str
+        self,
+        change: str | None,
+        sha: str | None,
+        env: str,
+        deployer: str | None,
+        version: str | None = None,
     ) -> dict[str, Any]: ...
     def deploy(
-        self, change: str | None, sha: str | None, env: str, version: str, by: str
+        self, change: str | None, sha: str | None, env: str, version: str, by: str | None
     ) -> dict[str, Any]: ...
     def rollback(self, change: str, env: str, to: str, reason: str, by: str) -> dict[str, Any]: ...
     def history(self, env: str | None) -> list[dict[str, Any]]: ...
@@ -48,30 +52,32 @@ def target(change: str | None, git_sha: str | None) -> tuple[str | None, str | N
     return change, None
 
 
-def person(name: str | None, option: str) -> str:
-    """The user or GitHub login given, else $GITHUB_ACTOR (set in GitHub Actions); the backend
-    maps a GitHub login to its user."""
-    value = name or os.environ.get("GITHUB_ACTOR")
-    if not value:
-        from changegate.errors import InvalidInput
-
-        raise InvalidInput(f"{option}: say who deploys (a user name or GitHub login)", field=option)
-    return value
-
-
 ENV_HELP = "Target environment from the policy, e.g. production."
 SHA_HELP = "Find the change by commit: one of its commits, or its merge commit."
+DEPLOYER_HELP = (
+    "Who deploys: a user, or their GitHub login. Locally the default is $GITHUB_ACTOR; "
+    "against a server the token says who acts (a CI identity token: the person who "
+    "triggered the job), and a name given must be theirs."
+)
 
 
 @command(None, "gate")
 @click.argument("change", required=False)
 @click.option("--env", required=True, help=ENV_HELP)
-@click.option(
-    "--deployer",
-    help="Who will deploy: a user, or their GitHub login (default: $GITHUB_ACTOR).",
-)
+@click.option("--deployer", help=DEPLOYER_HELP)
 @click.option("--git-sha", "git_sha", help=SHA_HELP)
-def gate(run: Run, change: str | None, env: str, deployer: str | None, git_sha: str | None) -> int:
+@click.option(
+    "--version",
+    help="The version about to be deployed: the gate says whether it is already deployed.",
+)
+def gate(
+    run: Run,
+    change: str | None,
+    env: str,
+    deployer: str | None,
+    git_sha: str | None,
+    version: str | None,
+) -> int:
     """Exit 0 when every requirement for deploying is met, 1 otherwise (listing what is unmet).
 
     CHANGE is the change id, e.g. CHG-12; or give --git-sha instead.
@@ -81,8 +87,7 @@ def gate(run: Run, change: str | None, env: str, deployer: str | None, git_sha: 
     Example: changegate gate --git-sha "$GITHUB_SHA" --env production --deployer carol
     """
     key, sha = target(change, git_sha)
-    who = person(deployer, "--deployer")
-    out = backend(run).gate(key, sha, env, who)
+    out = backend(run).gate(key, sha, env, deployer, version)
 
     def human() -> None:
         from changegate.cli.render import show_gate
@@ -97,7 +102,7 @@ def gate(run: Run, change: str | None, env: str, deployer: str | None, git_sha: 
 @click.argument("change", required=False)
 @click.option("--env", required=True, help=ENV_HELP)
 @click.option("--version", required=True, help="Version being deployed, e.g. v1.4.2.")
-@click.option("--by", help="The deployer: a user, or their GitHub login (default: $GITHUB_ACTOR).")
+@click.option("--by", help=DEPLOYER_HELP)
 @click.option("--git-sha", "git_sha", help=SHA_HELP)
 def deploy(
     run: Run,
@@ -116,7 +121,7 @@ def deploy(
     Example: changegate deploy --git-sha "$GITHUB_SHA" --env production --version v1.4.2
     """
     key, sha = target(change, git_sha)
-    out = backend(run).deploy(key, sha, env, version, person(by, "--by"))
+    out = backend(run).deploy(key, sha, env, version, by)
     verdict = out["gate"]
     if not out["deployed"]:
         unmet = "; ".join(f"{r['rule']}: {r['reason']}" for r in verdict["unmet"])
@@ -125,6 +130,15 @@ def deploy(
         )
         run.emit(out, lambda: None)
         return 1
+    if out.get("already_recorded"):
+        run.emit(
+            out,
+            lambda: line(
+                f"{verdict['change']} is already deployed to {env} at {version}: recorded once "
+                "(a re-run)"
+            ),
+        )
+        return 0
     bypass = " (emergency bypass: retrospective review now due)" if verdict["bypass"] else ""
     run.emit(
         out,

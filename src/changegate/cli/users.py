@@ -18,7 +18,12 @@ TOKEN_COLUMNS = ["id", "user", "label", "status", "created_at", "expires_at", "r
 
 class Backend(Protocol):
     def add(
-        self, name: str, roles: list[str], github: str | None, by: str | None
+        self,
+        name: str,
+        roles: list[str],
+        github: str | None,
+        by: str | None,
+        gitlab: str | None = None,
     ) -> dict[str, Any]: ...
     def set_roles(self, name: str, roles: list[str], by: str | None) -> dict[str, Any]: ...
     def users(self) -> list[dict[str, Any]]: ...
@@ -66,19 +71,25 @@ def _rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
     help="A role from the policy; repeat for several.",
 )
 @click.option("--github", help="GitHub login mapped to this user.")
+@click.option("--gitlab", help="GitLab login mapped to this user (a GitLab CI job's user_login).")
 @click.option(
     "--by",
     help="The administrator adding the user (default: the database's operator); an "
     "administrator's grant of a gate role waits for a second one.",
 )
 def user_add(
-    run: Run, name: str, roles: tuple[str, ...], github: str | None, by: str | None
+    run: Run,
+    name: str,
+    roles: tuple[str, ...],
+    github: str | None,
+    gitlab: str | None,
+    by: str | None,
 ) -> None:
     """Add a user with roles.
 
     Example: changegate user add alice --role engineer --role deployer
     """
-    out = backend(run).add(name, list(roles), github, by)
+    out = backend(run).add(name, list(roles), github, by, gitlab)
     run.emit(out, lambda: line(f"added {out['name']} ({_roles_text(out)})"))
 
 
@@ -104,7 +115,7 @@ def user_list(run: Run) -> None:
     Example: changegate user list --json
     """
     rows = backend(run).users()
-    run.emit(rows, lambda: _rows("users", rows, ["name", "roles", "github_login"]))
+    run.emit(rows, lambda: _rows("users", rows, ["name", "roles", "github_login", "gitlab_login"]))
 
 
 @command(user, "grants")

@@ -83,7 +83,13 @@ def _check_env(policy: Policy, env: str) -> None:
 
 
 def evaluate_gate(
-    session: Session, policy: Policy, change: Change, *, env: str, deployer: str
+    session: Session,
+    policy: Policy,
+    change: Change,
+    *,
+    env: str,
+    deployer: str,
+    version: str | None = None,
 ) -> GateResult:
     _check_env(policy, env)
     facts = collect_facts(session, change)
@@ -99,6 +105,9 @@ def evaluate_gate(
     findings = gate_requirement(session, policy, change, env=env)
     if findings is not None:
         checks.append(findings)
+    redeploy = _redeploy_check(session, policy, change, env=env, version=version)
+    if redeploy is not None:
+        checks.append(redeploy)
     state_ok = change.state in TRANSITIONS["deploy"] and (
         change.state != "submitted" or policy.classes[change.change_class].bypass_approval  # type: ignore[index]
     )
@@ -125,11 +134,42 @@ def evaluate_gate(
     )
 
 
+def _redeploy_check(
+    session: Session, policy: Policy, change: Change, *, env: str, version: str | None
+) -> RequirementResult | None:
+    """When the change is deployed to ``env`` already: the same version again is a re-run
+    (recognised, recorded once); another version is a new deployment the gate refuses until
+    the current one is rolled back (or the new version goes out as a new change)."""
+    current = current_deployment(session, change, env)
+    if current is None:
+        return None
+    same = version is None or version.strip() == current.version
+    now = f"{change.key} is deployed to {env} at {current.version} (by {current.actor})"
+    return RequirementResult(
+        rule_id="redeploy",
+        section="4d",
+        description="A change is deployed once per version; a re-run of that version is recognised",
+        kind="state",
+        stage="gate",
+        met=same,
+        reason=f"{now}: deploying {current.version} again is recorded once"
+        if same
+        else f"{now}: {version} is a new deployment; roll back first or open a new change",
+        policy=f"{policy.label} §4d deployments",
+    )
+
+
 def gate(
-    session: Session, policy: Policy, change: Change, *, env: str, deployer: str
+    session: Session,
+    policy: Policy,
+    change: Change,
+    *,
+    env: str,
+    deployer: str,
+    version: str | None = None,
 ) -> GateResult:
     """Evaluate the gate and record the decision in the audit log (§8: deployment activity)."""
-    result = evaluate_gate(session, policy, change, env=env, deployer=deployer)
+    result = evaluate_gate(session, policy, change, env=env, deployer=deployer, version=version)
     decision = GateDecision(
         change_id=change.id,
         environment=env,
@@ -166,25 +206,29 @@ def current_deployment(session: Session, change: Change, env: str) -> Deployment
 class DeployResult:
     gate: GateResult
     deployment: Deployment | None
+    #: a re-run: this version was already recorded, and nothing new was
+    already_recorded: bool = False
 
 
 def deploy(
     session: Session, policy: Policy, change: Change, *, env: str, version: str, actor: str
 ) -> DeployResult:
-    """Record a deployment if, and only if, the gate passes. A refusal is recorded too."""
+    """Record a deployment if, and only if, the gate passes. A refusal is recorded too.
+
+    Recording the deployment of the version already current in ``env`` again (a re-run of the
+    job) returns the existing record, flagged ``already_recorded``, when the gate still passes
+    for the deployer; nothing new is written."""
     if not version.strip():
         raise InvalidInput(
             "--version is empty; give the version being deployed (e.g. v1.4.2)", field="version"
         )
     _check_env(policy, env)
     existing = current_deployment(session, change, env)
-    if existing is not None:
-        raise Conflict(
-            f"{change.key} is already deployed to {env} ({existing.version} by {existing.actor}); "
-            "roll back first to deploy it again",
-            field="change",
-        )
-    result = gate(session, policy, change, env=env, deployer=actor)
+    if existing is not None and existing.version == version.strip():
+        again = evaluate_gate(session, policy, change, env=env, deployer=actor, version=version)
+        if again.passed:
+            return DeployResult(gate=again, deployment=existing, already_recorded=True)
+    result = gate(session, policy, change, env=env, deployer=actor, version=version)
     if not result.passed:
         return DeployResult(gate=result, deployment=None)
     dep = Deployment(

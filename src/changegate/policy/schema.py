@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from changegate.policy.methods import PolicyMethods
 from changegate.policy.names import CLASS_NAMES, FIELD_NAMES, PATH_RULE_FLAGS
 from changegate.policy.pathrules import PathRule
+from changegate.policy.trust import Oidc
 
 __all__ = ["CLASS_NAMES", "FIELD_NAMES", "PATH_RULE_FLAGS", "Policy"]
 
@@ -367,6 +368,8 @@ class Policy(Strict, PolicyMethods):
     monitoring: Monitoring = Monitoring()
     controls: Controls = Controls()
     policy_review: PolicyReview = PolicyReview()
+    #: which CI identity tokens are accepted and which pipelines act as whom (docs/pipelines.md)
+    oidc: Oidc = Oidc()
     #: glob -> component, category, flags, minimum class (docs/git.md "Path rules")
     path_rules: list[PathRule] = []
 
@@ -481,6 +484,7 @@ class Policy(Strict, PolicyMethods):
                 f"{where}.when.components", "component", when.components or [], self.components
             )
         problems.extend(self._path_rule_problems())
+        problems.extend(self.oidc.problems(self.roles, self.deploy.environments))
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -102,7 +102,14 @@ def allowed(policy: Policy, user: RoleHolder, action: str) -> bool:
     return bool(set(user.roles) & set(policy.permissions.get(action, [])))
 
 
-def require(policy: Policy, user: User, action: str, *, doing: str) -> None:
+class Principal(RoleHolder, Protocol):
+    """A role holder with a name: a user, or a pipeline acting as one (auth.trust)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+def require(policy: Policy, user: Principal, action: str, *, doing: str) -> None:
     if not allowed(policy, user, action):
         roles = ", ".join(policy.permissions.get(action, [])) or "none"
         raise PolicyDenied(

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 #: bumped when the shape of snapshots (or of the schema) changes: a stored snapshot of another
 #: format is never used, the policy text is validated again instead (5: categories gained the
 #: §3a `catalogue`; 6: §9 `policy_review`; 7: §7 `access_review`; 11: §6 `controls`, the
-#: auditor's control matrix; 12: §6 `findings`)
-SNAPSHOT_FORMAT = 12
+#: auditor's control matrix; 12: §6 `findings`; 13: `oidc`, pipelines' identity tokens and
+#: the trust rules)
+SNAPSHOT_FORMAT = 13
 
 
 class Frozen:

@@ -16,10 +16,11 @@ class User(AuditedRow, Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     roles: Mapped[list[str]] = mapped_column(JSON)
     github_login: Mapped[str | None] = mapped_column(String(100), unique=True, default=None)
+    gitlab_login: Mapped[str | None] = mapped_column(String(100), unique=True, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    audit_columns = "id name roles github_login active created_at"
+    audit_columns = "id name roles github_login gitlab_login active created_at"
 
 
 class RoleGrant(AuditedRow, Base):

@@ -44,6 +44,7 @@ def add_user(
     roles: list[str],
     github_login: str | None = None,
     actor: str = OPERATOR,
+    gitlab_login: str | None = None,
 ) -> User:
     if not _NAME.match(name):
         raise InvalidInput(
@@ -60,10 +61,19 @@ def add_user(
         raise Conflict(
             f"GitHub login {github_login} is already mapped to another user", field="github"
         )
+    if gitlab_login and session.scalar(select(User).where(User.gitlab_login == gitlab_login)):
+        raise Conflict(
+            f"GitLab login {gitlab_login} is already mapped to another user", field="gitlab"
+        )
     admin = _acting_admin(session, policy, actor)
     direct, waiting = _split_grant(policy, admin, current=[], wanted=roles)
     user = User(
-        name=name, roles=direct, github_login=github_login, active=True, created_at=utcnow()
+        name=name,
+        roles=direct,
+        github_login=github_login,
+        gitlab_login=gitlab_login,
+        active=True,
+        created_at=utcnow(),
     )
     session.add(user)
     record(session, events.UserAdded, actor=actor, after=user)
@@ -249,13 +259,15 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 
 
-def user_for_login(session: Session, login: str | None) -> User | None:
-    """The active changegate user mapped to a GitHub login (`user add NAME --github LOGIN`)."""
+def user_for_login(session: Session, login: str | None, *, platform: str = "github") -> User | None:
+    """The active changegate user mapped to a GitHub login (`user add NAME --github LOGIN`) or,
+    with ``platform="gitlab"``, a GitLab login (`--gitlab LOGIN`); logins ignore case."""
     if not login:
         return None
-    user = session.scalar(select(User).where(User.github_login == login))
+    column = User.gitlab_login if platform == "gitlab" else User.github_login
+    user = session.scalar(select(User).where(column == login))
     if user is None:
-        user = session.scalar(select(User).where(User.github_login.ilike(login)))
+        user = session.scalar(select(User).where(column.ilike(login)))
     return user if user is not None and user.active else None
 
 

@@ -60,6 +60,7 @@ def add_user(body: UserIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
         name=body.name,
         roles=body.roles,
         github_login=body.github,
+        gitlab_login=body.gitlab,
         actor=actor,
     )
     response.headers["Location"] = f"/api/users/{user.name}"

@@ -77,7 +77,12 @@ def record_on(ctx: Ctx, key: str, body: ActingBody, service: Callable[..., T], *
 
 def deployer(ctx: Ctx, named: str | None, *, field: str) -> str:
     """The caller, who may name themselves by their GitHub login, as `gate --deployer` and
-    `deploy --by` take it (a pipeline passes $GITHUB_ACTOR); still never someone else."""
+    `deploy --by` take it (a pipeline passes $GITHUB_ACTOR); still never someone else. A CI
+    job's ID token names its deployer: the person who triggered the job."""
+    if ctx.pipeline is not None:
+        from changegate.auth.trust import pipeline_deployer
+
+        return pipeline_deployer(ctx.pipeline, named, field=field)
     if named is None or named == ctx.user.name:
         return ctx.acting_as(named, field=field)
     from changegate.users.service import resolve_person

@@ -48,14 +48,20 @@ Finder = Callable[[], tuple[Change, dict[str, Any]]]
 
 
 def _by_key(ctx: Ctx, key: str) -> Finder:
+    if ctx.pipeline is not None:  # a pipeline acts on the change of the commit it runs for
+        return _by_commit(ctx, None, key=key)
     return lambda: (change_for(ctx, key, lock=True), {})
 
 
-def _by_commit(ctx: Ctx, sha: str) -> Finder:
+def _by_commit(ctx: Ctx, sha: str | None, *, key: str | None = None) -> Finder:
     def find() -> tuple[Change, dict[str, Any]]:
+        from changegate.auth.trust import pipeline_change, pipeline_commit
         from changegate.changes.by_commit import find_change_by_commit
 
-        match = find_change_by_commit(ctx.session, sha, lock=True)
+        commit = sha if ctx.pipeline is None else pipeline_commit(ctx.pipeline, sha)
+        match = find_change_by_commit(ctx.session, commit or "", lock=True)
+        if key is not None and ctx.pipeline is not None:
+            pipeline_change(ctx.pipeline, match.change.key, change_for(ctx, key).key)
         return match.change, commit_of(match)
 
     return find
@@ -86,8 +92,11 @@ def _gate(ctx: Ctx, body: GateIn, find: Finder) -> dict[str, Any]:
 
     who = deployer(ctx, body.deployer, field="deployer")
     ctx.require("gate.check", doing="run the deploy gate")
+    _pipeline_env(ctx, body.env)
     change, extra = find()
-    result = gate_service(ctx.session, ctx.policy, change, env=body.env, deployer=who)
+    result = gate_service(
+        ctx.session, ctx.policy, change, env=body.env, deployer=who, version=body.version
+    )
     return result.to_dict() | extra
 
 
@@ -114,6 +123,7 @@ def _deploy(ctx: Ctx, body: DeployIn, find: Finder) -> Any:
 
     actor = deployer(ctx, body.by, field="by")
     ctx.require("deploy", doing="deploy changes")
+    _pipeline_env(ctx, body.env)
     change, extra = find()
     result = deploy_service(
         ctx.session, ctx.policy, change, env=body.env, version=body.version, actor=actor
@@ -123,6 +133,7 @@ def _deploy(ctx: Ctx, body: DeployIn, find: Finder) -> Any:
         "deployment": None if result.deployment is None else result.deployment.audit_state(),
         "gate": result.gate.to_dict(),
         "state": change.state,
+        "already_recorded": result.already_recorded,
         **extra,
     }
     if result.deployment is None:
@@ -133,6 +144,13 @@ def _deploy(ctx: Ctx, body: DeployIn, find: Finder) -> Any:
             out | {"error": "GateClosed", "message": message, "field": "change"}, status_code=409
         )
     return out
+
+
+def _pipeline_env(ctx: Ctx, env: str) -> None:
+    if ctx.pipeline is not None:
+        from changegate.auth.trust import pipeline_environment
+
+        pipeline_environment(ctx.pipeline, env)
 
 
 @created("/{key}/rollback", RollbackOut, "Record a rollback (rollback)")

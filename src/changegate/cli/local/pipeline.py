@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from changegate.cli.local.base import LocalBackend
@@ -10,6 +11,19 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from changegate.changes.models import Change
+
+
+def _named(name: str | None, option: str) -> str:
+    """Locally nobody is authenticated: the deployer is named, or is $GITHUB_ACTOR (set in
+    GitHub Actions; a GitHub login maps to its user)."""
+    value = name or os.environ.get("GITHUB_ACTOR")
+    if not value:
+        from changegate.errors import InvalidInput
+
+        raise InvalidInput(
+            f"--{option}: say who deploys (a user name or GitHub login)", field=f"--{option}"
+        )
+    return value
 
 
 def _find(session: Session, change: str | None, sha: str | None) -> tuple[Change, dict[str, Any]]:
@@ -25,25 +39,35 @@ def _find(session: Session, change: str | None, sha: str | None) -> tuple[Change
 
 
 class LocalPipeline(LocalBackend):
-    def gate(self, change: str | None, sha: str | None, env: str, deployer: str) -> dict[str, Any]:
+    def gate(
+        self,
+        change: str | None,
+        sha: str | None,
+        env: str,
+        deployer: str | None,
+        version: str | None = None,
+    ) -> dict[str, Any]:
         from changegate.deployments.service import gate
         from changegate.users.service import resolve_person
 
+        named = _named(deployer, "deployer")
         with self.tx() as (s, pol):
             found, extra = _find(s, change, sha)
-            who = resolve_person(s, deployer)
-            out: dict[str, Any] = gate(s, pol, found, env=env, deployer=who).to_dict()
+            who = resolve_person(s, named)
+            result = gate(s, pol, found, env=env, deployer=who, version=version)
+            out: dict[str, Any] = result.to_dict()
         return out | extra
 
     def deploy(
-        self, change: str | None, sha: str | None, env: str, version: str, by: str
+        self, change: str | None, sha: str | None, env: str, version: str, by: str | None
     ) -> dict[str, Any]:
         from changegate.deployments.service import deploy
         from changegate.users.service import resolve_person
 
+        named = _named(by, "by")
         with self.tx() as (s, pol):
             found, extra = _find(s, change, sha)
-            who = resolve_person(s, by)
+            who = resolve_person(s, named)
             result = deploy(s, pol, found, env=env, version=version, actor=who)
             deployment = result.deployment
             return {
@@ -51,6 +75,7 @@ class LocalPipeline(LocalBackend):
                 "deployment": None if deployment is None else deployment.audit_state(),
                 "gate": result.gate.to_dict(),
                 "state": found.state,
+                "already_recorded": result.already_recorded,
                 **extra,
             }
 

@@ -9,12 +9,25 @@ from changegate.cli.local.base import OPERATOR, LocalBackend
 
 class LocalUsers(LocalBackend):
     def add(
-        self, name: str, roles: list[str], github: str | None, by: str | None
+        self,
+        name: str,
+        roles: list[str],
+        github: str | None,
+        by: str | None,
+        gitlab: str | None = None,
     ) -> dict[str, Any]:
         from changegate.users.service import add_user, user_view
 
         with self.tx() as (s, pol):
-            u = add_user(s, pol, name=name, roles=roles, github_login=github, actor=by or OPERATOR)
+            u = add_user(
+                s,
+                pol,
+                name=name,
+                roles=roles,
+                github_login=github,
+                gitlab_login=gitlab,
+                actor=by or OPERATOR,
+            )
             return user_view(s, u)
 
     def set_roles(self, name: str, roles: list[str], by: str | None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """`changegate gate`, `deploy`, `rollback`, `history` against the server: the server finds,
-locks and gates the change in one transaction; the token says who acts."""
+locks and gates the change in one transaction; the token says who acts (`--deployer`/`--by`
+are optional: when given, the server checks they name the token's person)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from changegate.cli.remote.client import RemoteBackend, error_of, key, urlencode
 
 #: what a deploy refused by the gate answers besides the error (409 GateClosed)
-REFUSED_KEYS = ("deployed", "deployment", "gate", "state", "commit")
+REFUSED_KEYS = ("deployed", "deployment", "gate", "state", "commit", "already_recorded")
 
 
 def _path(change: str | None, sha: str | None) -> str:
@@ -18,13 +19,20 @@ def _path(change: str | None, sha: str | None) -> str:
 
 
 class RemotePipeline(RemoteBackend):
-    def gate(self, change: str | None, sha: str | None, env: str, deployer: str) -> dict[str, Any]:
-        body = {"env": env, "deployer": deployer}
+    def gate(
+        self,
+        change: str | None,
+        sha: str | None,
+        env: str,
+        deployer: str | None,
+        version: str | None = None,
+    ) -> dict[str, Any]:
+        body = {"env": env, "deployer": deployer, "version": version}
         out: dict[str, Any] = self.call("POST", f"{_path(change, sha)}/gate", body)
         return out
 
     def deploy(
-        self, change: str | None, sha: str | None, env: str, version: str, by: str
+        self, change: str | None, sha: str | None, env: str, version: str, by: str | None
     ) -> dict[str, Any]:
         body = {"env": env, "version": version, "by": by}
         answer = self.client.request("POST", f"{_path(change, sha)}/deploy", body)

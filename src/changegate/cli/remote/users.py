@@ -9,9 +9,14 @@ from changegate.cli.remote.client import RemoteBackend, key, urlencode
 
 class RemoteUsers(RemoteBackend):
     def add(
-        self, name: str, roles: list[str], github: str | None, by: str | None
+        self,
+        name: str,
+        roles: list[str],
+        github: str | None,
+        by: str | None,
+        gitlab: str | None = None,
     ) -> dict[str, Any]:
-        body = {"name": name, "roles": roles, "github": github, "by": by}
+        body = {"name": name, "roles": roles, "github": github, "gitlab": gitlab, "by": by}
         out: dict[str, Any] = self.call("POST", "/api/users", body)
         return out
 
