@@ -87,7 +87,6 @@ def _history(session: Session, keys: list[str]) -> list[dict[str, Any]]:
         ev = json.loads(bytes(data))
         out.append(
             {
-                "seq": ev["seq"],
                 "ts": ev["ts"],
                 "actor": ev["actor"],
                 "action": ev["action"],

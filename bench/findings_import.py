@@ -1,0 +1,147 @@
+"""Importing a 50,000-finding Trivy report, and re-importing it with 10% changed, beside the
+floor measured in the same run: `json.load` of the same file plus an `executemany` insert of
+the same rows (one per finding, the columns changegate stores) into a SQLite file.
+Target: at most 4x the floor.
+
+changegate's import is the real `findings.service.import_file` over a migrated SQLite file:
+parse (the Trivy parser), de-duplicate per scope, SLA due dates, one audit event per finding
+that opens, changes or is fixed (hash-chained, in the same transaction), commit. The re-import
+drops 5% of the findings (fixed) and adds 5% new ones; the rest are seen again.
+Usage: python bench/findings_import.py [--findings 50000] [--db-dir bench/out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+
+def report(n: int, *, start: int = 0) -> dict[str, Any]:
+    """A Trivy JSON report of ``n`` vulnerabilities, numbered from ``start``."""
+    vulns = [
+        {
+            "VulnerabilityID": f"CVE-2026-{i:06d}",
+            "PkgName": f"pkg-{i % 997}",
+            "PkgIdentifier": {"PURL": f"pkg:deb/debian/pkg-{i % 997}@1.{i % 13}"},
+            "InstalledVersion": f"1.{i % 13}",
+            "FixedVersion": f"1.{i % 13 + 1}",
+            "Severity": SEVERITIES[i % 4],
+            "Title": f"pkg-{i % 997}: flaw number {i}",
+            "CVSS": {"nvd": {"V3Score": 5.0 + i % 5}},
+        }
+        for i in range(start, start + n)
+    ]
+    return {
+        "SchemaVersion": 2,
+        "ArtifactName": "registry.example.com/bench/app:1",
+        "Results": [
+            {"Target": "registry.example.com/bench/app:1 (debian 12)", "Vulnerabilities": vulns}
+        ],
+    }
+
+
+def floor(path: Path, db: Path) -> float:
+    """json.load of the file and executemany of one row per finding into SQLite."""
+    t0 = time.perf_counter()
+    with path.open() as fh:
+        data = json.load(fh)
+    rows = [
+        (
+            v["VulnerabilityID"],
+            v["PkgName"],
+            v["PkgIdentifier"]["PURL"],
+            v["InstalledVersion"],
+            v["FixedVersion"],
+            v["Severity"],
+            v["Title"],
+            r["Target"],
+        )
+        for r in data["Results"]
+        for v in r["Vulnerabilities"]
+    ]
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS f (rule TEXT, component TEXT, purl TEXT, installed TEXT, "
+        "fixed TEXT, severity TEXT, title TEXT, location TEXT)"
+    )
+    with conn:
+        conn.executemany("INSERT INTO f VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.close()
+    return time.perf_counter() - t0
+
+
+def changegate_import(url: str, path: Path) -> tuple[float, dict[str, Any]]:
+    from changegate.db import make_engine, session_scope
+    from changegate.findings.service import import_file
+    from changegate.policy.loader import load_policy
+    from changegate.policy.service import ensure_recorded
+
+    engine = make_engine(url)
+    loaded = load_policy()
+    data = path.read_bytes()
+    t0 = time.perf_counter()
+    with session_scope(engine) as s:
+        ensure_recorded(s, loaded)
+        batch = import_file(s, loaded.policy, data, source_format="trivy", actor="sam", scope="app")
+        out = batch.audit_state()
+    elapsed = time.perf_counter() - t0
+    engine.dispose()
+    return elapsed, out
+
+
+def setup(url: str) -> None:
+    from changegate.db import make_engine, session_scope
+    from changegate.migrate import upgrade
+    from changegate.policy.loader import load_policy
+    from changegate.policy.service import ensure_recorded
+    from changegate.users.service import add_user
+
+    engine = make_engine(url)
+    upgrade(engine)
+    loaded = load_policy()
+    with session_scope(engine) as s:
+        ensure_recorded(s, loaded)
+        add_user(s, loaded.policy, name="sam", roles=["security"])
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--findings", type=int, default=50_000)
+    parser.add_argument("--db-dir", type=Path, default=Path("bench/out"))
+    args = parser.parse_args()
+    n, out = args.findings, args.db_dir
+    out.mkdir(parents=True, exist_ok=True)
+    first, second = out / "trivy-first.json", out / "trivy-second.json"
+    first.write_text(json.dumps(report(n)))
+    changed = n // 20  # 5% gone, 5% new: 10% of the report changed
+    second.write_text(json.dumps(report(n, start=changed)))
+    for name in ("floor.db", "findings.db"):
+        (out / name).unlink(missing_ok=True)
+    url = f"sqlite:///{out / 'findings.db'}"
+    setup(url)
+    floor_first = floor(first, out / "floor.db")
+    floor_second = floor(second, out / "floor.db")
+    t_first, a = changegate_import(url, first)
+    t_second, b = changegate_import(url, second)
+    print(f"{n:,} findings, Trivy JSON {first.stat().st_size / 1e6:.1f} MB")
+    for label, cg, fl, counts in (
+        ("import", t_first, floor_first, a),
+        ("re-import (10% changed)", t_second, floor_second, b),
+    ):
+        ratio = cg / fl
+        verdict = "meets" if ratio <= 4 else "misses"
+        print(
+            f"{label}: changegate {cg:.2f} s ({counts['new']} new, {counts['fixed']} fixed); "
+            f"floor json.load+executemany {fl:.2f} s; {ratio:.1f}x ({verdict} the 4x target)"
+        )
+
+
+if __name__ == "__main__":
+    main()
