@@ -26,7 +26,7 @@ from changegate.audit.package.service import (
     sha256,
     write_zip,
 )
-from changegate.audit.package.verify import FORMAT, MANIFEST, ROW_FILES
+from changegate.audit.package.verify import FORMAT, MANIFEST, ROW_FILES, gc_paused
 from changegate.db import iso, utcnow
 from changegate.policy.schema import Policy
 
@@ -97,6 +97,20 @@ def build_package(
     """Write the package of period ``p`` (or of a sample of its population: size, seed) to
     ``out``; the checkpoint signed for it is recorded as an audit event. Returns the manifest
     without its file list."""
+    with gc_paused():
+        return _build(session, policy, p, out, signer=signer, actor=actor, sample=sample)
+
+
+def _build(
+    session: Session,
+    policy: Policy,
+    p: Period,
+    out: IO[bytes],
+    *,
+    signer: SignerKey,
+    actor: str,
+    sample: tuple[int, str] | None,
+) -> dict[str, Any]:
     from changegate.audit.checkpoint_service import sign
 
     note = sign(session, signer, actor=actor)

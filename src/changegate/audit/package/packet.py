@@ -51,4 +51,5 @@ def _template() -> Any:
 
 
 def render_packet(context: dict[str, Any]) -> bytes:
-    return _template().render(**context).encode("utf-8")
+    html: str = _template().render(**context)
+    return html.encode("utf-8")

@@ -23,7 +23,9 @@ What it checks:
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
+import gc
 import hashlib
 import importlib.util
 import io
@@ -31,7 +33,8 @@ import json
 import re
 import sys
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +215,7 @@ def read_package(path: Path) -> tuple[dict[str, bytes], list[str]]:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise BadInput(f"{path}: not a zip archive (truncated or damaged?): {exc}") from None
+    data = path.read_bytes()
     files, problems = {}, []
     with archive:
         for info in archive.infolist():
@@ -222,10 +226,41 @@ def read_package(path: Path) -> tuple[dict[str, bytes], list[str]]:
                 problems.append(f"{name}: a duplicate or unsafe name in the archive")
                 continue
             try:
-                files[name] = archive.read(info)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                files[name] = _member(data, info)
+            except (ValueError, zlib.error) as exc:
                 problems.append(f"{name}: cannot be read from the archive ({exc})")
     return files, problems
+
+
+def _member(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """One member's bytes, inflated from the archive read once (``ZipFile.read`` costs a seek
+    and a file object per member), its CRC-32 and size checked as ``zipfile`` checks them."""
+    at = info.header_offset
+    if data[at : at + 4] != b"PK\x03\x04" or info.flag_bits & 1:
+        raise ValueError("no local header here, or encrypted")
+    start = at + 30 + int.from_bytes(data[at + 26 : at + 28], "little")
+    start += int.from_bytes(data[at + 28 : at + 30], "little")
+    raw = data[start : start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        raw = zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
+    elif info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"compression method {info.compress_type} is not deflate")
+    if len(raw) != info.file_size or zlib.crc32(raw) != info.CRC:
+        raise ValueError("its size or CRC-32 does not match the archive's directory (damaged)")
+    return raw
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Without the cyclic garbage collector while many small objects are made and kept (it
+    would rescan them all again and again: half the time on 100,000 events)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _check_files(files: Mapping[str, bytes], listed: Mapping[str, str]) -> list[str]:
@@ -368,6 +403,11 @@ def check(path: Path, vkey: str) -> dict[str, Any]:
     """Verify the package at ``path`` against the verifier key ``vkey`` (the string, or a file
     holding it). ``ok`` is True only when every check passed; ``problems`` says what failed,
     naming the file and row. Raises BadInput when ``path`` is not a package or the key is bad."""
+    with gc_paused():
+        return _check(path, vkey)
+
+
+def _check(path: Path, vkey: str) -> dict[str, Any]:
     key_path = Path(vkey)
     if "+" not in vkey and key_path.is_file():
         vkey = key_path.read_text(encoding="utf-8", errors="replace")
