@@ -1,11 +1,20 @@
-"""Generate docs/cli.md (every command's help) and docs/audit-events.md (the event catalogue).
+"""Generate the documentation that restates the code or the policy file.
 
-Run after adding or changing a command or an event type: python scripts/gen_docs.py
+- docs/cli.md (every command's help) and docs/audit-events.md (the event catalogue), whole;
+- the tables between ``<!-- gen:NAME -->`` and ``<!-- /gen -->`` in README.md and docs/*.md,
+  from the default policy file (NAME is one of ``SECTIONS``).
+
+Run after changing a command, an event type or the policy: ``python scripts/gen_docs.py``.
+``python scripts/gen_docs.py --check`` writes nothing and exits 1 naming each file that differs
+(tests/docs/test_generated.py runs it).
 """
 
 from __future__ import annotations
 
 import inspect
+import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +23,8 @@ import click
 from changegate.audit.events import ALL_EVENTS
 from changegate.cli.main import cli
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 
 
 def _walk(prefix: str, cmd: Any, out: list[tuple[str, Any]]) -> None:
@@ -74,11 +84,133 @@ def events_doc() -> str:
     ]
     for ev in ALL_EVENTS:
         lines.append(f"| `{ev.action}` | {ev.entity_type} | {(ev.__doc__ or '').strip()} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", EXPORT_FORMAT])
+
+
+#: the export format, beside the events it carries (audit/export.py, audit/chain.py)
+EXPORT_FORMAT = """## Export format
+
+`changegate audit export --out audit.jsonl` (and `GET /api/audit/export`) writes one JSON
+object per line, in sequence order, so that a verifier needs nothing from changegate:
+
+| key | value |
+| --- | --- |
+| `seq` | the event's sequence number: 1, 2, 3, ... without gaps |
+| `event` | the event exactly as stored: RFC 8785 canonical JSON, as a string (hash its UTF-8 bytes) |
+| `leaf_hash` | hex `SHA-256(0x00 ‖ event bytes)` (RFC 9162 §2.1.1; the Merkle tree's leaf `seq - 1`) |
+| `chain_hash` | hex `SHA-256(previous chain_hash ‖ leaf_hash)`, over the 32 raw bytes of each |
+
+The chain starts from **32 zero bytes**: event 1's previous chain hash is
+`0000000000000000000000000000000000000000000000000000000000000000`
+(`changegate.audit.chain.GENESIS`). The last line's `chain_hash` is the head that
+`changegate audit verify` prints (`--anchor SEQ:HASH`).
+"""
+
+
+def _policy() -> Any:
+    """The default policy shipped in the package (never CHANGEGATE_POLICY: the docs describe
+    the default)."""
+    from changegate.policy.loader import default_policy_text, parse_policy
+
+    return parse_policy(default_policy_text(), "default").policy
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def ai_requirements_table() -> str:
+    """Per AI category (in scrutiny order): its class and the policy's §5/§10 rules for it."""
+    from changegate.ai.categories import SCRUTINY_ORDER
+    from changegate.ai.requirements import policy_requirements
+
+    policy = _policy()
+    lines = [
+        "| Category | Class | §10 requirements in the policy (rule: what it needs) |",
+        "| --- | --- | --- |",
+    ]
+    for category in SCRUTINY_ORDER:
+        rules = [
+            f"`{r['rule']}`: {r['requires']}"
+            + (" (after deployment)" if r["stage"] == "post_deploy" else "")
+            for r in policy_requirements(policy, category=category.value)
+            if "10" in re.split(r"[,\s]+", str(r["section"]).replace(".", " "))
+        ]
+        spec = policy.categories[category.value]
+        lines.append(
+            f"| `{category.value}` | {spec.change_class} | {_cell('; '.join(rules) or '—')} |"
+        )
+    return "\n".join(lines)
+
+
+def permissions_table() -> str:
+    """The policy's ``permissions:`` map: which roles may take each action."""
+    policy = _policy()
+    lines = ["| action | roles |", "| --- | --- |"]
+    for action, roles in sorted(policy.permissions.items()):
+        lines.append(f"| `{action}` | {', '.join(roles)} |")
+    return "\n".join(lines)
+
+
+def vulnerability_sla_table() -> str:
+    """The policy's ``vulnerability_sla_days``: days to fix a finding, per severity."""
+    policy = _policy()
+    lines = ["| severity | days to fix |", "| --- | --- |"]
+    for severity, days in policy.vulnerability_sla_days.items():
+        lines.append(f"| {severity} | {days} |")
+    return "\n".join(lines)
+
+
+#: the generated sections: ``<!-- gen:NAME -->`` ... ``<!-- /gen -->`` in README.md and docs/
+SECTIONS: dict[str, Callable[[], str]] = {
+    "ai-requirements": ai_requirements_table,
+    "permissions": permissions_table,
+    "vulnerability-sla": vulnerability_sla_table,
+}
+MARKED = re.compile(r"(<!-- gen:(?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /gen -->)", re.S)
+
+
+def fill_sections(text: str, where: str) -> str:
+    """``text`` with every marked section regenerated; an unknown name is an error."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name not in SECTIONS:
+            raise SystemExit(f"{where}: unknown section gen:{name}; known: {', '.join(SECTIONS)}")
+        return f"{match.group(1)}{SECTIONS[name]()}\n{match.group(4)}"
+
+    return MARKED.sub(fill, text)
+
+
+def generated() -> dict[Path, str]:
+    """Every generated file and every file with marked sections, as it should read."""
+    out = {DOCS / "cli.md": cli_doc(), DOCS / "audit-events.md": events_doc()}
+    for path in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        if path in out:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "<!-- gen:" in text:
+            out[path] = fill_sections(text, path.relative_to(ROOT).as_posix())
+    return out
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for path, text in generated().items():
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old == text:
+            continue
+        stale.append(path.relative_to(ROOT).as_posix())
+        if not check:
+            path.write_text(text, encoding="utf-8")
+    if check:
+        for name in stale:
+            print(f"{name}: out of date; run python scripts/gen_docs.py", file=sys.stderr)
+        return 1 if stale else 0
+    print(f"wrote {', '.join(stale)}" if stale else "everything up to date")
+    return 0
 
 
 if __name__ == "__main__":
-    DOCS.mkdir(exist_ok=True)
-    (DOCS / "cli.md").write_text(cli_doc(), encoding="utf-8")
-    (DOCS / "audit-events.md").write_text(events_doc(), encoding="utf-8")
-    print("wrote docs/cli.md and docs/audit-events.md")
+    sys.exit(main(sys.argv[1:]))
