@@ -75,7 +75,6 @@ WEB_PREFIXES = (
     "/audit",
     "/ai/",
     "/findings",
-    "/access",
     "/alerts",
     "/static",
 )

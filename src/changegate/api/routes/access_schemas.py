@@ -58,7 +58,7 @@ class AccessItemOut(BaseModel):
     verified_on: str | None
 
 
-class AccessReviewSummary(BaseModel):
+class AccessReviewOut(BaseModel):
     id: int
     name: str
     scope: str
@@ -74,10 +74,7 @@ class AccessReviewSummary(BaseModel):
     closed_by: str | None
     counts: dict[str, int]
     not_applied: int
-
-
-class AccessReviewOut(AccessReviewSummary):
-    items: list[AccessItemOut]
+    items: list[AccessItemOut] | None = None
 
 
 class AccessDueOut(BaseModel):
