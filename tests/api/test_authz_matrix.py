@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount, Route
 
 from changegate.ai.providers import add_provider
+from tests.access import support as access_reviews
 from tests.ai.flow import bodies as ai_bodies
 from tests.api.support import CHANGE_BODY, JUNIT_B64, ROLES, Org
 from tests.factories import DEFAULT, tx
@@ -62,6 +63,9 @@ REVIEWERS = {"engineer", "security", "cto"}
 VERIFIERS = {"auditor", "admin", "security", "cto"}
 AUTHORS = set(ROLES) - {"auditor"}
 PROVIDER_MANAGERS = {"cto", "security", "admin"}  # ai.provider.manage
+ACCESS_READERS = {"auditor", "admin", "security", "cto"}  # access.read
+ACCESS_MANAGERS = {"admin", "security", "cto"}  # access.manage, access_review.reviewer_roles
+ACCESS = "/api/access/reviews/{review_id}"
 FINDING_READERS = set(ROLES)  # findings.read
 FINDING_IMPORTERS = {"security", "engineer", "ci", "admin"}  # findings.import
 
@@ -99,6 +103,36 @@ FROM_GIT = {
 
 PUBLIC = every(200)
 MATRIX: dict[tuple[str, str], Entry] = {
+    # --- access reviews (§7): access.read / access.manage; items are decided by
+    # access_review.reviewer_roles, never about one's own access ("own": the item is about the
+    # caller); sign-off by access_review.signoff_roles. One campaign per database
+    # (tests/access/support.py), first, while the database is small ---
+    ("GET", "/api/access/reviews"): Entry(only(ACCESS_READERS, 200), 401),
+    ("POST", "/api/access/reviews"): Entry(
+        only(ACCESS_MANAGERS, 201), 401, body=lambda v: {"name": "Q4"}
+    ),
+    ("GET", ACCESS): Entry(only(ACCESS_READERS, 200), 401, "access"),
+    ("GET", ACCESS + "/export"): Entry(only(ACCESS_READERS, 200), 401, "access"),
+    ("POST", ACCESS + "/items/{item_id}/decision"): Entry(
+        never_own(ACCESS_MANAGERS, 200), 401, "access", body=lambda v: {"decision": "revoke"}
+    ),
+    ("POST", ACCESS + "/items/{item_id}/apply"): Entry(
+        only(ACCESS_MANAGERS, 200), 401, "access-modify", body=lambda v: {"reference": "T-1"}
+    ),
+    # sign-off roles reach the check: the campaign still has undecided items
+    ("POST", ACCESS + "/close"): Entry(
+        only({"cto", "security"}, 409), 401, "access", body=lambda v: {}
+    ),
+    ("GET", "/api/access/overdue"): Entry(only(ACCESS_READERS, 200), 401),
+    ("GET", "/access"): Entry(only(ACCESS_READERS, 200), 303, web=True),
+    ("GET", "/access/{review_id}"): Entry(only(ACCESS_READERS, 200), 303, "access", web=True),
+    ("POST", "/access/{review_id}/items/{item_id}"): Entry(
+        never_own(ACCESS_MANAGERS, 303),
+        303,
+        "access",
+        web=True,
+        body=lambda v: {"csrf": v["csrf"], "decision": "revoke"},
+    ),
     # --- JSON API ---
     ("GET", "/api/changes"): Entry(every(200), 401),
     ("POST", "/api/changes"): Entry(only(AUTHORS, 201), 401, body=lambda v: CHANGE_BODY),
@@ -413,6 +447,10 @@ def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
         v["roles"] = [case.role]
     if entry.setup == "grant":  # after the roles above, which would supersede it
         v["grant_id"] = org.pending_grant(owner)
+    if entry.setup.startswith("access"):  # an open campaign; "own": an item about the caller
+        role = None if case.role == "anonymous" else case.role
+        me, found = access_reviews.matrix_case(org.engine, entry.setup, role, case.own, me)
+        v |= found
     return me, v
 
 

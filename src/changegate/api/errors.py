@@ -75,6 +75,7 @@ WEB_PREFIXES = (
     "/audit",
     "/ai/",
     "/findings",
+    "/access",
     "/alerts",
     "/static",
 )

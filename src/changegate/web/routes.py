@@ -11,8 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from changegate.web import account, ai_pages, change_pages, findings_pages, dora_pages, record_pages
+from changegate.web import (
+    access_pages,
+    account,
     alert_pages,
+    ai_pages,
+    change_pages,
+    dora_pages,
+    findings_pages,
+    record_pages,
+)
 from changegate.web.render import HERE, FormInvalid, html_error, page, redirect, safe_next
 from changegate.web.session import PasswordChangeRequired
 
@@ -30,7 +38,15 @@ def mount(app: FastAPI) -> None:
 
     app.add_exception_handler(FormInvalid, on_form_invalid)
     app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
-    for pages in (account, change_pages, findings_pages, record_pages, ai_pages, dora_pages):
+    for pages in (
+        account,
+        change_pages,
+        record_pages,
+        ai_pages,
+        findings_pages,
+        access_pages,
+        dora_pages,
         alert_pages,
+        ):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -74,6 +74,7 @@ def dashboard(session: Session, policy: Policy, user: User) -> dict[str, Any]:
         "my_drafts": mine,
         "violations": _violations(session),
         "findings_overdue": _findings_overdue(session, policy, user),
+        "next_access_review": _next_access_review(session, policy, user),
         "alerts": _alerts(session, policy, user),
     }
 def _alerts(session: Session, policy: Policy, user: User) -> Any:
@@ -139,6 +140,15 @@ def change_page(session: Session, policy: Policy, change: Change, user: User) ->
             session, policy, change, user, evidence=report["evidence"], is_ai=bool(status["ai"])
         ),
     }
+
+
+def _next_access_review(session: Session, policy: Policy, user: User) -> dict[str, Any] | None:
+    """When the next access review is due (§7), for those who may read access reviews."""
+    from changegate.access.reports import due
+
+    if not policy_service.allowed(policy, user, "access.read"):
+        return None
+    return due(session, policy).to_dict()
 
 
 def _findings_overdue(session: Session, policy: Policy, user: User) -> dict[str, int] | None:

@@ -15,6 +15,7 @@ from changegate.api.routes.access_schemas import (
     AccessItemOut,
     AccessOpenIn,
     AccessReviewOut,
+    AccessReviewSummary,
 )
 from changegate.api.routes.ai_schemas import decoded
 from changegate.api.routes.common import creates
@@ -32,7 +33,7 @@ def _read(ctx: Ctx) -> None:
 
 
 @router.get(
-    "/reviews", response_model=list[AccessReviewOut], summary="Access reviews (access list)"
+    "/reviews", response_model=list[AccessReviewSummary], summary="Access reviews (access list)"
 )
 def list_reviews(ctx: ReadCtx) -> list[dict[str, Any]]:
     from changegate.access import service
@@ -44,7 +45,7 @@ def list_reviews(ctx: ReadCtx) -> list[dict[str, Any]]:
     ]
 
 
-@created("/reviews", AccessReviewOut, "Open an access review (access open)")
+@created("/reviews", AccessReviewSummary, "Open an access review (access open)")
 def open_review(body: AccessOpenIn, ctx: WriteCtx, response: Response) -> dict[str, Any]:
     from changegate.access import service
 
@@ -110,7 +111,7 @@ def apply(
 
 @router.post(
     "/reviews/{review_id}/close",
-    response_model=AccessReviewOut,
+    response_model=AccessReviewSummary,
     summary="Sign off and close an access review (access close)",
 )
 def close(review_id: ReviewId, body: ActorIn, ctx: WriteCtx) -> dict[str, Any]:

@@ -58,7 +58,7 @@ class AccessItemOut(BaseModel):
     verified_on: str | None
 
 
-class AccessReviewOut(BaseModel):
+class AccessReviewSummary(BaseModel):
     id: int
     name: str
     scope: str
@@ -74,7 +74,10 @@ class AccessReviewOut(BaseModel):
     closed_by: str | None
     counts: dict[str, int]
     not_applied: int
-    items: list[AccessItemOut] | None = None
+
+
+class AccessReviewOut(AccessReviewSummary):
+    items: list[AccessItemOut]
 
 
 class AccessDueOut(BaseModel):
