@@ -238,6 +238,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/policy/status"): Entry(every(200), 401),
     ("GET", "/api/dora"): Entry(every(200), 401),
+    ("GET", "/api/obligations"): Entry(every(200), 401),
     # --- AI governance (§10.2): evidence by evidence.add, the assessment by the security role,
     # the provider register by ai.provider.manage ---
     ("POST", "/api/changes/{key}/ai/preflight"): Entry(

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "ai": "changegate.cli.ai:ai",
     "findings": "changegate.cli.findings:findings",
     "dora": "changegate.cli.dora:dora_metrics",
+    "obligations": "changegate.cli.obligations:obligations",
     "access": "changegate.cli.access:access",
 }
 

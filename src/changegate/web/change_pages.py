@@ -36,8 +36,12 @@ DONE = {
 def dashboard(request: Request, ctx: WebRead) -> Response:
     from changegate.web.views import dashboard as gather
 
+    from changegate.obligations.service import obligations
+
     ctx.require("change.read", doing="read changes")
-    return render(request, "dashboard.html", gather(ctx.session, ctx.policy, ctx.user), ctx=ctx)
+    owed = obligations(ctx.session, ctx.policy, ctx.app.loaded.digest, may=ctx.allowed)
+    context = gather(ctx.session, ctx.policy, ctx.user) | {"obligations": owed}
+    return render(request, "dashboard.html", context, ctx=ctx)
 
 
 @router.get("/changes")

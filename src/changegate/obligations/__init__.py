@@ -1,0 +1,1 @@
+"""What is owed now: the one list an engineering manager or auditor reads first."""
