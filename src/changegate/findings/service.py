@@ -187,23 +187,31 @@ def import_scan(
                 before=before,
                 at=now,
             )
-    for fp, finding in existing.items():
-        if fp not in seen and finding.status in ("open", "risk_accepted"):
-            before = finding.audit_state()
-            finding.status, finding.updated_at = "fixed", now
-            record(
-                session,
-                events.FindingFixed,
-                actor=user.name,
-                after=finding,
-                before=before,
-                extra={"absent_from": f"{source_format} scan {batch.sha256[:16]}"},
-                at=now,
-            )
-            batch.fixed += 1
+    batch.fixed = _fix_absent(session, [f for fp, f in existing.items() if fp not in seen], batch)
     session.add(batch)
     record(session, events.FindingsImported, actor=user.name, after=batch, at=now)
     return batch
+
+
+def _fix_absent(session: Session, absent: Sequence[Finding], batch: FindingImport) -> int:
+    """Mark the open (or risk-accepted) findings a re-import no longer holds fixed."""
+    fixed = 0
+    for finding in absent:
+        if finding.status not in ("open", "risk_accepted"):
+            continue
+        before = finding.audit_state()
+        finding.status, finding.updated_at = "fixed", batch.created_at
+        record(
+            session,
+            events.FindingFixed,
+            actor=batch.imported_by,
+            after=finding,
+            before=before,
+            extra={"absent_from": f"{batch.source_format} scan {batch.sha256[:16]}"},
+            at=batch.created_at,
+        )
+        fixed += 1
+    return fixed
 
 
 def lapse_expired(session: Session, *, today: dt.date | None = None) -> list[Finding]:
