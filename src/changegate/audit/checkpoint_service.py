@@ -50,16 +50,20 @@ def latest_note(session: Session) -> str | None:
     return None if data is None else str(json.loads(bytes(data))["extra"]["note"])
 
 
-def sign(session: Session, signer: SignerKey, *, actor: str) -> str:
+def sign(session: Session, signer: SignerKey, *, actor: str, extension: str = "") -> str:
     """Sign the current head and record the checkpoint as an event (it covers the events
     before it). Refused when the log does not extend the last checkpoint signed: a log never
-    signs two checkpoints that are inconsistent with each other."""
+    signs two checkpoints that are inconsistent with each other. ``extension``: one more line
+    of the body (c2sp.org/tlog-checkpoint extension lines; the auditor package binds its
+    manifest with one)."""
     size = tree.head_size(session)
     if size == 0:
         raise Conflict("the audit log is empty: there is nothing to sign yet")
+    if "\n" in extension:
+        raise ValueError("a checkpoint extension is one line")
     checkpoint = Checkpoint(signer.name, size, tree.root(session, size))
     _refuse_inconsistent(session, checkpoint)
-    note = signer.sign(checkpoint.body())
+    note = signer.sign(checkpoint.body() + (f"{extension}\n" if extension else ""))
     _record(session, checkpoint, note, signer.verifier(), actor)
     return note
 

@@ -76,6 +76,13 @@ def _resign_forged_root(files: dict[str, bytes]) -> None:
     files["manifest.json"] = json.dumps(m).encode()
 
 
+def _edit_parameters(files: dict[str, bytes]) -> None:
+    """A retrospective review due a year later: no overdue review to report (and rows redone)."""
+    m = json.loads(files["manifest.json"])
+    m["parameters"]["retrospective_due_hours"]["emergency"] = 24 * 365
+    files["manifest.json"] = json.dumps(m).encode()
+
+
 CASES: list[tuple[str, Edit, bool, list[str]]] = [
     ("file edited", _edit_packet, False, ["changes/CHG-1/packet.html: its SHA-256"]),
     ("file removed", _remove_event, False, ["listed in manifest.json but missing"]),
@@ -85,6 +92,7 @@ CASES: list[tuple[str, Edit, bool, list[str]]] = [
     ("proof altered", _alter_proof, True, ["changes/CHG-2/events/", "changes/CHG-2/proofs.json"]),
     ("checkpoint altered", _alter_checkpoint, True, ["manifest.json checkpoint", "not verify"]),
     ("checkpoint by another key", _resign_forged_root, True, ["no signature by the key"]),
+    ("parameters edited", _edit_parameters, True, ["does not sign this manifest's period"]),
     (
         "population row edited",
         _csv_edit(

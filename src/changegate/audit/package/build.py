@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from changegate import __version__
+from changegate.audit import tree
 from changegate.audit.checkpoint import SignerKey
 from changegate.audit.package import rows
 from changegate.audit.package.packet import packet_context, render_packet
@@ -28,6 +29,7 @@ from changegate.audit.package.service import (
 )
 from changegate.audit.package.verify import FORMAT, MANIFEST, ROW_FILES, gc_paused
 from changegate.db import iso, utcnow
+from changegate.errors import Conflict
 from changegate.policy.schema import Policy
 
 
@@ -113,13 +115,17 @@ def _build(
 ) -> dict[str, Any]:
     from changegate.audit.checkpoint_service import sign
 
-    note = sign(session, signer, actor=actor)
-    sel = select_events(session, p, int(note.split("\n")[1]))
+    size = tree.head_size(session)
+    sel = select_events(session, p, size)
     manifest = sel.manifest_window(parameters(policy))
     table = rows.derive(sel.parsed(), manifest)
     ids = [row[0] for row in table["population.csv"][1:]]
     selection = sample_of(ids, *sample) if sample else {"kind": "period", "changes": ids}
     chosen: list[str] = list(selection["changes"])
+    manifest |= {"format": FORMAT, "selection": selection}
+    note = sign(session, signer, actor=actor, extension=rows.binding(manifest))
+    if int(note.split("\n")[1]) != size:
+        raise Conflict("the log grew while the package was built: run the command again")
     files = {name: rows.csv_bytes(table[name]) for name in ROW_FILES}
     matrix = controls(policy, table, _states(sel, ids))
     files["controls.csv"] = rows.csv_bytes(matrix)
@@ -132,12 +138,10 @@ def _build(
     for name in VERIFIER_FILES:
         files[name] = (HERE / name).read_bytes()
     manifest |= {
-        "format": FORMAT,
         "generated_at": iso(utcnow()),
         "generated_by": actor,
         "changegate_version": __version__,
         "policies": _policies(session, p),
-        "selection": selection,
         "counts": {n.removesuffix(".csv"): len(table[n]) - 1 for n in ROW_FILES}
         | {"controls": len(matrix) - 1, "events": len(sel.events)},
         "events": {"first_seq": min(sel.events, default=0), "last_seq": max(sel.events, default=0)},

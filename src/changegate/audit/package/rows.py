@@ -336,6 +336,18 @@ def csv_bytes(rows: Iterable[Sequence[str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+#: what the manifest binds into the package's checkpoint (an extension line of its body)
+BOUND = ("format", "period", "window", "parameters", "selection", "tree_size")
+
+
+def binding(manifest: Mapping[str, Any]) -> str:
+    """The checkpoint extension line that binds what the rows are derived with: SHA-256 of the
+    manifest's :data:`BOUND` members as sorted, compact JSON."""
+    bound = {k: manifest.get(k) for k in BOUND}
+    text = json.dumps(bound, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "changegate-package sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def sample(population: Sequence[str], size: int, seed: str) -> list[str]:
     """The reproducible sample: see :data:`SAMPLE_METHOD`."""
     ids = sorted(population, key=_number)

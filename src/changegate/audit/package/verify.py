@@ -9,7 +9,9 @@ both files into every package verbatim. Exit status: 0 everything verifies, 1 a 
 What it checks:
 1. Files: every file's SHA-256 is the one manifest.json lists; none missing, none added.
 2. The checkpoint in manifest.json: a C2SP signed note (``c2sp.org/signed-note``) carrying an
-   Ed25519 signature by VKEY over a ``c2sp.org/tlog-checkpoint`` body (origin, size, root).
+   Ed25519 signature by VKEY over a ``c2sp.org/tlog-checkpoint`` body (origin, size, root),
+   whose extension line binds the manifest's period, window, parameters and selection
+   (``rows.binding``): the rows are derived with exactly what was signed.
 3. Events: each file under ``*/events/`` (and ``log/boundary/``) is an event's stored bytes; its
    RFC 9162 leaf hash ``SHA-256(0x00 || bytes)`` and its inclusion proof (``proofs.json`` beside
    it, RFC 9162 §2.1.3.2) lead to the checkpoint's root; each sits in its change's folder.
@@ -86,8 +88,9 @@ def parse_vkey(text: str) -> tuple[str, bytes, bytes]:
     return name, key_id, raw[1:]
 
 
-def open_checkpoint(note: str, vkey: str) -> tuple[str, int, bytes]:
-    """The origin, tree size and root of a checkpoint signed by ``vkey``; ValueError why not."""
+def open_checkpoint(note: str, vkey: str) -> tuple[str, int, bytes, list[str]]:
+    """The origin, tree size, root and extension lines of a checkpoint signed by ``vkey``;
+    ValueError why not."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -120,7 +123,7 @@ def open_checkpoint(note: str, vkey: str) -> tuple[str, int, bytes]:
         origin, size, root = "", -1, b""
     if not origin or size < 1 or len(root) != 32 or not lines[1].isdigit():
         raise ValueError("the signed note is not a checkpoint (origin, size, root)")
-    return origin, size, root
+    return origin, size, root, lines[3:]
 
 
 # -- RFC 9162 inclusion proofs --------------------------------------------------------------
@@ -422,9 +425,14 @@ def _check(path: Path, vkey: str) -> dict[str, Any]:
         raise BadInput(f"{path}: no readable {MANIFEST} of a {FORMAT} package ({exc})") from None
     problems += _check_files(files, listed)
     try:
-        _, size, root = open_checkpoint(checkpoint, vkey)
+        _, size, root, extensions = open_checkpoint(checkpoint, vkey)
         if size != m["tree_size"]:
             raise ValueError(f"it covers {size} events, the manifest says {m['tree_size']}")
+        if rows.binding(m) not in extensions:
+            raise ValueError(
+                "it does not sign this manifest's period, window, parameters and selection "
+                "(one of them was edited)"
+            )
     except ValueError as exc:
         return _report(m, [*problems, f"{MANIFEST} checkpoint: {exc}"], 0)
     events, found = _load_events(files, size, root)
