@@ -43,13 +43,20 @@ def due_by(policy: Policy, alert: Alert) -> dt.datetime:
 
 
 def view(
-    policy: Policy, alert: Alert, deliveries: list[AlertDelivery] | None = None
+    session: Session,
+    policy: Policy,
+    alert: Alert,
+    deliveries: list[AlertDelivery] | None = None,
 ) -> dict[str, Any]:
-    """An alert as the CLI, the API and the pages show it."""
+    """An alert as the CLI, the API and the pages show it, with its deliveries (read here
+    unless given). The cause is named by its action and entity; its audit sequence number is
+    the database's own, so left out."""
     out = alert.audit_state() | {"ack_due": iso(due_by(policy, alert))}
+    del out["event_seq"]
     out["overdue"] = alert.state == "open" and due_by(policy, alert) < utcnow()
-    if deliveries is not None:
-        out["deliveries"] = [delivery_view(d) for d in deliveries]
+    if deliveries is None:
+        deliveries = deliveries_of(session, alert)
+    out["deliveries"] = [delivery_view(d) for d in deliveries]
     return out
 
 

@@ -19,7 +19,7 @@ router = APIRouter(include_in_schema=False)
 
 def _rows(ctx: Any, open_only: bool) -> list[dict[str, Any]]:
     return [
-        service.view(ctx.policy, a, ds)
+        service.view(ctx.session, ctx.policy, a, ds)
         for a, ds in service.list_alerts(ctx.session, open_only=open_only)
     ]
 
@@ -62,7 +62,7 @@ def _act(request: Request, ctx: Any, alert_id: int, act: str, **fields: Any) -> 
             context |= {"counts": None, "errors": {alert.id: error}}
             return render(request, "alerts.html", context, ctx=ctx, status=400)
         return redirect(f"/alerts#alert-{alert.id}")
-    row = service.view(ctx.policy, alert, service.deliveries_of(ctx.session, alert))
+    row = service.view(ctx.session, ctx.policy, alert)
     return render(request, "alert_row.html", {"a": row, "error": error}, ctx=ctx)
 
 

@@ -60,7 +60,7 @@ def list_alerts(
 ) -> dict[str, Any]:
     ctx.require("alerts.read", doing="read alerts")
     rows = [
-        service.view(ctx.policy, a, ds)
+        service.view(ctx.session, ctx.policy, a, ds)
         for a, ds in service.list_alerts(ctx.session, open_only=open_only)
     ]
     return {"alerts": rows, "count": len(rows)}
@@ -73,7 +73,9 @@ def list_alerts(
 )
 def overdue(ctx: ReadCtx) -> dict[str, Any]:
     ctx.require("alerts.read", doing="read alerts")
-    rows = [service.view(ctx.policy, a) for a in service.overdue(ctx.session, ctx.policy)]
+    rows = [
+        service.view(ctx.session, ctx.policy, a) for a in service.overdue(ctx.session, ctx.policy)
+    ]
     return {"alerts": rows, "count": len(rows)}
 
 
@@ -81,16 +83,15 @@ def overdue(ctx: ReadCtx) -> dict[str, Any]:
 def get_alert(ctx: ReadCtx, alert_id: AlertId) -> dict[str, Any]:
     ctx.require("alerts.read", doing="read alerts")
     alert = service.get_alert(ctx.session, alert_id)
-    return service.view(ctx.policy, alert, service.deliveries_of(ctx.session, alert))
+    return service.view(ctx.session, ctx.policy, alert)
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertOut, summary="Acknowledge (alerts ack)")
 def ack(ctx: WriteCtx, alert_id: AlertId, body: AckIn) -> dict[str, Any]:
     actor = ctx.acting_as(body.by, field="by")
     alert = service.get_alert(ctx.session, alert_id, lock=True)
-    return service.view(
-        ctx.policy, service.acknowledge(ctx.session, ctx.policy, alert, actor=actor)
-    )
+    done = service.acknowledge(ctx.session, ctx.policy, alert, actor=actor)
+    return service.view(ctx.session, ctx.policy, done)
 
 
 @router.post(
@@ -104,4 +105,4 @@ def resolve(ctx: WriteCtx, alert_id: AlertId, body: ResolveIn) -> dict[str, Any]
     done = service.resolve(
         ctx.session, ctx.policy, alert, actor=actor, notes=body.notes, link=body.link
     )
-    return service.view(ctx.policy, done)
+    return service.view(ctx.session, ctx.policy, done)

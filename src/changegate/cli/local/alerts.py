@@ -13,27 +13,27 @@ class LocalAlerts(LocalBackend):
         from changegate.alerts.service import list_alerts, view
 
         with self.tx(write=False) as (s, pol):
-            rows = [view(pol, a, ds) for a, ds in list_alerts(s, open_only=open_only)]
+            rows = [view(s, pol, a, ds) for a, ds in list_alerts(s, open_only=open_only)]
         return {"alerts": rows, "count": len(rows)}
 
     def ack(self, alert_id: str, by: str) -> dict[str, Any]:
         from changegate.alerts.service import acknowledge, get_alert, view
 
         with self.tx() as (s, pol):
-            return view(pol, acknowledge(s, pol, get_alert(s, alert_id, lock=True), actor=by))
+            return view(s, pol, acknowledge(s, pol, get_alert(s, alert_id, lock=True), actor=by))
 
     def resolve(self, alert_id: str, by: str, notes: str, link: str | None) -> dict[str, Any]:
         from changegate.alerts.service import get_alert, resolve, view
 
         with self.tx() as (s, pol):
             alert = get_alert(s, alert_id, lock=True)
-            return view(pol, resolve(s, pol, alert, actor=by, notes=notes, link=link))
+            return view(s, pol, resolve(s, pol, alert, actor=by, notes=notes, link=link))
 
     def overdue(self) -> dict[str, Any]:
         from changegate.alerts.service import overdue, view
 
         with self.tx(write=False) as (s, pol):
-            rows = [view(pol, a) for a in overdue(s, pol)]
+            rows = [view(s, pol, a) for a in overdue(s, pol)]
         return {"alerts": rows, "count": len(rows)}
 
     def deliver(self, once: bool) -> dict[str, Any]:
