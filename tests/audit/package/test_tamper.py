@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from changegate.audit.checkpoint import SignerKey
-from changegate.audit.package import verify
+from changegate.audit.package import rows, verify
 from tests.audit.package.conftest import Packaged, rewrite
 
 Edit = Callable[[dict[str, bytes]], None]
@@ -77,10 +77,21 @@ def _resign_forged_root(files: dict[str, bytes]) -> None:
 
 
 def _edit_parameters(files: dict[str, bytes]) -> None:
-    """A retrospective review due a year later: no overdue review to report (and rows redone)."""
+    """A retrospective review due a year later, and every row redone with the package's own
+    rows.py from its events, so that the CSV files agree with the edited manifest."""
     m = json.loads(files["manifest.json"])
     m["parameters"]["retrospective_due_hours"]["emergency"] = 24 * 365
     files["manifest.json"] = json.dumps(m).encode()
+    events = sorted(
+        (
+            json.loads(data)
+            for name, data in files.items()
+            if "/events/" in name or "/boundary/" in name
+        ),
+        key=lambda ev: ev["seq"],
+    )
+    for name, table in rows.derive(events, m).items():
+        files[name] = rows.csv_bytes(table)
 
 
 CASES: list[tuple[str, Edit, bool, list[str]]] = [
