@@ -56,48 +56,6 @@ def _is_self(user: User, subject: str) -> bool:
     return subject.strip().casefold() in names
 
 
-def create_review(
-    session: Session,
-    policy: Policy,
-    *,
-    name: str,
-    actor: str,
-    scope: str = "",
-    period: str = "",
-    due_on: dt.date | None = None,
-) -> AccessReview:
-    """A draft campaign owned by ``actor`` (who holds ``access.manage``); due by default
-    ``access_review_interval_days`` after today."""
-    from changegate.policy.service import require
-
-    owner = _person(session, actor)
-    require(policy, owner, "access.manage", doing="open an access review")
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInput("--name: give the campaign a name (1-200 characters)", field="name")
-    for field, value, limit in (("scope", scope, 200), ("period", period, 100)):
-        if len(value) > limit:
-            raise InvalidInput(f"--{field}: at most {limit} characters", field=field)
-    now = utcnow()
-    due = due_on or (now.date() + dt.timedelta(days=policy.access_review_interval_days))
-    if due < now.date():
-        raise InvalidInput(f"--due {due}: a campaign is due today or later", field="due")
-    review = AccessReview(
-        name=name,
-        scope=scope,
-        period=period,
-        due_on=due,
-        owner=owner.name,
-        state="draft",
-        created_at=now,
-        population_count=0,
-        population_sha256="",
-    )
-    session.add(review)
-    record(session, events.AccessReviewCreated, actor=owner.name, after=review)
-    return review
-
-
 def open_review(
     session: Session,
     policy: Policy,
@@ -154,16 +112,33 @@ def start_review(
     csv: bytes | None = None,
     draft: bool = False,
 ) -> AccessReview:
-    """`access open` from its raw options: the CSV and the due date are checked before anything
-    is written, then the campaign is created and, unless ``draft``, opened."""
+    """`access open` from its raw options: a campaign owned by ``actor`` (who holds
+    ``access.manage``), due by default ``access_review_interval_days`` after today, opened unless
+    ``draft``. The CSV and the due date are checked before anything is written."""
     from changegate.access.population import parse_csv
     from changegate.access.schedule import parse_day
+    from changegate.policy.service import require
 
     rows = parse_csv(csv) if csv is not None else []
-    review = create_review(
-        session, policy, name=name, scope=scope, period=period,
-        due_on=parse_day(due, "due"), actor=actor,
+    due_on = parse_day(due, "due")
+    owner = _person(session, actor)
+    require(policy, owner, "access.manage", doing="open an access review")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("--name: give the campaign a name (1-200 characters)", field="name")
+    for field, value, limit in (("scope", scope, 200), ("period", period, 100)):
+        if len(value) > limit:
+            raise InvalidInput(f"--{field}: at most {limit} characters", field=field)
+    now = utcnow()
+    due_on = due_on or (now.date() + dt.timedelta(days=policy.access_review_interval_days))
+    if due_on < now.date():
+        raise InvalidInput(f"--due {due_on}: a campaign is due today or later", field="due")
+    review = AccessReview(
+        name=name, scope=scope, period=period, due_on=due_on, owner=owner.name, state="draft",
+        created_at=now, population_count=0, population_sha256="",
     )  # fmt: skip
+    session.add(review)
+    record(session, events.AccessReviewCreated, actor=owner.name, after=review)
     if not draft:
         open_review(session, policy, review, actor=actor, other_systems=rows)
     return review

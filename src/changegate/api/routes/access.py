@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
@@ -70,6 +71,19 @@ def show_review(review_id: ReviewId, ctx: ReadCtx) -> dict[str, Any]:
     return service.review_view(ctx.session, service.get_review(ctx.session, review_id))
 
 
+def _on_item(
+    ctx: Ctx, review_id: int, item_id: int, by: str | None, act: Callable[..., Any], **fields: Any
+) -> dict[str, Any]:
+    """``act(session, policy, review, item, actor=..., **fields)`` on a locked item, as the
+    caller; the item as it now is."""
+    from changegate.access import service
+
+    actor = ctx.acting_as(by, field="by")
+    review, item = service.locked_item(ctx.session, review_id, item_id)
+    act(ctx.session, ctx.policy, review, item, actor=actor, **fields)
+    return item.audit_state()
+
+
 @router.post(
     "/reviews/{review_id}/items/{item_id}/decision",
     response_model=AccessItemOut,
@@ -78,15 +92,10 @@ def show_review(review_id: ReviewId, ctx: ReadCtx) -> dict[str, Any]:
 def decide(
     review_id: ReviewId, item_id: ItemId, body: AccessDecideIn, ctx: WriteCtx
 ) -> dict[str, Any]:
-    from changegate.access import service
+    from changegate.access.service import decide as decide_item
 
-    actor = ctx.acting_as(body.by, field="by")
-    review, item = service.locked_item(ctx.session, review_id, item_id)
-    service.decide(
-        ctx.session, ctx.policy, review, item,
-        decision=body.decision, justification=body.justification, actor=actor,
-    )  # fmt: skip
-    return item.audit_state()
+    fields = {"decision": body.decision, "justification": body.justification}
+    return _on_item(ctx, review_id, item_id, body.by, decide_item, **fields)
 
 
 @router.post(
@@ -97,16 +106,13 @@ def decide(
 def apply(
     review_id: ReviewId, item_id: ItemId, body: AccessApplyIn, ctx: WriteCtx
 ) -> dict[str, Any]:
-    from changegate.access import service
     from changegate.access.schedule import parse_day
+    from changegate.access.service import apply_decision
 
-    actor = ctx.acting_as(body.by, field="by")
-    review, item = service.locked_item(ctx.session, review_id, item_id)
-    service.apply_decision(
-        ctx.session, ctx.policy, review, item,
-        actor=actor, reference=body.reference, verified_on=parse_day(body.verified, "verified"),
-    )  # fmt: skip
-    return item.audit_state()
+    day = parse_day(body.verified, "verified")
+    return _on_item(
+        ctx, review_id, item_id, body.by, apply_decision, reference=body.reference, verified_on=day
+    )
 
 
 @router.post(
