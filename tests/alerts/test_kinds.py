@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 
 from changegate.alerts import service
 from changegate.alerts.models import Alert
@@ -140,3 +140,18 @@ def test_a_kind_the_policy_does_not_list_raises_nothing(engine: Engine) -> None:
         quiet,
     )
     assert alerts(engine) == []
+
+
+def test_a_tampered_record_fails_verification_and_raises_an_alert(
+    db_url: str, engine: Engine
+) -> None:
+    """The attack: someone with database access edits a change behind the log. `audit verify`
+    refuses (exit 1) and the failure reaches people as an `audit-verify-failed` alert."""
+    make_team(engine)
+    make_change(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE changes SET title = 'innocent' WHERE id = 1"))
+    r = cli(db_url, "audit", "verify", "--json")
+    assert r.code == 1 and not r.json()["ok"]
+    [alert] = [a for a in alerts(engine) if a.kind == "audit-verify-failed"]
+    assert "change:CHG-1 differs" in alert.summary and alert.state == "open"

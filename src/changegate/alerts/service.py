@@ -5,6 +5,8 @@ verification) recorded as audit events, which raise their alerts like any other.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -238,3 +240,21 @@ def verification_failed(session: Session, problems: list[str], *, actor: str) ->
         entity="audit:verify",
         extra={"problems": problems[:50], "summary": "; ".join(problems[:5])[:1000]},
     )
+
+
+def record_failed_verification(
+    open_tx: Callable[[], AbstractContextManager[Session]], problems: list[str], *, actor: str
+) -> bool:
+    """Record a failed `audit verify` in a transaction of its own (``open_tx``: the entry
+    point's; the verification only read), raising its alert. False when the record could not
+    be written: a log damaged enough may refuse the append, and the verdict still stands."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from changegate.errors import ChangegateError
+
+    try:
+        with open_tx() as session:
+            verification_failed(session, problems, actor=actor)
+    except (SQLAlchemyError, ChangegateError, KeyError, ValueError):
+        return False
+    return True

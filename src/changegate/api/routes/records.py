@@ -122,6 +122,14 @@ def audit_verify(
     ctx.require("audit.verify", doing="verify the audit log")
     anchors = [Anchor.parse(a) for a in anchor or []]
     return verify(ctx.session, anchors=anchors, deep=deep).to_dict()
+    out: dict[str, Any] = verify(ctx.session, anchors=anchors, deep=deep).to_dict()
+    if not out["ok"]:  # §8: a failed verification raises its alert
+        from changegate.alerts.service import record_failed_verification
+        from changegate.db import session_scope
+
+        opener = lambda: session_scope(ctx.app.engine)  # noqa: E731
+        record_failed_verification(opener, out["problems"], actor=ctx.user.name)
+    return out
 
 
 @router.get(

@@ -17,6 +17,13 @@ class LocalAudit(LocalBackend):
         parsed = [Anchor.parse(a) for a in anchors]
         with self.tx(write=False) as (s, _):
             out: dict[str, Any] = verify(s, anchors=parsed, deep=deep).to_dict()
+        if not out["ok"]:  # §8: a failed verification raises its alert
+            from changegate.alerts.service import record_failed_verification
+            from changegate.cli.local.base import OPERATOR
+            from changegate.db import session_scope
+
+            opener = lambda: session_scope(self.engine)  # noqa: E731
+            record_failed_verification(opener, out["problems"], actor=OPERATOR)
         return out
 
     def log(self, change: str | None, limit: int | None) -> tuple[str | None, list[dict[str, Any]]]:
