@@ -121,7 +121,6 @@ def audit_verify(
 
     ctx.require("audit.verify", doing="verify the audit log")
     anchors = [Anchor.parse(a) for a in anchor or []]
-    return verify(ctx.session, anchors=anchors, deep=deep).to_dict()
     out: dict[str, Any] = verify(ctx.session, anchors=anchors, deep=deep).to_dict()
     if not out["ok"]:  # §8: a failed verification raises its alert
         from changegate.alerts.service import record_failed_verification
