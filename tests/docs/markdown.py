@@ -9,9 +9,13 @@ tested"):
   `\\` continuations) run, the rest is output. ```python blocks run. Other fences are data.
 - `<!-- docs-test: skip (why) -->` right before a block keeps it from running; the reason is
   required, and tests/docs/test_examples.py lists how many a document may skip.
-- A command whose trailing comment starts `# exit N` must exit with N (a closed gate, a failed
-  check): `changegate gate CHG-2 --env production --deployer carol   # exit 1: closed`.
-  Without such a comment every command must succeed (`set -euo pipefail`).
+- Each document starts on a fresh database (`CHANGEGATE_DB` in a temporary directory) that
+  `changegate init` has created; users and changes are the document's to create.
+- A command whose trailing comment starts `# exit N:` (the colon, or nothing after N) must exit
+  with N (a closed gate, a failed check): `changegate gate CHG-2 ...   # exit 1: closed`.
+  A comment that describes exit codes in general (`# exit 0 open, 1 closed`, `# exit 1 when
+  overdue`) expects nothing: every command without `# exit N:` must succeed (`set -euo
+  pipefail`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHELL = frozenset({"sh", "bash", "console"})
 PYTHON = frozenset({"python", "py"})
 SKIP = re.compile(r"<!--\s*docs-test:\s*skip\s*\((?P<why>[^)]+)\)\s*-->")
-EXIT = re.compile(r"\s#\s*exit\s+(?P<code>\d+)\b")
+EXIT = re.compile(r"\s#\s*exit\s+(?P<code>\d+)\s*(?::|$)")
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,9 @@ def _quote(text: str) -> str:
 
 
 def shell_script(doc_blocks: list[Block]) -> str:
-    """One bash session for a document's shell blocks, in order."""
-    parts = ["set -euo pipefail"]
+    """One bash session for a document's shell blocks, in order, on a fresh database that
+    `changegate init` has created (as a reader's is; the README's own `init` finds it ready)."""
+    parts = ["set -euo pipefail", "changegate init >/dev/null"]
     for block in doc_blocks:
         if block.skip is not None or block.lang not in SHELL:
             continue
