@@ -12,6 +12,7 @@ from changegate.findings.models import Finding, FindingImport, FindingLink, Risk
 from changegate.github.models import CommitLink, GitHubDeployment, PullRequestLink, WebhookDelivery
 from changegate.incidents.models import EmergencyReview
 from changegate.policy.models import PolicyVersion
+from changegate.retention.models import LegalHold
 from changegate.reviews.models import Review
 from changegate.scm.models import ChangeClassification, ChangeCommit, ChangeIndex, CommitAuthor
 from changegate.users.models import RoleGrant, User
@@ -44,6 +45,7 @@ AUDITED: dict[str, type] = {
     "risk_acceptance": RiskAcceptance,
     "access_review": AccessReview,
     "access_item": AccessItem,
+    "legal_hold": LegalHold,
     "alert": Alert,
 }
 
@@ -72,6 +74,7 @@ __all__ = [
     "FindingLink",
     "GateDecision",
     "GitHubDeployment",
+    "LegalHold",
     "LoginFailure",
     "PasswordCredential",
     "PolicyVersion",

@@ -63,6 +63,7 @@ REVIEWERS = {"engineer", "security", "cto"}
 VERIFIERS = {"auditor", "admin", "security", "cto"}
 AUTHORS = set(ROLES) - {"auditor"}
 PROVIDER_MANAGERS = {"cto", "security", "admin"}  # ai.provider.manage
+HOLDERS = {"admin", "security", "cto"}  # retention.hold
 ACCESS_READERS = {"auditor", "admin", "security", "cto"}  # access.read
 ACCESS_MANAGERS = {"admin", "security", "cto"}  # access.manage, access_review.reviewer_roles
 ACCESS = "/api/access/reviews/{review_id}"
@@ -217,6 +218,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/audit/proof/consistency"): Entry(
         every(200), 401, url="/api/audit/proof/consistency?old=1"
     ),
+    # --- retention (§6, §10.3): retention.hold / retention.read / retention.purge ---
+    ("POST", "/api/changes/{key}/hold"): Entry(
+        only(HOLDERS, 201), 401, "draft", body=lambda v: {"reason": "litigation 2027-14"}
+    ),
+    # permitted roles reach the check: a draft is not on hold
+    ("POST", "/api/changes/{key}/release"): Entry(
+        only(HOLDERS, 409), 401, "draft", body=lambda v: {"reason": "closed"}
+    ),
+    ("GET", "/api/audit/retention"): Entry(only(VERIFIERS, 200), 401),
+    ("POST", "/api/audit/purge"): Entry(only({"admin"}, 200), 401, body=lambda v: {}),
     ("GET", "/api/policy"): Entry(every(200), 401),
     ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),
     # --- findings (§6): findings.read / findings.import; a risk is accepted by findings.accept

@@ -36,6 +36,7 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
     from changegate.api import errors as api_errors
     from changegate.api.logs import RequestLog
     from changegate.api.middleware import BodyLimit, SecurityHeaders
+    from changegate.audit import autosign
     from changegate.db import ensure_initialised, make_engine, session_scope
     from changegate.policy.loader import load_policy
     from changegate.policy.service import ensure_recorded
@@ -44,6 +45,7 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
     secret = check_secret(
         settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     )
+    signer, _ = autosign.configured_signer(settings)  # refuses a missing or readable key
     owns_engine = engine is None
     engine = engine or make_engine(
         settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size
@@ -55,7 +57,11 @@ def create_app(settings: ServerSettings, *, engine: Engine | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        with alert_worker.running(engine, loaded.policy):  # delivers alerts (§8)
+        poll = settings.checkpoint_poll_seconds
+        with (
+            autosign.running(engine, loaded.policy, signer, poll_seconds=poll),
+            alert_worker.running(engine, loaded.policy),  # delivers alerts (§8)
+        ):
             yield
         if owns_engine:
             engine.dispose()
@@ -168,6 +174,7 @@ def _include_routers(app: FastAPI) -> None:
         policy_review,
         proofs,
         records,
+        retention,
         reviews,
         status,
     )
@@ -184,6 +191,7 @@ def _include_routers(app: FastAPI) -> None:
         alerts,
         policy_review,
         proofs,
+        retention,
         git,
         admin,
         ai,

@@ -257,6 +257,9 @@ class VerifyOut(Out):
     first_broken_event: int | None
     problems: list[str]
     anchors: list[AnchorOut] = Field(description="each --anchor given, and whether it matched")
+    purged: list[str] = Field(
+        default=[], description="evidence files whose bytes were purged per retention, and by which event"
+    )
 
 
 class TimelineOut(Out):

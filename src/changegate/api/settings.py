@@ -52,6 +52,8 @@ class ServerSettings(Settings):
     trust_proxy: bool = False
     #: database connections kept open per worker (requests run on up to 40 threads)
     db_pool_size: int = 20
+    #: how often the server checks whether a checkpoint of the audit log is due
+    checkpoint_poll_seconds: float = 10.0
 
     def data_path(self) -> Path:
         if self.data_dir is not None:

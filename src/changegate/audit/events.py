@@ -305,6 +305,28 @@ class CheckpointSigned(Event):
     entity_type = "checkpoint"
 
 
+class LegalHoldPlaced(Event):
+    """A legal hold was placed on a change: nothing of its record is purged while it holds."""
+
+    action = "retention.hold_placed"
+    entity_type = "legal_hold"
+
+
+class LegalHoldReleased(Event):
+    """A legal hold on a change was released (the hold's row stays, with who and why)."""
+
+    action = "retention.hold_released"
+    entity_type = "legal_hold"
+
+
+class BlobPurged(Event):
+    """An evidence file's bytes were erased past the policy's retention period; its SHA-256
+    and size stay, and `audit verify` reports it as purged, not as tampered with."""
+
+    action = "retention.blob_purged"
+    entity_type = "blob"
+
+
 class AccessReviewCreated(Event):
     """An access review campaign was created as a draft: name, scope, period, due date, owner."""
 

@@ -16,6 +16,8 @@ audit = group(
     "The tamper-evident audit record: verify, log, export, checkpoints and proofs.",
     lazy={
         "git": "changegate.cli.git:audit_git",
+        "retention": "changegate.cli.retention:audit_retention",
+        "purge": "changegate.cli.retention:audit_purge",
         "package": "changegate.cli.audit_package:audit_package",
         "sample": "changegate.cli.audit_package:audit_sample",
         "verify-package": "changegate.cli.audit_package:audit_verify_package",

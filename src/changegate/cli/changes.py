@@ -12,7 +12,11 @@ from changegate.cli.core import Run, command, group, line
 change = group(
     "change",
     "Change requests: create, edit, submit, show, list, close.",
-    lazy={"from-git": "changegate.cli.git:change_from_git"},
+    lazy={
+        "from-git": "changegate.cli.git:change_from_git",
+        "hold": "changegate.cli.retention:change_hold",
+        "release": "changegate.cli.retention:change_release",
+    },
 )
 
 #: a risk edit: the levels and the notes given, merged into the change's risk by the backend

@@ -30,9 +30,11 @@ COMMANDS: dict[str, str] = {
     "serve": "changegate.cli.server:serve",
     "demo": "changegate.cli.server:demo",
     "ai": "changegate.cli.ai:ai",
-    "findings": "changegate.cli.findings:findings",
     "dora": "changegate.cli.dora:dora_metrics",
     "obligations": "changegate.cli.obligations:obligations",
+    "findings": "changegate.cli.findings:findings",
+    "backup": "changegate.cli.backup:backup",
+    "restore": "changegate.cli.backup:restore",
     "access": "changegate.cli.access:access",
 }
 

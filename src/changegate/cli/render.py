@@ -161,6 +161,7 @@ def show_verify(out: dict[str, Any]) -> None:
         lines.extend(f"  - {p}" for p in out["problems"])
     for a in out.get("anchors", []):
         lines.append(f"anchor #{a['seq']}: {'matches' if a['ok'] else 'DOES NOT MATCH'}")
+    lines.extend(out.get("purged", []))
     checkpoint = out.get("checkpoint")
     if checkpoint is not None:
         lines.append(

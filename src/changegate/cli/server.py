@@ -33,7 +33,10 @@ def serve(run: Run, host: str, port: int, workers: int, log_format: str) -> None
 
     A fresh database is created and the policy loaded. The secret key comes from
     CHANGEGATE_SECRET_KEY, or is generated once and kept in the data directory. When nobody
-    has a password yet, user `admin` gets a random one, printed once.
+    has a password yet, user `admin` gets a random one, printed once. With a signing key in
+    CHANGEGATE_AUDIT_KEY_FILE (mode 0600; or its text in CHANGEGATE_AUDIT_KEY) the server signs
+    checkpoints of the audit log as the policy's `audit_checkpoints` says; a key file that is
+    missing or readable by others stops the start.
 
     Example: changegate serve --host 0.0.0.0 --port 8000 --workers 2
     """
@@ -46,6 +49,13 @@ def serve(run: Run, host: str, port: int, workers: int, log_format: str) -> None
         line(f"changegate serving {out['url']}  (web UI /, API /api, docs /docs)")
         line(f"  database {out['db']}" + (" (created)" if out["database_created"] else ""))
         line(f"  policy {out['policy']}; secret key from {out['secret_key']}")
+        cp = out["checkpoints"]
+        line(
+            f"  audit checkpoints signed every {cp['every_events']} events or "
+            f"{cp['every_minutes']} minutes by {cp['vkey']} (key from {cp['key_from']})"
+            if cp["enabled"]
+            else f"  audit checkpoints: not signed automatically ({cp['why']})"
+        )
         if out["bootstrap_password"]:
             line(
                 f"  first start: log in as admin with password {out['bootstrap_password']}\n"

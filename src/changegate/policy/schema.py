@@ -205,6 +205,15 @@ class Retention(Strict):
     statement: str = ""
 
 
+class AuditCheckpoints(Strict):
+    """When the server signs a checkpoint of the audit log (with CHANGEGATE_AUDIT_KEY_FILE):
+    once this many events were appended since the last one, or this many minutes passed
+    since it with new events."""
+
+    every_events: int = Field(default=1000, gt=0)
+    every_minutes: int = Field(default=60, gt=0)
+
+
 class AiRegression(Strict):
     tolerance: float = Field(ge=0, le=1)
     similarity_threshold: float = Field(default=0.8, ge=0, le=1)
@@ -361,6 +370,7 @@ class Policy(Strict, PolicyMethods):
     ai: Ai
     rules: list[Rule]
     retention: Retention
+    audit_checkpoints: AuditCheckpoints = AuditCheckpoints()
     vulnerability_sla_days: dict[str, int] = {}
     access_review_interval_days: int = Field(default=90, gt=0)
     findings: Findings = Findings()

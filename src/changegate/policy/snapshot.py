@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 #: format is never used, the policy text is validated again instead (5: categories gained the
 #: §3a `catalogue`; 6: §9 `policy_review`; 7: §7 `access_review`; 11: §6 `controls`, the
 #: auditor's control matrix; 12: §6 `findings`; 13: `oidc`, pipelines' identity tokens and
-#: the trust rules)
-SNAPSHOT_FORMAT = 13
+#: the trust rules; 14: `audit_checkpoints`, when the server signs checkpoints of the audit log)
+SNAPSHOT_FORMAT = 14
 
 
 class Frozen:

@@ -21,6 +21,7 @@ class LocalServer(LocalBackend):
 
         settings = ServerSettings(db=self.opts.db_url, policy=self.opts.policy)
         self.secret, secret_source = resolve_secret(settings)
+        checkpoints = _checkpoints(settings)  # a bad signing key stops the start here
         engine = self.engine
         created = current_revision(engine) is None
         if created:
@@ -38,6 +39,7 @@ class LocalServer(LocalBackend):
             "database_created": created,
             "policy": loaded.policy.label,
             "secret_key": secret_source,
+            "checkpoints": checkpoints,
             "workers": workers,
             "bootstrap_user": "admin" if password else None,
             "bootstrap_password": password,
@@ -62,3 +64,21 @@ class LocalServer(LocalBackend):
             log_level="info",
             access_log=log_format != "json",  # JSON lines replace uvicorn's access log
         )
+
+
+def _checkpoints(settings: Any) -> dict[str, Any]:
+    """Whether the server signs checkpoints of the audit log, with which key, how often."""
+    from changegate.audit.autosign import configured_signer
+    from changegate.policy.loader import load_policy
+
+    signer, source = configured_signer(settings)
+    if signer is None:
+        return {"enabled": False, "why": source}
+    rule = load_policy(settings.policy).policy.audit_checkpoints
+    return {
+        "enabled": True,
+        "key_from": source,
+        "vkey": str(signer.verifier()),
+        "every_events": rule.every_events,
+        "every_minutes": rule.every_minutes,
+    }
