@@ -15,7 +15,7 @@ from changegate.policy.loader import default_policy_text
 from tests.cli_runner import cli
 from tests.deployments.test_concurrency import approved_change
 from tests.factories import make_team
-from tests.findings.support import pf, scan
+from tests.findings.support import TRIVY, pf, scan
 
 LATE = utcnow() - dt.timedelta(days=30)  # a critical finding first seen then is past its 7 days
 
@@ -207,3 +207,17 @@ def test_overdue_exits_1_and_bad_input_exits_2(db_url: str, engine: Engine) -> N
     )
     assert ok.code == 0 and ok.json()["approver"] == "artur"
     assert cli(db_url, "findings", "show", "F-999").code == 2
+
+
+def test_import_with_a_kev_catalogue_through_the_cli(db_url: str, engine: Engine) -> None:
+    make_team(engine)
+    kev = TRIVY.parent / "kev-small.json"
+    args = ["findings", "import", str(TRIVY), "--format", "trivy", "--kev", str(kev), "--by", "sam"]
+    out = cli(db_url, *args, "--json")
+    assert out.code == 0 and out.json()["new"] == 3 and out.json()["kev_sha256"]
+    listed = {f["rule_id"]: f for f in cli(db_url, "findings", "list", "--json").json()["findings"]}
+    assert listed["CVE-2024-34064"]["due"] == listed["CVE-2024-34064"]["kev_due"] == "2024-06-10"
+    assert listed["CVE-2024-5535"]["kev_due"] is None
+    assert cli(db_url, "findings", "overdue").code == 1  # the KEV date is long past
+    broken = cli(db_url, "findings", "import", str(kev), "--format", "trivy", "--by", "sam")
+    assert broken.code == 2 and cli(db_url, "findings", "list", "--json").json()["count"] == 3
