@@ -371,42 +371,6 @@ class AccessRevocationApplied(Event):
     entity_type = "access_item"
 
 
-class AlertRaised(Event):
-    """A violation the policy's ``monitoring.alert_on`` names raised an alert, in the
-    transaction of the event that recorded it; it opens an investigation (§8)."""
-
-    action = "alert.raised"
-    entity_type = "alert"
-
-
-class AlertAcknowledged(Event):
-    """A person acknowledged an alert: its investigation has an owner."""
-
-    action = "alert.acknowledged"
-    entity_type = "alert"
-
-
-class AlertResolved(Event):
-    """An alert's investigation was resolved, with notes and a link (e.g. the remediating change)."""
-
-    action = "alert.resolved"
-    entity_type = "alert"
-
-
-class EmergencyReviewOverdue(Event):
-    """An emergency change passed its retrospective review deadline without one (§5, §8)."""
-
-    action = "emergency.review_overdue"
-    entity_type = "emergency_overdue"
-
-
-class AuditVerificationFailed(Event):
-    """`audit verify` found the record altered or inconsistent; the problems are recorded."""
-
-    action = "audit.verification_failed"
-    entity_type = "audit"
-
-
 class FindingsImported(Event):
     """A scanner's file was imported into a scope (§6): its SHA-256 and what it changed."""
 
@@ -469,6 +433,13 @@ class FindingLinked(Event):
 
     action = "finding.linked"
     entity_type = "finding_link"
+
+
+class AlertRaised(Event):
+    """A violation the policy's monitoring.alert_on names raised an alert and opened an investigation (§8)."""
+
+    action = "alert.raised"
+    entity_type = "alert"
 
 
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
