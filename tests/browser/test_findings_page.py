@@ -25,7 +25,8 @@ def test_findings_list_filter_and_finding_page(browser: Any, site: Site) -> None
     page = login(browser, site, "sam")
     page.goto(f"{site.base}/")
     assert page.inner_text("#findings-overdue a.sev-critical .state-count").strip() == "1"
-    page.goto(f"{site.base}/findings")
+    page.click("nav a[href='/findings']")
+    page.wait_for_url("**/findings")
     rows = page.locator("#findings tr.finding-row")
     assert rows.count() == 2
     first = rows.nth(0).inner_text()
