@@ -227,6 +227,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
         only(HOLDERS, 409), 401, "draft", body=lambda v: {"reason": "closed"}
     ),
     ("GET", "/api/audit/retention"): Entry(only(VERIFIERS, 200), 401),
+    # the test server has no signing key: a verifier is told so (409), others are refused
+    ("GET", "/api/audit/package"): Entry(
+        only(VERIFIERS, 409), 401, url="/api/audit/package?from=2026-01-01&to=2026-01-02"
+    ),
     ("POST", "/api/audit/purge"): Entry(only({"admin"}, 200), 401, body=lambda v: {}),
     ("GET", "/api/policy"): Entry(every(200), 401),
     ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),
