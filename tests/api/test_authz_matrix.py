@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from changegate.ai.providers import add_provider
 from tests.access import support as access_reviews
 from tests.ai.flow import bodies as ai_bodies
+from tests.alerts import support as alert_support
 from tests.api.support import CHANGE_BODY, JUNIT_B64, ROLES, Org
 from tests.factories import DEFAULT, tx
 from tests.findings import support as finding_bodies
@@ -64,6 +65,8 @@ VERIFIERS = {"auditor", "admin", "security", "cto"}
 AUTHORS = set(ROLES) - {"auditor"}
 PROVIDER_MANAGERS = {"cto", "security", "admin"}  # ai.provider.manage
 HOLDERS = {"admin", "security", "cto"}  # retention.hold
+ALERT_READERS = set(ROLES)  # alerts.read
+ALERT_MANAGERS = {"security", "cto", "admin", "deployer"}  # alerts.manage
 ACCESS_READERS = {"auditor", "admin", "security", "cto"}  # access.read
 ACCESS_MANAGERS = {"admin", "security", "cto"}  # access.manage, access_review.reviewer_roles
 ACCESS = "/api/access/reviews/{review_id}"
@@ -232,6 +235,27 @@ MATRIX: dict[tuple[str, str], Entry] = {
         only(VERIFIERS, 409), 401, url="/api/audit/package?from=2026-01-01&to=2026-01-02"
     ),
     ("POST", "/api/audit/purge"): Entry(only({"admin"}, 200), 401, body=lambda v: {}),
+    # --- alerts and investigations (§8): alerts.read / alerts.manage ---
+    ("GET", "/api/alerts"): Entry(only(ALERT_READERS, 200), 401),
+    ("GET", "/api/alerts/overdue"): Entry(only(ALERT_READERS, 200), 401),
+    ("GET", "/api/alerts/{alert_id}"): Entry(only(ALERT_READERS, 200), 401, "alert"),
+    ("POST", "/api/alerts/{alert_id}/ack"): Entry(
+        only(ALERT_MANAGERS, 200), 401, "alert", body=lambda v: {}
+    ),
+    ("POST", "/api/alerts/{alert_id}/resolve"): Entry(
+        only(ALERT_MANAGERS, 200), 401, "alert", body=lambda v: {"notes": "false alarm"}
+    ),
+    ("GET", "/alerts"): Entry(only(ALERT_READERS, 200), 303, web=True),
+    ("POST", "/alerts/{alert_id}/ack"): Entry(
+        only(ALERT_MANAGERS, 303), 303, "alert", web=True, body=lambda v: {"csrf": v["csrf"]}
+    ),
+    ("POST", "/alerts/{alert_id}/resolve"): Entry(
+        only(ALERT_MANAGERS, 303),
+        303,
+        "alert",
+        web=True,
+        body=lambda v: {"csrf": v["csrf"], "notes": "false alarm"},
+    ),
     ("GET", "/api/policy"): Entry(every(200), 401),
     ("POST", "/api/policy/check"): Entry(every(200), 401, body=lambda v: {"text": "x: 1"}),
     # --- findings (§6): findings.read / findings.import; a risk is accepted by findings.accept
@@ -455,6 +479,8 @@ def arrange(org: Org, entry: Entry, case: Case) -> tuple[str | None, Vars]:
         tx(org.engine, lambda s: add_provider(s, DEFAULT.policy, name=owner, actor=None))
     elif entry.setup == "finding":  # a finding the owner imported (an engineer may)
         v["finding"] = finding_bodies.make_finding(org.engine, owner)
+    elif entry.setup == "alert":  # an open alert: a gate refused for the owner's draft
+        v["alert_id"] = alert_support.make_alert(org.engine, author=owner, deployer=owner)
     elif entry.setup == "token":
         org.token(owner)
         v["token_id"] = org.client.get("/api/tokens", headers=org.bearer(owner)).json()[0]["id"]
