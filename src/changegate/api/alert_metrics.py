@@ -69,3 +69,34 @@ class AlertCollector(Collector):
         )
         for name, doc, value in gauges:
             yield GaugeMetricFamily(name, doc, value=value)
+        yield from self.obligations()
+
+    def obligations(self) -> Iterator[Metric]:
+        """Overdue items of the other slices: findings past SLA (§6), the access review (§7)
+        and the policy's own review (§9), each as its slice decides."""
+        from changegate.access.reports import due as access_due
+        from changegate.db import utcnow
+        from changegate.findings.queries import overdue_by_severity
+        from changegate.policy.review import review_status
+
+        today = utcnow().date()
+        with session_scope(self.engine, write=False) as s:
+            findings = overdue_by_severity(s, today=today)
+            access = access_due(s, self.policy, today=today).overdue
+            policy = review_status(s, self.policy, "").overdue(today)
+        by_severity = GaugeMetricFamily(
+            "changegate_findings_overdue",
+            "Open vulnerability findings past their SLA, by severity",
+            labels=["severity"],
+        )
+        for severity, n in findings.items():
+            by_severity.add_metric([severity], n)
+        yield by_severity
+        yield GaugeMetricFamily(
+            "changegate_access_review_overdue", "1 when the access review is overdue", value=access
+        )
+        yield GaugeMetricFamily(
+            "changegate_policy_review_overdue",
+            "1 when the policy's own review is due (interval passed or significant change)",
+            value=policy,
+        )
