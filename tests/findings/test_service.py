@@ -154,3 +154,15 @@ def test_a_finding_edited_behind_the_logs_back_fails_verify(engine: Engine) -> N
         conn.execute(text("UPDATE findings SET status = 'fixed'"))
     report = tx(engine, verify)
     assert not report.ok and any("finding:" in p for p in report.problems)
+
+
+def test_a_large_import_appends_its_events_and_merkle_subtrees_in_one_batch(engine: Engine) -> None:
+    """The import appends its events together (audit.service.record_many): verify recomputes
+    the chain and every Merkle subtree, across batches that start mid-subtree."""
+    make_team(engine)  # an odd number of events before the batch
+    first = scan(engine, [pf(f"CVE-{i}", ("critical", "low")[i % 2]) for i in range(70)])
+    second = scan(engine, [pf(f"CVE-{i}") for i in range(35, 105)])
+    assert (first["new"], second["new"], second["fixed"]) == (70, 35, 35)
+    report = tx(engine, verify)
+    assert report.ok, report.problems
+    assert tx(engine, lambda s: s.scalar(text("SELECT count(*) FROM audit_subtrees"))) > 100

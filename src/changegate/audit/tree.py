@@ -78,6 +78,30 @@ def append(session: Session, index: int, leaf_hash: bytes) -> None:
         session.add(AuditSubtree(level=level, idx=(count >> level) - 1, hash=acc))
 
 
+def append_many(session: Session, start: int, leaves: Sequence[bytes]) -> None:
+    """What :func:`append` stores for leaves ``start, start + 1, ...`` (a batch of events
+    appended at once, under the head lock): the subtrees they complete, computed in memory
+    from the batch and the few left siblings read before it, inserted in one statement."""
+    from sqlalchemy import insert
+
+    made: dict[merkle.Subtree, bytes] = {(0, start + i): leaf for i, leaf in enumerate(leaves)}
+    read = Reader(session)
+    rows: list[dict[str, Any]] = []
+    for i, leaf in enumerate(leaves):
+        count = start + i + 1
+        levels = (count & -count).bit_length() - 1
+        lefts = {(level, (count >> level) - 2) for level in range(levels)}
+        if lefts - made.keys():
+            made.update(read(lefts - made.keys()))
+        acc = leaf
+        for level in range(1, levels + 1):
+            acc = merkle.node(made[(level - 1, (count >> (level - 1)) - 2)], acc)
+            made[(level, (count >> level) - 1)] = acc
+            rows.append({"level": level, "idx": (count >> level) - 1, "hash": acc})
+    if rows:
+        session.execute(insert(AuditSubtree), rows)
+
+
 def head_size(session: Session) -> int:
     head = session.get(AuditHead, 1)
     return 0 if head is None else int(head.seq)

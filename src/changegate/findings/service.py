@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
-from changegate.audit.service import record
+from changegate.audit.service import record, record_many
 from changegate.db import utcnow
 from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied
 from changegate.findings.models import Finding, FindingImport, RiskAcceptance
@@ -33,6 +33,9 @@ from changegate.users.service import get_user
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
+
+#: a row an import changed: the row, its audited state before (None: new), the event's extra
+Change = tuple[Finding, dict[str, Any] | None, dict[str, Any] | None]
 
 #: the columns an import writes from what the file says
 _FROM_FILE = [
@@ -161,6 +164,8 @@ def import_scan(
         f.fingerprint: f for f in session.scalars(select(Finding).where(Finding.scope == name))
     }
     seen: set[str] = set()
+    #: event -> the (row, state before, extra) it records, appended together at the end
+    changed: dict[type[events.Event], list[Change]] = {}
     for p in parsed:
         fp = p.fingerprint
         if fp in seen:
@@ -171,22 +176,17 @@ def import_scan(
             finding = _new(p, name, user.name, now)
             _due(policy, finding, kev)
             session.add(finding)
-            record(session, events.FindingOpened, actor=user.name, after=finding, at=now)
-            batch.new += 1
+            changed.setdefault(events.FindingOpened, []).append((finding, None, None))
             continue
         event, before = _seen_again(finding, p, now)
         _due(policy, finding, kev)
         if finding.audit_state() != before:
             finding.updated_at = now
-            batch.reopened += event is events.FindingReopened
-            record(
-                session,
-                event or events.FindingUpdated,
-                actor=user.name,
-                after=finding,
-                before=before,
-                at=now,
-            )
+            changed.setdefault(event or events.FindingUpdated, []).append((finding, before, None))
+    batch.new = len(changed.get(events.FindingOpened, []))
+    batch.reopened = len(changed.get(events.FindingReopened, []))
+    for event, rows in changed.items():
+        record_many(session, event, rows, actor=user.name, at=now)
     batch.fixed = _fix_absent(session, [f for fp, f in existing.items() if fp not in seen], batch)
     session.add(batch)
     record(session, events.FindingsImported, actor=user.name, after=batch, at=now)
@@ -195,23 +195,15 @@ def import_scan(
 
 def _fix_absent(session: Session, absent: Sequence[Finding], batch: FindingImport) -> int:
     """Mark the open (or risk-accepted) findings a re-import no longer holds fixed."""
-    fixed = 0
+    extra = {"absent_from": f"{batch.source_format} scan {batch.sha256[:16]}"}
+    fixed: list[Change] = []
     for finding in absent:
-        if finding.status not in ("open", "risk_accepted"):
-            continue
-        before = finding.audit_state()
-        finding.status, finding.updated_at = "fixed", batch.created_at
-        record(
-            session,
-            events.FindingFixed,
-            actor=batch.imported_by,
-            after=finding,
-            before=before,
-            extra={"absent_from": f"{batch.source_format} scan {batch.sha256[:16]}"},
-            at=batch.created_at,
-        )
-        fixed += 1
-    return fixed
+        if finding.status in ("open", "risk_accepted"):
+            before = finding.audit_state()
+            finding.status, finding.updated_at = "fixed", batch.created_at
+            fixed.append((finding, before, extra))
+    record_many(session, events.FindingFixed, fixed, actor=batch.imported_by, at=batch.created_at)
+    return len(fixed)
 
 
 def lapse_expired(session: Session, *, today: dt.date | None = None) -> list[Finding]:
