@@ -258,7 +258,8 @@ class VerifyOut(Out):
     problems: list[str]
     anchors: list[AnchorOut] = Field(description="each --anchor given, and whether it matched")
     purged: list[str] = Field(
-        default=[], description="evidence files whose bytes were purged per retention, and by which event"
+        default=[],
+        description="evidence files whose bytes were purged per retention, and by which event",
     )
 
 
