@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from changegate.web import (
     access_pages,
     account,
-    alert_pages,
     ai_pages,
+    alert_pages,
     change_pages,
     dora_pages,
     findings_pages,
@@ -47,6 +47,6 @@ def mount(app: FastAPI) -> None:
         access_pages,
         dora_pages,
         alert_pages,
-        ):
+    ):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
