@@ -208,3 +208,23 @@ def test_export_before_decisions_after(db_url: str, engine: Engine, tmp_path: Pa
     decisions = list(csv.DictReader(io.StringIO((tmp_path / "decisions.csv").read_text())))
     revoked = next(d for d in decisions if d["item"] == str(aws))
     assert revoked["decision"] == "revoke" and revoked["reference"] == "T-1"
+
+
+def test_last_activity_comes_from_logins_approvals_and_deployments(
+    db_url: str, engine: Engine
+) -> None:
+    from changegate.changes import service as changes
+    from changegate.reviews import service as reviews
+    from tests.factories import DEFAULT, make_change, tx
+
+    make_team(engine)
+    key = make_change(engine)
+    p = DEFAULT.policy
+    tx(engine, lambda s: changes.submit_change(s, p, changes.get_change(s, key), actor="alice"))
+    tx(engine, lambda s: reviews.approve(s, p, changes.get_change(s, key), actor="bob"))
+    review = opened(db_url, engine, team=False)
+    items = {(i["subject"], i["entitlement"]): i for i in review["items"]}
+    assert items[("bob", "role:engineer")]["last_activity"] == "approval"
+    assert items[("bob", "role:engineer")]["last_activity_at"] is not None
+    assert items[("erin", "role:engineer")]["last_activity"] is None
+    assert items[("bob", "ReadOnly")]["last_activity"] is None  # other systems report their own
