@@ -116,11 +116,11 @@ def test_emergency_review_overdue_is_raised_once_by_the_sweep(db_url: str, engin
         cli(db_url, "deploy", key, "--env", "production", "--version", "h1", "--by", "carol").code
         == 0
     )
-    assert tx(engine, lambda s: service.sweep_overdue_reviews(s, P)) == 0
+    assert tx(engine, lambda s: service.sweep_overdue(s, P)) == 0
     past = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     tx(engine, lambda s: s.execute(update(Deployment).values(created_at=past)))
-    assert tx(engine, lambda s: service.sweep_overdue_reviews(s, P)) == 1
-    assert tx(engine, lambda s: service.sweep_overdue_reviews(s, P)) == 0
+    assert tx(engine, lambda s: service.sweep_overdue(s, P)) == 1
+    assert tx(engine, lambda s: service.sweep_overdue(s, P)) == 0
     assert kinds(engine)[-1] == "emergency-review-overdue"
     assert alerts(engine)[-1].change_key == key
 
@@ -155,3 +155,21 @@ def test_a_tampered_record_fails_verification_and_raises_an_alert(
     assert r.code == 1 and not r.json()["ok"]
     [alert] = [a for a in alerts(engine) if a.kind == "audit-verify-failed"]
     assert "change:CHG-1 differs" in alert.summary and alert.state == "open"
+
+
+def test_a_finding_past_its_sla_and_an_overdue_access_review(db_url: str, engine: Engine) -> None:
+    from changegate.access.models import AccessReview
+    from changegate.findings.models import Finding
+    from tests.access.helpers import opened
+    from tests.findings.support import make_finding
+
+    review = opened(db_url, engine)
+    finding = make_finding(engine, "sam")
+    assert tx(engine, lambda s: service.sweep_overdue(s, P)) == 0
+    past = dt.date.today() - dt.timedelta(days=3)
+    tx(engine, lambda s: s.execute(update(Finding).values(due=past)))
+    tx(engine, lambda s: s.execute(update(AccessReview).values(due_on=past)))
+    assert tx(engine, lambda s: service.sweep_overdue(s, P)) == 2
+    assert tx(engine, lambda s: service.sweep_overdue(s, P)) == 0  # once per due date
+    assert kinds(engine)[-2:] == ["finding-past-sla", "access-review-overdue"]
+    assert review["id"] and finding

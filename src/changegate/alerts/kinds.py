@@ -50,7 +50,7 @@ TRIGGERS: dict[str, Callable[[State, State], list[str]]] = {
     "policy.loaded": _policy,
     # deployments of AI changes: decided with the change's row (alerts.raising)
     "deployment.recorded": lambda after, extra: ["ai-change-deployed"],
-    # issue 13/14 slices: wired by name, they alert once those slices record these events
+    # recorded by the delivery worker's sweep (alerts.service.sweep_overdue)
     "finding.past_sla": _always("finding-past-sla"),
     "access_review.overdue": _always("access-review-overdue"),
 }

@@ -198,36 +198,67 @@ def counts(session: Session, policy: Policy) -> Counts:
     )
 
 
-def sweep_overdue_reviews(session: Session, policy: Policy) -> int:
-    """Record each emergency change whose retrospective review went overdue, once; each
-    record raises its `emergency-review-overdue` alert. Run by the delivery worker."""
-    from changegate.audit.models import AuditEvent
+def sweep_overdue(session: Session, policy: Policy) -> int:
+    """Record, once each, what time alone made overdue: an emergency change's retrospective
+    review (§5), an open finding past its SLA (§6), the access review (§7). Each record raises
+    its alert like any event. Run by the delivery worker; the number recorded."""
+    from changegate.access.reports import due as access_due
+    from changegate.findings.queries import overdue_findings
     from changegate.incidents.service import overdue as overdue_reviews
 
-    known = set(
-        session.scalars(
-            select(AuditEvent.entity_key).where(AuditEvent.entity_key.like("emergency_overdue:%"))
+    found: list[tuple[type[events.Event], str, dict[str, Any]]] = []
+    for item in overdue_reviews(session, policy):
+        summary = (
+            f"{item.change.key} ({item.change.title}): retrospective review due {iso(item.due)}"
         )
+        found.append(
+            (
+                events.EmergencyReviewOverdue,
+                f"emergency_overdue:{item.change.key}",
+                {"change": item.change.key, "due": iso(item.due), "summary": summary},
+            )
+        )
+    for f in overdue_findings(session):
+        summary = (
+            f"{f['severity']} {f['rule_id']} in {f['component']} ({f['scope']}) due {f['due']}"
+        )
+        found.append(
+            (
+                events.FindingPastSla,
+                f"finding_overdue:{f['id']}:{f['due']}",
+                {"finding": f["id"], "due": f["due"], "summary": summary},
+            )
+        )
+    review = access_due(session, policy)
+    if review.overdue:
+        due = review.due_on.isoformat()
+        found.append(
+            (
+                events.AccessReviewOverdue,
+                f"access_review_overdue:{due}",
+                {"due": due, "summary": f"the access review was due {due}"},
+            )
+        )
+    return _record_new(session, found)
+
+
+def _record_new(
+    session: Session, found: list[tuple[type[events.Event], str, dict[str, Any]]]
+) -> int:
+    """Record each (event, entity, extra) whose entity the log does not hold yet."""
+    from changegate.audit.models import AuditEvent
+
+    if not found:
+        return 0
+    entities = [entity for _, entity, _ in found]
+    known = set(
+        session.scalars(select(AuditEvent.entity_key).where(AuditEvent.entity_key.in_(entities)))
     )
     n = 0
-    for item in overdue_reviews(session, policy):
-        if f"emergency_overdue:{item.change.key}" in known:
-            continue
-        record(
-            session,
-            events.EmergencyReviewOverdue,
-            actor="system",
-            entity=f"emergency_overdue:{item.change.key}",
-            extra={
-                "change": item.change.key,
-                "due": iso(item.due),
-                "summary": (
-                    f"{item.change.key} ({item.change.title}): retrospective review due "
-                    f"{iso(item.due)} not recorded"
-                ),
-            },
-        )
-        n += 1
+    for event, entity, extra in found:
+        if entity not in known:
+            record(session, event, actor="system", entity=entity, extra=extra)
+            n += 1
     return n
 
 

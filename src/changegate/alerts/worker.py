@@ -26,11 +26,11 @@ log = logging.getLogger("changegate.alerts.worker")
 
 
 def sweep(engine: Engine, policy: Policy) -> int:
-    from changegate.alerts.service import sweep_overdue_reviews
+    from changegate.alerts.service import sweep_overdue
 
     with session_scope(engine) as s:
         s.info[POLICY_KEY] = policy
-        return sweep_overdue_reviews(s, policy)
+        return sweep_overdue(s, policy)
 
 
 def tick(engine: Engine, policy: Policy, *, worker: str) -> int:

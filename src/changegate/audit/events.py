@@ -470,6 +470,20 @@ class FindingLinked(Event):
     entity_type = "finding_link"
 
 
+class FindingPastSla(Event):
+    """An open vulnerability finding passed its SLA due date (§6, §8); recorded once per due date."""
+
+    action = "finding.past_sla"
+    entity_type = "finding_overdue"
+
+
+class AccessReviewOverdue(Event):
+    """The periodic access review passed its due date (§7, §8); recorded once per due date."""
+
+    action = "access_review.overdue"
+    entity_type = "access_review_overdue"
+
+
 ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls
     for cls in list(globals().values())
