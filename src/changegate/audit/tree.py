@@ -90,9 +90,9 @@ def append_many(session: Session, start: int, leaves: Sequence[bytes]) -> None:
     for i, leaf in enumerate(leaves):
         count = start + i + 1
         levels = (count & -count).bit_length() - 1
-        lefts = {(level, (count >> level) - 2) for level in range(levels)}
-        if lefts - made.keys():
-            made.update(read(lefts - made.keys()))
+        need = {k for k in ((lv, (count >> lv) - 2) for lv in range(levels)) if k not in made}
+        if need:
+            made.update(read(need))
         acc = leaf
         for level in range(1, levels + 1):
             acc = merkle.node(made[(level - 1, (count >> (level - 1)) - 2)], acc)
