@@ -153,8 +153,12 @@ def test_full_normal_flow_through_the_cli(db_url: str, engine: Engine) -> None:
     assert d.code == 0 and d.json()["deployment"]["version"] == "v1.4.2"
     again = cli(
         db_url, "deploy", key, "--env", "production", "--version", "v1.4.2", "--by", "carol"
-    )
-    assert again.code == 1 and "already deployed" in again.stderr
+    )  # a re-run of the same version: recognised, recorded once (issue 16)
+    assert again.code == 0 and "recorded once (a re-run)" in again.stdout
+    other = cli(
+        db_url, "deploy", key, "--env", "production", "--version", "v1.4.3", "--by", "carol"
+    )  # another version of a deployed change: the gate refuses it
+    assert other.code == 1 and "v1.4.3 is a new deployment; roll back first" in other.stderr
     rb = cli(
         db_url,
         "rollback",

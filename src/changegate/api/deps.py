@@ -129,18 +129,18 @@ def _ctx(
     raw = credentials.credentials if credentials is not None else None
     if raw is None and request.headers.get("authorization"):
         raw = "-"  # a header that is not `Bearer <token>`: malformed, not missing
-    token = _ci_token(request, state, raw)
+    token = ci_token(request, state, raw)
     with session_scope(state.engine, write=write) as session:
         session.info[POLICY_KEY] = state.policy  # the policy alerts are raised under
         if token is not None:
-            yield _pipeline(request, session, state, *token)
+            yield pipeline_ctx(request, session, state, *token)
             return
         user = authenticate(request, session, raw)
         _refuse_one_time_password(request, session, user)
         yield Ctx(session, user, state, request)
 
 
-def _ci_token(
+def ci_token(
     request: Request, state: AppState, raw: str | None
 ) -> tuple[OidcIssuer, dict[str, Any]] | None:
     """A CI job's ID token (docs/pipelines.md), verified before the transaction opens, since
@@ -155,7 +155,7 @@ def _ci_token(
     return _oidc.verify(raw, oidc, cache)
 
 
-def _pipeline(
+def pipeline_ctx(
     request: Request, session: Session, state: AppState, issuer: OidcIssuer, claims: dict[str, Any]
 ) -> Ctx:
     """The verified token's job, matched to the policy's trust rules."""

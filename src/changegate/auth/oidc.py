@@ -14,7 +14,6 @@ database: the API runs it before it opens the request's transaction.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -162,9 +161,3 @@ def verify(raw: str, oidc: Oidc, cache: JwksCache) -> tuple[OidcIssuer, dict[str
     except jwt.PyJWTError as exc:
         raise _refuse(str(exc)) from exc
     return issuer, claims
-
-
-def describe(claims: dict[str, Any]) -> str:
-    """The claims that matter, for an audit record or a message (never the signature)."""
-    keep = ("iss", "sub", "repository", "project_path", "ref", "environment", "sha", "actor")
-    return json.dumps({k: claims[k] for k in keep if k in claims}, sort_keys=True)

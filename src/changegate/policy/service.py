@@ -14,7 +14,6 @@ from changegate.audit.service import record
 from changegate.db import utcnow
 from changegate.errors import PolicyDenied
 from changegate.policy.models import PolicyVersion
-from changegate.users.models import User
 
 if TYPE_CHECKING:
     from changegate.policy.loader import LoadedPolicy

@@ -186,3 +186,15 @@ def test_bad_tokens_are_401_and_api_tokens_still_work(trusted: Trusted) -> None:
         assert r.status_code == 401 and "CI identity token refused" in r.json()["message"]
     r = gate(t, sha, t.org.token("carol"))
     assert r.status_code == 200 and r.json()["deployer"] == "carol"
+
+
+def test_the_status_a_pipeline_polls_takes_its_token(trusted: Trusted) -> None:
+    t = trusted
+    key, sha = ready(t.org)
+    headers = {"Authorization": f"Bearer {t.issuer.token(sha=sha)}"}
+    for _ in range(2):  # the second read would come from the cache; a JWT is never remembered
+        r = t.org.client.get(f"/api/changes/{key}/status", headers=headers)
+        assert r.status_code == 200, r.text
+    fork = t.issuer.token(sha=sha, repository="acme/forked-shop")
+    r = t.org.client.get(f"/api/changes/{key}/status", headers={"Authorization": f"Bearer {fork}"})
+    assert r.status_code == 403

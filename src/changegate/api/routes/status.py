@@ -13,7 +13,15 @@ from fastapi import APIRouter, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials
 
-from changegate.api.deps import AppState, Ctx, app_state, authenticate_with_token, bearer
+from changegate.api.deps import (
+    AppState,
+    Ctx,
+    app_state,
+    authenticate_with_token,
+    bearer,
+    ci_token,
+    pipeline_ctx,
+)
 from changegate.api.errors import COMMON_ERRORS
 from changegate.api.responses import StatusOut
 from changegate.api.routes.common import Key, change_for, require_read
@@ -114,14 +122,19 @@ def _status(request: Request, key: str, raw: str | None) -> Response:
     body = _cached_body(state, key, raw, _head_seq_raw(state))
     if body is not None:
         return Response(body, media_type="application/json")
+    job = ci_token(request, state, raw)  # a CI job's ID token: never remembered as a principal
     with session_scope(state.engine, write=False) as session:
         seq = head_seq(session)  # first, so what is computed is at least as new as its label
-        user, token = authenticate_with_token(request, session, raw)
-        ctx = Ctx(session, user, state, request)
-        require_read(ctx)
-        if raw:
-            who = _Principal(user.name, tuple(user.roles), token.expires_at)
-            state.cache.put(("principal", sha256_hex(raw)), seq, who)
+        if job is not None:
+            ctx = pipeline_ctx(request, session, state, *job)
+            require_read(ctx)
+        else:
+            user, token = authenticate_with_token(request, session, raw)
+            ctx = Ctx(session, user, state, request)
+            require_read(ctx)
+            if raw:
+                who = _Principal(user.name, tuple(user.roles), token.expires_at)
+                state.cache.put(("principal", sha256_hex(raw)), seq, who)
         report = status_report(session, ctx.policy, change_for(ctx, key))
     body = json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode()
     state.cache.put(body_key, seq, body, _ttl(report))
