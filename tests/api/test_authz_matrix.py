@@ -394,6 +394,14 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/policy"): Entry(every(200), 303, web=True),
     ("GET", "/audit"): Entry(every(200), 303, web=True),
     ("GET", "/dora"): Entry(every(200), 303, web=True),
+    # the auditor's area; the matrix's server has no signing key, so a package is a 409
+    ("GET", "/auditor"): Entry(only(VERIFIERS, 200), 303, web=True),
+    ("POST", "/auditor/package"): Entry(
+        only(VERIFIERS, 409),
+        303,
+        web=True,
+        body=lambda v: {"csrf": v["csrf"], "from": "2026-01-01", "to": "2026-01-02"},
+    ),
     ("GET", "/dora/chart/{name}.svg"): Entry(
         every(200), 303, url="/dora/chart/deployments.svg", web=True
     ),

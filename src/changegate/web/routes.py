@@ -16,6 +16,7 @@ from changegate.web import (
     account,
     ai_pages,
     alert_pages,
+    auditor_pages,
     change_pages,
     dora_pages,
     findings_pages,
@@ -47,6 +48,7 @@ def mount(app: FastAPI) -> None:
         access_pages,
         dora_pages,
         alert_pages,
+        auditor_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

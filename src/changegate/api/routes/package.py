@@ -32,10 +32,9 @@ def audit_package(
     size: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     seed: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> Response:
-    from changegate.audit.autosign import configured_signer
-    from changegate.audit.package.build import build_package
+    from changegate.audit.package.overview import server_package
     from changegate.audit.package.service import period
-    from changegate.errors import Conflict, InvalidInput
+    from changegate.errors import InvalidInput
 
     ctx.require("audit.verify", doing="download the auditor evidence package")
     p = period(date_from, date_to)
@@ -43,17 +42,10 @@ def audit_package(
         raise InvalidInput(
             "a sample needs both size and seed", field="seed" if seed is None else "size"
         )
-    signer, why = configured_signer(app_state(request).settings)
-    if signer is None:
-        raise Conflict(
-            f"the server has no audit signing key ({why}): set CHANGEGATE_AUDIT_KEY_FILE to a "
-            "key from `changegate audit keygen`, or build the package locally with --key"
-        )
     out = io.BytesIO()
     sample = None if size is None or seed is None else (size, seed)
-    build_package(
-        ctx.session, ctx.policy, p, out, signer=signer, actor=ctx.user.name, sample=sample
-    )
+    settings = app_state(request).settings
+    server_package(ctx.session, ctx.policy, settings, p, out, actor=ctx.user.name, sample=sample)
     name = f"changegate-{'sample' if sample else 'package'}-{date_from}-{date_to}.zip"
     return Response(
         out.getvalue(),
