@@ -400,7 +400,10 @@ class Policy(Strict, PolicyMethods):
                 self.components,
             )
             + _unknown(
-                f"{where}.environments", "environment", review.environments, self.deploy.environments
+                f"{where}.environments",
+                "environment",
+                review.environments,
+                self.deploy.environments,
             )
         )
 

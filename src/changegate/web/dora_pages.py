@@ -122,4 +122,4 @@ def _without_scripts(svg: bytes) -> bytes:
         for child in list(parent):
             if child.tag in (f"{{{ns}}}script", "script"):
                 parent.remove(child)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
