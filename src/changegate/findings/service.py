@@ -80,14 +80,18 @@ def _values(p: ParsedFinding) -> dict[str, Any]:
     return values
 
 
+def _clock(
+    policy: Policy, severity: str, start: dt.date, kev_due: dt.date | None
+) -> dt.date | None:
+    return due_date(severity, start, policy.vulnerability_sla_days, kev_due=kev_due).due
+
+
 def _due(policy: Policy, finding: Finding, kev: Mapping[str, dt.date] | None) -> None:
-    """Set ``due`` (and ``kev_due`` when a catalogue is given) from the SLA start."""
+    """Set ``due`` (and ``kev_due`` when a catalogue is given) from the SLA start: the
+    policy's days for the severity may have changed since the last import."""
     if kev is not None:
         finding.kev_due = kev_date([finding.rule_id, *finding.aliases], kev)
-    clock = due_date(
-        finding.severity, finding.sla_start, policy.vulnerability_sla_days, kev_due=finding.kev_due
-    )
-    finding.due = clock.due
+    finding.due = _clock(policy, finding.severity, finding.sla_start, finding.kev_due)
 
 
 def _new(p: ParsedFinding, scope: str, actor: str, now: dt.datetime) -> Finding:
@@ -106,21 +110,46 @@ def _new(p: ParsedFinding, scope: str, actor: str, now: dt.datetime) -> Finding:
     )
 
 
+def _next_status(status: str, vex_state: str | None) -> str:
+    """The status a finding seen again takes: a VEX statement's, else open when it was fixed
+    (it came back) or when an earlier VEX statement no longer holds, else unchanged."""
+    if vex_state in VEX_STATUS:
+        return VEX_STATUS[vex_state]
+    if status == "fixed" or status in VEX_STATUS.values():
+        return "open"
+    return status
+
+
 def _seen_again(
-    finding: Finding, p: ParsedFinding, now: dt.datetime
-) -> tuple[type[events.Event] | None, dict[str, Any]]:
-    """Apply what a re-import says to ``finding``; the event it needs and the state before."""
-    before = finding.audit_state()
+    policy: Policy,
+    finding: Finding,
+    p: ParsedFinding,
+    now: dt.datetime,
+    kev: Mapping[str, dt.date] | None,
+) -> tuple[type[events.Event], dict[str, Any]] | None:
+    """Apply what a re-import says to ``finding``: the event it needs and the state before,
+    or None when the finding is as it was (only its ``last_seen`` moves)."""
     finding.last_seen = now
-    for key, value in _values(p).items():
-        if getattr(finding, key) != value:
-            setattr(finding, key, value)
-    event: type[events.Event] | None = None
-    if p.vex_state in VEX_STATUS:
-        finding.status = VEX_STATUS[p.vex_state]
-    elif finding.status == "fixed" or finding.status in VEX_STATUS.values():
-        finding.status, finding.change_id, finding.sla_start = "open", None, now.date()
-        event = events.FindingReopened if before["status"] == "fixed" else None
+    values = _values(p)
+    status = _next_status(finding.status, p.vex_state)
+    kev_due = finding.kev_due if kev is None else kev_date([p.rule_id, *p.aliases], kev)
+    if (
+        status == finding.status
+        and kev_due == finding.kev_due
+        and all(getattr(finding, key) == value for key, value in values.items())
+        and finding.due == _clock(policy, finding.severity, finding.sla_start, kev_due)
+    ):
+        return None
+    before = finding.audit_state()
+    for key, value in values.items():
+        setattr(finding, key, value)
+    event: type[events.Event] = events.FindingUpdated
+    if status == "open" and finding.status != "open":
+        finding.change_id, finding.sla_start = None, now.date()
+        if finding.status == "fixed":
+            event = events.FindingReopened
+    finding.status, finding.updated_at = status, now
+    _due(policy, finding, kev)
     return event, before
 
 
@@ -178,11 +207,9 @@ def import_scan(
             session.add(finding)
             changed.setdefault(events.FindingOpened, []).append((finding, None, None))
             continue
-        event, before = _seen_again(finding, p, now)
-        _due(policy, finding, kev)
-        if finding.audit_state() != before:
-            finding.updated_at = now
-            changed.setdefault(event or events.FindingUpdated, []).append((finding, before, None))
+        again = _seen_again(policy, finding, p, now, kev)
+        if again is not None:
+            changed.setdefault(again[0], []).append((finding, again[1], None))
     batch.new = len(changed.get(events.FindingOpened, []))
     batch.reopened = len(changed.get(events.FindingReopened, []))
     for event, rows in changed.items():
