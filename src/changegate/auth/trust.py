@@ -114,6 +114,7 @@ def pipeline_identity(
 ) -> tuple[User, Pipeline]:
     """The service identity a verified token acts as, and what the token says about the job."""
     from sqlalchemy import select
+    from sqlalchemy.orm.attributes import set_committed_value
 
     from changegate.users.models import User
     from changegate.users.service import user_for_login
@@ -142,6 +143,10 @@ def pipeline_identity(
         rule=index,
         environments=tuple(rule.environments),
     )
+    # for this request the identity holds the rule's roles only, wherever a service checks
+    # them (they re-read the user through this session); loaded, never marked dirty: the
+    # user's stored roles are untouched
+    set_committed_value(user, "roles", list(pipeline.roles))
     return user, pipeline
 
 

@@ -198,3 +198,19 @@ def test_the_status_a_pipeline_polls_takes_its_token(trusted: Trusted) -> None:
     fork = t.issuer.token(sha=sha, repository="acme/forked-shop")
     r = t.org.client.get(f"/api/changes/{key}/status", headers={"Authorization": f"Bearer {fork}"})
     assert r.status_code == 403
+
+
+def test_the_rule_s_roles_bind_the_services_too(trusted: Trusted) -> None:
+    """Attack: a feature-branch job (its rule grants ci only) rolls production back through a
+    service that checks the acting user's roles itself; ci-bot holds deployer, the job not."""
+    t = trusted
+    key, sha = ready(t.org)
+    assert deploy(t, sha, t.issuer.token(sha=sha)).status_code == 201
+    feature = t.issuer.token(sha=sha, ref="refs/heads/feature/x")
+    body = {"env": "production", "to": "v0", "reason": "from a branch"}
+    r = call(t, f"/api/changes/{key}/rollback", body, feature)
+    assert r.status_code == 403 and "may not roll back" in r.json()["message"], r.text
+    roles = t.org.client.get(
+        "/api/me", headers={"Authorization": f"Bearer {t.org.token('ci-bot')}"}
+    )
+    assert roles.json()["roles"] == ["ci", "deployer"]  # the narrowing is never written
