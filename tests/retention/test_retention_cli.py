@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.remote_parity import pair, run_remote, same
+from tests.api.remote_parity import HEAVY, pair, remote_process, run_remote, same
 from tests.cli_runner import Run, cli
 
 __all__ = ["pair"]
@@ -48,3 +48,20 @@ def test_retention_commands_locally_and_remotely(
     ):
         actions = [row["action"] for row in log.json()]
         assert actions[-2:] == ["retention.hold_placed", "retention.hold_released"]
+
+
+def test_remote_retention_commands_import_no_database_or_web_framework(
+    pair: tuple[str, str, dict[str, str]],
+) -> None:
+    """`audit retention` and `change hold` against a server as fresh processes: none imports
+    SQLAlchemy, FastAPI, Pydantic or Rich; `backup` refuses to run against a server."""
+    _, base, tokens = pair
+    for args in (
+        ("audit", "retention", "--json"),
+        ("change", "hold", "CHG-999", "--reason", "x", "--by", "ada"),
+    ):
+        r, loaded = remote_process(base, tokens["ada"], *args)
+        assert r.returncode in (0, 1, 2) and "Traceback" not in r.stderr, r.stderr[-2000:]
+        assert not loaded & HEAVY, (args, loaded & HEAVY)
+    r, _ = remote_process(base, tokens["ada"], "backup", "--out", "/nonexistent/x.db")
+    assert r.returncode == 2 and "CHANGEGATE_URL" in r.stderr
