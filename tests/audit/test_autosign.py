@@ -154,3 +154,30 @@ def test_the_key_from_the_environment_or_none(tmp_path: Path) -> None:
     assert none is None and "CHANGEGATE_AUDIT_KEY_FILE" in why
     with pytest.raises(InvalidInput, match="CHANGEGATE_AUDIT_KEY: not a signing key"):
         configured_signer(Settings(audit_key="PRIVATE+KEY+x+00+AAAA"))
+
+
+def test_due_after_n_events_or_t_minutes_with_new_events(engine: Engine) -> None:
+    import datetime as dt
+
+    from changegate.audit.autosign import due, sign_if_due
+    from changegate.audit.checkpoint import SignerKey
+    from changegate.db import utcnow
+    from tests.factories import DEFAULT
+
+    policy, signer = DEFAULT.policy, SignerKey.generate("cg.test/audit")
+    rule = policy.audit_checkpoints
+    later = utcnow() + dt.timedelta(minutes=rule.every_minutes, seconds=1)
+
+    def check(now: dt.datetime) -> bool:
+        with session_scope(engine, write=False) as s:
+            return due(s, policy, signer.name, now)
+
+    make_team(engine)  # fewer events than every_events
+    assert not check(utcnow()) and check(later)
+    with session_scope(engine) as s:
+        assert sign_if_due(s, policy, signer, now=utcnow()) is None
+        assert sign_if_due(s, policy, signer, now=later) is not None
+        assert sign_if_due(s, policy, signer, now=later) is None  # the same head: once
+    assert not check(later + dt.timedelta(days=1))  # nothing new since
+    make_change(engine)
+    assert not check(utcnow()) and check(later + dt.timedelta(minutes=rule.every_minutes))
