@@ -103,7 +103,7 @@ def alerts_deliver(run: Run, once: bool) -> None:
     (CHANGEGATE_ALERT_WEBHOOK_URL, CHANGEGATE_ALERT_CONFIG), retrying with backoff. Runs
     against the database (`changegate serve` runs one too). Local only.
 
-    Example: CHANGEGATE_ALERT_WEBHOOK_URL=https://hooks.example/cg changegate alerts deliver --once
+    Example: changegate alerts deliver --once
     """
     from changegate.cli.local.alerts import LocalAlerts
 
