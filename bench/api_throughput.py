@@ -1,22 +1,32 @@
 """API throughput: requests per second and p50/p99 latency of the changegate server.
 
-Starts, on 127.0.0.1 only, the changegate app and a bare FastAPI app with the same uvicorn
-settings, each in its own process, and drives them with a load generator in a third process
-(asyncio, keep-alive HTTP/1.1, a fixed number of connections, bounded in requests and time):
+Starts, on 127.0.0.1 only, the changegate app (one process, or two separate processes sharing
+the database) and a floor app with the same uvicorn settings, each in its own process, and
+drives them with a load generator in another process (asyncio, keep-alive HTTP/1.1, a fixed
+number of connections, bounded in requests and time):
 
 - ``GET /bare``: a FastAPI endpoint returning a constant (the floor set by FastAPI + uvicorn),
+- ``POST /chain``: the write floor: one SHA-256 hash-chained row appended per request to a
+  SQLite file (read the head, hash, insert, commit; what ``audit.record`` does and nothing else),
 - ``GET /api/changes/CHG-1/status``: authenticated, the requirement evaluation of a change,
-- ``POST /api/changes/CHG-n/approve``: authenticated, an approval (a write, audited, committed).
+- ``POST /api/changes/CHG-1/evidence/junit``: authenticated, a test-result upload,
+- ``POST /api/changes/CHG-n/approve``: authenticated, an approval (a write, audited, committed),
+- the pipeline mix of ``bench/load.py`` (status, evidence upload, gate, deploy on pipelines'
+  connections; change list, a change, the audit log and approvals on reviewers').
 
-Then it times a remote-mode ``changegate gate`` as a fresh process (the CI pipeline's call).
+On SQLite and on PostgreSQL (a throwaway cluster started as tests/pg.py does), each with one
+and two server processes (``--db``, ``--processes``). Then it times a remote-mode
+``changegate gate`` as a fresh process (the CI pipeline's call). Figures only, no assertions.
 
     python bench/api_throughput.py [--seconds 5] [--connections 16] [--approvals 600]
+        [--db sqlite,postgres] [--processes 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -26,18 +36,47 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
+UVICORN_OPTS = ["--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
 BARE_APP = """
+import hashlib, os, sqlite3, threading
 from fastapi import FastAPI
 app = FastAPI()
+DB = os.environ["FLOOR_DB"]
+LOCK = threading.Lock()
+with sqlite3.connect(DB) as c:
+    c.execute("PRAGMA journal_mode=WAL")
+    c.execute("CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, data BLOB, hash BLOB)")
+local = threading.local()
+
+def conn() -> sqlite3.Connection:
+    if not hasattr(local, "c"):
+        local.c = sqlite3.connect(DB, timeout=60, isolation_level=None)
+        local.c.execute("PRAGMA synchronous=NORMAL")
+    return local.c
 
 @app.get("/bare")
 async def bare() -> dict[str, bool]:
     return {"ok": True}
+
+@app.post("/chain")
+def chain(body: dict) -> dict[str, int]:
+    data = repr(sorted(body.items())).encode()
+    c = conn()
+    with LOCK:
+        c.execute("BEGIN IMMEDIATE")
+        row = c.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = row if row else (0, bytes(32))
+        digest = hashlib.sha256(prev + hashlib.sha256(data).digest()).digest()
+        c.execute("INSERT INTO log VALUES (?, ?, ?)", (seq + 1, data, digest))
+        c.execute("COMMIT")
+    return {"seq": seq + 1}
 """
 
 
@@ -85,8 +124,16 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     deadline = start + spec["seconds"]
     await asyncio.gather(
         *(
-            _worker(spec["host"], spec["port"], requests, next_index, deadline, latencies, statuses)
-            for _ in range(spec["connections"])
+            _worker(
+                spec["host"],
+                spec["ports"][i % len(spec["ports"])],
+                requests,
+                next_index,
+                deadline,
+                latencies,
+                statuses,
+            )
+            for i in range(spec["connections"])
         )
     )
     elapsed = time.perf_counter() - start
@@ -141,10 +188,12 @@ def request(method: str, path: str, port: int, token: str | None = None, body: A
     return "\r\n".join(lines) + "\r\n\r\n" + data
 
 
-def run_load(port: int, requests: list[str], seconds: float, connections: int) -> dict[str, Any]:
+def run_load(
+    port: int | list[int], requests: list[str], seconds: float, connections: int
+) -> dict[str, Any]:
     spec = {
         "host": "127.0.0.1",
-        "port": port,
+        "ports": port if isinstance(port, list) else [port],
         "requests": requests,
         "seconds": seconds,
         "connections": connections,
@@ -186,6 +235,7 @@ def seed(db_url: str, approvals: int) -> dict[str, str]:
             ("alice", ["engineer"]),
             ("bob", ["engineer"]),
             ("carol", ["deployer"]),
+            ("dave", ["deployer", "ci"]),  # bench/load.py's pipeline user
         ):
             add_user(s, policy, name=name, roles=roles)
             tokens[name] = create_token(s, user=name, actor="system")[1]
@@ -227,120 +277,215 @@ def time_process(cmd: list[str], env: dict[str, str], runs: int) -> float:
     return statistics.median(times) * 1000
 
 
+@contextmanager
+def database(kind: str, tmp: Path, index: int) -> Iterator[str]:
+    """A fresh database URL of ``kind``: a SQLite file, or a database in the PostgreSQL cluster
+    started once for the run."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / f'bench-{index}.db'}"
+        return
+    from sqlalchemy import text
+
+    from changegate.db import make_engine
+
+    admin = make_engine(PG[0], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE bench_{index}"))
+    admin.dispose()
+    yield PG[0].rsplit("/", 1)[0] + f"/bench_{index}"
+
+
+#: the PostgreSQL cluster's URL, once started
+PG: list[str] = []
+
+
+def start_app(
+    env: dict[str, str], processes: int
+) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    """``processes`` separate changegate servers on one database, each on its own port."""
+    procs, ports = [], []
+    for _ in range(processes):
+        port = free_port()
+        cmd = [PY, "-m", "uvicorn", "changegate.api.app:app_from_env", "--factory"]
+        procs.append(start([*cmd, "--port", str(port), *UVICORN_OPTS], env, HERE.parent))
+        ports.append(port)
+    for port in ports:
+        wait_http(port, "/healthz")
+    return procs, ports
+
+
+def measure_app(ports: list[int], tokens: dict[str, str], opts: Any) -> dict[str, dict[str, Any]]:
+    """The status read, an evidence upload and approvals at ``opts.connections``."""
+    results: dict[str, dict[str, Any]] = {}
+    c, n = opts.connections, 200_000
+    status = request("GET", "/api/changes/CHG-1/status", ports[0], tokens["bob"])
+    run_load(ports, [status] * 2000, 1, c)
+    results["GET /api/changes/{id}/status"] = run_load(ports, [status] * n, opts.seconds, c)
+    junit = (HERE.parent / "tests" / "data" / "junit_pass.xml").read_bytes()
+    upload = {"filename": "j.xml", "content_base64": base64.b64encode(junit).decode()}
+    evidence = request(
+        "POST", "/api/changes/CHG-1/evidence/junit", ports[0], tokens["alice"], upload
+    )
+    results["POST .../evidence/junit"] = run_load(ports, [evidence] * n, opts.seconds, c)
+    approvals = [
+        request("POST", f"/api/changes/CHG-{i}/approve", ports[0], tokens["bob"], {"comment": "ok"})
+        for i in range(2, opts.approvals + 2)
+    ]
+    results["POST /api/changes/{id}/approve"] = run_load(ports, approvals, opts.seconds, c)
+    return results
+
+
+def measure_floors(tmp: Path, env: dict[str, str], opts: Any) -> dict[str, dict[str, Any]]:
+    (tmp / "bare_app.py").write_text(BARE_APP)
+    port = free_port()
+    floor_env = env | {"FLOOR_DB": str(tmp / "floor.db")}
+    cmd = [PY, "-m", "uvicorn", "bare_app:app", "--port", str(port), *UVICORN_OPTS]
+    proc = start(cmd, floor_env, tmp)
+    try:
+        wait_http(port, "/bare")
+        c, n = opts.connections, 200_000
+        bare = request("GET", "/bare", port)
+        run_load(port, [bare] * 2000, 1, c)
+        out = {"GET /bare (FastAPI floor)": run_load(port, [bare] * n, opts.seconds, c)}
+        chain = request("POST", "/chain", port, body={"actor": "bench", "action": "x"})
+        out["POST /chain (write floor)"] = run_load(port, [chain] * n, opts.seconds, c)
+        return out
+    finally:
+        stop([proc])
+
+
+def pipeline_mix(ports: list[int], tokens: dict[str, str], opts: Any) -> None:
+    """bench/load.py's pipelines and reviewers against the first server (its own process)."""
+    args = ["--url", f"http://127.0.0.1:{ports[-1]}", "--token", tokens["dave"]]
+    args += ["--reviewer-token", tokens["bob"], "--seconds", str(opts.seconds)]
+    args += ["--connections", str(opts.connections), "--max-requests", "100000"]
+    args += ["--approvals", "100"]
+    out = subprocess.run(
+        [PY, str(HERE / "load.py"), *args], capture_output=True, text=True, timeout=900
+    )
+    lines = out.stdout.splitlines()
+    print("\n".join(lines[1:]) if out.returncode == 0 else out.stderr[-2000:])
+
+
+def show(title: str, results: dict[str, dict[str, Any]]) -> None:
+    print(f"\n{title}\n")
+    print(f"{'endpoint':34} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    for name, r in results.items():
+        print(
+            f"{name:34} {r['requests']:>9} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} "
+            f"{r['p99_ms']:>8.2f}  {r['statuses']}"
+        )
+
+
+def ratios(results: dict[str, dict[str, Any]], floors: dict[str, dict[str, Any]]) -> None:
+    bare = floors["GET /bare (FastAPI floor)"]["rps"] or 1.0
+    chain = floors["POST /chain (write floor)"]["rps"] or 1.0
+    status = results["GET /api/changes/{id}/status"]["rps"]
+    print(f"\nstatus / bare: {status / bare:.0%} (target: at least 50%)")
+    for name in ("POST /api/changes/{id}/approve", "POST .../evidence/junit"):
+        r = results[name]
+        print(
+            f"{name} / write floor: {r['rps'] / chain:.0%}, p99 {r['p99_ms']:.0f} ms "
+            "(target: at least 25%, p99 under 250 ms on SQLite)"
+        )
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def gate_timing(port: int, env: dict[str, str], token: str, runs: int) -> None:
+    # as `pip install` leaves a package: compiled (this machine sets PYTHONDONTWRITEBYTECODE,
+    # which would make every fresh process compile changegate's modules from source)
+    subprocess.run(
+        [PY, "-m", "compileall", "-q", str(HERE.parent / "src" / "changegate")], check=False
+    )
+    cg = str(Path(PY).with_name("changegate"))
+    remote_env = env | {"CHANGEGATE_URL": f"http://127.0.0.1:{port}", "CHANGEGATE_TOKEN": token}
+    gate = [cg, "gate", "CHG-1", "--env", "production", "--deployer", "carol"]
+    human = time_process(gate, remote_env, runs)
+    as_json = time_process([*gate, "--json"], remote_env, runs)
+    floor = time_process([PY, "-c", "pass"], env, runs)
+    print(f"\nremote `changegate gate` as a fresh process, median of {runs}:")
+    print(f"  human output (Rich table)  {human:7.1f} ms")
+    print(f"  --json                     {as_json:7.1f} ms   (target: under 150 ms)")
+    print(f"  python -c pass             {floor:7.1f} ms   (interpreter start, the floor)")
+
+
+def server_env(db_url: str, tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("CHANGEGATE_URL", None)
+    return env | {
+        "CHANGEGATE_DB": db_url,
+        "CHANGEGATE_SECRET_KEY": "bench-" + "s" * 40,
+        "CHANGEGATE_DATA_DIR": str(tmp),
+        "CHANGEGATE_COOKIE_SECURE": "true",
+        "CHANGEGATE_ALERT_WORKER": "0",
+    }
+
+
+def one_setup(kind: str, processes: int, index: int, tmp: Path, opts: Any) -> dict[str, Any]:
+    with database(kind, tmp, index) as db_url:
+        print(f"\nseeding {opts.approvals + 1} changes in {kind} ...", flush=True)
+        tokens = seed(db_url, opts.approvals)
+        env = server_env(db_url, tmp)
+        procs, ports = start_app(env, processes)
+        try:
+            results = measure_app(ports, tokens, opts)
+            show(f"{kind}, {processes} server process(es), {opts.connections} connections", results)
+            print(f"\npipeline mix (bench/load.py), {kind}, {processes} process(es):")
+            pipeline_mix(ports, tokens, opts)
+            if index == 0 and opts.runs:
+                gate_timing(ports[0], env, tokens["carol"], opts.runs)
+        finally:
+            stop(procs)
+        return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--approvals", type=int, default=600, help="changes prepared to approve")
     parser.add_argument("--runs", type=int, default=21, help="fresh processes for the gate timing")
+    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--processes", default="1,2", help="server processes, e.g. 1,2")
     opts = parser.parse_args()
-
+    sys.path.insert(0, str(HERE.parent))
     tmp = Path(tempfile.mkdtemp(prefix="changegate-bench-"))
-    procs: list[subprocess.Popen[bytes]] = []
     try:
-        db_url = f"sqlite:///{tmp / 'bench.db'}"
-        print(f"seeding {opts.approvals + 1} changes in {db_url} ...", flush=True)
-        tokens = seed(db_url, opts.approvals)
-        (tmp / "bare_app.py").write_text(BARE_APP)
-        env = dict(os.environ)
-        env.pop("CHANGEGATE_URL", None)
-        env |= {
-            "CHANGEGATE_DB": db_url,
-            "CHANGEGATE_SECRET_KEY": "bench-" + "s" * 40,
-            "CHANGEGATE_DATA_DIR": str(tmp),
-            "CHANGEGATE_COOKIE_SECURE": "true",
-        }
-        uvicorn_opts = ["--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
-        app_port, bare_port = free_port(), free_port()
-        procs.append(
-            start(
-                [
-                    PY,
-                    "-m",
-                    "uvicorn",
-                    "changegate.api.app:app_from_env",
-                    "--factory",
-                    "--port",
-                    str(app_port),
-                    *uvicorn_opts,
-                ],
-                env,
-                HERE.parent,
-            )
-        )
-        procs.append(
-            start(
-                [PY, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port), *uvicorn_opts],
-                env,
-                tmp,
-            )
-        )
-        wait_http(app_port, "/healthz")
-        wait_http(bare_port, "/bare")
+        with ExitStack() as stack:
+            floors = measure_floors(tmp, server_env("sqlite://", tmp), opts)
+            show(f"floors, {opts.connections} connections", floors)
+            index, table = 0, []
+            for kind in opts.db.split(","):
+                if kind == "postgres" and not PG:
+                    from tests.pg import cluster
 
-        n = 200_000
-        results: dict[str, dict[str, Any]] = {}
-        warm = [request("GET", "/bare", bare_port)] * 2000
-        run_load(bare_port, warm, 1, opts.connections)
-        results["GET /bare (FastAPI floor)"] = run_load(
-            bare_port, [request("GET", "/bare", bare_port)] * n, opts.seconds, opts.connections
-        )
-        status = request("GET", "/api/changes/CHG-1/status", app_port, tokens["bob"])
-        run_load(app_port, [status] * 2000, 1, opts.connections)
-        results["GET /api/changes/{id}/status"] = run_load(
-            app_port, [status] * n, opts.seconds, opts.connections
-        )
-        approvals = [
-            request(
-                "POST", f"/api/changes/CHG-{i}/approve", app_port, tokens["bob"], {"comment": "ok"}
-            )
-            for i in range(2, opts.approvals + 2)
-        ]
-        results["POST /api/changes/{id}/approve"] = run_load(
-            app_port, approvals, opts.seconds, opts.connections
-        )
-
-        print(
-            f"\n{opts.connections} connections, up to {opts.seconds:g} s each, SQLite, 1 worker\n"
-        )
-        print(f"{'endpoint':34} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  statuses")
-        for name, r in results.items():
-            print(
-                f"{name:34} {r['requests']:>9} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} "
-                f"{r['p99_ms']:>8.2f}  {r['statuses']}"
-            )
-        bare_rps = results["GET /bare (FastAPI floor)"]["rps"]
-        status_rps = results["GET /api/changes/{id}/status"]["rps"]
-        ratio = status_rps / bare_rps if bare_rps else 0.0
-        print(f"\nstatus / bare throughput: {ratio:.0%} (target: at least 50%)")
-
-        # as `pip install` leaves a package: compiled (this machine sets PYTHONDONTWRITEBYTECODE,
-        # which would make every fresh process compile changegate's modules from source)
-        subprocess.run(
-            [PY, "-m", "compileall", "-q", str(HERE.parent / "src" / "changegate")], check=False
-        )
-        cg = str(Path(PY).with_name("changegate"))
-        remote_env = env | {
-            "CHANGEGATE_URL": f"http://127.0.0.1:{app_port}",
-            "CHANGEGATE_TOKEN": tokens["carol"],
-        }
-        gate = [cg, "gate", "CHG-1", "--env", "production", "--deployer", "carol"]
-        human = time_process(gate, remote_env, opts.runs)
-        as_json = time_process([*gate, "--json"], remote_env, opts.runs)
-        floor = time_process([PY, "-c", "pass"], env, opts.runs)
-        print(f"\nremote `changegate gate` as a fresh process, median of {opts.runs}:")
-        print(f"  human output (Rich table)  {human:7.1f} ms")
-        print(f"  --json                     {as_json:7.1f} ms   (target: under 150 ms)")
-        print(f"  python -c pass             {floor:7.1f} ms   (interpreter start, the floor)")
+                    PG.append(stack.enter_context(cluster()))
+                for processes in (int(p) for p in opts.processes.split(",")):
+                    results = one_setup(kind, processes, index, tmp, opts)
+                    ratios(results, floors)
+                    table.append((kind, processes, results))
+                    index += 1
+            summary(table)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def summary(table: list[tuple[str, int, dict[str, dict[str, Any]]]]) -> None:
+    print("\nreq/s by setup (p99 ms)")
+    for kind, processes, results in table:
+        cells = "  ".join(
+            f"{name.split()[1]}: {r['rps']:.0f} ({r['p99_ms']:.0f})" for name, r in results.items()
+        )
+        print(f"  {kind:8} x{processes}  {cells}")
 
 
 if __name__ == "__main__":

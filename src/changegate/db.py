@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from changegate.errors import DatabaseBusy, NotInitialised
 
 #: Alembic head revision this code expects. Checked without importing Alembic.
-SCHEMA_REVISION = "0015"
+SCHEMA_REVISION = "0016"
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

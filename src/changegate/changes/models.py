@@ -4,7 +4,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from changegate.db import Base, UTCDateTime, iso
@@ -29,6 +29,11 @@ CONTENT_FIELDS = (
 
 class Change(Base):
     __tablename__ = "changes"
+    #: the change list's keyset pages (changes/listing.py), newest or oldest first
+    __table_args__ = (
+        Index("ix_changes_created_at_id", "created_at", "id"),
+        Index("ix_changes_updated_at_id", "updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))

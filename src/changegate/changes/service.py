@@ -37,19 +37,6 @@ def get_change(session: Session, key: str, *, lock: bool = False) -> Change:
     return change
 
 
-def list_changes(session: Session, *, state: str | None = None) -> list[Change]:
-    stmt = select(Change).order_by(Change.id)
-    if state:
-        from changegate.changes.lifecycle import STATES
-
-        if state not in STATES:
-            raise InvalidInput(
-                f"unknown state {state!r}; states: {', '.join(STATES)}", field="state"
-            )
-        stmt = stmt.where(Change.state == state)
-    return list(session.scalars(stmt))
-
-
 def _validate(policy: Policy, fields: dict[str, Any]) -> None:
     """Check values against the policy; every problem is reported at once."""
     problems: list[tuple[str, str]] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import click
@@ -31,7 +31,10 @@ class Backend(Protocol):
     def submit(self, change: str, by: str) -> dict[str, Any]: ...
     def close(self, change: str, by: str) -> dict[str, Any]: ...
     def show(self, change: str) -> dict[str, Any]: ...
-    def changes(self, state: str | None) -> list[dict[str, Any]]: ...
+    def changes(
+        self, query: dict[str, str | None], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+    def stream(self, query: dict[str, str | None], per_page: int) -> Iterator[dict[str, Any]]: ...
     def status(self, change: str) -> dict[str, Any]: ...
 
 
@@ -190,21 +193,61 @@ def change_show(run: Run, change: str) -> None:
     run.emit(out, human)
 
 
+LIST_COLUMNS = ["id", "state", "change_class", "category", "title", "author"]
+
+
 @command(change, "list")
 @click.option("--state", help="Only changes in this state.")
-def change_list(run: Run, state: str | None) -> None:
-    """List changes.
+@click.option("--class", "change_class", help="Only this class: standard, normal, emergency.")
+@click.option("--category", help="Only this category.")
+@click.option("--author", help="Only changes this person created.")
+@click.option("--environment", help="Only changes deployed to this environment.")
+@click.option("--since", help="Created at or after, e.g. 2026-11-01 or 2026-11-01T14:00Z.")
+@click.option("--until", help="Created before, e.g. 2026-12-01.")
+@click.option("--search", "q", help="Text in the title (case-insensitive).")
+@click.option(
+    "--sort",
+    type=click.Choice(["-created", "created", "-updated", "updated"]),
+    default="-created",
+    show_default=True,
+    help="created or updated; a leading - is newest first.",
+)
+@click.option("--limit", type=int, help="Changes per page (default 50; with --all, 500).")
+@click.option("--cursor", help="Where the previous page ended (printed on stderr).")
+@click.option("--all", "every", is_flag=True, help="Every matching change, streamed page by page.")
+def change_list(
+    run: Run, limit: int | None, cursor: str | None, every: bool, **query: str | None
+) -> None:
+    """List changes, newest first, a page at a time; the next page's --cursor goes to stderr.
+    With --all --json: one JSON object per line (JSON lines), memory flat however many.
 
-    Example: changegate change list --state submitted
+    Example: changegate change list --state submitted --environment production --limit 20
     """
-    rows = backend(run).changes(state)
+    query["class"] = query.pop("change_class")
+    if every:
+        _stream(run, backend(run).stream(query, 500 if limit is None else limit))
+        return
+    rows, more = backend(run).changes(query, 50 if limit is None else limit, cursor)
 
     def human() -> None:
         from changegate.cli.render import show_rows
 
-        show_rows("changes", rows, ["id", "state", "change_class", "category", "title", "author"])
+        show_rows("changes", rows, LIST_COLUMNS)
 
     run.emit(rows, human)
+    if more:
+        click.echo(f"more: add --cursor {more} for the next page", err=True)
+
+
+def _stream(run: Run, rows: Iterator[dict[str, Any]]) -> None:
+    import json
+    import sys
+
+    for row in rows:
+        if run.json:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write("\t".join(str(row.get(c) or "") for c in LIST_COLUMNS) + "\n")
 
 
 @command(None, "status")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from changegate.api.list_query import ChangeQuery
 from changegate.changes import permissions
 from changegate.changes import service as changes
 from changegate.changes.models import Change
@@ -34,9 +35,8 @@ DONE = {
 
 @router.get("/")
 def dashboard(request: Request, ctx: WebRead) -> Response:
-    from changegate.web.views import dashboard as gather
-
     from changegate.obligations.service import obligations
+    from changegate.web.views import dashboard as gather
 
     ctx.require("change.read", doing="read changes")
     owed = obligations(ctx.session, ctx.policy, ctx.app.loaded.digest, may=ctx.allowed)
@@ -48,20 +48,38 @@ def dashboard(request: Request, ctx: WebRead) -> Response:
 def change_list(
     request: Request,
     ctx: WebRead,
-    state: str | None = Query(default=None, max_length=20),
+    query: Annotated[ChangeQuery, Query()],
     mine: bool = False,
 ) -> Response:
+    """A page of changes with the filters form; the page links keep the filters."""
+    from urllib.parse import urlencode
+
+    from changegate.changes.listing import DEFAULT_LIMIT, list_page
+
     ctx.require("change.read", doing="read changes")
-    rows = changes.list_changes(ctx.session, state=state or None)
     if mine:
-        rows = [c for c in rows if c.author == ctx.user.name]
-    rows.reverse()
-    return render(
-        request,
-        "changes.html",
-        {"changes": rows, "state": state or "", "mine": mine},
-        ctx=ctx,
-    )
+        query = query.model_copy(update={"author": ctx.user.name})
+    filters = query.to_filter()
+    page = list_page(ctx.session, filters, sort=query.sort, limit=query.limit, cursor=query.cursor)
+    kept: dict[str, Any] = filters.given()
+    kept |= {"sort": query.sort} if query.sort != "-created" else {}
+    kept |= {"limit": query.limit} if query.limit != DEFAULT_LIMIT else {}
+    if mine:
+        kept = {k: v for k, v in kept.items() if k != "author"} | {"mine": "true"}
+
+    def link(cursor: str | None) -> str | None:
+        return "/changes?" + urlencode(kept | {"cursor": cursor}) if cursor else None
+
+    context = {
+        "changes": page.rows,
+        "state": query.state or "",
+        "mine": mine,
+        "q": query.model_dump(by_alias=True, exclude={"cursor"}),
+        "next": link(page.next),
+        "prev": link(page.prev),
+        "first": "/changes?" + urlencode(kept) if query.cursor else None,
+    }
+    return render(request, "changes.html", context, ctx=ctx)
 
 
 def _change(ctx: WebCtx, key: str, *, lock: bool = False) -> Change:

@@ -32,6 +32,10 @@ def policy_page(request: Request, ctx: WebRead) -> Response:
     )
 
 
+#: events per page of the audit log; older ones are a link away (keyset on seq)
+AUDIT_PAGE = 200
+
+
 @router.get("/audit")
 def audit_page(
     request: Request,
@@ -41,7 +45,10 @@ def audit_page(
     action: str = Query(default="", max_length=100),
     since: str = Query(default="", max_length=40),
     until: str = Query(default="", max_length=40),
+    before: int | None = Query(default=None, ge=1, le=2**62),
 ) -> Response:
+    from urllib.parse import urlencode
+
     from changegate.audit.events import ALL_EVENTS
     from changegate.audit.service import search
     from changegate.audit.timebounds import parse_bound
@@ -71,12 +78,22 @@ def audit_page(
             action=action.strip() or None,
             since=bounds.get("since"),
             until=bounds.get("until"),
-            limit=300,
+            limit=AUDIT_PAGE,
+            before_seq=before,
         )
+    )
+    q = {"change": change, "actor": actor, "action": action, "since": since, "until": until}
+    kept = {k: v for k, v in q.items() if v}
+    older = (
+        "/audit?" + urlencode(kept | {"before": entries[0].seq})
+        if len(entries) == AUDIT_PAGE
+        else None
     )
     context = {
         "entries": list(reversed(entries)),
-        "q": {"change": change, "actor": actor, "action": action, "since": since, "until": until},
+        "q": q,
+        "older": older,
+        "newest": "/audit?" + urlencode(kept) if before else None,
         "errors": errors,
         "actions": sorted({e.action for e in ALL_EVENTS}),
         "may_verify": ctx.allowed("audit.verify"),

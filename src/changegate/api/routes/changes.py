@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import ValidationError
 
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.list_query import ChangeQuery
 from changegate.api.responses import ChangeByCommitOut, ChangeDetailOut, ChangeOut
 from changegate.api.routes.common import (
     Key,
@@ -35,10 +36,34 @@ created = creates(router)
 @router.get("", response_model=list[ChangeOut], summary="List changes (change list)")
 def list_changes(
     ctx: ReadCtx,
-    state: str | None = Query(default=None, max_length=20, description="Only this state"),
-) -> list[dict[str, Any]]:
+    request: Request,
+    filters: Annotated[ChangeQuery, Query()],
+) -> Response:
+    """A page of changes, newest first unless ``sort`` says otherwise. The next and previous
+    pages' URLs are in the ``Link`` header (``rel="next"``, ``rel="prev"``, as GitHub's API
+    does); no ``rel="next"`` on the last page.
+
+    The rows are ``Change.audit_state()``, which is ``ChangeOut`` field for field: they are
+    sent as they are rather than validated again (half the time of a 50-row page)."""
+    from fastapi.responses import JSONResponse
+
+    from changegate.changes.listing import list_page
+
     require_read(ctx)
-    return [c.audit_state() for c in changes.list_changes(ctx.session, state=state)]
+    page = list_page(
+        ctx.session,
+        filters.to_filter(),
+        sort=filters.sort,
+        limit=filters.limit,
+        cursor=filters.cursor,
+    )
+    links = [
+        f'<{request.url.include_query_params(cursor=c)}>; rel="{rel}"'
+        for rel, c in (("next", page.next), ("prev", page.prev))
+        if c
+    ]
+    headers = {"Link": ", ".join(links)} if links else None
+    return JSONResponse([c.audit_state() for c in page.rows], headers=headers)
 
 
 @created("", ChangeOut, "Create a change as a draft (change new)")

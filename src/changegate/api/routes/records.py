@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from changegate.api.deps import ReadCtx
@@ -78,6 +78,9 @@ def audit_events(
     before: int | None = Query(
         default=None, ge=1, le=2**62, description="Only events before this sequence number"
     ),
+    *,
+    request: Request,
+    response: Response,
 ) -> list[dict[str, Any]]:
     from changegate.audit.service import search
     from changegate.audit.timeline_rows import timeline_rows
@@ -98,6 +101,9 @@ def audit_events(
         limit=limit,
         before_seq=before,
     )
+    if len(entries) == limit:  # older events may match: the next page ends before this one
+        url = request.url.include_query_params(before=entries[0].seq)
+        response.headers["Link"] = f'<{url}>; rel="next"'
     return timeline_rows(entries)
 
 

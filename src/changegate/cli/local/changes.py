@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from changegate.cli.local.base import LocalBackend
@@ -77,11 +78,23 @@ class LocalChanges(LocalBackend):
         with self.tx(write=False) as (s, pol):
             return change_report(s, pol, get_change(s, change))
 
-    def changes(self, state: str | None) -> list[dict[str, Any]]:
-        from changegate.changes.service import list_changes
+    def changes(
+        self, query: dict[str, str | None], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        from changegate.changes.listing import ChangeFilter, list_page
 
+        filters = ChangeFilter.from_query(query)
         with self.tx(write=False) as (s, _):
-            return [c.audit_state() for c in list_changes(s, state=state)]
+            page = list_page(s, filters, sort=query.get("sort"), limit=limit, cursor=cursor)
+            return [c.audit_state() for c in page.rows], page.next
+
+    def stream(self, query: dict[str, str | None], per_page: int) -> Iterator[dict[str, Any]]:
+        from changegate.changes.listing import ChangeFilter, iter_changes
+
+        filters = ChangeFilter.from_query(query)
+        with self.tx(write=False) as (s, _):
+            for c in iter_changes(s, filters, sort=query.get("sort"), page_size=per_page):
+                yield c.audit_state()
 
     def status(self, change: str) -> dict[str, Any]:
         from changegate.changes.service import get_change

@@ -1,0 +1,245 @@
+"""Lists on a year of history: 10,000 changes and 100,000 audit events.
+
+Times, in one run against a real server process on that database (one connection, requests one
+after another, the median of ``--repeat``):
+
+- ``GET /healthz``: a single-row read (the schema revision), the floor,
+- the web page ``/changes`` (first page, 50 rows) and ``GET /api/changes`` (first page, and a
+  page 7,500 rows deep via its cursor), and the audit log page ``/audit``,
+
+then the peak memory (ru_maxrss of the process) of ``changegate change list --all --json``
+(every change, streamed as JSON lines) beside ``change list --limit 100 --json``.
+
+The database is written fast, the way the services write it: change rows as ``create_change``
+leaves them (states, classes, authors and creation times spread over a year) and hash-chained
+audit events (ten per change: created, edited, submitted, ...) appended with the real chain
+code in bulk. Figures only, no assertions.
+
+    python bench/lists.py [--changes 10000] [--events-per-change 10] [--repeat 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+sys.path.insert(0, str(HERE))
+
+from api_throughput import free_port, start, stop, wait_http  # noqa: E402
+
+STATES = ("draft", "submitted", "approved", "deployed", "closed", "rejected")
+CLASSES = ("normal", "normal", "standard", "emergency")
+ACTIONS = ("change.created", "change.edited", "change.submitted", "review.approved")
+
+
+def change_rows(n: int) -> list[dict[str, Any]]:
+    start_at = dt.datetime(2025, 11, 1, tzinfo=dt.UTC)
+    rows = []
+    for i in range(1, n + 1):
+        created = start_at + dt.timedelta(minutes=52 * i)
+        rows.append(
+            {
+                "id": i,
+                "title": f"Change {i}: bump dependency {i % 97} in service {i % 13}",
+                "description": "Keeps the service on a supported release.",
+                "change_class": CLASSES[i % 4],
+                "category": None,
+                "components": ["application"],
+                "providers": [],
+                "ai_component": None,
+                "risk": {d: {"level": "low", "note": ""} for d in ("availability", "security")},
+                "rollback_plan": "Redeploy the previous version.",
+                "justification": "",
+                "links": [],
+                "commits": [],
+                "security_flag": False,
+                "author": ("alice", "bob", "carol", "dave")[i % 4],
+                "state": STATES[i % len(STATES)],
+                "revision": 1,
+                "created_at": created,
+                "updated_at": created + dt.timedelta(hours=3),
+                "submitted_at": None,
+            }
+        )
+    return rows
+
+
+def build(db_url: str, changes: int, per_change: int) -> None:
+    from sqlalchemy import insert, update
+
+    from changegate.audit.chain import GENESIS, canonical_json, chain_hash, leaf_hash
+    from changegate.audit.models import AuditEvent, AuditHead, AuditSubtree
+    from changegate.audit.tree import subtree_rows
+    from changegate.changes.models import Change
+    from changegate.db import iso, make_engine, session_scope
+    from changegate.migrate import upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    t0 = time.perf_counter()
+    rows = change_rows(changes)
+    prev, seq, leaves, batch = GENESIS, 0, [], []
+    with session_scope(engine) as s:
+        for chunk in range(0, len(rows), 2000):
+            s.execute(insert(Change), rows[chunk : chunk + 2000])
+        for row in rows:
+            state = {k: iso(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
+            state["id"] = f"CHG-{row['id']}"
+            for k in range(per_change):
+                seq += 1
+                ts = row["created_at"] + dt.timedelta(minutes=k)
+                event = {
+                    "seq": seq,
+                    "ts": iso(ts),
+                    "actor": row["author"],
+                    "action": ACTIONS[min(k, len(ACTIONS) - 1)],
+                    "entity": f"change:{state['id']}",
+                    "entity_version": k + 1,
+                    "before": None,
+                    "after": state,
+                }
+                data = canonical_json(event)
+                leaf = leaf_hash(data)
+                prev = chain_hash(prev, leaf)
+                leaves.append(leaf)
+                batch.append({"seq": seq, "data": data, "leaf_hash": leaf, "chain_hash": prev})
+            if len(batch) >= 20000:
+                s.execute(insert(AuditEvent), batch)
+                batch.clear()
+        if batch:
+            s.execute(insert(AuditEvent), batch)
+        s.execute(insert(AuditSubtree), list(subtree_rows(leaves)))
+        s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, chain_hash=prev))
+    print(f"built {changes} changes, {seq} events in {time.perf_counter() - t0:.1f} s")
+    engine.dispose()
+
+
+def credentials(db_url: str, depth: int) -> tuple[str, str, str]:
+    """A reader's API token and web session cookie, and the cursor ``depth`` rows deep."""
+    from sqlalchemy import select
+
+    from changegate.auth.service import create_token, open_session
+    from changegate.changes.listing import encode_cursor
+    from changegate.changes.models import Change
+    from changegate.db import make_engine, session_scope
+    from changegate.policy.loader import load_policy
+    from changegate.policy.service import ensure_recorded
+    from changegate.users.service import add_user
+
+    engine = make_engine(db_url)
+    loaded = load_policy()
+    with session_scope(engine) as s:
+        ensure_recorded(s, loaded)
+        user = add_user(s, loaded.policy, name="reader", roles=["auditor"])
+        token = create_token(s, user="reader", actor="system")[1]
+        cookie = open_session(s, user, address="bench", ttl=dt.timedelta(hours=2))[1]
+        stmt = select(Change).order_by(Change.created_at.desc(), Change.id.desc())
+        deep = s.scalars(stmt.offset(depth - 1).limit(1)).one()
+        cursor = encode_cursor("-created", deep)
+    engine.dispose()
+    return token, cookie, cursor
+
+
+def timed_get(port: int, path: str, headers: dict[str, str], repeat: int) -> tuple[float, int]:
+    """Median milliseconds of ``repeat`` GETs of ``path`` on one keep-alive connection, and
+    the size of the answer."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    times, size = [], 0
+    for _ in range(repeat + 2):
+        t = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        times.append(time.perf_counter() - t)
+        if r.status != 200:
+            sys.exit(f"GET {path}: {r.status} {body[:300]!r}")
+        size = len(body)
+    conn.close()
+    return statistics.median(times[2:]) * 1000, size
+
+
+def peak_memory(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Peak resident memory (MB) of ``cmd`` run in a process of its own, and its output lines."""
+    probe = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
+        "assert p.returncode == 0, p.returncode\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+        " p.stdout.count(b'\\n'))\n"
+    )
+    out = subprocess.run([PY, "-c", probe, *cmd], env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(out.stderr[-2000:])
+    kb, lines = out.stdout.split()
+    return int(kb) / 1024, int(lines)
+
+
+def measure(db_url: str, tmp: Path, repeat: int, changes: int) -> None:
+    depth = changes * 3 // 4
+    token, cookie, cursor = credentials(db_url, depth)
+    env = dict(os.environ, CHANGEGATE_DB=db_url, CHANGEGATE_DATA_DIR=str(tmp))
+    env.pop("CHANGEGATE_URL", None)
+    env |= {"CHANGEGATE_SECRET_KEY": "bench-" + "s" * 40, "CHANGEGATE_ALERT_WORKER": "0"}
+    port = free_port()
+    cmd = [PY, "-m", "uvicorn", "changegate.api.app:app_from_env", "--factory"]
+    cmd += ["--port", str(port), "--host", "127.0.0.1", "--log-level", "warning"]
+    proc = start(cmd, env, HERE.parent)
+    try:
+        wait_http(port, "/healthz")
+        api = {"Authorization": f"Bearer {token}"}
+        web = {"Cookie": f"__Host-changegate={cookie}"}
+        rows = [
+            ("GET /healthz (single-row read)", "/healthz", {}),
+            ("GET /changes (web, first page)", "/changes", web),
+            ("GET /api/changes (first page)", "/api/changes", api),
+            (f"GET /api/changes ({depth:,} deep)", f"/api/changes?cursor={cursor}", api),
+            ("GET /api/changes?q=service 7", "/api/changes?q=service%207", api),
+            ("GET /audit (web, latest page)", "/audit", web),
+        ]
+        results = [(name, *timed_get(port, path, h, repeat)) for name, path, h in rows]
+    finally:
+        stop([proc])
+    floor = results[0][1]
+    print(f"\nmedian of {repeat}, one connection, one server process\n")
+    print(f"{'request':34} {'ms':>8} {'x healthz':>10} {'bytes':>9}")
+    for name, ms, size in results:
+        print(f"{name:34} {ms:>8.2f} {ms / floor:>10.2f} {size:>9}")
+    cli = [str(Path(PY).with_name("changegate")), "change", "list", "--json"]
+    every, n_all = peak_memory([*cli, "--all"], env)
+    page, _ = peak_memory([*cli, "--limit", "100"], env)
+    print(f"\npeak memory: change list --all --json {every:.0f} MB ({n_all} lines)")
+    print(f"             change list --limit 100 --json {page:.0f} MB")
+    print(f"             ratio {every / page:.2f} (target: under 2)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--changes", type=int, default=10_000)
+    ap.add_argument("--events-per-change", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=21)
+    ap.add_argument("--db", help="a PostgreSQL URL of an empty database (default: SQLite)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="changegate-lists-"))
+    try:
+        db_url = args.db or f"sqlite:///{tmp / 'lists.db'}"
+        build(db_url, args.changes, args.events_per_change)
+        measure(db_url, tmp, args.repeat, args.changes)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Listing changes a page at a time: filters, sorting and keyset (cursor) pagination.
+
+A page is read with ``WHERE (sort_key, id) < (last_key, last_id) ORDER BY sort_key, id LIMIT n``
+instead of an offset, so the 200th page costs what the first does, and rows inserted while a
+client pages never shift a row onto two pages. The cursor is opaque to clients: URL-safe
+base64 of the sort it belongs to and the last row's sort key and id. Anything else given as a
+cursor is refused as bad input naming ``cursor``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from changegate.changes.lifecycle import STATES
+from changegate.changes.models import Change
+from changegate.db import iso
+from changegate.errors import InvalidInput
+from changegate.policy.names import CLASS_NAMES
+
+#: the sorts a list accepts; a leading ``-`` means newest first
+SORTS = ("-created", "created", "-updated", "updated")
+DEFAULT_SORT = "-created"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    """What a list is narrowed to; every field given must match."""
+
+    state: str | None = None
+    change_class: str | None = None
+    category: str | None = None
+    author: str | None = None
+    #: changes deployed (or rolled back) to this environment at least once
+    environment: str | None = None
+    #: created at or after / before (ISO 8601 UTC, as ``audit.timebounds.parse_bound`` gives)
+    since: str | None = None
+    until: str | None = None
+    #: text searched in the title, case-insensitively
+    q: str | None = None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | None]) -> ChangeFilter:
+        """The filters as the API's query and the CLI's options name them (``class`` for the
+        class, times as people type them), each checked; empty values are no filter."""
+        from changegate.audit.timebounds import parse_bound
+
+        def get(name: str) -> str | None:
+            return (query.get(name) or "").strip() or None
+
+        return cls(
+            state=get("state"),
+            change_class=get("class"),
+            category=get("category"),
+            author=get("author"),
+            environment=get("environment"),
+            since=parse_bound(get("since"), "since"),
+            until=parse_bound(get("until"), "until"),
+            q=get("q"),
+        )
+
+    def given(self) -> dict[str, str]:
+        """The filters set, named as in a query (for links that keep them)."""
+        out = {f.name: v for f in fields(self) if (v := getattr(self, f.name))}
+        if "change_class" in out:
+            out["class"] = out.pop("change_class")
+        return out
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Change]
+    #: the cursor of the next page, None on the last one
+    next: str | None
+    #: the cursor of the previous page, None on the first one
+    prev: str | None = None
+
+
+def _column(sort: str) -> Any:
+    return Change.updated_at if sort.lstrip("-") == "updated" else Change.created_at
+
+
+def check_sort(sort: str | None) -> str:
+    sort = sort or DEFAULT_SORT
+    if sort not in SORTS:
+        raise InvalidInput(
+            f"sort: {sort!r} is not a sort; use one of {', '.join(SORTS)}", field="sort"
+        )
+    return sort
+
+
+def check_limit(limit: int | None) -> int:
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit: {limit} is out of range; use 1 to {MAX_LIMIT}", field="limit")
+    return limit
+
+
+def encode_cursor(sort: str, row: Change, *, back: bool = False) -> str:
+    """The cursor of the page after ``row`` (or, ``back``, of the page before it)."""
+    key = row.updated_at if sort.lstrip("-") == "updated" else row.created_at
+    data = {"s": sort, "k": iso(key), "i": row.id, "d": "p" if back else "n"}
+    raw = json.dumps(data, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[dt.datetime, int, bool]:
+    """The sort key, id and direction (True: backwards) a cursor carries, or InvalidInput
+    naming ``cursor``."""
+    refused = InvalidInput(
+        "cursor: not a cursor this list gave (or for another sort); start again without it",
+        field="cursor",
+    )
+    if len(cursor) > 200:
+        raise refused
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        key = dt.datetime.fromisoformat(data["k"].replace("Z", "+00:00"))
+        ident, direction = data["i"], data["d"]
+        ok = data["s"] == sort and type(ident) is int and 0 < ident < 2**62 and key.tzinfo
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        raise refused from None
+    if not ok or direction not in ("n", "p"):
+        raise refused
+    return key, ident, direction == "p"
+
+
+def _filtered(filters: ChangeFilter) -> Select[Any]:
+    stmt = select(Change)
+    if filters.state:
+        if filters.state not in STATES:
+            raise InvalidInput(
+                f"unknown state {filters.state!r}; states: {', '.join(STATES)}", field="state"
+            )
+        stmt = stmt.where(Change.state == filters.state)
+    if filters.change_class:
+        if filters.change_class not in CLASS_NAMES:
+            raise InvalidInput(
+                f"unknown class {filters.change_class!r}; use one of {', '.join(CLASS_NAMES)}",
+                field="class",
+            )
+        stmt = stmt.where(Change.change_class == filters.change_class)
+    if filters.category:
+        stmt = stmt.where(Change.category == filters.category)
+    if filters.author:
+        stmt = stmt.where(Change.author == filters.author)
+    if filters.environment:
+        from changegate.deployments.models import Deployment
+
+        deployed = and_(
+            Deployment.change_id == Change.id, Deployment.environment == filters.environment
+        )
+        stmt = stmt.where(exists(select(Deployment.id).where(deployed)))
+    for bound, op in ((filters.since, "__ge__"), (filters.until, "__lt__")):
+        if bound:
+            when = dt.datetime.fromisoformat(bound.replace("Z", "+00:00"))
+            stmt = stmt.where(getattr(Change.created_at, op)(when))
+    if filters.q:
+        text = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Change.title.ilike(f"%{text}%", escape="\\"))
+    return stmt
+
+
+def _ordered(stmt: Select[Any], sort: str, after: tuple[Any, int] | None) -> Any:
+    col = _column(sort)
+    desc = sort.startswith("-")
+    if after is not None:
+        key, ident = after
+        if desc:
+            stmt = stmt.where(or_(col < key, and_(col == key, Change.id < ident)))
+        else:
+            stmt = stmt.where(or_(col > key, and_(col == key, Change.id > ident)))
+    return stmt.order_by(col.desc(), Change.id.desc()) if desc else stmt.order_by(col, Change.id)
+
+
+def list_page(
+    session: Session,
+    filters: ChangeFilter = ChangeFilter(),
+    *,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page:
+    """One page of changes matching ``filters`` in ``sort`` order, after (or before) the row
+    ``cursor`` names; with the cursors of the pages either side."""
+    sort, limit = check_sort(sort), check_limit(limit)
+    key, ident, back = decode_cursor(cursor, sort) if cursor else (None, 0, False)
+    # a page backwards is read in the opposite order from the cursor, then turned round
+    read = (sort[1:] if sort.startswith("-") else "-" + sort) if back else sort
+    stmt = _ordered(_filtered(filters), read, (key, ident) if cursor else None)
+    rows = list(session.scalars(stmt.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if back:
+        rows.reverse()
+    if not rows:
+        return Page([], None, None)
+    has_next, has_prev = (True, more) if back else (more, cursor is not None)
+    return Page(
+        rows,
+        encode_cursor(sort, rows[-1]) if has_next else None,
+        encode_cursor(sort, rows[0], back=True) if has_prev else None,
+    )
+
+
+def iter_changes(
+    session: Session,
+    filters: ChangeFilter = ChangeFilter(),
+    *,
+    sort: str | None = None,
+    page_size: int = MAX_LIMIT,
+) -> Iterator[Change]:
+    """Every matching change, a keyset page at a time: memory stays that of one page.
+
+    Each page is expunged once yielded so the session does not keep every row it has seen.
+    """
+    cursor: str | None = None
+    while True:
+        page = list_page(session, filters, sort=sort, limit=page_size, cursor=cursor)
+        yield from page.rows
+        for row in page.rows:
+            session.expunge(row)
+        if page.next is None:
+            return
+        cursor = page.next
