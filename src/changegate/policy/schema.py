@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from changegate.policy.methods import PolicyMethods
 from changegate.policy.names import CLASS_NAMES, FIELD_NAMES, PATH_RULE_FLAGS
 from changegate.policy.pathrules import PathRule
+from changegate.policy.sections import (
+    AccessReview,
+    AlertKind,
+    AuditCheckpoints,
+    Control,
+    Controls,
+    Findings,
+    Monitoring,
+    PolicyReview,
+    Retention,
+    Severity,
+)
+from changegate.policy.strict import Strict, unknown
 from changegate.policy.trust import Oidc
 
-__all__ = ["CLASS_NAMES", "FIELD_NAMES", "PATH_RULE_FLAGS", "Policy"]
+__all__ = [
+    "CLASS_NAMES",
+    "FIELD_NAMES",
+    "PATH_RULE_FLAGS",
+    "AccessReview",
+    "AlertKind",
+    "AuditCheckpoints",
+    "Control",
+    "Controls",
+    "Findings",
+    "Monitoring",
+    "Policy",
+    "PolicyReview",
+    "Retention",
+    "Severity",
+    "Strict",
+]
 
 ChangeClass = Literal["standard", "normal", "emergency"]
 
@@ -27,15 +55,6 @@ RequirementKind = Literal[
     "post_incident_review",
     "dpa",
 ]
-
-
-def _unknown(where: str, what: str, names: Iterable[str], known: Container[str]) -> list[str]:
-    """One problem for each of ``names`` that ``known`` does not hold."""
-    return [f"{where}: unknown {what} '{name}'" for name in names if name not in known]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class HistoryEntry(Strict):
@@ -200,20 +219,6 @@ class Rule(Strict):
     stage: Literal["gate", "post_deploy"] = "gate"
 
 
-class Retention(Strict):
-    audit_years: int = Field(gt=0)
-    statement: str = ""
-
-
-class AuditCheckpoints(Strict):
-    """When the server signs a checkpoint of the audit log (with CHANGEGATE_AUDIT_KEY_FILE):
-    once this many events were appended since the last one, or this many minutes passed
-    since it with new events."""
-
-    every_events: int = Field(default=1000, gt=0)
-    every_minutes: int = Field(default=60, gt=0)
-
-
 class AiRegression(Strict):
     tolerance: float = Field(ge=0, le=1)
     similarity_threshold: float = Field(default=0.8, ge=0, le=1)
@@ -268,92 +273,6 @@ class Ai(Strict):
     evidence: AiEvidenceNames = AiEvidenceNames()
 
 
-class PolicyReview(Strict):
-    """§9: who reviews the policy itself, and which deployed changes are significant enough to
-    make it due for review before its annual date (docs/policy.md "The policy's own review")."""
-
-    section: str = "9"
-    reviewer_roles: list[str] = []
-    #: a deployment to one of ``environments`` of a change in one of these categories, or
-    #: touching one of these components, makes the policy due for review
-    significant_categories: list[str] = []
-    significant_components: list[str] = []
-    environments: list[str] = ["production"]
-
-
-AlertKind = Literal[
-    "gate-refused",
-    "emergency-bypass",
-    "emergency-review-overdue",
-    "deployment-outside-gate",
-    "sod-refusal",
-    "audit-verify-failed",
-    "finding-past-sla",
-    "access-review-overdue",
-    "ai-change-deployed",
-    "policy-changed",
-]
-
-
-Severity = Literal["critical", "high", "medium", "low"]
-
-
-class Findings(Strict):
-    """§6: how vulnerability findings weigh on the gate and on risk acceptance (docs/findings.md)."""
-
-    section: str = "6"
-    #: deployments to ``production_environments`` while findings of ``gate_severities`` in the
-    #: change's scope are past their SLA: off, warn (a met requirement with a warning) or
-    #: refuse; a deployment there also resolves the findings the change fixes
-    gate: Literal["off", "warn", "refuse"] = "warn"
-    gate_severities: list[Severity] = ["critical"]
-    production_environments: list[str] = ["production"]
-    #: the scope of an import without --scope; its findings count for every change
-    default_scope: str = Field(default="all", min_length=1, max_length=100)
-    #: the longest a risk acceptance may run before the finding re-opens
-    max_acceptance_days: int = Field(default=180, gt=0)
-
-
-class Monitoring(Strict):
-    section: str = "8"
-    alert_on: list[AlertKind] = []
-    ack_within_hours: int = Field(default=24, gt=0)
-    delivery_attempts: int = Field(default=8, gt=0, le=100)
-    retry_base_seconds: float = Field(default=2.0, gt=0)
-    retry_max_seconds: float = Field(default=600.0, gt=0)
-
-
-class AccessReview(Strict):
-    """§7: who decides the items of an access review and who signs a campaign off
-    (docs/access-reviews.md); with no roles named, nobody can."""
-
-    section: str = "7"
-    reviewer_roles: list[str] = []
-    signoff_roles: list[str] = []
-
-
-class Control(Strict):
-    """How a policy rule (or section) answers the audit frameworks' change-management controls."""
-
-    soc2: list[str] = []
-    iso27001: list[str] = []
-    #: how changegate enforces it, in a sentence (controls.csv of the auditor package)
-    enforcement: str = ""
-    #: kinds of the package's exceptions.csv rows counted against it (besides gate refusals
-    #: naming the rule)
-    exceptions: list[str] = []
-
-
-class Controls(Strict):
-    """§6 "auditable": the control matrix of the auditor evidence package (docs/auditors)."""
-
-    section: str = "6"
-    #: framework key -> the control it names (e.g. soc2: SOC 2 CC8.1)
-    frameworks: dict[str, str] = {}
-    #: rule id, or a top-level section of this file (segregation_of_duties...) -> its mapping
-    rules: dict[str, Control] = {}
-
-
 class Policy(Strict, PolicyMethods):
     schema_version: Literal[1]
     metadata: Metadata
@@ -373,8 +292,8 @@ class Policy(Strict, PolicyMethods):
     audit_checkpoints: AuditCheckpoints = AuditCheckpoints()
     vulnerability_sla_days: dict[str, int] = {}
     access_review_interval_days: int = Field(default=90, gt=0)
-    findings: Findings = Findings()
     access_review: AccessReview = AccessReview()
+    findings: Findings = Findings()
     monitoring: Monitoring = Monitoring()
     controls: Controls = Controls()
     policy_review: PolicyReview = PolicyReview()
@@ -386,20 +305,20 @@ class Policy(Strict, PolicyMethods):
     def _policy_review_problems(self) -> list[str]:
         review, where = self.policy_review, "policy_review"
         return (
-            _unknown(f"{where}.reviewer_roles", "role", review.reviewer_roles, self.roles)
-            + _unknown(
+            unknown(f"{where}.reviewer_roles", "role", review.reviewer_roles, self.roles)
+            + unknown(
                 f"{where}.significant_categories",
                 "category",
                 review.significant_categories,
                 self.categories,
             )
-            + _unknown(
+            + unknown(
                 f"{where}.significant_components",
                 "component",
                 review.significant_components,
                 self.components,
             )
-            + _unknown(
+            + unknown(
                 f"{where}.environments",
                 "environment",
                 review.environments,
@@ -422,10 +341,10 @@ class Policy(Strict, PolicyMethods):
                     f"security_impacting.risk_at_least.{dim}: unknown dimension or level"
                 )
         si = self.security_impacting
-        problems += _unknown(
+        problems += unknown(
             "security_impacting.components", "component", si.components, self.components
         )
-        problems += _unknown(
+        problems += unknown(
             "security_impacting.categories", "category", si.categories, self.categories
         )
         for name, spec in self.classes.items():
@@ -434,7 +353,7 @@ class Policy(Strict, PolicyMethods):
                     problems.append(f"classes.{name}.required_fields: unknown field '{f}'")
             if spec.retrospective_review:
                 where = f"classes.{name}.retrospective_review"
-                problems += _unknown(
+                problems += unknown(
                     where, "role", spec.retrospective_review.reviewer_roles, self.roles
                 )
         for slug, category in self.categories.items():
@@ -444,7 +363,7 @@ class Policy(Strict, PolicyMethods):
                 )
             problems.extend(self._catalogue_problems(slug, category))
         for action, roles in self.permissions.items():
-            problems += _unknown(f"permissions.{action}", "role", roles, self.roles)
+            problems += unknown(f"permissions.{action}", "role", roles, self.roles)
         for action in self.segregation_of_duties.second_admin_for:
             if action not in self.permissions:
                 problems.append(
@@ -457,28 +376,37 @@ class Policy(Strict, PolicyMethods):
                     f"evidence.stale_when_changed: unknown field '{f}' "
                     f"(fields: {', '.join(FIELD_NAMES)})"
                 )
-        problems += _unknown(
-            "deploy.deployer_roles", "role", self.deploy.deployer_roles, self.roles
-        )
-        problems += _unknown(
+        problems += unknown("deploy.deployer_roles", "role", self.deploy.deployer_roles, self.roles)
+        problems += unknown(
             "findings.production_environments",
             "environment",
             self.findings.production_environments,
             self.deploy.environments,
         )
         sla = self.vulnerability_sla_days
-        problems += _unknown("vulnerability_sla_days", "severity", sla, get_args(Severity))
+        problems += unknown("vulnerability_sla_days", "severity", sla, get_args(Severity))
         if sla and set(sla) != set(get_args(Severity)):
             problems.append("vulnerability_sla_days: give days for critical, high, medium and low")
-        problems += self._policy_review_problems()
         review = self.access_review
         for kind in ("reviewer_roles", "signoff_roles"):
             named = getattr(review, kind)
-            problems += _unknown(f"access_review.{kind}", "role", named, self.roles)
+            problems += unknown(f"access_review.{kind}", "role", named, self.roles)
+        problems += self._policy_review_problems()
         known_controls = {r.id for r in self.rules} | set(type(self).model_fields)
-        problems += _unknown("controls.rules", "rule", self.controls.rules, known_controls)
+        problems += unknown("controls.rules", "rule", self.controls.rules, known_controls)
         assessors = self.ai.security_assessor_roles
-        problems += _unknown("ai.security_assessor_roles", "role", assessors, self.roles)
+        problems += unknown("ai.security_assessor_roles", "role", assessors, self.roles)
+        problems.extend(self._rule_problems())
+        problems.extend(self._path_rule_problems())
+        problems.extend(self.oidc.problems(self.roles, self.deploy.environments))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _rule_problems(self) -> list[str]:
+        """Each rule's id is unique and names only roles, categories and components the
+        policy defines."""
+        problems: list[str] = []
         seen: set[str] = set()
         for i, rule in enumerate(self.rules):
             where = f"rules.{i} ({rule.id})"
@@ -488,19 +416,15 @@ class Policy(Strict, PolicyMethods):
             if rule.require.role and rule.require.role not in self.roles:
                 problems.append(f"{where}.require.role: unknown role '{rule.require.role}'")
             attached_by = rule.require.attached_by or []
-            problems += _unknown(f"{where}.require.attached_by", "role", attached_by, self.roles)
+            problems += unknown(f"{where}.require.attached_by", "role", attached_by, self.roles)
             when = rule.when
-            problems += _unknown(
+            problems += unknown(
                 f"{where}.when.category", "category", when.category or [], self.categories
             )
-            problems += _unknown(
+            problems += unknown(
                 f"{where}.when.components", "component", when.components or [], self.components
             )
-        problems.extend(self._path_rule_problems())
-        problems.extend(self.oidc.problems(self.roles, self.deploy.environments))
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        return problems
 
     def _catalogue_problems(self, slug: str, category: Category) -> list[str]:
         where = f"categories.{slug}.catalogue"
@@ -524,7 +448,7 @@ class Policy(Strict, PolicyMethods):
         for dim in entry.max_risk:
             if dim not in self.risk.dimensions:
                 problems.append(f"{where}.max_risk: unknown risk dimension '{dim}'")
-        problems += _unknown(f"{where}.components", "component", entry.components, self.components)
+        problems += unknown(f"{where}.components", "component", entry.components, self.components)
         if category.component and category.component not in entry.components:
             problems.append(
                 f"{where}.components: must include the category's own component "
