@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from changegate.audit.package import verify
+from changegate.audit.package.service import VERIFIER_FILES
 from tests.audit.package.conftest import TODAY, Packaged, rewrite
 from tests.cli_runner import cli
 
@@ -51,7 +52,7 @@ def test_the_package_verifies_offline_and_says_what_happened(
     controls = {r["rule"]: r for r in _rows(files["controls.csv"])}
     assert controls["peer-review"]["soc2"] == "CC8.1" and controls["peer-review"]["iso27001"]
     assert controls["segregation_of_duties"]["population"] == "4"
-    assert "changes/CHG-1/packet.html" in files and "verify.py" in files and "rows.py" in files
+    assert "changes/CHG-1/packet.html" in files and all(n in files for n in VERIFIER_FILES)
     assert manifest["generated_by"] == "audrey" and manifest["selection"]["kind"] == "period"
     # the checkpoint signed for the package is itself recorded in the log
     log = cli(packaged.db_url, "audit", "log", "--json").json()
@@ -63,8 +64,8 @@ def test_the_package_verifies_offline_and_says_what_happened(
     outside.mkdir()
     with zipfile.ZipFile(packaged.zip) as z:
         z.extractall(outside / "unzipped")
-    (outside / "verify.py").write_bytes(files["verify.py"])
-    (outside / "rows.py").write_bytes(files["rows.py"])
+    for name in VERIFIER_FILES:
+        (outside / name).write_bytes(files[name])
     for target in (str(packaged.zip), "unzipped"):
         done = run_verify_py(outside, target, "--vkey", packaged.vkey)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -72,8 +73,8 @@ def test_the_package_verifies_offline_and_says_what_happened(
 
 
 def test_verify_py_refuses_what_is_not_a_package(packaged: Packaged, tmp_path: Path) -> None:
-    (tmp_path / "verify.py").write_bytes(packaged.files()["verify.py"])
-    (tmp_path / "rows.py").write_bytes(packaged.files()["rows.py"])
+    for name in VERIFIER_FILES:
+        (tmp_path / name).write_bytes(packaged.files()[name])
     (tmp_path / "notes.txt").write_text("not a zip")
     for target in ("missing.zip", "notes.txt"):
         done = run_verify_py(tmp_path, target, "--vkey", packaged.vkey)

@@ -51,3 +51,22 @@ def test_every_leaf_of_a_tree_verifies_in_one_batch(size: int, data: st.DataObje
     bad = data.draw(st.integers(min_value=0, max_value=size - 1))
     forged = [(i, leaf if i != bad else b"\x07" * 32, p) for i, leaf, p in items]
     assert verify.verify_many([forged[i] for i in order], size, root) == [bad]
+
+
+@given(st.integers(min_value=2, max_value=70), st.data())
+def test_any_altered_proof_hash_is_caught_in_a_batch(size: int, data: st.DataObject) -> None:
+    """Every hash of every stored proof is checked, not only the ones below a node an earlier
+    event of the batch already proved: a proof altered high up its path is refused too."""
+    leaves = [hashlib.sha256(b"\x00" + str(i).encode()).digest() for i in range(size)]
+    root = naive_mth(leaves)
+    items = [(i, leaves[i], _naive_path(leaves, i)) for i in range(size)]
+    order = data.draw(st.permutations(range(size)))
+    bad = data.draw(st.integers(min_value=0, max_value=size - 1))
+    step = data.draw(st.integers(min_value=0, max_value=len(items[bad][2]) - 1))
+    path = list(items[bad][2])
+    path[step] = bytes(b ^ 0xFF for b in path[step])
+    items[bad] = (bad, leaves[bad], path)
+    assert verify.verify_many([items[i] for i in order], size, root) == [bad]
+    extra = [*path, leaves[0]]
+    items[bad] = (bad, leaves[bad], extra)
+    assert verify.verify_many([items[i] for i in order], size, root) == [bad]

@@ -17,14 +17,13 @@ import pytest
 
 from changegate.audit.checkpoint import SignerKey
 from changegate.audit.package import rows, verify
+from changegate.audit.package.service import VERIFIER_FILES
 from tests.audit.package.conftest import Packaged, rewrite
 
 Edit = Callable[[dict[str, bytes]], None]
 
 
-def _first_event(files: dict[str, bytes], change: str = "CHG-1") -> str:
-    prefix = f"changes/{change}/events/"
-    return min((n for n in files if n.startswith(prefix)), key=lambda n: int(n[len(prefix) : -5]))
+EVENTS = "changes/CHG-1/events.jsonl"
 
 
 def _csv_edit(name: str, fn: Callable[[list[str]], list[str]]) -> Edit:
@@ -39,8 +38,12 @@ def _edit_packet(files: dict[str, bytes]) -> None:
     files["changes/CHG-1/packet.html"] += b"<!-- approved by the CTO -->"
 
 
+def _remove_file(files: dict[str, bytes]) -> None:
+    del files[EVENTS]
+
+
 def _remove_event(files: dict[str, bytes]) -> None:
-    del files[_first_event(files)]
+    files[EVENTS] = files[EVENTS].split(b"\n", 1)[1]
 
 
 def _add_file(files: dict[str, bytes]) -> None:
@@ -48,8 +51,8 @@ def _add_file(files: dict[str, bytes]) -> None:
 
 
 def _edit_event(files: dict[str, bytes]) -> None:
-    name = _first_event(files)
-    files[name] = files[name].replace(b'"alice"', b'"mallory"', 1)
+    first, rest = files[EVENTS].split(b"\n", 1)
+    files[EVENTS] = first.replace(b'"alice"', b'"mallory"', 1) + b"\n" + rest
 
 
 def _alter_proof(files: dict[str, bytes]) -> None:
@@ -57,6 +60,19 @@ def _alter_proof(files: dict[str, bytes]) -> None:
     seq = min(doc["proofs"], key=int)
     doc["proofs"][seq][0] = "00" * 32
     files["changes/CHG-2/proofs.json"] = json.dumps(doc).encode()
+
+
+def _alter_proof_top(files: dict[str, bytes]) -> None:
+    """The last hash of a later event's proof, above the nodes the first event proved."""
+    doc = json.loads(files["changes/CHG-2/proofs.json"])
+    seq = sorted(doc["proofs"], key=int)[1]
+    doc["proofs"][seq][-1] = "00" * 32
+    files["changes/CHG-2/proofs.json"] = json.dumps(doc).encode()
+
+
+def _move_event(files: dict[str, bytes]) -> None:
+    """An event of CHG-2 copied into CHG-1's file, where it is not about CHG-1."""
+    files[EVENTS] += files["changes/CHG-2/events.jsonl"].split(b"\n", 1)[0] + b"\n"
 
 
 def _alter_checkpoint(files: dict[str, bytes]) -> None:
@@ -84,9 +100,10 @@ def _edit_parameters(files: dict[str, bytes]) -> None:
     files["manifest.json"] = json.dumps(m).encode()
     events = sorted(
         (
-            json.loads(data)
+            json.loads(line)
             for name, data in files.items()
-            if "/events/" in name or "/boundary/" in name
+            if name.endswith(".jsonl")
+            for line in data.splitlines()
         ),
         key=lambda ev: ev["seq"],
     )
@@ -96,11 +113,23 @@ def _edit_parameters(files: dict[str, bytes]) -> None:
 
 CASES: list[tuple[str, Edit, bool, list[str]]] = [
     ("file edited", _edit_packet, False, ["changes/CHG-1/packet.html: its SHA-256"]),
-    ("file removed", _remove_event, False, ["listed in manifest.json but missing"]),
+    ("file removed", _remove_file, False, ["listed in manifest.json but missing"]),
     ("file added", _add_file, False, ["changes/CHG-1/evidence/extra.pdf: not listed"]),
-    ("event bytes edited", _edit_event, True, ["changes/CHG-1/events/", "inclusion proof"]),
+    ("event bytes edited", _edit_event, True, [f"{EVENTS} line 1 (event #", "inclusion proof"]),
     ("event removed", _remove_event, True, ["of the period window is missing"]),
-    ("proof altered", _alter_proof, True, ["changes/CHG-2/events/", "changes/CHG-2/proofs.json"]),
+    (
+        "proof altered",
+        _alter_proof,
+        True,
+        ["changes/CHG-2/events.jsonl line 1 (event #", "changes/CHG-2/proofs.json"],
+    ),
+    (
+        "proof altered high up",
+        _alter_proof_top,
+        True,
+        ["changes/CHG-2/events.jsonl line 2 (event #", "changes/CHG-2/proofs.json"],
+    ),
+    ("event copied", _move_event, True, ["is not about CHG-1", "appears twice"]),
     ("checkpoint altered", _alter_checkpoint, True, ["manifest.json checkpoint", "not verify"]),
     ("checkpoint by another key", _resign_forged_root, True, ["no signature by the key"]),
     ("parameters edited", _edit_parameters, True, ["does not sign this manifest's period"]),
@@ -161,8 +190,8 @@ def test_the_wrong_key_and_a_truncated_zip(packaged: Packaged, tmp_path: Path) -
     with pytest.raises(verify.BadInput, match=r"truncated\.zip: not a zip archive"):
         verify.check(truncated, packaged.vkey)
     # the package's own verifier, isolated, says the same with its exit status
-    shutil.copy(Path(verify.__file__), tmp_path / "verify.py")
-    shutil.copy(Path(verify.__file__).with_name("rows.py"), tmp_path / "rows.py")
+    for name in VERIFIER_FILES:
+        shutil.copy(Path(verify.__file__).with_name(name), tmp_path / name)
     for target, key, code, says in (
         (packaged.zip, other, 1, "no signature by the key"),
         (truncated, packaged.vkey, 2, "not a zip archive"),

@@ -129,10 +129,11 @@ def _build(
     files = {name: rows.csv_bytes(table[name]) for name in ROW_FILES}
     matrix = controls(policy, table, _states(sel, ids))
     files["controls.csv"] = rows.csv_bytes(matrix)
-    for seq, (folder, data, _) in sorted(sel.events.items()):
-        files[
-            f"{folder}/{seq}.json" if folder == "log/boundary" else f"{folder}/events/{seq}.json"
-        ] = data
+    lines: dict[str, list[bytes]] = {}
+    for _, (folder, data, _) in sorted(sel.events.items()):
+        name = f"{folder}.jsonl" if folder == "log/boundary" else f"{folder}/events.jsonl"
+        lines.setdefault(name, []).append(data + b"\n")
+    files.update((name, b"".join(chunks)) for name, chunks in lines.items())
     files.update(proofs(sel))
     files.update(_change_files(session, sel, chosen))
     for name in VERIFIER_FILES:

@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import random
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -61,13 +62,24 @@ def cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+#: characters whose UTF-16 order (RFC 8785's key order) may differ from their code point order
+_UTF16_ORDER = re.compile("[\ue000-\U0010ffff]")
+
+
 def _jcs(value: Any) -> str:
-    """RFC 8785 text of JSON made of strings, integers, booleans, null, lists and objects."""
+    """RFC 8785 text of JSON made of strings, integers, booleans, null, lists and objects:
+    ``json.dumps`` sorting keys by code point, which is RFC 8785's UTF-16 order unless a key
+    holds a character from U+E000 up; then key by key."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text if _UTF16_ORDER.search(text) is None else _jcs_keys(value)
+
+
+def _jcs_keys(value: Any) -> str:
     if isinstance(value, dict):
         keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
-        return "{" + ",".join(f"{_jcs(k)}:{_jcs(value[k])}" for k in keys) + "}"
+        return "{" + ",".join(f"{_jcs_keys(k)}:{_jcs_keys(value[k])}" for k in keys) + "}"
     if isinstance(value, list):
-        return "[" + ",".join(_jcs(v) for v in value) + "]"
+        return "[" + ",".join(_jcs_keys(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -28,7 +28,7 @@ from changegate.policy.schema import Policy
 
 HERE = Path(__file__).parent
 #: the verifier's own files, copied into every package verbatim
-VERIFIER_FILES = ("verify.py", "rows.py")
+VERIFIER_FILES = ("verify.py", "rows.py", "inclusion.py")
 CONTROLS = "rule section description soc2 iso27001 enforcement applies_to population "
 CONTROLS += "exceptions result"
 
@@ -232,17 +232,33 @@ class _Tree(Mapping[merkle.Subtree, bytes]):
 
 
 def proofs(sel: Selected) -> dict[str, bytes]:
-    """``proofs.json`` of each folder: every event's RFC 9162 inclusion proof at the size."""
-    hashes = _Tree(sel.leaves)
-    memo: dict[merkle.Range, str] = {}
+    """``proofs.json`` of each folder: every event's RFC 9162 inclusion proof at the size,
+    walked as verify.py walks it (§2.1.3.2): the left sibling at each step is a complete
+    subtree, read from the levels computed once; a right sibling is one unless it is on the
+    tree's right edge (a few, each hashed once)."""
+    hashes, size = _Tree(sel.leaves), sel.size
+    layers, memo = hashes.layers, dict[int, str]()
+
+    def sibling(k: int, pos: int) -> str:
+        h = memo.get(pos << 6 | k)
+        if h is None:
+            lo, hi = pos << k, min((pos + 1) << k, size)
+            full = hi - lo == 1 << k
+            h = (layers[k][pos] if full else merkle.range_hash(lo, hi, hashes)).hex()
+            memo[pos << 6 | k] = h
+        return h
+
     folders: dict[str, dict[str, list[str]]] = {}
     for seq, (folder, _, _) in sorted(sel.events.items()):
-        path = []
-        for lo, hi in merkle.inclusion_ranges(seq - 1, sel.size):
-            h = memo.get((lo, hi))
-            if h is None:
-                h = memo[(lo, hi)] = merkle.range_hash(lo, hi, hashes).hex()
-            path.append(h)
+        fn, sn, k, path = seq - 1, size - 1, 0, []
+        while sn:
+            if fn & 1 or fn == sn:
+                while not fn & 1:
+                    fn, sn, k = fn >> 1, sn >> 1, k + 1
+                path.append(sibling(k, fn - 1))
+            else:
+                path.append(sibling(k, fn + 1))
+            fn, sn, k = fn >> 1, sn >> 1, k + 1
         folders.setdefault(folder.removesuffix("/boundary"), {})[str(seq)] = path
     return {
         f"{folder}/proofs.json": json.dumps(

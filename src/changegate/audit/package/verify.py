@@ -1,9 +1,9 @@
 """Verify a changegate auditor evidence package, offline: ``python verify.py FILE.zip --vkey VKEY``.
 
-This file and ``rows.py`` beside it are everything the check does; they need the Python standard
-library and ``cryptography`` (Ed25519) only, so an auditor reads them instead of trusting
-changegate's code. changegate writes the package's CSV rows with rows.py's functions and copies
-both files into every package verbatim. Exit status: 0 everything verifies, 1 a check failed,
+This file and ``rows.py`` and ``inclusion.py`` beside it are everything the check does; they
+need the Python standard library and ``cryptography`` (Ed25519) only, so an auditor reads them
+instead of trusting changegate's code. changegate writes the package's CSV rows with rows.py's
+functions and copies the three files into every package verbatim. Exit status: 0 everything verifies, 1 a check failed,
 2 bad input.
 
 What it checks:
@@ -12,9 +12,10 @@ What it checks:
    Ed25519 signature by VKEY over a ``c2sp.org/tlog-checkpoint`` body (origin, size, root),
    whose extension line binds the manifest's period, window, parameters and selection
    (``rows.binding``): the rows are derived with exactly what was signed.
-3. Events: each file under ``*/events/`` (and ``log/boundary/``) is an event's stored bytes; its
-   RFC 9162 leaf hash ``SHA-256(0x00 || bytes)`` and its inclusion proof (``proofs.json`` beside
-   it, RFC 9162 §2.1.3.2) lead to the checkpoint's root; each sits in its change's folder.
+3. Events: each line of ``changes/CHG-N/events.jsonl`` (and of ``log/events.jsonl`` and
+   ``log/boundary.jsonl``) is an event's stored bytes, in seq order; its RFC 9162 leaf hash
+   ``SHA-256(0x00 || bytes)`` and its inclusion proof (``proofs.json`` beside it, RFC 9162
+   §2.1.3.2) lead to the checkpoint's root; each sits in its change's folder.
 4. Completeness: every event of the period window (``manifest.window``) is present; the events
    just outside it (``log/boundary/``) fall outside the period; every entity's history in the
    package starts at its version 1 with no version missing.
@@ -36,13 +37,13 @@ import re
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 
 def _sibling(name: str) -> Any:
-    """``rows.py`` from this file's own folder (run as a script, even with ``python -I``, or
+    """``rows.py`` (or ``inclusion.py``) from this file's own folder (run as a script, even with ``python -I``, or
     imported by changegate), never a module of that name found elsewhere on the path."""
     spec = importlib.util.spec_from_file_location(
         f"_changegate_package_{name}", Path(__file__).with_name(f"{name}.py")
@@ -55,11 +56,16 @@ def _sibling(name: str) -> Any:
 
 
 rows = _sibling("rows")
+inclusion = _sibling("inclusion")
+leaf_hash = inclusion.leaf_hash
+verify_inclusion = inclusion.verify_inclusion
+verify_many = inclusion.verify_many
 
-FORMAT = "changegate-audit-package/1"
+FORMAT = "changegate-audit-package/2"
 MANIFEST = "manifest.json"
 ROW_FILES = ("population.csv", "deployments.csv", "exceptions.csv")
-_EVENT = re.compile(r"\A(changes/(CHG-[1-9][0-9]*)|log)/(events|boundary)/([1-9][0-9]*)\.json\Z")
+_EVENTS = re.compile(r"\A(?:(changes/CHG-[1-9][0-9]*)/events|log/(?:events|boundary))\.jsonl\Z")
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _DASH = "\u2014 "
 
 
@@ -124,79 +130,6 @@ def open_checkpoint(note: str, vkey: str) -> tuple[str, int, bytes, list[str]]:
     if not origin or size < 1 or len(root) != 32 or not lines[1].isdigit():
         raise ValueError("the signed note is not a checkpoint (origin, size, root)")
     return origin, size, root, lines[3:]
-
-
-# -- RFC 9162 inclusion proofs --------------------------------------------------------------
-
-
-def _node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def verify_inclusion(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
-    """RFC 9162 §2.1.3.2, step by step."""
-    if not 0 <= index < size or any(len(h) != 32 for h in (leaf, root, *proof)):
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = _node(p, r)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            r = _node(r, p)
-        fn, sn = fn >> 1, sn >> 1
-    return sn == 0 and r == root
-
-
-def verify_many(
-    items: Iterable[tuple[int, bytes, Sequence[bytes]]], size: int, root: bytes
-) -> list[int]:
-    """The indexes among ``(index, leaf, proof)`` whose proof fails: :func:`verify_inclusion`'s
-    loop, remembering each node it proves. The node at level ``k`` and position ``fn`` covers
-    leaves ``[fn << k, min((fn + 1) << k, size))``; once a node is on a verified path to
-    ``root``, a later walk that reaches it with the same hash and as many proof hashes left as
-    that path had stops there: about two hashes per event instead of log2(size)."""
-    known: dict[tuple[int, int], tuple[bytes, int]] = {(0, size): (root, 0)}
-    failed: list[int] = []
-    node = _node
-    for index, leaf, proof in items:
-        n = len(proof)
-        ok = 0 <= index < size and len(leaf) == 32 and all(len(p) == 32 for p in proof)
-        fn, sn, k, r, i, trail = index, size - 1, 0, leaf, 0, []
-        while ok:
-            span = (fn << k, min((fn + 1) << k, size))
-            proven = known.get(span)
-            if proven is not None:
-                ok = proven == (r, n - i)
-                break
-            if i == n or sn == 0:
-                ok = False
-                break
-            trail.append((span, i, r))
-            p = proof[i]
-            i += 1
-            if fn & 1 or fn == sn:
-                r = node(p, r)
-                while not fn & 1 and fn != 0:
-                    fn, sn, k = fn >> 1, sn >> 1, k + 1
-            else:
-                r = node(r, p)
-            fn, sn, k = fn >> 1, sn >> 1, k + 1
-        if not ok:
-            failed.append(index)
-            continue
-        for span, step, h in trail:
-            known[span] = (h, n - step)
-    return failed
 
 
 # -- reading and checking a package ---------------------------------------------------------
@@ -280,57 +213,90 @@ def _check_files(files: Mapping[str, bytes], listed: Mapping[str, str]) -> list[
     return problems
 
 
+def _proofs(data: bytes | None, size: int) -> tuple[dict[int, bytes], bool]:
+    """A ``proofs.json``: each event's proof hashes, concatenated, by seq; and whether the file
+    is readable and made for the checkpoint's tree size."""
+    try:
+        doc = json.loads(data if data is not None else b"null")
+        proofs = {int(k): bytes.fromhex("".join(v)) for k, v in doc["proofs"].items()}
+        ok = doc["tree_size"] == size and all(
+            len(proofs[int(k)]) == 32 * len(v) for k, v in doc["proofs"].items()
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}, False
+    return proofs, ok
+
+
+def _event(line: bytes) -> dict[str, Any] | None:
+    """The event one line holds, when the line is exactly one JSON object with a seq."""
+    try:
+        text = line.decode("utf-8")
+        ev, end = _scan(text, 0)
+    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError):
+        return None
+    ok = end == len(text) and isinstance(ev, dict) and isinstance(ev.get("entity"), str)
+    seq = ev.get("seq") if ok else None
+    return ev if type(seq) is int and seq >= 1 else None
+
+
+def _lines(name: str, data: bytes) -> tuple[list[bytes], list[str]]:
+    lines = data.split(b"\n")
+    if lines.pop() != b"":
+        return lines, [f"{name}: its last line does not end with a newline (truncated?)"]
+    return lines, []
+
+
 def _load_events(
     files: Mapping[str, bytes], size: int, root: bytes
 ) -> tuple[dict[int, dict[str, Any]], list[str]]:
     """The events (by seq), each checked: bytes, folder, proof against the checkpoint."""
     events: dict[int, dict[str, Any]] = {}
     problems: list[str] = []
-    by_folder: dict[str, list[tuple[int, str]]] = {}
+    by_folder: dict[str, list[str]] = {}
     for name in files:
-        m = _EVENT.match(name)
+        m = _EVENTS.match(name)
         if m is not None:
-            by_folder.setdefault(m[1], []).append((int(m[4]), name))
-    for folder, entries in sorted(by_folder.items()):
+            by_folder.setdefault(m[1] or "log", []).append(name)
+    items, where = [], {}
+    for folder, names in sorted(by_folder.items()):
         proofs_name = f"{folder}/proofs.json"
-        try:
-            doc = json.loads(files.get(proofs_name, b"null"))
-            proofs = {int(k): [bytes.fromhex(h) for h in v] for k, v in doc["proofs"].items()}
-            ok = doc["tree_size"] == size
-        except (ValueError, TypeError, KeyError, AttributeError):
-            proofs, ok = {}, False
+        proofs, ok = _proofs(files.get(proofs_name), size)
         if not ok:
             problems.append(f"{proofs_name}: missing, unreadable or not for the checkpoint's size")
-        items, names = [], {}
-        for seq, name in sorted(entries):
-            data = files[name]
-            try:
-                ev = json.loads(data)
-                good = ev["seq"] == seq and isinstance(ev["entity"], str)
-            except (ValueError, TypeError, KeyError):
-                good = False
-            if not good:
-                problems.append(f"{name}: not the stored bytes of event #{seq}")
-                continue
-            change = folder.removeprefix("changes/") if folder.startswith("changes/") else None
-            if folder != "log" and (rows.change_of(ev) != change or "/boundary/" in name):
-                problems.append(f"{name}: event #{seq} is not about {change}")
-            elif folder == "log" and not name.startswith("log/boundary/") and rows.change_of(ev):
-                problems.append(f"{name}: event #{seq} belongs in changes/{rows.change_of(ev)}/")
-            if seq in events:
-                problems.append(f"{name}: event #{seq} appears twice in the package")
-            events[seq], names[seq - 1] = ev, name
-            items.append((seq - 1, leaf_hash(data), proofs.get(seq, [])))
-        for index in verify_many(items, size, root):
-            problems.append(
-                f"{names[index]}: its inclusion proof in {proofs_name} does not "
-                "lead to the checkpoint's root (altered or not in the log)"
-            )
-        extra = set(proofs) - {i + 1 for i in names}
+        change, seqs = (folder[8:] if folder != "log" else None), set()
+        for name in sorted(names):
+            lines, found = _lines(name, files[name])
+            problems += found
+            boundary, previous = name == "log/boundary.jsonl", 0
+            for number, line in enumerate(lines, start=1):
+                ev = _event(line)
+                if ev is None:
+                    problems.append(f"{name} line {number}: not the stored bytes of an event")
+                    continue
+                seq = ev["seq"]
+                label = f"{name} line {number} (event #{seq})"
+                if seq <= previous:
+                    problems.append(f"{label}: the lines are not in seq order")
+                about = rows.change_of(ev)
+                if change is not None and about != change:
+                    problems.append(f"{label}: the event is not about {change}")
+                elif change is None and not boundary and about:
+                    problems.append(f"{label}: belongs in changes/{about}/")
+                if seq in events:
+                    problems.append(f"{label}: event #{seq} appears twice in the package")
+                events[seq], previous = ev, seq
+                where[seq - 1] = f"{label}: its inclusion proof in {proofs_name}"
+                items.append((seq - 1, leaf_hash(line), proofs.get(seq, b"")))
+                seqs.add(seq)
+        extra = set(proofs) - seqs
         if extra:
             problems.append(
                 f"{proofs_name}: proofs for events not in the package: {sorted(extra)[:5]}"
             )
+    for index in verify_many(items, size, root):
+        problems.append(
+            f"{where[index]} does not lead to the checkpoint's root (altered or not in the log)"
+        )
     return events, problems
 
 
