@@ -77,6 +77,7 @@ WEB_PREFIXES = (
     "/findings",
     "/access",
     "/alerts",
+    "/dora",
     "/static",
 )
 
