@@ -20,7 +20,7 @@ from changegate.changes.service import get_change
 from changegate.db import session_scope, utcnow
 from changegate.deployments.service import gate
 from changegate.policy.loader import LoadedPolicy, parse_policy
-from tests.alerts.receiver import Receiver, receiving
+from tests.alerts.receiver import receiving
 from tests.cli_runner import cli
 from tests.factories import DEFAULT, make_change, make_team, tx
 
@@ -196,4 +196,17 @@ def test_a_bad_secret_is_refused_with_the_fix(env: pytest.MonkeyPatch) -> None:
         targets.configured()
 
 
-_ = Receiver
+def test_alerts_deliver_once_from_the_cli(
+    engine: Engine, db_url: str, env: pytest.MonkeyPatch
+) -> None:
+    with receiving(SECRET) as rx:
+        env.setenv("CHANGEGATE_ALERT_WEBHOOK_URL", rx.url)
+        env.setenv("CHANGEGATE_ALERT_WEBHOOK_SECRET", SECRET)
+        make_team(engine)
+        violation(engine, DEFAULT)
+        violation(engine, DEFAULT)
+        out = cli(db_url, "alerts", "deliver", "--once", "--json")
+        assert out.code == 0, out.stderr
+        assert (out.json()["tried"], out.json()["pending"]) == (2, 0)
+        assert out.json()["targets"] == [{"name": "webhook", "kind": "webhook", "signed": True}]
+        assert len(rx.accepted()) == 2 and all(r.verified for r in rx.received)
