@@ -10,11 +10,13 @@ tests/docs/markdown.py and docs/architecture.md.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,12 +133,22 @@ def _run(argv: list[str], repo: Path, env: dict[str, str], what: str) -> None:
     assert not left, f"{what} left files in the repository that .gitignore misses: {left}"
 
 
+@contextlib.contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """The examples serve on fixed ports (the README's RAG services on 8765-8767): two test runs
+    on one machine would answer each other's requests and stop each other's servers."""
+    with (Path(tempfile.gettempdir()) / "changegate-docs-examples.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.mark.parametrize("doc", _docs_with(SHELL))
 def test_shell_examples_run(doc: str, workdir: tuple[Path, dict[str, str]]) -> None:
     repo, env = workdir
     script = repo.parent / "docs-examples.sh"
     script.write_text(shell_script(ALL_BLOCKS[doc]), encoding="utf-8")
-    _run(["bash", str(script)], repo, env, f"the shell examples of {doc}")
+    with _one_at_a_time():
+        _run(["bash", str(script)], repo, env, f"the shell examples of {doc}")
 
 
 @pytest.mark.parametrize("doc", _docs_with(PYTHON))
