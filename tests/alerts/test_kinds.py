@@ -173,3 +173,16 @@ def test_a_finding_past_its_sla_and_an_overdue_access_review(db_url: str, engine
     assert tx(engine, lambda s: service.sweep_overdue(s, P)) == 0  # once per due date
     assert kinds(engine)[-2:] == ["finding-past-sla", "access-review-overdue"]
     assert review["id"] and finding
+
+
+def test_an_ai_change_deployed(db_url: str, engine: Engine) -> None:
+    """A deployed change naming an AI component alerts (§10); the emergency bypass too."""
+    make_team(engine)
+    key = emergency(db_url)  # it turns out to touch the persona engine's prompt
+    edit = ["change", "edit", key, "--ai-component", "persona-engine", "--by", "dave"]
+    assert cli(db_url, *edit).code == 0
+    deployed = cli(db_url, "deploy", key, "--env", "production", "--version", "h1", "--by", "carol")
+    assert deployed.code == 0, deployed.stdout + deployed.stderr
+    assert kinds(engine) == ["emergency-bypass", "ai-change-deployed"]
+    [ai] = [a for a in alerts(engine) if a.kind == "ai-change-deployed"]
+    assert ai.change_key == key and "deployed to production" in ai.summary
