@@ -18,8 +18,61 @@ GENESIS = b"\x00" * 32
 _sha256 = hashlib.sha256
 
 
+_INT_LIMIT = 2**53 - 1  # RFC 8785 §3.2.2.3: integers beyond an IEEE double's precision
+_SCALARS = (str, bool, type(None))
+_encode = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
+
+class _Decline(Exception):
+    """The value holds something whose json.dumps bytes could differ from RFC 8785's."""
+
+
+def _jcs_ready(value: Any) -> Any:
+    """``value`` with every float written the way RFC 8785 writes it under json.dumps (an
+    integral float in int's form; others only where ``repr`` is ECMAScript's form, i.e.
+    1e-4 <= |f| < 1e16), or :class:`_Decline` when json.dumps could write other bytes:
+    a key outside the Basic Multilingual Plane (JCS sorts UTF-16 code units, Python code
+    points), a key that is not a str, an integer out of JCS's domain, a type JCS refuses."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is int:
+        if -_INT_LIMIT <= value <= _INT_LIMIT:
+            return value
+        raise _Decline
+    if kind is float:
+        if value.is_integer() and -1e16 < value < 1e16:
+            return int(value)  # also -0.0 -> 0; NaN and infinities are not integers
+        if 1e-4 <= abs(value) < 1e16:
+            return value
+        raise _Decline
+    if kind is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or max(key) <= "\uffff"):
+                raise _Decline
+            out[key] = _jcs_ready(item)
+        return out
+    if kind is list or kind is tuple:
+        return [_jcs_ready(item) for item in value]
+    raise _Decline
+
+
 def canonical_json(value: Any) -> bytes:
-    """RFC 8785 (JSON Canonicalization Scheme) bytes of a JSON-compatible value."""
+    """RFC 8785 (JSON Canonicalization Scheme) bytes of a JSON-compatible value.
+
+    Fast path: json.dumps (C) of the value once :func:`_jcs_ready` has checked it, whose bytes
+    are RFC 8785's (same string escapes: the short ones for \\b \\t \\n \\f \\r \\" \\\\,
+    ``\\u00xx`` in lowercase hex for other control characters, nothing else escaped; keys in
+    the same order within the BMP); tests/audit/test_canonical_fast.py compares the two on
+    generated values. Anything else (and lone surrogates, which UTF-8 cannot encode) goes to
+    the rfc8785 package, which also raises the errors."""
+    try:
+        return _encode(_jcs_ready(value)).encode()
+    except (_Decline, UnicodeEncodeError):
+        pass
     import rfc8785
 
     return rfc8785.dumps(value)
