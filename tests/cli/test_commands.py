@@ -315,9 +315,10 @@ def test_forbidden_transitions_leave_the_database_unchanged(db_url: str, engine:
         r = cli(db_url, *args)
         assert r.code in (1, 2), args
         assert r.stderr.startswith("error: ")
-    # a refused deploy is recorded as a gate decision, nothing else changes
+    # a refused deploy is recorded as a gate decision and raises its gate-refused alert (§8,
+    # monitoring.alert_on); nothing else changes
     log = cli(db_url, "audit", "log", key, "--json").json()
-    assert [e["action"] for e in log if e["seq"] > before] == ["gate.evaluated"]
+    assert [e["action"] for e in log if e["seq"] > before] == ["gate.evaluated", "alert.raised"]
     assert cli(db_url, "change", "show", key, "--json").json()["state"] == "draft"
 
 
