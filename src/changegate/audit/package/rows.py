@@ -37,8 +37,8 @@ SAMPLE_METHOD = (
 
 def change_of(event: Mapping[str, Any]) -> str | None:
     """The change an event is about: its own key for ``change:KEY``, else its state's change."""
-    state = next((s for s in (event.get("after"), event.get("before")) if s), None)
-    if not isinstance(state, dict):
+    state = event.get("after") or event.get("before")
+    if not state or not isinstance(state, dict):
         return None
     entity = str(event.get("entity", ""))
     if entity.startswith("change:"):
@@ -53,13 +53,15 @@ def _number(key: str) -> int:
 
 def cell(value: Any) -> str:
     """A CSV cell: text; one that a spreadsheet would run as a formula starts with a quote."""
-    text = (
-        {True: "yes", False: "no", None: ""}.get(value, value)
-        if not isinstance(value, int | float) or isinstance(value, bool)
-        else str(value)
-    )
-    text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if type(value) is str:
+        text = value
+    elif value is None:
+        return ""
+    elif value is True or value is False:
+        return "yes" if value else "no"
+    else:
+        text = str(value)
+    return "'" + text if text and text[0] in "=+-@\t\r" else text
 
 
 #: characters whose UTF-16 order (RFC 8785's key order) may differ from their code point order

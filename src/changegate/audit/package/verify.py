@@ -218,10 +218,10 @@ def _proofs(data: bytes | None, size: int) -> tuple[dict[int, bytes], bool]:
     is readable and made for the checkpoint's tree size."""
     try:
         doc = json.loads(data if data is not None else b"null")
-        proofs = {int(k): bytes.fromhex("".join(v)) for k, v in doc["proofs"].items()}
-        ok = doc["tree_size"] == size and all(
-            len(proofs[int(k)]) == 32 * len(v) for k, v in doc["proofs"].items()
-        )
+        proofs, ok = {}, doc["tree_size"] == size
+        for k, v in doc["proofs"].items():
+            flat = proofs[int(k)] = bytes.fromhex("".join(v))
+            ok = ok and len(flat) == 32 * len(v)
     except (ValueError, TypeError, KeyError, AttributeError):
         return {}, False
     return proofs, ok
