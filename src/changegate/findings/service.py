@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -29,13 +29,16 @@ from changegate.findings.sla import (
     status_from_vex,
 )
 from changegate.policy import service as policy_service
+from changegate.row_state import row_state
 from changegate.users.service import get_user
 
 if TYPE_CHECKING:
     from changegate.policy.schema import Policy
 
 #: a row an import changed: the row, its audited state before (None: new), the event's extra
-Change = tuple[Finding, dict[str, Any] | None, dict[str, Any] | None]
+Change = tuple["Finding | _Inserted", dict[str, Any] | None, dict[str, Any] | None]
+#: ids per statement when an import reads or updates rows by id
+_CHUNK = 500
 
 #: the columns an import writes from what the file says
 _FROM_FILE = [
@@ -94,20 +97,70 @@ def _due(policy: Policy, finding: Finding, kev: Mapping[str, dt.date] | None) ->
     finding.due = _clock(policy, finding.severity, finding.sla_start, finding.kev_due)
 
 
-def _new(p: ParsedFinding, scope: str, actor: str, now: dt.datetime) -> Finding:
-    return Finding(
-        scope=scope,
-        fingerprint=p.fingerprint,
-        status=status_from_vex(p.vex_state),
-        owner=actor,
-        first_seen=now,
-        last_seen=now,
-        sla_start=now.date(),
-        change_id=None,
-        kev_due=None,
-        updated_at=now,
+class _Inserted:
+    """A finding the import inserted in bulk (no ORM object): its columns as attributes, so
+    its audit state is built by the same :func:`row_state` as a :class:`Finding`'s."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def audit_state(self) -> dict[str, Any]:
+        return row_state(self, Finding.audit_columns)
+
+
+def _new(
+    policy: Policy,
+    p: ParsedFinding,
+    scope: str,
+    actor: str,
+    now: dt.datetime,
+    kev: Mapping[str, dt.date] | None,
+) -> dict[str, Any]:
+    """The columns of a finding first seen now: open (unless a VEX statement says otherwise)
+    with its SLA clock starting today."""
+    kev_due = None if kev is None else kev_date([p.rule_id, *p.aliases], kev)
+    return {
+        "scope": scope,
+        "fingerprint": p.fingerprint,
+        "status": status_from_vex(p.vex_state),
+        "owner": actor,
+        "first_seen": now,
+        "last_seen": now,
+        "sla_start": now.date(),
+        "due": _clock(policy, p.severity, now.date(), kev_due),
+        "kev_due": kev_due,
+        "change_id": None,
+        "updated_at": now,
         **_values(p),
-    )
+    }
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[_Inserted]:
+    """Insert new findings in one executemany (RETURNING their ids, in order: SQLite 3.35+
+    and PostgreSQL), rather than an ORM object and flush each."""
+    if not rows:
+        return []
+    stmt = insert(Finding).returning(Finding.id, sort_by_parameter_order=True)
+    ids = session.scalars(stmt, rows).all()
+    return [_Inserted({**row, "id": ident}) for row, ident in zip(rows, ids, strict=True)]
+
+
+def _load(session: Session, ids: Sequence[int]) -> dict[int, Finding]:
+    """The ORM rows of ``ids``, read a chunk of ids per query."""
+    out: dict[int, Finding] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        out.update((f.id, f) for f in session.scalars(select(Finding).where(Finding.id.in_(chunk))))
+    return out
+
+
+def _touch(session: Session, ids: Sequence[int], now: dt.datetime) -> None:
+    """Move ``last_seen`` of the findings seen again unchanged, a chunk of ids per UPDATE
+    (``last_seen`` is outside the audited state; see models.py)."""
+    for i in range(0, len(ids), _CHUNK):
+        session.execute(
+            update(Finding).where(Finding.id.in_(ids[i : i + _CHUNK])).values(last_seen=now)
+        )
 
 
 def _next_status(status: str, vex_state: str | None) -> str:
@@ -120,6 +173,21 @@ def _next_status(status: str, vex_state: str | None) -> str:
     return status
 
 
+def _unchanged(
+    policy: Policy, finding: Any, p: ParsedFinding, kev: Mapping[str, dt.date] | None
+) -> bool:
+    """Whether a re-import leaves ``finding`` (a :class:`Finding` or a row read with its
+    columns) as it was but for its ``last_seen``."""
+    status = _next_status(finding.status, p.vex_state)
+    kev_due = finding.kev_due if kev is None else kev_date([p.rule_id, *p.aliases], kev)
+    return bool(
+        status == finding.status
+        and kev_due == finding.kev_due
+        and all(getattr(finding, key) == value for key, value in _values(p).items())
+        and finding.due == _clock(policy, finding.severity, finding.sla_start, kev_due)
+    )
+
+
 def _seen_again(
     policy: Policy,
     finding: Finding,
@@ -130,18 +198,11 @@ def _seen_again(
     """Apply what a re-import says to ``finding``: the event it needs and the state before,
     or None when the finding is as it was (only its ``last_seen`` moves)."""
     finding.last_seen = now
-    values = _values(p)
-    status = _next_status(finding.status, p.vex_state)
-    kev_due = finding.kev_due if kev is None else kev_date([p.rule_id, *p.aliases], kev)
-    if (
-        status == finding.status
-        and kev_due == finding.kev_due
-        and all(getattr(finding, key) == value for key, value in values.items())
-        and finding.due == _clock(policy, finding.severity, finding.sla_start, kev_due)
-    ):
+    if _unchanged(policy, finding, p, kev):
         return None
     before = finding.audit_state()
-    for key, value in values.items():
+    status = _next_status(finding.status, p.vex_state)
+    for key, value in _values(p).items():
         setattr(finding, key, value)
     event: type[events.Event] = events.FindingUpdated
     if status == "open" and finding.status != "open":
@@ -189,35 +250,64 @@ def import_scan(
         imported_by=user.name,
         created_at=now,
     )
+    #: every finding of the scope, read as rows (no ORM object): most are seen again unchanged
     existing = {
-        f.fingerprint: f for f in session.scalars(select(Finding).where(Finding.scope == name))
+        row.fingerprint: row
+        for row in session.execute(select(Finding.__table__).where(Finding.scope == name))
     }
     seen: set[str] = set()
-    #: event -> the (row, state before, extra) it records, appended together at the end
-    changed: dict[type[events.Event], list[Change]] = {}
+    new: list[dict[str, Any]] = []
+    again: list[tuple[int, ParsedFinding]] = []
+    unchanged: list[int] = []
     for p in parsed:
         fp = p.fingerprint
         if fp in seen:
             continue  # the same finding twice in one file is one finding
         seen.add(fp)
-        finding = existing.get(fp)
-        if finding is None:
-            finding = _new(p, name, user.name, now)
-            _due(policy, finding, kev)
-            session.add(finding)
-            changed.setdefault(events.FindingOpened, []).append((finding, None, None))
-            continue
-        again = _seen_again(policy, finding, p, now, kev)
-        if again is not None:
-            changed.setdefault(again[0], []).append((finding, again[1], None))
-    batch.new = len(changed.get(events.FindingOpened, []))
-    batch.reopened = len(changed.get(events.FindingReopened, []))
+        row = existing.get(fp)
+        if row is None:
+            new.append(_new(policy, p, name, user.name, now, kev))
+        elif _unchanged(policy, row, p, kev):
+            unchanged.append(row.id)
+        else:
+            again.append((row.id, p))
+    _touch(session, unchanged, now)
+    changed = _changed(session, policy, again, now, kev)
+    #: event -> the (row, state before, extra) it records, appended together
+    opened: list[Change] = [(f, None, None) for f in _insert(session, new)]
+    changed = {events.FindingOpened: opened, **changed}
+    batch.new, batch.reopened = len(new), len(changed.get(events.FindingReopened, []))
     for event, rows in changed.items():
         record_many(session, event, rows, actor=user.name, at=now)
-    batch.fixed = _fix_absent(session, [f for fp, f in existing.items() if fp not in seen], batch)
+    absent = [
+        row.id
+        for fp, row in existing.items()
+        if fp not in seen and row.status in ("open", "risk_accepted")
+    ]
+    loaded = _load(session, absent)
+    batch.fixed = _fix_absent(session, [loaded[i] for i in absent], batch)
     session.add(batch)
     record(session, events.FindingsImported, actor=user.name, after=batch, at=now)
     return batch
+
+
+def _changed(
+    session: Session,
+    policy: Policy,
+    again: Sequence[tuple[int, ParsedFinding]],
+    now: dt.datetime,
+    kev: Mapping[str, dt.date] | None,
+) -> dict[type[events.Event], list[Change]]:
+    """Apply a re-import to the findings it changes (``(id, what the file says)``): the
+    rows each event records."""
+    loaded = _load(session, [ident for ident, _ in again])
+    changed: dict[type[events.Event], list[Change]] = {}
+    for ident, p in again:
+        finding = loaded[ident]
+        result = _seen_again(policy, finding, p, now, kev)
+        if result is not None:
+            changed.setdefault(result[0], []).append((finding, result[1], None))
+    return changed
 
 
 def _fix_absent(session: Session, absent: Sequence[Finding], batch: FindingImport) -> int:
