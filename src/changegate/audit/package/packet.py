@@ -59,7 +59,11 @@ _REVIEW = ("reviewer", "root_cause", "actions_taken", "preventive_controls", "cr
 
 def _e(value: Any) -> str:
     """A value as HTML text (escaped; nothing for null)."""
-    return "" if value is None else html.escape(str(value))
+    if value is None:
+        return ""
+    text = str(value)
+    special = "&" in text or "<" in text or ">" in text or '"' in text or "'" in text
+    return html.escape(text) if special else text
 
 
 def _table(title: str, header: str, rows: list[list[str]], empty: str) -> str:

@@ -249,9 +249,15 @@ def proofs(sel: Selected) -> dict[str, bytes]:
         return h
 
     folders: dict[str, dict[str, list[str]]] = {}
+    above: dict[int, list[str]] = {}  # node (position, level) -> the proof from it up
     for seq, (folder, _, _) in sorted(sel.events.items()):
-        fn, sn, k, path = seq - 1, size - 1, 0, []
+        fn, sn, k, path, trail = seq - 1, size - 1, 0, [], []
         while sn:
+            rest = above.get(fn << 6 | k)
+            if rest is not None:
+                path += rest
+                break
+            trail.append((fn << 6 | k, len(path)))
             if fn & 1 or fn == sn:
                 while not fn & 1:
                     fn, sn, k = fn >> 1, sn >> 1, k + 1
@@ -259,6 +265,8 @@ def proofs(sel: Selected) -> dict[str, bytes]:
             else:
                 path.append(sibling(k, fn + 1))
             fn, sn, k = fn >> 1, sn >> 1, k + 1
+        for key, at in trail:
+            above[key] = path[at:]
         folders.setdefault(folder.removesuffix("/boundary"), {})[str(seq)] = path
     return {
         f"{folder}/proofs.json": json.dumps(
