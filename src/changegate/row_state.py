@@ -9,6 +9,7 @@ everything else as stored.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -33,9 +34,7 @@ def row_state(row: Any, names: str) -> dict[str, Any]:
     only when it is not None (a column added later, absent from the events of older rows).
     """
     state: dict[str, Any] = {}
-    for name in names.split():
-        optional = name.startswith("?")
-        key, _, column = name.removeprefix("?").rpartition("=")
+    for key, column, optional in _plan(names):
         value = getattr(row, column)
         if optional and value is None:
             continue
@@ -44,6 +43,17 @@ def row_state(row: Any, names: str) -> dict[str, Any]:
         else:
             state[key or column] = _value(value)
     return state
+
+
+@functools.cache
+def _plan(names: str) -> tuple[tuple[str, str, bool], ...]:
+    """``names`` parsed once per model: (key, column, optional) each (an import states
+    thousands of rows of one model)."""
+    out = []
+    for name in names.split():
+        key, _, column = name.removeprefix("?").rpartition("=")
+        out.append((key, column, name.startswith("?")))
+    return tuple(out)
 
 
 def update_row(row: Any, values: Mapping[str, Any], now: dt.datetime) -> dict[str, Any] | None:

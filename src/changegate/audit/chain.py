@@ -19,7 +19,7 @@ _sha256 = hashlib.sha256
 
 
 _INT_LIMIT = 2**53 - 1  # RFC 8785 §3.2.2.3: integers beyond an IEEE double's precision
-_SCALARS = (str, bool, type(None))
+_SCALARS = frozenset({str, bool, type(None)})
 _encode = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
 ).encode
@@ -53,10 +53,10 @@ def _jcs_ready(value: Any) -> Any:
         for key, item in value.items():
             if type(key) is not str or not (key.isascii() or max(key) <= "\uffff"):
                 raise _Decline
-            out[key] = _jcs_ready(item)
+            out[key] = item if type(item) in _SCALARS else _jcs_ready(item)
         return out
     if kind is list or kind is tuple:
-        return [_jcs_ready(item) for item in value]
+        return [item if type(item) in _SCALARS else _jcs_ready(item) for item in value]
     raise _Decline
 
 

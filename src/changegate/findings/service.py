@@ -135,14 +135,20 @@ def _new(
     }
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> list[_Inserted]:
-    """Insert new findings in one executemany (RETURNING their ids, in order: SQLite 3.35+
-    and PostgreSQL), rather than an ORM object and flush each."""
+def _insert(session: Session, scope: str, rows: list[dict[str, Any]]) -> list[_Inserted]:
+    """Insert new findings in one executemany, then read their ids back by fingerprint
+    (unique per scope). RETURNING with the rows' order kept would send SQLite one statement
+    per row (SQLAlchemy's insertmanyvalues cannot sort an autoincrement key's batch there)."""
     if not rows:
         return []
-    stmt = insert(Finding).returning(Finding.id, sort_by_parameter_order=True)
-    ids = session.scalars(stmt, rows).all()
-    return [_Inserted({**row, "id": ident}) for row, ident in zip(rows, ids, strict=True)]
+    session.flush()
+    session.connection().execute(insert(Finding.__table__), rows)  # Core: no ORM bookkeeping
+    ids = dict(
+        session.execute(select(Finding.fingerprint, Finding.id).where(Finding.scope == scope))
+        .tuples()
+        .all()
+    )
+    return [_Inserted({**row, "id": ids[row["fingerprint"]]}) for row in rows]
 
 
 def _load(session: Session, ids: Sequence[int]) -> dict[int, Finding]:
@@ -274,7 +280,7 @@ def import_scan(
     _touch(session, unchanged, now)
     changed = _changed(session, policy, again, now, kev)
     #: event -> the (row, state before, extra) it records, appended together
-    opened: list[Change] = [(f, None, None) for f in _insert(session, new)]
+    opened: list[Change] = [(f, None, None) for f in _insert(session, name, new)]
     changed = {events.FindingOpened: opened, **changed}
     batch.new, batch.reopened = len(new), len(changed.get(events.FindingReopened, []))
     for event, rows in changed.items():
