@@ -268,12 +268,17 @@ def proofs(sel: Selected) -> dict[str, bytes]:
         for key, at in trail:
             above[key] = path[at:]
         folders.setdefault(folder.removesuffix("/boundary"), {})[str(seq)] = path
-    return {
-        f"{folder}/proofs.json": json.dumps(
-            {"tree_size": sel.size, "proofs": entries}, separators=(",", ":")
-        ).encode()
-        for folder, entries in folders.items()
-    }
+    return {f"{folder}/proofs.json": _proofs_json(size, e) for folder, e in folders.items()}
+
+
+def _proofs_json(size: int, proofs: dict[str, list[str]]) -> bytes:
+    """``{"tree_size":N,"proofs":{"SEQ":["HEX",...],...}}`` as ``json.dumps`` writes it compact,
+    joined directly (the numbers and hex digits need no escaping)."""
+    entries = ",".join(
+        f'"{seq}":' + ('["' + '","'.join(path) + '"]' if path else "[]")
+        for seq, path in proofs.items()
+    )
+    return f'{{"tree_size":{size},"proofs":{{{entries}}}}}'.encode()
 
 
 def write_zip(out: IO[bytes], files: Mapping[str, bytes]) -> None:
