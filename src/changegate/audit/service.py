@@ -144,7 +144,7 @@ def record_many(
         chained = chain_hash(chained, leaf)
         events.append({"seq": seq, "data": data, "leaf_hash": leaf, "chain_hash": chained})
         leaves.append(leaf)
-    session.execute(insert(AuditEvent), events)
+    session.connection().execute(insert(AuditEvent), events)  # Core: no ORM bookkeeping
     tree.append_many(session, head.seq, leaves)
     head.seq, head.chain_hash = seq, chained
     session.flush()

@@ -99,7 +99,7 @@ def append_many(session: Session, start: int, leaves: Sequence[bytes]) -> None:
             made[(level, (count >> level) - 1)] = acc
             rows.append({"level": level, "idx": (count >> level) - 1, "hash": acc})
     if rows:
-        session.execute(insert(AuditSubtree), rows)
+        session.connection().execute(insert(AuditSubtree), rows)  # Core executemany
 
 
 def head_size(session: Session) -> int:

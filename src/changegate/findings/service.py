@@ -142,7 +142,7 @@ def _insert(session: Session, scope: str, rows: list[dict[str, Any]]) -> list[_I
     if not rows:
         return []
     session.flush()
-    session.connection().execute(insert(Finding.__table__), rows)  # Core: no ORM bookkeeping
+    session.connection().execute(insert(Finding), rows)  # Core: no ORM bookkeeping
     ids = dict(
         session.execute(select(Finding.fingerprint, Finding.id).where(Finding.scope == scope))
         .tuples()
