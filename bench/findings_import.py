@@ -7,12 +7,15 @@ changegate's import is the real `findings.service.import_file` over a migrated S
 parse (the Trivy parser), de-duplicate per scope, SLA due dates, one audit event per finding
 that opens, changes or is fixed (hash-chained, in the same transaction), commit. The re-import
 drops 5% of the findings (fixed) and adds 5% new ones; the rest are seen again.
-Usage: python bench/findings_import.py [--findings 50000] [--db-dir bench/out]
+Usage: python bench/findings_import.py [--findings 50000] [--db-dir bench/out] [--profile FILE]
+(``--profile`` writes a cProfile of the two changegate imports, for ``python -m pstats FILE``;
+the times printed then include the profiler's overhead.)
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import sqlite3
 import time
@@ -76,7 +79,9 @@ def floor(path: Path, db: Path) -> float:
     return time.perf_counter() - t0
 
 
-def changegate_import(url: str, path: Path) -> tuple[float, dict[str, Any]]:
+def changegate_import(
+    url: str, path: Path, profiler: cProfile.Profile | None = None
+) -> tuple[float, dict[str, Any]]:
     from changegate.db import make_engine, session_scope
     from changegate.findings.service import import_file
     from changegate.policy.loader import load_policy
@@ -86,10 +91,14 @@ def changegate_import(url: str, path: Path) -> tuple[float, dict[str, Any]]:
     loaded = load_policy()
     data = path.read_bytes()
     t0 = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     with session_scope(engine) as s:
         ensure_recorded(s, loaded)
         batch = import_file(s, loaded.policy, data, source_format="trivy", actor="sam", scope="app")
         out = batch.audit_state()
+    if profiler is not None:
+        profiler.disable()
     elapsed = time.perf_counter() - t0
     engine.dispose()
     return elapsed, out
@@ -115,6 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--findings", type=int, default=50_000)
     parser.add_argument("--db-dir", type=Path, default=Path("bench/out"))
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the imports here")
     args = parser.parse_args()
     n, out = args.findings, args.db_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -128,8 +138,11 @@ def main() -> None:
     setup(url)
     floor_first = floor(first, out / "floor.db")
     floor_second = floor(second, out / "floor.db")
-    t_first, a = changegate_import(url, first)
-    t_second, b = changegate_import(url, second)
+    profiler = None if args.profile is None else cProfile.Profile()
+    t_first, a = changegate_import(url, first, profiler)
+    t_second, b = changegate_import(url, second, profiler)
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
     print(f"{n:,} findings, Trivy JSON {first.stat().st_size / 1e6:.1f} MB")
     for label, cg, fl, counts in (
         ("import", t_first, floor_first, a),
