@@ -93,6 +93,9 @@ def allowed_methods(request: Request) -> list[str] | None:
     import re
 
     paths = request.app.openapi().get("paths", {})
+    exact = paths.get(request.url.path)
+    if exact is not None:  # a literal path wins over templates it also fits (/findings/import)
+        return sorted(m.upper() for m in exact if m.lower() != "parameters") or None
     found: set[str] = set()
     for template, operations in paths.items():
         pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"

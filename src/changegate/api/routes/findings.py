@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
+from starlette.convertors import Convertor, register_url_convertor
 
 from changegate.api.deps import WriteCtx
 from changegate.api.errors import COMMON_ERRORS
@@ -19,7 +20,23 @@ from changegate.findings import queries, service
 router = APIRouter(prefix="/api/findings", tags=["findings"], responses=COMMON_ERRORS)
 created = creates(router)
 
+
 #: a finding id as the CLI takes it: 12 or F-12
+class _NotImport(Convertor[str]):
+    """A finding id segment that is never the literal ``import``: `GET /api/findings/import`
+    is then a 405 (only POST is declared there), not a finding id that fails validation."""
+
+    regex = "(?!import$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("finding_id", _NotImport())
+
 FindingId = Annotated[
     str, Path(pattern=r"^([Ff]-)?[0-9]{1,9}$", max_length=11, description="e.g. 12")
 ]
@@ -80,14 +97,17 @@ def overdue(ctx: WriteCtx) -> dict[str, Any]:
 
 
 @router.get(
-    "/{finding}", summary="A finding with its acceptances, links and history (findings show)"
+    "/{finding:finding_id}",
+    summary="A finding with its acceptances, links and history (findings show)",
 )
 def show(finding: FindingId, ctx: WriteCtx) -> dict[str, Any]:
     _read(ctx)
     return queries.show_finding(ctx.session, service.get_finding(ctx.session, finding))
 
 
-@created("/{finding}/accept", None, "Accept a finding's risk until a date (findings accept)")
+@created(
+    "/{finding:finding_id}/accept", None, "Accept a finding's risk until a date (findings accept)"
+)
 def accept(finding: FindingId, body: AcceptIn, ctx: WriteCtx) -> dict[str, Any]:
     actor = ctx.acting_as(body.by, field="by")
     expires = service.parse_day(body.expires, "expires")
