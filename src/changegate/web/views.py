@@ -77,6 +77,8 @@ def dashboard(session: Session, policy: Policy, user: User) -> dict[str, Any]:
         "next_access_review": _next_access_review(session, policy, user),
         "alerts": _alerts(session, policy, user),
     }
+
+
 def _alerts(session: Session, policy: Policy, user: User) -> Any:
     """Open and unacknowledged investigations (§8), for those who may read alerts."""
     from changegate.alerts.service import counts
