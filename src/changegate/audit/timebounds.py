@@ -15,6 +15,13 @@ ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{
 def parse_bound(value: str | None, field: str) -> str | None:
     """An ISO 8601 date or time as the log writes it (UTC, ``Z``; UTC when no zone is
     given), None for an empty value, or InvalidInput naming the field and the form."""
+    moment = parse_moment(value, field)
+    return None if moment is None else iso(moment)
+
+
+def parse_moment(value: str | None, field: str) -> dt.datetime | None:
+    """An ISO 8601 date (its midnight) or time, UTC when no zone is given; None for an
+    empty value, or InvalidInput naming the field and the form."""
     text = (value or "").strip()
     if not text:
         return None
@@ -25,6 +32,4 @@ def parse_bound(value: str | None, field: str) -> str | None:
             f"{field}: {text!r} is not a date or time; use 2026-11-25 or 2026-11-25T14:00Z",
             field=field,
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return iso(parsed)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)

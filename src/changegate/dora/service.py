@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from changegate.audit.timebounds import parse_moment
 from changegate.db import utcnow
 from changegate.dora.metrics import Record, compute
 from changegate.errors import InvalidInput
@@ -48,21 +49,12 @@ def window(start: str | None, end: str | None, *, now: dt.datetime | None = None
 
 
 def _moment(value: str | None, field: str, *, end_of_day: bool) -> dt.datetime | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time(), dt.UTC)
-            return moment + dt.timedelta(days=1) if end_of_day else moment
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f"{field}: {text!r} is not a date or time; use 2026-11-25 or 2026-11-25T14:00Z",
-            field=field,
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    """--from/--to as :func:`parse_moment` reads them; a bare date given as an end means the
+    end of that day."""
+    moment = parse_moment(value, field)
+    if moment is not None and end_of_day and len((value or "").strip()) == 10:
+        moment += dt.timedelta(days=1)
+    return moment
 
 
 def dora(

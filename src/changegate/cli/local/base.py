@@ -52,6 +52,12 @@ class LocalBackend:
 
         return load_policy(self.opts.policy)
 
+    def policy_digest(self) -> str:
+        """The SHA-256 of the policy text in force (what reviews and obligations name)."""
+        from changegate.policy.loader import policy_digest, read_policy_text
+
+        return policy_digest(read_policy_text(self.opts.policy)[0])
+
     @contextmanager
     def tx(self, *, write: bool = True) -> Iterator[tuple[Session, Policy]]:
         """One transaction for one command: a change and its audit events commit together,

@@ -15,16 +15,11 @@ class LocalPolicyReview(LocalBackend):
         if not by:
             raise InvalidInput("--by: name who reviewed the policy", field="by")
         with self.tx() as (s, pol):
-            done = record_review(s, pol, self._digest(), actor=by, notes=notes)
+            done = record_review(s, pol, self.policy_digest(), actor=by, notes=notes)
             return done.to_dict()
 
     def status(self) -> dict[str, Any]:
         from changegate.policy.review import review_status, today
 
         with self.tx(write=False) as (s, pol):
-            return review_status(s, pol, self._digest()).to_dict(today())
-
-    def _digest(self) -> str:
-        from changegate.policy.loader import policy_digest, read_policy_text
-
-        return policy_digest(read_policy_text(self.opts.policy)[0])
+            return review_status(s, pol, self.policy_digest()).to_dict(today())
