@@ -142,14 +142,40 @@ def select_events(session: Session, p: Period, size: int) -> Selected:
     changes = {c for *_, c in window if c is not None}
     entities = {e for *_, e, _ in window}
     entities |= {e for _, _, e, c in all_rows[: first - 1] if c in changes}
-    for seq, (data, _, entity, change) in enumerate(all_rows[:last], start=1):
-        if seq >= first or entity in entities:
-            sel.events[seq] = (f"changes/{change}" if change else "log", data, json.loads(data))
-    for seq in (first - 1, last + 1):
-        if 1 <= seq <= size and seq not in sel.events:
-            data = all_rows[seq - 1][0]
-            sel.events[seq] = ("log/boundary", data, json.loads(data))
+    chosen = [
+        (seq, f"changes/{change}" if change else "log", data)
+        for seq, (data, _, entity, change) in enumerate(all_rows[:last], start=1)
+        if seq >= first or entity in entities
+    ]
+    taken = {seq for seq, _, _ in chosen}
+    chosen += [
+        (seq, "log/boundary", all_rows[seq - 1][0])
+        for seq in (first - 1, last + 1)
+        if 1 <= seq <= size and seq not in taken
+    ]
+    for (seq, folder, data), ev in zip(chosen, _parse_all(chosen), strict=True):
+        sel.events[seq] = (folder, data, ev)
     return sel
+
+
+def _parse_all(chosen: list[tuple[int, str, bytes]]) -> list[Any]:
+    """The events' bytes parsed as one JSON array (one call into the C parser instead of one
+    per event: a third of the time on 100,000 events), each checked to be the event of its own
+    seq; any doubt (bytes that are not one whole object each) and they are parsed one by one."""
+    try:
+        parsed = json.loads(b"[" + b",".join(data for _, _, data in chosen) + b"]")
+    except ValueError:
+        parsed = None
+    if (
+        parsed is None
+        or len(parsed) != len(chosen)
+        or any(
+            type(ev) is not dict or ev.get("seq") != seq
+            for (seq, _, _), ev in zip(chosen, parsed, strict=True)
+        )
+    ):
+        return [json.loads(data) for _, _, data in chosen]
+    return list(parsed)
 
 
 def derived(session: Session, policy: Policy, p: Period) -> dict[str, list[list[str]]]:
