@@ -8,15 +8,46 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 
+def _act(s: Any, policy: Any, change: Any, action: str, actor: str) -> tuple[str, str]:
+    """One action on the locked change, as its entry point calls it; what it decided."""
+    if action == "deploy":
+        from changegate.deployments.service import deploy
+
+        res = deploy(s, policy, change, env="production", version="v1", actor=actor)
+        verdict = "already-recorded" if res.already_recorded else "ok"
+        return (verdict if res.deployment else "gate-closed", change.state)
+    if action == "approve":
+        from changegate.reviews.service import approve
+
+        approve(s, policy, change, actor=actor)
+        return ("ok", change.state)
+    if action == "gate":  # `changegate gate --env production`: "passed" or the unmet rule ids
+        from changegate.deployments.service import gate
+
+        res = gate(s, policy, change, env="production", deployer=actor)
+        return ("gate", ",".join(sorted({r.rule_id for r in res.unmet})) or "passed")
+    if action == "fail-validation":  # the pipeline reports staging failing after all
+        from changegate.evidence.service import add_validation
+
+        add_validation(s, policy, change, name="staging", result="fail", actor=actor)
+        return ("ok", change.state)
+    if action == "edit":  # the author edits the approved change: back to submitted
+        from changegate.changes.schemas import ChangeUpdate
+        from changegate.changes.service import edit_change
+
+        edit = ChangeUpdate(description=f"{change.description} Edited.")
+        edit_change(s, policy, change, edit, actor=actor)
+        return ("ok", change.state)
+    raise AssertionError(f"unknown race action {action!r}")
+
+
 def serve(
     tasks: Queue[Any], results: Queue[Any], barrier: Barrier, policy_path: str | None
 ) -> None:
     from changegate.changes.service import get_change
     from changegate.db import make_engine, session_scope
-    from changegate.deployments.service import deploy
     from changegate.errors import ChangegateError
     from changegate.policy.loader import load_policy
-    from changegate.reviews.service import approve
 
     policy = load_policy(policy_path).policy
     engines: dict[str, Any] = {}
@@ -29,14 +60,7 @@ def serve(
         barrier.wait()
         try:
             with session_scope(engine) as s:
-                change = get_change(s, key, lock=True)
-                if action == "deploy":
-                    res = deploy(s, policy, change, env="production", version="v1", actor=actor)
-                    verdict = "already-recorded" if res.already_recorded else "ok"
-                    outcome = (verdict if res.deployment else "gate-closed", change.state)
-                else:
-                    approve(s, policy, change, actor=actor)
-                    outcome = ("ok", change.state)
+                outcome = _act(s, policy, get_change(s, key, lock=True), action, actor)
             results.put(outcome)
         except ChangegateError as exc:
             results.put(("refused", exc.message))

@@ -1,7 +1,8 @@
-"""Two processes race on the same change, a hundred times, on SQLite and PostgreSQL.
+"""Two processes race on the same change, many times, on SQLite and PostgreSQL.
 
 Exactly one deployment and one state transition result each time; the loser gets a clear
-refusal; the audit sequence stays dense and the chain verifies.
+refusal; the gate decides on the state it reads under the change's lock, whichever process
+got it first; the audit sequence stays dense and the chain verifies.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tests.deployments import race_worker
 from tests.factories import DEFAULT, JUNIT_PASS, make_change, make_team, tx
 
 ROUNDS = 100
+GATE_ROUNDS = 30
 P = DEFAULT.policy
 
 
@@ -43,10 +45,12 @@ class Racers:
             p.start()
 
     def race(
-        self, db_url: str, action: str, key: str, actors: tuple[str, str]
+        self, db_url: str, action: str | tuple[str, str], key: str, actors: tuple[str, str]
     ) -> list[tuple[str, str]]:
-        for q, actor in zip(self.tasks, actors, strict=True):
-            q.put((db_url, action, key, actor))
+        """Both processes act on ``key`` at once: the same action, or one each."""
+        actions = (action, action) if isinstance(action, str) else action
+        for q, act, actor in zip(self.tasks, actions, actors, strict=True):
+            q.put((db_url, act, key, actor))
         return sorted([self.results.get(timeout=120), self.results.get(timeout=120)])
 
     def close(self) -> None:
@@ -160,4 +164,81 @@ def test_two_approvals_of_a_change_that_needs_two(
             assert transitions(engine, key, "approved") == (1 if i % 2 == 0 else 0)
     finally:
         r.close()
+    assert_dense_and_verified(engine)
+
+
+#: what process B does to an approved change, who does it, the event that records it, and the
+#: gate requirements it leaves unmet
+SPOILERS = {
+    "fail-validation": ("ci-bot", "evidence.added", {"staging-validation"}),
+    "edit": ("alice", "change.edited", {"lifecycle", "peer-review"}),
+}
+
+
+def gate_events(engine: Engine, key: str) -> list[Any]:
+    from changegate.audit.service import timeline
+
+    return [
+        e for e in tx(engine, lambda s: timeline(s, change_key=key)) if e.action == "gate.evaluated"
+    ]
+
+
+def recorded_decision(event: Any) -> str:
+    """The decision as its audit event records it, in the worker's words."""
+    unmet = {u.split(":", 1)[0] for u in event.event["after"]["unmet"]}
+    assert event.event["after"]["passed"] is (not unmet)
+    return ",".join(sorted(unmet)) or "passed"
+
+
+def test_the_gate_decides_on_the_state_read_under_the_lock(
+    db_url: str, engine: Engine, racers: Racers
+) -> None:
+    """Process A runs the gate for production while process B makes the approved change fail
+    it (a failing staging validation, or an edit that sends it back for approval). Whichever
+    commits first, the decision recorded is the one the state at its place in the audit order
+    implies: after B's event the gate is closed and names what B broke, before it, open."""
+    from changegate.audit.service import timeline
+
+    make_team(engine)
+    orders = {"gate first": 0, "spoiler first": 0}
+    for i in range(GATE_ROUNDS):
+        spoiler = "edit" if i % 2 else "fail-validation"
+        actor, spoiled_by, broken = SPOILERS[spoiler]
+        key = approved_change(engine)
+        outcome = racers.race(db_url, ("gate", spoiler), key, ("carol", actor))
+        assert [o[0] for o in outcome] == ["gate", "ok"], outcome
+        decided = outcome[0][1]
+        events = tx(engine, lambda s, k=key: timeline(s, change_key=k))
+        (gated,) = [e for e in events if e.action == "gate.evaluated"]
+        spoiled = [e for e in events if e.action == spoiled_by][-1]  # the latest: B's
+        assert recorded_decision(gated) == decided
+        if gated.seq > spoiled.seq:
+            orders["spoiler first"] += 1
+            assert broken <= set(decided.split(",")), (spoiler, decided)
+        else:
+            orders["gate first"] += 1
+            assert decided == "passed", (spoiler, decided)
+    print(f"gate vs spoiler on {engine.dialect.name}: {orders}")
+    assert_dense_and_verified(engine)
+
+
+def test_two_processes_gating_the_same_change(db_url: str, engine: Engine, racers: Racers) -> None:
+    """Two pipelines ask the gate about one change at once: two decisions recorded, the same
+    one (open for an approved, tested change; closed, naming the failing validation, when
+    staging failed)."""
+    make_team(engine)
+    for i in range(GATE_ROUNDS):
+        key = approved_change(engine)
+        expected = "passed"
+        if i % 2:
+            tx(
+                engine,
+                lambda s, k=key: evidence.add_validation(
+                    s, P, changes.get_change(s, k), name="staging", result="fail", actor="ci-bot"
+                ),
+            )
+            expected = "staging-validation"
+        outcome = racers.race(db_url, "gate", key, ("carol", "dave"))
+        assert outcome == [("gate", expected), ("gate", expected)], outcome
+        assert [recorded_decision(e) for e in gate_events(engine, key)] == [expected] * 2
     assert_dense_and_verified(engine)
