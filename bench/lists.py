@@ -16,6 +16,10 @@ audit events (ten per change: created, edited, submitted, ...) appended with the
 code in bulk. Figures only, no assertions.
 
     python bench/lists.py [--changes 10000] [--events-per-change 10] [--repeat 21]
+                          [--db sqlite,postgres | --db postgresql://...]
+
+``--db postgres`` starts a throwaway PostgreSQL cluster (as the tests and
+``bench/api_throughput.py`` do); a ``postgresql://`` URL names an empty database of one's own.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -171,20 +177,23 @@ def timed_get(port: int, path: str, headers: dict[str, str], repeat: int) -> tup
     return statistics.median(times[2:]) * 1000, size
 
 
-def peak_memory(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Peak resident memory (MB) of ``cmd`` run in a process of its own, and its output lines."""
+def peak_memory(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Peak resident memory (MB) of ``cmd`` run in a process of its own, its output lines, and
+    its wall time (s)."""
     probe = (
-        "import resource, subprocess, sys\n"
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
         "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
+        "t = time.perf_counter() - t\n"
         "assert p.returncode == 0, p.returncode\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
-        " p.stdout.count(b'\\n'))\n"
+        " p.stdout.count(b'\\n'), t)\n"
     )
     out = subprocess.run([PY, "-c", probe, *cmd], env=env, capture_output=True, text=True)
     if out.returncode:
         sys.exit(out.stderr[-2000:])
-    kb, lines = out.stdout.split()
-    return int(kb) / 1024, int(lines)
+    kb, lines, secs = out.stdout.split()
+    return int(kb) / 1024, int(lines), float(secs)
 
 
 def measure(db_url: str, tmp: Path, repeat: int, changes: int) -> None:
@@ -218,11 +227,33 @@ def measure(db_url: str, tmp: Path, repeat: int, changes: int) -> None:
     for name, ms, size in results:
         print(f"{name:34} {ms:>8.2f} {ms / floor:>10.2f} {size:>9}")
     cli = [str(Path(PY).with_name("changegate")), "change", "list", "--json"]
-    every, n_all = peak_memory([*cli, "--all"], env)
-    page, _ = peak_memory([*cli, "--limit", "100"], env)
-    print(f"\npeak memory: change list --all --json {every:.0f} MB ({n_all} lines)")
-    print(f"             change list --limit 100 --json {page:.0f} MB")
+    every, n_all, t_all = peak_memory([*cli, "--all"], env)
+    page, _, t_page = peak_memory([*cli, "--limit", "100"], env)
+    print(f"\npeak memory: change list --all --json {every:.0f} MB ({n_all} lines, {t_all:.2f} s)")
+    print(f"             change list --limit 100 --json {page:.0f} MB ({t_page:.2f} s)")
     print(f"             ratio {every / page:.2f} (target: under 2)")
+
+
+@contextmanager
+def database(kind: str, tmp: Path, stack: ExitStack) -> Iterator[str]:
+    """A fresh database URL: a SQLite file, a database in a throwaway PostgreSQL cluster, or
+    the URL given."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'lists.db'}"
+    elif kind == "postgres":
+        from sqlalchemy import text
+        from tests.pg import cluster
+
+        from changegate.db import make_engine
+
+        url = stack.enter_context(cluster())
+        admin = make_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE bench_lists"))
+        admin.dispose()
+        yield url.rsplit("/", 1)[0] + "/bench_lists"
+    else:
+        yield kind
 
 
 def main() -> None:
@@ -230,15 +261,24 @@ def main() -> None:
     ap.add_argument("--changes", type=int, default=10_000)
     ap.add_argument("--events-per-change", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=21)
-    ap.add_argument("--db", help="a PostgreSQL URL of an empty database (default: SQLite)")
+    ap.add_argument(
+        "--db",
+        default="sqlite",
+        help="sqlite, postgres (a throwaway cluster), both (sqlite,postgres), or the URL of an "
+        "empty PostgreSQL database",
+    )
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="changegate-lists-"))
-    try:
-        db_url = args.db or f"sqlite:///{tmp / 'lists.db'}"
-        build(db_url, args.changes, args.events_per_change)
-        measure(db_url, tmp, args.repeat, args.changes)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    sys.path.insert(0, str(HERE.parent))
+    kinds = [args.db] if "://" in args.db else args.db.split(",")
+    for kind in kinds:
+        tmp = Path(tempfile.mkdtemp(prefix="changegate-lists-"))
+        try:
+            with ExitStack() as stack, database(kind, tmp, stack) as db_url:
+                print(f"\n== {kind if '://' not in kind else 'postgresql (given URL)'} ==")
+                build(db_url, args.changes, args.events_per_change)
+                measure(db_url, tmp, args.repeat, args.changes)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -221,16 +221,17 @@ def iter_changes(
     sort: str | None = None,
     page_size: int = MAX_LIMIT,
 ) -> Iterator[Change]:
-    """Every matching change, a keyset page at a time: memory stays that of one page.
+    """Every matching change in ``sort`` order, read by one statement ``page_size`` rows at a
+    time: through a server-side cursor on PostgreSQL (``yield_per`` makes psycopg declare a
+    named cursor), and stepped by SQLite itself, so memory stays that of one batch however
+    many changes there are. One statement reads one snapshot: each change once, even while
+    another connection inserts.
 
-    Each page is expunged once yielded so the session does not keep every row it has seen.
+    Each batch is expunged once yielded so the session does not keep every row it has seen.
     """
-    cursor: str | None = None
-    while True:
-        page = list_page(session, filters, sort=sort, limit=page_size, cursor=cursor)
-        yield from page.rows
-        for row in page.rows:
+    stmt = _ordered(_filtered(filters), check_sort(sort), None)
+    result = session.scalars(stmt.execution_options(yield_per=check_limit(page_size)))
+    for batch in result.partitions():
+        yield from batch
+        for row in batch:
             session.expunge(row)
-        if page.next is None:
-            return
-        cursor = page.next
