@@ -26,6 +26,19 @@ def _value(value: Any) -> Any:
     return value
 
 
+#: the conversion of a value by its exact type (a dict lookup instead of three isinstance
+#: calls a value); other types that :func:`_value` converts (subclasses) go through it
+_BY_TYPE: dict[type, Any] = {
+    str: None,
+    int: None,
+    bool: None,
+    float: None,
+    dt.datetime: iso,
+    dt.date: dt.date.isoformat,
+    list: list,
+}
+
+
 def row_state(row: Any, names: str) -> dict[str, Any]:
     """The named columns of ``row`` (space-separated, in order) as its audit state.
 
@@ -34,25 +47,30 @@ def row_state(row: Any, names: str) -> dict[str, Any]:
     only when it is not None (a column added later, absent from the events of older rows).
     """
     state: dict[str, Any] = {}
-    for key, column, optional in _plan(names):
+    for key, column, optional, is_change in _plan(names):
         value = getattr(row, column)
-        if optional and value is None:
-            continue
-        if column == "change_id" and not key:
-            state["change"] = None if value is None else f"CHG-{value}"
+        if value is None:
+            if not optional:
+                state[key] = None
+        elif is_change:
+            state[key] = f"CHG-{value}"
         else:
-            state[key or column] = _value(value)
+            convert = _BY_TYPE.get(type(value), _value)
+            state[key] = value if convert is None else convert(value)
     return state
 
 
 @functools.cache
-def _plan(names: str) -> tuple[tuple[str, str, bool], ...]:
-    """``names`` parsed once per model: (key, column, optional) each (an import states
-    thousands of rows of one model)."""
+def _plan(names: str) -> tuple[tuple[str, str, bool, bool], ...]:
+    """``names`` parsed once per model: (key, column, optional, is the change key) each (an
+    import states thousands of rows of one model)."""
     out = []
     for name in names.split():
         key, _, column = name.removeprefix("?").rpartition("=")
-        out.append((key, column, name.startswith("?")))
+        is_change = column == "change_id" and not key
+        out.append(
+            ("change" if is_change else key or column, column, name.startswith("?"), is_change)
+        )
     return tuple(out)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,14 +50,27 @@ def _jcs_ready(value: Any) -> Any:
             return value
         raise _Decline
     if kind is dict:
-        out: dict[str, Any] = {}
+        out: dict[str, Any] | None = None  # a copy only once an item changes
         for key, item in value.items():
             if type(key) is not str or not (key.isascii() or max(key) <= "\uffff"):
                 raise _Decline
-            out[key] = item if type(item) in _SCALARS else _jcs_ready(item)
-        return out
+            if type(item) in _SCALARS:
+                if out is not None:
+                    out[key] = item
+                continue
+            ready = _jcs_ready(item)
+            if out is None and ready is not item:
+                out = {}
+                for k, v in value.items():
+                    if k == key:
+                        break
+                    out[k] = v
+            if out is not None:
+                out[key] = ready
+        return value if out is None else out
     if kind is list or kind is tuple:
-        return [item if type(item) in _SCALARS else _jcs_ready(item) for item in value]
+        items = [item if type(item) in _SCALARS else _jcs_ready(item) for item in value]
+        return value if kind is list and all(map(operator.is_, items, value)) else items
     raise _Decline
 
 
