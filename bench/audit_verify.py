@@ -1,5 +1,5 @@
 """Audit events verified per second on 1,000,000 events, beside raw hashlib SHA-256 over the
-same stored bytes, measured in the same run. Target: at least 25% of hashlib's rate.
+same stored bytes, measured in the same run. Target: at least 25% of hashlib's rate (issue 10), 50% (issue 12).
 
 The events are realistic canonical-JSON change/review/evidence events (about 400 bytes),
 appended with the real hashing code into a real SQLite file; verification is the real
@@ -128,18 +128,48 @@ def main() -> None:
                 best_verify = min(best_verify, took)
             if not report.ok or report.events != len(stored):
                 sys.exit(f"verification failed: {report.problems[:3]}")
+    bound = lower_bound(db, args.repeat)
     n = len(stored)
     hr, vr, ir = n / best_hash, n / best_verify, n / best_index
     print(f"events: {n} ({size / n:.0f} bytes each on average), best of {args.repeat}")
     print(f"raw hashlib SHA-256 over the stored bytes (in memory): {hr:12,.0f} events/s")
     print(
         f"changegate audit verify (read from SQLite, leaf + chain): {vr:12,.0f} events/s "
-        f"= {100 * vr / hr:.0f}% of hashlib (target >= 25%: {'PASS' if vr >= 0.25 * hr else 'FAIL'})"
+        f"= {100 * vr / hr:.0f}% of hashlib (target >= 25% (issue 10): {'PASS' if vr >= 0.25 * hr else 'FAIL'}; >= 50% (issue 12): {'PASS' if vr >= 0.5 * hr else 'FAIL'})"
     )
     print(
         f"  + indexed columns proven (definitions read back): {ir:12,.0f} events/s "
         f"= {100 * ir / hr:.0f}% of hashlib, {100 * ir / vr:.0f}% of the chain-only rate"
     )
+
+    br = n / bound
+    print(
+        f"lower bound of any verifier of this chain in Python (read seq, bytes and stored "
+        f"hashes with sqlite3, hash each event's bytes once and one chain step, nothing "
+        f"compared): {br:12,.0f} events/s = at most {100 * br / hr:.0f}% of hashlib"
+    )
+
+
+def lower_bound(db: Path, repeat: int) -> float:
+    """The least a verifier of this log does, done as fast as Python does it: every row read
+    once with the sqlite3 module (no SQLAlchemy), each event's leaf hash computed from its
+    bytes and one more hash of 64 bytes for the link to the previous one (the chain, or the
+    Merkle tree's interior: either costs a hash per event), nothing compared."""
+    import sqlite3
+
+    sha, best = hashlib.sha256, float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        conn = sqlite3.connect(db)
+        prev = b"\x00" * 32
+        rows = conn.execute(
+            "SELECT seq, data, leaf_hash, chain_hash FROM audit_events ORDER BY seq"
+        )
+        for _seq, data, _leaf, _chain in rows:
+            prev = sha(prev + sha(b"\x00" + data).digest()).digest()
+        conn.close()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 if __name__ == "__main__":
