@@ -126,7 +126,9 @@ def parse_log_stream(stream: IO[bytes]) -> Iterator[Commit]:
     """
     pending = b""
     fields: list[str] = []
-    read = stream.read  # a buffered read blocks until the whole chunk or end of output
+    # what the pipe holds now, up to a chunk: ``read`` would wait for a whole chunk while git,
+    # its pipe full, waits for us; with ``read1`` the two work at once
+    read = getattr(stream, "read1", stream.read)
     while True:
         chunk = read(READ_SIZE)
         if not chunk:
