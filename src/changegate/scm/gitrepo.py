@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
+from changegate.pipes import widen_pipe
 from changegate.scm.errors import BadRevision, GitError, NotARepository
 from changegate.scm.gitformats import (
     LOG_FORMAT,
@@ -376,7 +377,7 @@ class GitRepo:
                     field="git",
                 ) from exc
             assert process.stdout is not None
-            _widen_pipe(process.stdout.fileno())
+            widen_pipe(process.stdout.fileno())  # git runs ahead of the parser
             parse_error: GitError | None = None
             try:
                 try:
@@ -396,19 +397,6 @@ class GitRepo:
                 )
             if parse_error is not None:
                 raise parse_error
-
-
-def _widen_pipe(fd: int) -> None:
-    """Let git write up to a megabyte ahead of the parser (Linux; elsewhere, or when the
-    system refuses, the pipe keeps its size): git formats the next commits on one core while
-    Python parses the last ones on the other, instead of each waiting for the other every
-    64 KiB."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-    except (ImportError, AttributeError, OSError):
-        pass
 
 
 def expand_commits(

@@ -4,6 +4,7 @@ period's events, derive the rows, write the zip with its manifest and its verifi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -25,9 +26,9 @@ from changegate.audit.package.service import (
     sample_of,
     select_events,
     sha256,
-    write_zip,
 )
 from changegate.audit.package.verify import FORMAT, MANIFEST, ROW_FILES, gc_paused
+from changegate.audit.package.zipsink import ZipSink
 from changegate.db import iso, utcnow
 from changegate.errors import Conflict
 from changegate.policy.schema import Policy
@@ -45,7 +46,7 @@ def _policies(session: Session, p: Period) -> list[dict[str, Any]]:
     ]
 
 
-def _change_files(session: Session, sel: Selected, keys: list[str]) -> dict[str, bytes]:
+def _change_files(session: Session, sel: Selected, keys: list[str]) -> Iterator[tuple[str, bytes]]:
     """packet.html and the evidence files (named by SHA-256) of the selected changes."""
     from changegate.evidence.models import Blob
 
@@ -66,14 +67,13 @@ def _change_files(session: Session, sel: Selected, keys: list[str]) -> dict[str,
         for sha, content in session.execute(stmt):
             if content is not None and sha256(bytes(content)) == sha:
                 blobs[sha] = bytes(content)
-    files: dict[str, bytes] = {}
+    stored = set(blobs)
     for key, evs in by_change.items():
-        ctx = packet_context(key, evs, set(blobs))
-        files[f"changes/{key}/packet.html"] = render_packet(ctx)
+        ctx = packet_context(key, evs, stored)
+        yield f"changes/{key}/packet.html", render_packet(ctx)
         for e in ctx["evidence"]:
             if e["stored"]:
-                files[f"changes/{key}/evidence/{e['blob_sha256']}"] = blobs[e["blob_sha256"]]
-    return files
+                yield f"changes/{key}/evidence/{e['blob_sha256']}", blobs[e["blob_sha256"]]
 
 
 def _states(sel: Selected, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -117,38 +117,57 @@ def _build(
 
     size = tree.head_size(session)
     sel = select_events(session, p, size)
-    manifest = sel.manifest_window(parameters(policy))
-    table = rows.derive(sel.parsed(), manifest)
-    ids = [row[0] for row in table["population.csv"][1:]]
-    selection = sample_of(ids, *sample) if sample else {"kind": "period", "changes": ids}
-    chosen: list[str] = list(selection["changes"])
-    manifest |= {"format": FORMAT, "selection": selection}
-    note = sign(session, signer, actor=actor, extension=rows.binding(manifest))
-    if int(note.split("\n")[1]) != size:
-        raise Conflict("the log grew while the package was built: run the command again")
-    files = {name: rows.csv_bytes(table[name]) for name in ROW_FILES}
-    matrix = controls(policy, table, _states(sel, ids))
-    files["controls.csv"] = rows.csv_bytes(matrix)
+    sink, listing = ZipSink(out), {}
+
+    def add(files: Iterable[tuple[str, bytes]]) -> None:
+        for name, data in files:
+            listing[name] = sha256(data)
+            sink.add(name, data)
+
+    try:
+        add(_bulk(sel))  # the bulk first: it is compressed while the rest is made
+        manifest = sel.manifest_window(parameters(policy))
+        table = rows.derive(sel.parsed(), manifest)
+        ids = [row[0] for row in table["population.csv"][1:]]
+        selection = sample_of(ids, *sample) if sample else {"kind": "period", "changes": ids}
+        manifest |= {"format": FORMAT, "selection": selection}
+        note = sign(session, signer, actor=actor, extension=rows.binding(manifest))
+        if int(note.split("\n")[1]) != size:
+            raise Conflict("the log grew while the package was built: run the command again")
+        add((name, rows.csv_bytes(table[name])) for name in ROW_FILES)
+        matrix = controls(policy, table, _states(sel, ids))
+        add([("controls.csv", rows.csv_bytes(matrix))])
+        add(_change_files(session, sel, list(selection["changes"])))
+        add((name, (HERE / name).read_bytes()) for name in VERIFIER_FILES)
+        manifest |= {
+            "generated_at": iso(utcnow()),
+            "generated_by": actor,
+            "changegate_version": __version__,
+            "policies": _policies(session, p),
+            "counts": {n.removesuffix(".csv"): len(table[n]) - 1 for n in ROW_FILES}
+            | {"controls": len(matrix) - 1, "events": len(sel.events)},
+            "events": {
+                "first_seq": min(sel.events, default=0),
+                "last_seq": max(sel.events, default=0),
+            },
+            "checkpoint": note,
+        }
+        text = json.dumps(
+            manifest | {"files": listing}, indent=1, sort_keys=True, ensure_ascii=False
+        )
+        sink.add(MANIFEST, text.encode())  # last: it lists the others
+    except BaseException:
+        sink.abort()
+        raise
+    sink.close()
+    return manifest
+
+
+def _bulk(sel: Selected) -> Iterator[tuple[str, bytes]]:
+    """The events' files (each folder's lines in seq order) and their proofs."""
     lines: dict[str, list[bytes]] = {}
     for _, (folder, data, _) in sorted(sel.events.items()):
         name = f"{folder}.jsonl" if folder == "log/boundary" else f"{folder}/events.jsonl"
         lines.setdefault(name, []).append(data + b"\n")
-    files.update((name, b"".join(chunks)) for name, chunks in lines.items())
-    files.update(proofs(sel))
-    files.update(_change_files(session, sel, chosen))
-    for name in VERIFIER_FILES:
-        files[name] = (HERE / name).read_bytes()
-    manifest |= {
-        "generated_at": iso(utcnow()),
-        "generated_by": actor,
-        "changegate_version": __version__,
-        "policies": _policies(session, p),
-        "counts": {n.removesuffix(".csv"): len(table[n]) - 1 for n in ROW_FILES}
-        | {"controls": len(matrix) - 1, "events": len(sel.events)},
-        "events": {"first_seq": min(sel.events, default=0), "last_seq": max(sel.events, default=0)},
-        "checkpoint": note,
-    }
-    listing = {name: sha256(data) for name, data in files.items()}
-    text = json.dumps(manifest | {"files": listing}, indent=1, sort_keys=True, ensure_ascii=False)
-    write_zip(out, {MANIFEST: text.encode(), **files})
-    return manifest
+    yield from ((name, b"".join(chunks)) for name, chunks in lines.items())
+    yield from proofs(sel).items()

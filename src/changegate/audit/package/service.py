@@ -12,11 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -305,15 +304,6 @@ def _proofs_json(size: int, proofs: dict[str, list[str]]) -> bytes:
         for seq, path in proofs.items()
     )
     return f'{{"tree_size":{size},"proofs":{{{entries}}}}}'.encode()
-
-
-def write_zip(out: IO[bytes], files: Mapping[str, bytes]) -> None:
-    """The package: the files in order, deflated, with fixed timestamps (same input, same zip)."""
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
 
 
 def sha256(data: bytes) -> str:
