@@ -214,7 +214,12 @@ LIST_COLUMNS = ["id", "state", "change_class", "category", "title", "author"]
 )
 @click.option("--limit", type=int, help="Changes per page (default 50; with --all, 500).")
 @click.option("--cursor", help="Where the previous page ended (printed on stderr).")
-@click.option("--all", "every", is_flag=True, help="Every matching change, streamed page by page.")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every matching change, streamed in batches of --limit (500).",
+)
 def change_list(
     run: Run, limit: int | None, cursor: str | None, every: bool, **query: str | None
 ) -> None:
