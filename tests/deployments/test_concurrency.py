@@ -190,13 +190,16 @@ def recorded_decision(event: Any) -> str:
     return ",".join(sorted(unmet)) or "passed"
 
 
+@pytest.mark.parametrize("gate_action", ["gate", "gate-unlocked"])
 def test_the_gate_decides_on_the_state_read_under_the_lock(
-    db_url: str, engine: Engine, racers: Racers
+    db_url: str, engine: Engine, racers: Racers, gate_action: str
 ) -> None:
     """Process A runs the gate for production while process B makes the approved change fail
     it (a failing staging validation, or an edit that sends it back for approval). Whichever
     commits first, the decision recorded is the one the state at its place in the audit order
-    implies: after B's event the gate is closed and names what B broke, before it, open."""
+    implies: after B's event the gate is closed and names what B broke, before it, open.
+    ``gate-unlocked``: an entry point that read the change without locking it (a future one
+    that forgets): the gate takes the lock itself, so the decision is the same."""
     from changegate.audit.service import timeline
 
     make_team(engine)
@@ -205,7 +208,7 @@ def test_the_gate_decides_on_the_state_read_under_the_lock(
         spoiler = "edit" if i % 2 else "fail-validation"
         actor, spoiled_by, broken = SPOILERS[spoiler]
         key = approved_change(engine)
-        outcome = racers.race(db_url, ("gate", spoiler), key, ("carol", actor))
+        outcome = racers.race(db_url, (gate_action, spoiler), key, ("carol", actor))
         assert [o[0] for o in outcome] == ["gate", "ok"], outcome
         decided = outcome[0][1]
         events = tx(engine, lambda s, k=key: timeline(s, change_key=k))

@@ -37,6 +37,16 @@ def get_change(session: Session, key: str, *, lock: bool = False) -> Change:
     return change
 
 
+def lock_change(session: Session, change: Change) -> None:
+    """Hold ``change``'s row lock for the rest of the transaction and read it afresh, so what
+    is decided on it next is decided on its committed state, never on a read made before
+    another transaction changed it (PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite serialises
+    writers already). A no-op beyond the re-read when the caller locked it already."""
+    session.flush()
+    session.execute(select(Change.id).where(Change.id == change.id).with_for_update())
+    session.refresh(change)
+
+
 def _validate(policy: Policy, fields: dict[str, Any]) -> None:
     """Check values against the policy; every problem is reported at once."""
     problems: list[tuple[str, str]] = []

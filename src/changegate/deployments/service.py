@@ -16,7 +16,7 @@ from changegate.audit import events
 from changegate.audit.service import record
 from changegate.changes.lifecycle import TRANSITIONS
 from changegate.changes.models import Change
-from changegate.changes.service import transition
+from changegate.changes.service import lock_change, transition
 from changegate.changes.status import collect_facts
 from changegate.db import utcnow
 from changegate.deployments.models import Deployment, GateDecision
@@ -168,7 +168,10 @@ def gate(
     deployer: str,
     version: str | None = None,
 ) -> GateResult:
-    """Evaluate the gate and record the decision in the audit log (§8: deployment activity)."""
+    """Evaluate the gate and record the decision in the audit log (§8: deployment activity).
+    The change is locked first: the decision is made on the state read under its lock, whether
+    or not the caller locked it."""
+    lock_change(session, change)
     result = evaluate_gate(session, policy, change, env=env, deployer=deployer, version=version)
     decision = GateDecision(
         change_id=change.id,
@@ -223,6 +226,7 @@ def deploy(
             "--version is empty; give the version being deployed (e.g. v1.4.2)", field="version"
         )
     _check_env(policy, env)
+    lock_change(session, change)  # decided on the state read under the lock (see gate)
     existing = current_deployment(session, change, env)
     if existing is not None and existing.version == version.strip():
         again = evaluate_gate(session, policy, change, env=env, deployer=actor, version=version)
