@@ -6,13 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from changegate.ai.categories import (
-    AiCategory,
-    AiComponent,
-    Requirement,
-    requirements_for,
-    scrutiny_rank,
-)
+from changegate.ai.categories import AiCategory, AiComponent, scrutiny_rank
 
 
 @dataclass(frozen=True)
@@ -150,14 +144,6 @@ class AiChangeClassification:
         """Differences no category covers: each makes the change normal, never standard."""
         return tuple(f for f in self.findings if f.unplaced)
 
-    @property
-    def requirements(self) -> tuple[Requirement, ...]:
-        """Review steps owed (policy 10.2), from the categories and the findings."""
-        reqs = list(requirements_for(self.categories))
-        if self.security_impacting and Requirement.SECURITY_IMPACT not in reqs:
-            reqs.append(Requirement.SECURITY_IMPACT)
-        return tuple(reqs)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "category": self.category.value if self.category else None,
@@ -166,7 +152,6 @@ class AiChangeClassification:
             "components": [c.value for c in self.components],
             "providers": list(self.providers),
             "security_impacting": self.security_impacting,
-            "requirements": [r.value for r in self.requirements],
             "paths": list(self.paths),
             "unplaced": [f.message for f in self.unplaced],
             "findings": [f.to_dict() for f in self.findings],

@@ -98,7 +98,6 @@ def classification_report(
 ) -> dict[str, Any]:
     """The classification, the change fields it suggests and the policy's requirements."""
     out = result.to_dict()
-    out.pop("requirements", None)
     out["incident"] = incident
     out["is_ai_change"] = result.is_ai_change
     category = result.category.value if result.category else None
