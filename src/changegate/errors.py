@@ -45,6 +45,14 @@ class PolicyDenied(ChangegateError):
     http_status = 403
 
 
+class SegregationOfDuties(PolicyDenied):
+    """The policy forbids it because one person would hold two roles it keeps apart (§7): an
+    author approving, rejecting or retrospectively reviewing their own change, someone
+    granting roles to themselves or confirming their own grant, reviewing their own access,
+    accepting the risk of a finding they own. Recorded and alerted on as such (``sod-refusal``),
+    whatever the message says."""
+
+
 class DatabaseBusy(ChangegateError):
     """Other writers held the database longer than a writer waits; nothing was written."""
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from changegate.alerts.models import Alert
 from changegate.api.app import create_app
 from changegate.api.settings import ServerSettings, check_secret, resolve_secret
 from changegate.audit.service import search
@@ -100,11 +101,25 @@ def test_denied_actions_are_audit_events(org: Org) -> None:
     assert r.status_code == 403 and "may not approve" in r.json()["message"]
     r = org.client.post("/api/changes", headers=org.bearer(auditor), json=CHANGE_BODY)
     assert r.status_code == 403
-    denied = [e for e in events(org, "access.denied") if e["actor"] in (author, auditor)]
+    admin = org.user("admin")
+    r = org.client.put(
+        f"/api/users/{admin}/roles", headers=org.bearer(admin), json={"roles": ["admin", "cto"]}
+    )
+    assert r.status_code == 403 and "nobody grants roles to themselves" in r.json()["message"]
+    denied = [e for e in events(org, "access.denied") if e["actor"] in (author, auditor, admin)]
     assert {(e["actor"], e["extra"]["path"]) for e in denied} >= {
         (author, f"/api/changes/{key}/approve"),
         (auditor, "/api/changes"),
+        (admin, f"/api/users/{admin}/roles"),
     }
+    # segregation-of-duties refusals are marked as such (and alert as sod-refusal), whatever
+    # their wording; a missing role is not one
+    sod = {e["actor"]: e["extra"].get("sod", False) for e in denied}
+    assert sod == {author: True, auditor: False, admin: True}
+    with session_scope(org.engine, write=False) as s:
+        raised = {(a.kind, a.actor) for a in s.scalars(select(Alert))}
+    assert {("sod-refusal", author), ("sod-refusal", admin)} <= raised
+    assert ("sod-refusal", auditor) not in raised
     # nothing of the refused actions was written, and the record still verifies
     with session_scope(org.engine, write=False) as s:
         assert verify(s).ok

@@ -20,7 +20,7 @@ from changegate.access.sources import ROLE, TOKEN, changegate_population, last_a
 from changegate.audit import events
 from changegate.audit.service import record
 from changegate.db import utcnow
-from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied
+from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied, SegregationOfDuties
 from changegate.users.models import User
 
 if TYPE_CHECKING:
@@ -204,7 +204,7 @@ def decide(
     roles = policy.access_review.reviewer_roles
     _require_role(reviewer, roles, what="decide access review items", setting="reviewer roles")
     if _is_self(reviewer, item.subject):
-        raise PolicyDenied(
+        raise SegregationOfDuties(
             f"nobody reviews their own access: item {item.id} is {item.subject}'s "
             f"{item.entitlement} in {item.system}; another reviewer must decide it",
             field="by",

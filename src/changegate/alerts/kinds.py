@@ -7,15 +7,10 @@ list of everything that can alert is readable in one place (docs/alerts.md mirro
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 State = Mapping[str, Any]
-
-#: an access refusal that is a segregation-of-duties refusal (self-approval included), as the
-#: reviews and deployments services word them
-_SOD = re.compile(r"segregation of duties|authored CHG-|is an author of CHG-|own (change|grant)")
 
 
 def _gate(after: State, extra: State) -> list[str]:
@@ -28,7 +23,8 @@ def _gate(after: State, extra: State) -> list[str]:
 
 
 def _denied(after: State, extra: State) -> list[str]:
-    return ["sod-refusal"] if _SOD.search(str(extra.get("reason", ""))) else []
+    # a refusal the services raised as SegregationOfDuties (auth.service.record_denied)
+    return ["sod-refusal"] if extra.get("sod") is True else []
 
 
 def _policy(after: State, extra: State) -> list[str]:

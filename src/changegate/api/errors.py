@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from changegate.auth.errors import RateLimited, Unauthenticated
-from changegate.errors import ChangegateError, PolicyDenied
+from changegate.errors import ChangegateError, PolicyDenied, SegregationOfDuties
 
 log = logging.getLogger("changegate.api")
 
@@ -132,6 +132,7 @@ def record_refusal(request: Request, exc: ChangegateError) -> None:
                     path=request.url.path,
                     message=exc.message,
                     field=exc.field,
+                    sod=isinstance(exc, SegregationOfDuties),
                 )
             elif subject:
                 auth.record_auth_failure(

@@ -271,13 +271,22 @@ def end_session(session: Session, web: WebSession, *, actor: str) -> None:
 
 
 def record_denied(
-    session: Session, *, actor: str, method: str, path: str, message: str, field: str | None
+    session: Session,
+    *,
+    actor: str,
+    method: str,
+    path: str,
+    message: str,
+    field: str | None,
+    sod: bool = False,
 ) -> None:
-    """An authenticated user was refused an action (403)."""
+    """An authenticated user was refused an action (403); ``sod``: the refusal is one of
+    segregation of duties (:class:`~changegate.errors.SegregationOfDuties`)."""
+    extra = {"method": method, "path": path[:500], "reason": message[:2000], "field": field}
     record(
         session,
         events.AccessDenied,
         actor=actor,
         entity=f"access:{actor}",
-        extra={"method": method, "path": path[:500], "reason": message[:2000], "field": field},
+        extra=extra | ({"sod": True} if sod else {}),
     )

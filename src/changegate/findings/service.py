@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from changegate.audit import events
 from changegate.audit.service import record, record_many
 from changegate.db import utcnow
-from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied
+from changegate.errors import Conflict, InvalidInput, NotFound, SegregationOfDuties
 from changegate.findings.models import Finding, FindingImport, RiskAcceptance
 from changegate.findings.parsed import FORMATS, ParsedFinding
 from changegate.findings.sla import (
@@ -380,7 +380,7 @@ def accept_risk(
     lapse_expired(session, today=today)
     user = get_user(session, actor)
     if user.name == finding.owner:
-        raise PolicyDenied(
+        raise SegregationOfDuties(
             f"{user.name} owns finding {finding.id} (imported it); someone else must accept "
             "its risk",
             field="by",

@@ -14,7 +14,7 @@ from changegate.audit.service import record
 from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.deployments.models import Deployment
-from changegate.errors import Conflict, InvalidInput, PolicyDenied
+from changegate.errors import Conflict, InvalidInput, PolicyDenied, SegregationOfDuties
 from changegate.incidents.models import EmergencyReview
 from changegate.users.service import get_user
 
@@ -48,7 +48,7 @@ def review_emergency(
         )
     user = get_user(session, actor)
     if not retro.reviewer_may_be_author and user.name == change.author:
-        raise PolicyDenied(
+        raise SegregationOfDuties(
             f"{user.name} authored {change.key}; the retrospective review must be done "
             f"by someone else (§5, §{policy.segregation_of_duties.section})",
             field="by",

@@ -16,7 +16,13 @@ from changegate.changes.models import Change
 from changegate.changes.service import transition
 from changegate.changes.status import approval_fact, collect_facts, held_roles
 from changegate.db import utcnow
-from changegate.errors import ChangegateError, Conflict, InvalidInput, PolicyDenied
+from changegate.errors import (
+    ChangegateError,
+    Conflict,
+    InvalidInput,
+    PolicyDenied,
+    SegregationOfDuties,
+)
 from changegate.policy import service as policy_service
 from changegate.policy.engine import ChangeFacts, evaluate
 from changegate.reviews.models import Review
@@ -41,7 +47,7 @@ def approval_refusal(
         return _refused(lambda: next_state("approve", change.state, change.key))
     barred = author_bar(session, policy, change, user.name)
     if barred is not None:
-        return PolicyDenied(
+        return SegregationOfDuties(
             f"{barred} and may not approve it "
             f"(segregation of duties, §{policy.segregation_of_duties.section}); ask a peer",
             field="by",
@@ -139,7 +145,7 @@ def rejection_refusal(policy: Policy, change: Change, user: User) -> ChangegateE
     if refusal is not None:
         return refusal
     if user.name == change.author:
-        return PolicyDenied(
+        return SegregationOfDuties(
             f"{user.name} authored {change.key}; withdraw it instead of rejecting it", field="by"
         )
     return _refused(

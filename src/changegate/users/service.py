@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from changegate.audit import events
 from changegate.audit.service import record
 from changegate.db import utcnow
-from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied
+from changegate.errors import Conflict, InvalidInput, NotFound, PolicyDenied, SegregationOfDuties
 from changegate.users.models import RoleGrant, User
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def set_roles(
     admin = _acting_admin(session, policy, actor)
     added = sorted(set(wanted) - set(user.roles))
     if added and actor == user.name:
-        raise PolicyDenied(
+        raise SegregationOfDuties(
             f"nobody grants roles to themselves: {actor} may not give themselves "
             f"{', '.join(added)}; another administrator must",
             field="by",
@@ -224,12 +224,12 @@ def confirm_grant(session: Session, policy: Policy, grant_id: int, *, actor: str
             field="grant",
         )
     if actor == grant.requested_by:
-        raise PolicyDenied(
+        raise SegregationOfDuties(
             f"{actor} made grant {grant.id}: a second administrator must confirm it",
             field="by",
         )
     if actor == grant.user_name:
-        raise PolicyDenied(
+        raise SegregationOfDuties(
             f"nobody grants roles to themselves: {actor} may not confirm a grant to {actor}",
             field="by",
         )
