@@ -172,6 +172,19 @@ def gate(
     The change is locked first: the decision is made on the state read under its lock, whether
     or not the caller locked it."""
     lock_change(session, change)
+    return _decide(session, policy, change, env=env, deployer=deployer, version=version)
+
+
+def _decide(
+    session: Session,
+    policy: Policy,
+    change: Change,
+    *,
+    env: str,
+    deployer: str,
+    version: str | None,
+) -> GateResult:
+    """:func:`gate` on a change its caller has locked (:func:`lock_change`)."""
     result = evaluate_gate(session, policy, change, env=env, deployer=deployer, version=version)
     decision = GateDecision(
         change_id=change.id,
@@ -232,7 +245,7 @@ def deploy(
         again = evaluate_gate(session, policy, change, env=env, deployer=actor, version=version)
         if again.passed:
             return DeployResult(gate=again, deployment=existing, already_recorded=True)
-    result = gate(session, policy, change, env=env, deployer=actor, version=version)
+    result = _decide(session, policy, change, env=env, deployer=actor, version=version)
     if not result.passed:
         return DeployResult(gate=result, deployment=None)
     dep = Deployment(
