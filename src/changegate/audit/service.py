@@ -7,9 +7,9 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from changegate.alerts.kinds import TRIGGERS
@@ -28,6 +28,30 @@ def entity_id(entity_type: str, state: dict[str, Any]) -> str:
     return str(state["sha256"] if entity_type == "blob" else state["id"])
 
 
+#: the statements record() runs, built once (their construction and cache keys cost more than
+#: executing them on the hot path of every audited write)
+_LOCK_HEAD = select(AuditHead.seq, AuditHead.chain_hash).where(AuditHead.id == 1).with_for_update()
+#: the head, locked, and how many events the entity has already: one round trip
+_LOCK_HEAD_AND_VERSION = (
+    select(
+        AuditHead.seq,
+        AuditHead.chain_hash,
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.entity_key == bindparam("entity"))
+        .scalar_subquery(),
+    )
+    .where(AuditHead.id == 1)
+    .with_for_update(of=AuditHead)
+)
+_INSERT = insert(AuditEvent)
+_SET_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(seq=bindparam("new_seq"), chain_hash=bindparam("new_chain"))
+)
+
+
 def record(
     session: Session,
     event: type[Event],
@@ -42,7 +66,9 @@ def record(
     """Append one event describing ``after`` (the row as it now is) and ``before``.
 
     Must run inside the transaction that made the change: it takes the head row's lock, so
-    sequence numbers stay dense and the chain linear under concurrent writers.
+    sequence numbers stay dense and the chain linear under concurrent writers. The event is
+    written at once (Core statements on the session's connection, not ORM units of work); the
+    row returned is a detached copy of it (``seq``, ``data``, the hashes).
     """
     session.flush()
     after_state = after.audit_state() if after is not None else None
@@ -51,16 +77,11 @@ def record(
         if state is None:
             raise ValueError("record() needs an entity, a before or an after state")
         entity = f"{event.entity_type}:{entity_id(event.entity_type, state)}"
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
-    version = (
-        session.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_key == entity)
-        )
-        or 0
-    ) + 1
-    seq = head.seq + 1
+    conn = session.connection()
+    head = conn.execute(_LOCK_HEAD_AND_VERSION, {"entity": entity}).one()
+    head_seq, head_chain, versions = cast("tuple[int, bytes, int | None]", tuple(head))
+    version = (versions or 0) + 1
+    seq = head_seq + 1
     payload: dict[str, Any] = {
         "seq": seq,
         "ts": iso(at or utcnow()),
@@ -75,18 +96,15 @@ def record(
         payload["extra"] = extra
     data = canonical_json(payload)
     leaf = leaf_hash(data)
-    chained = chain_hash(head.chain_hash, leaf)
-    row = AuditEvent(seq=seq, data=data, leaf_hash=leaf, chain_hash=chained)
-    session.add(row)
+    chained = chain_hash(bytes(head_chain), leaf)
+    conn.execute(_INSERT, {"seq": seq, "data": data, "leaf_hash": leaf, "chain_hash": chained})
     tree.append(session, seq - 1, leaf)
-    head.seq = seq
-    head.chain_hash = chained
-    session.flush()
+    conn.execute(_SET_HEAD, {"new_seq": seq, "new_chain": chained})
     if event.action in TRIGGERS:  # a violation the policy may alert on (§8)
         from changegate.alerts.raising import on_recorded
 
         on_recorded(session, payload, record)
-    return row
+    return AuditEvent(seq=seq, data=data, leaf_hash=leaf, chain_hash=chained)
 
 
 def record_many(
@@ -109,9 +127,8 @@ def record_many(
     session.flush()
     states = [(after.audit_state(), before, extra) for after, before, extra in rows]
     entities = [f"{event.entity_type}:{entity_id(event.entity_type, st)}" for st, _, _ in states]
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
+    conn = session.connection()
+    head_seq, head_chain = conn.execute(_LOCK_HEAD).one()
     versions: dict[str, int] = {}
     unique = sorted(set(entities))
     for i in range(0, len(unique), 500):
@@ -121,7 +138,7 @@ def record_many(
             .group_by(AuditEvent.entity_key)
         )
         versions.update((str(key), int(n)) for key, n in counted)
-    ts, seq, chained = iso(at or utcnow()), head.seq, head.chain_hash
+    ts, seq, chained = iso(at or utcnow()), int(head_seq), bytes(head_chain)
     events: list[dict[str, Any]] = []
     leaves: list[bytes] = []
     for (state, before, extra), entity in zip(states, entities, strict=True):
@@ -144,10 +161,9 @@ def record_many(
         chained = chain_hash(chained, leaf)
         events.append({"seq": seq, "data": data, "leaf_hash": leaf, "chain_hash": chained})
         leaves.append(leaf)
-    session.connection().execute(insert(AuditEvent), events)  # Core: no ORM bookkeeping
-    tree.append_many(session, head.seq, leaves)
-    head.seq, head.chain_hash = seq, chained
-    session.flush()
+    conn.execute(_INSERT, events)  # Core executemany: no ORM bookkeeping
+    tree.append_many(session, int(head_seq), leaves)
+    conn.execute(_SET_HEAD, {"new_seq": seq, "new_chain": chained})
 
 
 @dataclass(frozen=True)

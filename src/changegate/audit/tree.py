@@ -8,12 +8,13 @@ subtrees of level 1 and up live in ``audit_subtrees``. The proofs themselves are
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import merkle
@@ -63,27 +64,61 @@ class Reader:
         return out
 
 
+_LEAF = select(AuditEvent.leaf_hash).where(AuditEvent.seq == bindparam("seq"))
+_INSERT_SUBTREES = insert(AuditSubtree)
+
+
+@functools.cache
+def _lefts_statement(levels: int) -> Select[int, int, bytes]:
+    """The subtrees of levels 1 .. ``levels - 1`` at the indexes bound as ``i1``, ``i2``, ...:
+    one statement per count of levels, built once."""
+    return select(AuditSubtree.level, AuditSubtree.idx, AuditSubtree.hash).where(
+        or_(
+            *(
+                and_(AuditSubtree.level == level, AuditSubtree.idx == bindparam(f"i{level}"))
+                for level in range(1, levels)
+            )
+        )
+    )
+
+
 def append(session: Session, index: int, leaf_hash: bytes) -> None:
     """Store the subtrees that leaf ``index`` completes (record() calls it under the head lock):
     level ``l`` is complete when ``index + 1`` is a multiple of ``2**l``; its left half is read,
-    its right half is the one just computed."""
+    its right half is the one just computed. Core statements built once: this runs on every
+    audited write."""
     count = index + 1
     levels = (count & -count).bit_length() - 1
     if not levels:
         return
-    lefts = Reader(session)({(level, (count >> level) - 2) for level in range(levels)})
+    conn = session.connection()
+    lefts: dict[merkle.Subtree, bytes] = {}
+    leaf = conn.execute(_LEAF, {"seq": count - 1}).scalar()  # leaf count - 2 is event count - 1
+    if leaf is not None:
+        lefts[(0, count - 2)] = bytes(leaf)
+    if levels > 1:
+        bound = {f"i{level}": (count >> level) - 2 for level in range(1, levels)}
+        for level, idx, h in conn.execute(_lefts_statement(levels), bound):
+            lefts[(int(level), int(idx))] = bytes(h)
     acc = leaf_hash
+    rows: list[dict[str, Any]] = []
     for level in range(1, levels + 1):
-        acc = merkle.node(lefts[(level - 1, (count >> (level - 1)) - 2)], acc)
-        session.add(AuditSubtree(level=level, idx=(count >> level) - 1, hash=acc))
+        left = lefts.get((level - 1, (count >> (level - 1)) - 2))
+        if left is None:
+            raise IntegrityFailure(
+                f"the audit log's Merkle tree lacks the subtree at level {level - 1}, index "
+                f"{(count >> (level - 1)) - 2} (rows deleted behind the log's back?): run "
+                "`changegate audit verify`"
+            )
+        acc = merkle.node(left, acc)
+        rows.append({"level": level, "idx": (count >> level) - 1, "hash": acc})
+    conn.execute(_INSERT_SUBTREES, rows)
 
 
 def append_many(session: Session, start: int, leaves: Sequence[bytes]) -> None:
     """What :func:`append` stores for leaves ``start, start + 1, ...`` (a batch of events
     appended at once, under the head lock): the subtrees they complete, computed in memory
     from the batch and the few left siblings read before it, inserted in one statement."""
-    from sqlalchemy import insert
-
     made: dict[merkle.Subtree, bytes] = {(0, start + i): leaf for i, leaf in enumerate(leaves)}
     read = Reader(session)
     rows: list[dict[str, Any]] = []
@@ -99,12 +134,12 @@ def append_many(session: Session, start: int, leaves: Sequence[bytes]) -> None:
             made[(level, (count >> level) - 1)] = acc
             rows.append({"level": level, "idx": (count >> level) - 1, "hash": acc})
     if rows:
-        session.connection().execute(insert(AuditSubtree), rows)  # Core executemany
+        session.connection().execute(_INSERT_SUBTREES, rows)  # Core executemany
 
 
 def head_size(session: Session) -> int:
-    head = session.get(AuditHead, 1)
-    return 0 if head is None else int(head.seq)
+    seq = session.connection().execute(select(AuditHead.seq).where(AuditHead.id == 1)).scalar()
+    return 0 if seq is None else int(seq)
 
 
 def _size(session: Session, size: int | None) -> int:

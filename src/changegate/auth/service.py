@@ -146,7 +146,12 @@ def authenticate_token(
             "malformed API token: expected cg_<id>_<secret> as issued by `changegate token create`",
             field="Authorization",
         )
-    token = session.scalar(select(ApiToken).where(ApiToken.public_id == m.group(1)))
+    found = session.execute(
+        select(ApiToken, User)
+        .outerjoin(User, User.name == ApiToken.user_name)
+        .where(ApiToken.public_id == m.group(1))
+    ).first()
+    token, user = (None, None) if found is None else found.tuple()
     if token is None or not hmac.compare_digest(token.secret_sha256, sha256_hex(m.group(2))):
         raise Unauthenticated("unknown API token", field="Authorization")
     now = now or utcnow()
@@ -159,7 +164,6 @@ def authenticate_token(
             field="Authorization",
             subject=token.user_name,
         )
-    user = session.scalar(select(User).where(User.name == token.user_name))
     if user is None or not user.active:
         raise Unauthenticated(
             f"API token {token.id} belongs to {token.user_name}, who is not an active user",

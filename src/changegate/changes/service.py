@@ -26,14 +26,14 @@ if TYPE_CHECKING:
 
 
 def get_change(session: Session, key: str, *, lock: bool = False) -> Change:
+    """The change ``key``; with ``lock``, its row locked for the rest of the transaction and
+    read afresh in the same statement (what the session held before is overwritten)."""
     stmt = select(Change).where(Change.id == parse_key(key))
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     change = session.scalar(stmt)
     if change is None:
         raise NotFound(f"no change {key}; `changegate change list` shows them", field="change")
-    if lock:
-        session.refresh(change)
     return change
 
 
@@ -43,8 +43,12 @@ def lock_change(session: Session, change: Change) -> None:
     another transaction changed it (PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite serialises
     writers already). A no-op beyond the re-read when the caller locked it already."""
     session.flush()
-    session.execute(select(Change.id).where(Change.id == change.id).with_for_update())
-    session.refresh(change)
+    session.execute(  # the row's fresh values overwrite the instance's as it is loaded
+        select(Change)
+        .where(Change.id == change.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def _validate(policy: Policy, fields: dict[str, Any]) -> None:

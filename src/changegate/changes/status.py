@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
 from changegate.changes.models import Change
@@ -31,14 +31,24 @@ if TYPE_CHECKING:
     from changegate.policy.schema import Policy
 
 
+#: collect_facts' statements, built once: it runs on every status read, approval and gate
+_ID: BindParameter[int] = bindparam("change_id")
+_REVIEWS = select(Review).where(Review.change_id == _ID).order_by(Review.id)
+_EVIDENCE = select(Evidence).where(Evidence.change_id == _ID).order_by(Evidence.id)
+_FIRST_DEPLOY = (
+    select(Deployment.created_at)
+    .where(Deployment.change_id == _ID, Deployment.kind == "deploy")
+    .order_by(Deployment.id)
+    .limit(1)
+)
+_EMERGENCY_REVIEW = select(EmergencyReview).where(EmergencyReview.change_id == _ID)
+
+
 def collect_facts(session: Session, change: Change) -> ChangeFacts:
     digest = change.content_digest()
-    reviews = session.scalars(
-        select(Review).where(Review.change_id == change.id).order_by(Review.id)
-    ).all()
-    rows = session.scalars(
-        select(Evidence).where(Evidence.change_id == change.id).order_by(Evidence.id)
-    ).all()
+    bound = {"change_id": change.id}
+    reviews = session.scalars(_REVIEWS, bound).all()
+    rows = session.scalars(_EVIDENCE, bound).all()
     names = {r.reviewer for r in reviews} | {e.added_by for e in rows}
     roles = (
         {u.name: held_roles(u) for u in session.scalars(select(User).where(User.name.in_(names)))}
@@ -65,13 +75,8 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
         )
         for e in rows
     ]
-    first = session.scalar(
-        select(Deployment.created_at)
-        .where(Deployment.change_id == change.id, Deployment.kind == "deploy")
-        .order_by(Deployment.id)
-        .limit(1)
-    )
-    review = session.scalar(select(EmergencyReview).where(EmergencyReview.change_id == change.id))
+    first = session.scalar(_FIRST_DEPLOY, bound)
+    review = session.scalar(_EMERGENCY_REVIEW, bound)
     return ChangeFacts(
         id=change.key,
         change_class=change.change_class,

@@ -64,15 +64,21 @@ def approval_refusal(
             f"ask for role {' or '.join(sorted(wanted))}",
             field="by",
         )
-    duplicate = session.scalar(
-        select(Review.id).where(
-            Review.change_id == change.id,
-            Review.reviewer == user.name,
-            Review.verdict == "approve",
-            Review.content_digest == change.content_digest(),
+    if facts is not None:  # its approvals were read with the change: no second query
+        duplicate = any(a.approver == user.name and a.current for a in facts.approvals)
+    else:
+        duplicate = (
+            session.scalar(
+                select(Review.id).where(
+                    Review.change_id == change.id,
+                    Review.reviewer == user.name,
+                    Review.verdict == "approve",
+                    Review.content_digest == change.content_digest(),
+                )
+            )
+            is not None
         )
-    )
-    if duplicate is not None:
+    if duplicate:
         return Conflict(
             f"{user.name} has already approved this revision of {change.key}", field="by"
         )

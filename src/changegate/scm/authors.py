@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -142,14 +142,19 @@ def _candidates(row: CommitAuthor) -> tuple[set[str], set[str]]:
     return logins, names
 
 
+_ROWS = (  # built once: every approval and status read asks
+    select(CommitAuthor)
+    .where(CommitAuthor.change_id == bindparam("change_id"))
+    .order_by(CommitAuthor.id)
+)
+
+
 def commit_authors(session: Session, change: Change) -> dict[str, str]:
     """``user name -> why`` for each changegate user who authored, committed or pushed one of
     ``change``'s commits (the change's own author left out)."""
     if change.id is None:
         return {}
-    rows = session.scalars(
-        select(CommitAuthor).where(CommitAuthor.change_id == change.id).order_by(CommitAuthor.id)
-    ).all()
+    rows = session.scalars(_ROWS, {"change_id": change.id}).all()
     if not rows:
         return {}
     users = session.execute(select(User.name, User.github_login)).all()
