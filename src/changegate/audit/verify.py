@@ -266,16 +266,14 @@ def verify(
     from changegate.models import AUDITED
 
     report = VerifyReport()
-    head = (
-        session.connection()
-        .execute(select(AuditHead.seq, AuditHead.chain_hash).where(AuditHead.id == 1))
-        .first()
-    )
+    conn = session.connection()  # Core: record() writes the head row with Core statements
+    head = conn.execute(
+        select(AuditHead.seq, AuditHead.chain_hash).where(AuditHead.id == 1)
+    ).first()
     if head is None:
         report.problems.append("audit head row is missing")
         return report
     report.head_seq, report.head_hash = int(head.seq), bytes(head.chain_hash).hex()
-    conn = session.connection()
     definitions = definition_problems(conn) if check_index else []
     for problem in definitions:
         _problem(report, None, problem)

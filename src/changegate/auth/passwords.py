@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -111,13 +111,14 @@ def change_own_password(
     return set_password(session, user=user.name, password=password, actor=user.name)
 
 
+_MUST_CHANGE = select(PasswordCredential.must_change).where(  # asked on every API request
+    PasswordCredential.user_name == bindparam("user_name")
+)
+
+
 def must_change_password(session: Session, user_name: str) -> bool:
     """Whether ``user_name`` holds a one-time password an administrator set."""
-    return bool(
-        session.scalar(
-            select(PasswordCredential.must_change).where(PasswordCredential.user_name == user_name)
-        )
-    )
+    return bool(session.scalar(_MUST_CHANGE, {"user_name": user_name}))
 
 
 def store_password(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -245,8 +245,11 @@ def confirm_grant(session: Session, policy: Policy, grant_id: int, *, actor: str
     return grant
 
 
+_BY_NAME = select(User).where(User.name == bindparam("name"))  # built once: every write asks
+
+
 def get_user(session: Session, name: str, *, field: str = "by") -> User:
-    user = session.scalar(select(User).where(User.name == name))
+    user = session.scalar(_BY_NAME, {"name": name})
     if user is None or not user.active:
         raise NotFound(
             f"unknown user {name!r}: add them with `changegate user add {name} --role ROLE`",
