@@ -360,15 +360,12 @@ def segment_problems(cursor: Any, start: int, leaves: list[bytes], limit: int = 
         if level > SEGMENT_LEVEL:
             break
         first = start >> level
-        cursor.execute(
-            f"SELECT idx, hash FROM audit_subtrees WHERE level = {level} AND idx >= {first} "
-            f"AND idx < {first + len(layer)} ORDER BY idx"
-        )
+        where = f"WHERE level = {level} AND idx >= {first} AND idx < {first + len(layer)}"
+        cursor.execute(f"SELECT hash FROM audit_subtrees {where} ORDER BY idx")
+        if _as_bytes([row[0] for row in cursor.fetchall()]) == layer:
+            continue  # every row, in index order, none missing: compared as one list
+        cursor.execute(f"SELECT idx, hash FROM audit_subtrees {where} ORDER BY idx")
         stored = {int(i): bytes(h) for i, h in cursor.fetchall()}
-        if len(stored) == len(layer) and all(
-            stored.get(first + k) == h for k, h in enumerate(layer)
-        ):
-            continue
         for k, h in enumerate(layer):
             if first + k not in stored:
                 found.append(_where(level, first + k, "is missing from the stored tree"))
