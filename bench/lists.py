@@ -4,6 +4,8 @@ Times, in one run against a real server process on that database (one connection
 after another, the median of ``--repeat``):
 
 - ``GET /healthz``: a single-row read (the schema revision), the floor,
+- ``GET /api/me``: a single-row read (the caller's user) through the same token check and
+  read transaction as the lists,
 - the web page ``/changes`` (first page, 50 rows) and ``GET /api/changes`` (first page, and a
   page 7,500 rows deep via its cursor), and the audit log page ``/audit``,
 
@@ -212,6 +214,7 @@ def measure(db_url: str, tmp: Path, repeat: int, changes: int) -> None:
         web = {"Cookie": f"__Host-changegate={cookie}"}
         rows = [
             ("GET /healthz (single-row read)", "/healthz", {}),
+            ("GET /api/me (authenticated row)", "/api/me", api),
             ("GET /changes (web, first page)", "/changes", web),
             ("GET /api/changes (first page)", "/api/changes", api),
             (f"GET /api/changes ({depth:,} deep)", f"/api/changes?cursor={cursor}", api),
@@ -221,11 +224,15 @@ def measure(db_url: str, tmp: Path, repeat: int, changes: int) -> None:
         results = [(name, *timed_get(port, path, h, repeat)) for name, path, h in rows]
     finally:
         stop([proc])
-    floor = results[0][1]
+    floor, authed = results[0][1], results[1][1]
     print(f"\nmedian of {repeat}, one connection, one server process\n")
-    print(f"{'request':34} {'ms':>8} {'x healthz':>10} {'bytes':>9}")
+    print(f"{'request':34} {'ms':>8} {'x healthz':>10} {'x /api/me':>10} {'bytes':>9}")
     for name, ms, size in results:
-        print(f"{name:34} {ms:>8.2f} {ms / floor:>10.2f} {size:>9}")
+        print(f"{name:34} {ms:>8.2f} {ms / floor:>10.2f} {ms / authed:>10.2f} {size:>9}")
+    print(
+        "(target: first pages within 2x of a single-row read; /api/me is one through the same "
+        "token check and read transaction as the lists, /healthz one without either)"
+    )
     cli = [str(Path(PY).with_name("changegate")), "change", "list", "--json"]
     every, n_all, t_all = peak_memory([*cli, "--all"], env)
     page, _, t_page = peak_memory([*cli, "--limit", "100"], env)

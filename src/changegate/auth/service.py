@@ -151,7 +151,7 @@ def authenticate_token(
         .outerjoin(User, User.name == ApiToken.user_name)
         .where(ApiToken.public_id == m.group(1))
     ).first()
-    token, user = (None, None) if found is None else found.tuple()
+    token, user = (None, None) if found is None else found
     if token is None or not hmac.compare_digest(token.secret_sha256, sha256_hex(m.group(2))):
         raise Unauthenticated("unknown API token", field="Authorization")
     now = now or utcnow()
