@@ -38,7 +38,7 @@ from changegate.auth.passwords import set_password as set_password
 from changegate.db import iso, utcnow
 from changegate.errors import Conflict, InvalidInput, NotFound
 from changegate.users.models import User
-from changegate.users.service import get_user
+from changegate.users.service import get_user, remember
 
 TOKEN_PREFIX = "cg"
 _TOKEN = re.compile(r"^cg_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -169,6 +169,7 @@ def authenticate_token(
             f"API token {token.id} belongs to {token.user_name}, who is not an active user",
             field="Authorization",
         )
+    remember(session, user)  # the service the request calls asks for its caller again
     return user, token
 
 

@@ -45,7 +45,7 @@ def approval_refusal(
     the buttons and what to say instead. ``facts``: the change's, when already read."""
     if change.state not in ("submitted", "approved"):
         return _refused(lambda: next_state("approve", change.state, change.key))
-    barred = author_bar(session, policy, change, user.name)
+    barred = author_bar(session, policy, change, user.name, facts)
     if barred is not None:
         return SegregationOfDuties(
             f"{barred} and may not approve it "
@@ -131,13 +131,19 @@ def approve(
     return review
 
 
-def author_bar(session: Session, policy: Policy, change: Change, name: str) -> str | None:
+def author_bar(
+    session: Session, policy: Policy, change: Change, name: str, facts: ChangeFacts | None = None
+) -> str | None:
     """Why ``name`` counts as an author of ``change`` who may not approve it, or None: the
-    change's author, or someone who authored, committed or pushed one of its commits."""
+    change's author, or someone who authored, committed or pushed one of its commits.
+    ``facts``: the change's, read in this transaction; their commit authors are the names
+    :func:`commit_authors` gives, so a name not among them needs no second read."""
     if policy.segregation_of_duties.author_may_approve:
         return None
     if name == change.author:
         return f"{name} authored {change.key}"
+    if facts is not None and name not in facts.commit_authors:
+        return None
     from changegate.scm.authors import commit_authors
 
     why = commit_authors(session, change).get(name)

@@ -246,10 +246,24 @@ def confirm_grant(session: Session, policy: Policy, grant_id: int, *, actor: str
 
 
 _BY_NAME = select(User).where(User.name == bindparam("name"))  # built once: every write asks
+#: session.info key: the users this session has loaded, by name (see :func:`remember`)
+_LOADED = "changegate.users.loaded"
+
+
+def remember(session: Session, user: User) -> None:
+    """Note ``user`` as loaded in ``session``, so :func:`get_user` finds it without a query
+    (a token check loads the caller, and the service it calls asks for them again)."""
+    session.info.setdefault(_LOADED, {})[user.name] = user
 
 
 def get_user(session: Session, name: str, *, field: str = "by") -> User:
-    user = session.scalar(_BY_NAME, {"name": name})
+    """The active user ``name``. A user this session loaded already is that same object (a
+    query would return it from the identity map too, unchanged), so it is not read again."""
+    user: User | None = session.info.get(_LOADED, {}).get(name)
+    if user is None or user not in session or user.name != name:
+        user = session.scalar(_BY_NAME, {"name": name})
+        if user is not None:
+            remember(session, user)
     if user is None or not user.active:
         raise NotFound(
             f"unknown user {name!r}: add them with `changegate user add {name} --role ROLE`",
