@@ -5,6 +5,7 @@ Slack and JSON targets; dead letters; a lease that outlives a crashed worker."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import time
 from collections.abc import Iterator
@@ -169,13 +170,17 @@ def test_a_crashed_workers_lease_expires_and_the_same_message_is_retried(
         make_team(engine, policy)
         violation(engine, policy)
         names = ["webhook"]
+        # the claims' clock is given, not read: a loaded machine (CI) cannot let the lease run
+        # out between A's claim and B's first look
+        start = utcnow()
         with session_scope(engine) as s:  # worker A claims, then "dies" before sending
-            [held] = delivery.claim(s, worker="A", names=names, now=utcnow())
+            [held] = delivery.claim(s, worker="A", names=names, now=start)
         with session_scope(engine) as s:  # B finds nothing while A's lease runs
-            assert delivery.claim(s, worker="B", names=names, now=utcnow()) == []
-        time.sleep(0.6)
+            during = start + dt.timedelta(seconds=0.4)
+            assert delivery.claim(s, worker="B", names=names, now=during) == []
         with session_scope(engine) as s:
-            [again] = delivery.claim(s, worker="B", names=names, now=utcnow())
+            after = start + dt.timedelta(seconds=0.6)
+            [again] = delivery.claim(s, worker="B", names=names, now=after)
         assert (again.id, again.webhook_id, again.attempt) == (held.id, held.webhook_id, 2)
         out = delivery.send(delivery.targets_mod.by_name()["webhook"], again)
         rule = policy.policy.monitoring
