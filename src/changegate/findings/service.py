@@ -143,11 +143,12 @@ def _insert(session: Session, scope: str, rows: list[dict[str, Any]]) -> list[_I
         return []
     session.flush()
     session.connection().execute(insert(Finding), rows)  # Core: no ORM bookkeeping
-    ids = dict(
-        session.execute(select(Finding.fingerprint, Finding.id).where(Finding.scope == scope))
-        .tuples()
-        .all()
-    )
+    ids = {
+        fingerprint: ident
+        for fingerprint, ident in session.execute(
+            select(Finding.fingerprint, Finding.id).where(Finding.scope == scope)
+        )
+    }
     return [_Inserted({**row, "id": ids[row["fingerprint"]]}) for row in rows]
 
 
