@@ -87,11 +87,16 @@ class DatabaseLookup:
         parameter). SQLite is driven by the batch (``json_each`` joined to the index);
         PostgreSQL takes an array, which its planner estimates well (a join to ``unnest``
         is guessed 100 times too large and scanned)."""
+        shas = self._named("shas")
         if self._dialect == "sqlite":
-            return f"json_each(?) b JOIN {table} {alias} ON {alias}.sha = b.value WHERE 1 = 1"
-        # one named parameter, sent once however often the statement names it: adapting a
-        # list of 2,000 SHAs is most of a batch's time when it is sent three times
-        return f"{table} {alias} WHERE {alias}.sha = ANY(CAST(%(shas)s AS text[]))"
+            return f"json_each({shas}) b JOIN {table} {alias} ON {alias}.sha = b.value WHERE 1 = 1"
+        return f"{table} {alias} WHERE {alias}.sha = ANY(CAST({shas} AS text[]))"
+
+    def _named(self, name: str) -> str:
+        """The placeholder of parameter ``name``, bound once however often a statement names
+        it (sqlite3's ``:name``, psycopg's ``%(name)s``): on PostgreSQL, adapting the batch's
+        2,000 SHAs once per placeholder was most of a batch's time."""
+        return f":{name}" if self._dialect == "sqlite" else f"%({name})s"
 
     def _linked_to(self, commits: str) -> str:
         """The links of the batch's SHAs: listed commits (0), merge links (1); references
@@ -115,20 +120,13 @@ class DatabaseLookup:
             return f"group_concat({expression}, ',')"
         return f"string_agg({expression}, ',')"
 
-    def _rows(self, sql: str, *params: object) -> list[Any]:
-        """Rows of ``sql`` with ``?`` placeholders; on PostgreSQL, a statement naming the
-        batch (``%(shas)s``) takes it as the one parameter."""
+    def _rows(self, sql: str, params: Mapping[str, object]) -> list[Any]:
+        """Rows of ``sql``, whose placeholders are :meth:`_named`."""
         connection = self.session.connection().connection.driver_connection
         assert connection is not None
-        args: Any = params
-        if self._dialect != "sqlite":
-            if "%(shas)s" in sql:
-                args = {"shas": params[0]}
-            else:
-                sql = sql.replace("?", "%s")
         cursor = connection.cursor()
         try:
-            cursor.execute(sql, args)
+            cursor.execute(sql, params)
             rows: list[Any] = cursor.fetchall()
         finally:
             cursor.close()
@@ -172,7 +170,7 @@ class DatabaseLookup:
             "CASE WHEN g.gate_passed THEN 1 ELSE 0 END FROM "
             + self._matching("github_deployments", "g")
             + " AND g.state = 'success'",
-            *((shas_in,) if self._dialect != "sqlite" else (shas_in, shas_in, shas_in)),
+            {"shas": shas_in},
         )
         owner: dict[str, int] = {}
         stronger: dict[str, int] = {}
@@ -244,7 +242,8 @@ class DatabaseLookup:
             ).all()
             self.queries += 1
             rows = self._rows(
-                self._statement("SELECT 0 AS src, '' AS sha, ? AS change_id"), change_id
+                self._statement(f"SELECT 0 AS src, '' AS sha, {self._named('id')} AS change_id"),
+                {"id": change_id},
             )
             _, retro, pre = rows[0][5].split("|") if rows else ("", "", "")
             who = "|".join((",".join(names), retro, pre))
