@@ -56,12 +56,15 @@ class Reader:
         self.rows_read += len(out)
         missing = sorted(wanted - out.keys())
         if missing:
-            level, index = missing[0]
-            raise IntegrityFailure(
-                f"the audit log's Merkle tree lacks the subtree at level {level}, index {index} "
-                "(rows deleted behind the log's back?): run `changegate audit verify`"
-            )
+            raise _lacks(*missing[0])
         return out
+
+
+def _lacks(level: int, index: int) -> IntegrityFailure:
+    return IntegrityFailure(
+        f"the audit log's Merkle tree lacks the subtree at level {level}, index {index} "
+        "(rows deleted behind the log's back?): run `changegate audit verify`"
+    )
 
 
 _LEAF = select(AuditEvent.leaf_hash).where(AuditEvent.seq == bindparam("seq"))
@@ -105,11 +108,7 @@ def append(session: Session, index: int, leaf_hash: bytes) -> None:
     for level in range(1, levels + 1):
         left = lefts.get((level - 1, (count >> (level - 1)) - 2))
         if left is None:
-            raise IntegrityFailure(
-                f"the audit log's Merkle tree lacks the subtree at level {level - 1}, index "
-                f"{(count >> (level - 1)) - 2} (rows deleted behind the log's back?): run "
-                "`changegate audit verify`"
-            )
+            raise _lacks(level - 1, (count >> (level - 1)) - 2)
         acc = merkle.node(left, acc)
         rows.append({"level": level, "idx": (count >> level) - 1, "hash": acc})
     conn.execute(_INSERT_SUBTREES, rows)
