@@ -18,7 +18,7 @@ On SQLite and on PostgreSQL (a throwaway cluster started as tests/pg.py does), e
 and two server processes (``--db``, ``--processes``). Then it times a remote-mode
 ``changegate gate`` as a fresh process (the CI pipeline's call). Figures only, no assertions.
 
-    python bench/api_throughput.py [--seconds 5] [--connections 16] [--approvals 600]
+    python bench/api_throughput.py [--seconds 5] [--connections 16] [--approvals 1500]
         [--db sqlite,postgres] [--processes 1,2]
 """
 
@@ -452,7 +452,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--approvals", type=int, default=600, help="changes prepared to approve")
+    parser.add_argument("--approvals", type=int, default=1500, help="changes prepared to approve")
     parser.add_argument("--runs", type=int, default=21, help="fresh processes for the gate timing")
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
     parser.add_argument("--processes", default="1,2", help="server processes, e.g. 1,2")

@@ -2,14 +2,18 @@
 
 The dependency owns the transaction (``session_scope``): services flush, and the transaction
 commits when the endpoint returns, before the response is sent, so a mutation and its audit
-event land together or not at all. The caller comes from the bearer token only; a request
+event land together or not at all. The dependency itself only takes the credential (a
+``Deferred``); the route opens the transaction, authenticates the caller in it, runs the
+endpoint and commits in one worker-thread call (``api/one_call.py``). The caller comes from the bearer token only; a request
 body can never say who is acting.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from changegate.alerts.raising import POLICY_KEY
+from changegate.api.one_call import Deferred
 from changegate.auth import oidc as _oidc
 from changegate.auth.errors import Unauthenticated
 from changegate.db import session_scope
@@ -110,6 +115,14 @@ def authenticate_with_token(
 ) -> tuple[User, ApiToken]:
     from changegate.auth.service import authenticate_token
 
+    raw = _required(request, raw)
+    user, token = authenticate_token(session, raw)
+    request.state.actor = user.name
+    return user, token
+
+
+def _required(request: Request, raw: str | None) -> str:
+    """The credential; 401 when the request sent none."""
     request.state.auth_via = "token"
     if not raw:
         raise Unauthenticated(
@@ -117,18 +130,19 @@ def authenticate_with_token(
             "`changegate token create`",
             field="Authorization",
         )
-    user, token = authenticate_token(session, raw)
-    request.state.actor = user.name
-    return user, token
+    return raw
 
 
-def _ctx(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, write: bool
-) -> Iterator[Ctx]:
-    state = app_state(request)
+def _raw(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
     raw = credentials.credentials if credentials is not None else None
     if raw is None and request.headers.get("authorization"):
         raw = "-"  # a header that is not `Bearer <token>`: malformed, not missing
+    return raw
+
+
+@contextmanager
+def _ctx(request: Request, raw: str, write: bool) -> Iterator[Ctx]:
+    state = app_state(request)
     token = ci_token(request, state, raw)
     with session_scope(state.engine, write=write) as session:
         session.info[POLICY_KEY] = state.policy  # the policy alerts are raised under
@@ -184,21 +198,31 @@ def _refuse_one_time_password(request: Request, session: Session, user: User) ->
         )
 
 
-def read_ctx(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> Iterator[Ctx]:
-    yield from _ctx(request, credentials, write=False)
+def _deferred(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, *, write: bool
+) -> Deferred:
+    """The request's transaction, opened by ``OneCallRoute`` in the endpoint's thread-pool
+    call (``api/one_call.py``); a request without a credential is refused here, before its
+    body is read."""
+    raw = _required(request, _raw(request, credentials))
+    return Deferred(functools.partial(_ctx, request, raw, write))
 
 
-def write_ctx(
+async def read_ctx(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> Iterator[Ctx]:
-    yield from _ctx(request, credentials, write=True)
+) -> Deferred:
+    return _deferred(request, credentials, write=False)
+
+
+async def write_ctx(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Deferred:
+    return _deferred(request, credentials, write=True)
 
 
 #: a read-only transaction for the request, with the authenticated caller
-ReadCtx = Annotated[Ctx, Depends(read_ctx, scope="function")]
+ReadCtx = Annotated[Ctx, Depends(read_ctx)]
 #: a write transaction (SQLite: BEGIN IMMEDIATE) committed before the response is sent
-WriteCtx = Annotated[Ctx, Depends(write_ctx, scope="function")]
+WriteCtx = Annotated[Ctx, Depends(write_ctx)]

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from changegate.api.deps import AppState, app_state
+from changegate.api.one_call import OneCallRoute
 from changegate.errors import ChangegateError
 from changegate.github.delivery import Delivery, read_delivery
 from changegate.github.errors import GitHubError
@@ -30,7 +31,7 @@ from changegate.github.settings import GitHubSettings
 
 log = logging.getLogger("changegate.api.webhooks")
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=OneCallRoute, tags=["webhooks"])
 
 SETTINGS_KEY = "github_settings"
 

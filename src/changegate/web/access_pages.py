@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from changegate.access import service
+from changegate.api.one_call import OneCallRoute
 from changegate.errors import ChangegateError, PolicyDenied
 from changegate.web.render import redirect, render
 from changegate.web.session import WebCtx, WebRead, WebWrite
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=OneCallRoute, include_in_schema=False)
 
 
 def _read(ctx: WebCtx) -> None:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from changegate.api.deps import app_state
 from changegate.api.errors import client_address
+from changegate.api.one_call import OneCallRoute
 from changegate.db import session_scope
 from changegate.errors import InvalidInput
 from changegate.web.render import FormInvalid, redirect, render, safe_next
@@ -26,7 +27,7 @@ from changegate.web.session import (
     set_cookie,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=OneCallRoute, include_in_schema=False)
 
 #: form fields: a name or token, and a password or a target URL
 ShortField = Annotated[str, Form(max_length=200)]

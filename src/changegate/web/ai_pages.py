@@ -11,11 +11,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
+from changegate.api.one_call import OneCallRoute
 from changegate.errors import ChangegateError, PolicyDenied
 from changegate.web.render import FormBody, FormInvalid, form_dict, granted, redirect, render
 from changegate.web.session import WebCtx, WebRead, WebWrite
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=OneCallRoute, include_in_schema=False)
 
 PAGE = "ai_providers.html"
 DONE = {

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from changegate.alerts import service
+from changegate.api.one_call import OneCallRoute
 from changegate.errors import ChangegateError, NotFound, PolicyDenied
 from changegate.web.render import redirect, render
 from changegate.web.session import WebRead, WebWrite
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=OneCallRoute, include_in_schema=False)
 
 
 def _rows(ctx: Any, open_only: bool) -> list[dict[str, Any]]:

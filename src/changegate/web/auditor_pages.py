@@ -12,12 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from changegate.api.one_call import OneCallRoute
 from changegate.db import utcnow
 from changegate.errors import ChangegateError
 from changegate.web.render import render
 from changegate.web.session import WebCtx, WebRead, WebWrite
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=OneCallRoute, include_in_schema=False)
 
 #: the population's columns the page shows (the CSV in the package has them all)
 SHOWN = [

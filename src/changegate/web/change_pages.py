@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from changegate.api.list_query import ChangeQuery
+from changegate.api.one_call import OneCallRoute
 from changegate.changes import permissions
 from changegate.changes import service as changes
 from changegate.changes.models import Change
@@ -20,7 +21,7 @@ from changegate.web.forms import FormValues, errors_from, missing_errors
 from changegate.web.render import FormBody, FormInvalid, form_dict, granted, redirect, render
 from changegate.web.session import WebCtx, WebRead, WebWrite
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=OneCallRoute, include_in_schema=False)
 
 DONE = {
     "created": "Draft saved.",

@@ -9,11 +9,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from changegate.api.one_call import OneCallRoute
 from changegate.errors import InvalidInput
 from changegate.web.render import render
 from changegate.web.session import WebRead
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=OneCallRoute, include_in_schema=False)
 
 #: chart name -> (title, the weekly member it draws, chart kind)
 CHARTS = {

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from changegate.api.one_call import OneCallRoute
 from changegate.errors import ChangegateError
 from changegate.web.render import render
 from changegate.web.session import WebRead
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=OneCallRoute, include_in_schema=False)
 
 
 @router.get("/policy")

@@ -8,10 +8,12 @@ server secret) on the login form. A cross-origin ``Origin`` header is refused as
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Form, Request, Response
 
 from changegate.api.deps import AppState, Ctx, app_state
+from changegate.api.one_call import Deferred
 from changegate.api.settings import ServerSettings
 from changegate.auth.models import WebSession
 from changegate.db import session_scope
@@ -97,6 +100,7 @@ class WebCtx(Ctx):
         return self.web.csrf_token
 
 
+@contextmanager
 def _web_ctx(request: Request, *, write: bool, csrf: str | None) -> Iterator[WebCtx]:
     from changegate.auth.service import must_change_password, session_user
 
@@ -118,17 +122,15 @@ def _web_ctx(request: Request, *, write: bool, csrf: str | None) -> Iterator[Web
         yield WebCtx(s, user, state, request, web)
 
 
-def web_read(request: Request) -> Iterator[WebCtx]:
-    yield from _web_ctx(request, write=False, csrf=None)
+async def web_read(request: Request) -> Deferred:
+    return Deferred(functools.partial(_web_ctx, request, write=False, csrf=None))
 
 
-def web_write(
-    request: Request, csrf: Annotated[str, Form(max_length=200)] = ""
-) -> Iterator[WebCtx]:
-    yield from _web_ctx(request, write=True, csrf=csrf)
+async def web_write(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Deferred:
+    return Deferred(functools.partial(_web_ctx, request, write=True, csrf=csrf))
 
 
-#: a logged-in user and a read transaction
-WebRead = Annotated[WebCtx, Depends(web_read, scope="function")]
+#: a logged-in user and a read transaction (opened with the page's call: ``api/one_call.py``)
+WebRead = Annotated[WebCtx, Depends(web_read)]
 #: a logged-in user, a checked CSRF token and a write transaction
-WebWrite = Annotated[WebCtx, Depends(web_write, scope="function")]
+WebWrite = Annotated[WebCtx, Depends(web_write)]

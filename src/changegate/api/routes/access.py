@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response
 
 from changegate.api.deps import Ctx, ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.routes.access_schemas import (
     AccessApplyIn,
     AccessDecideIn,
@@ -22,7 +23,9 @@ from changegate.api.routes.ai_schemas import decoded
 from changegate.api.routes.common import creates
 from changegate.api.schemas import ActorIn
 
-router = APIRouter(prefix="/api/access", responses=COMMON_ERRORS, tags=["access reviews"])
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api/access", responses=COMMON_ERRORS, tags=["access reviews"]
+)
 created = creates(router)
 
 ReviewId = Annotated[int, Path(ge=1, lt=2**31, description="An access review's id")]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from changegate.api.deps import Ctx, ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import (
     GrantOut,
     MeOut,
@@ -20,7 +21,7 @@ from changegate.api.routes.common import creates
 from changegate.api.schemas import PasswordIn, RolesIn, TokenIn, UserIn
 from changegate.errors import NotFound
 
-router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+router = APIRouter(route_class=OneCallRoute, prefix="/api", responses=COMMON_ERRORS)
 created = creates(router)
 
 #: a user name as `changegate user add` accepts it

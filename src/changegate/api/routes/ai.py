@@ -16,6 +16,7 @@ from fastapi import Path as PathParam
 from changegate.ai import checks, register
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.routes.ai_schemas import (
     AssessIn,
     DpaIn,
@@ -27,7 +28,7 @@ from changegate.api.routes.ai_schemas import (
 )
 from changegate.api.routes.common import Key, change_for, creates, record_on
 
-router = APIRouter(tags=["ai"], responses=COMMON_ERRORS)
+router = APIRouter(route_class=OneCallRoute, tags=["ai"], responses=COMMON_ERRORS)
 created = creates(router)
 ON_CHANGE = "/api/changes/{key}/ai"
 PROVIDERS = "/api/ai/providers"

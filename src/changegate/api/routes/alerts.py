@@ -10,10 +10,13 @@ from pydantic import Field
 from changegate.alerts import service
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import Out
 from changegate.api.schemas import Body, Name
 
-router = APIRouter(prefix="/api", tags=["alerts"], responses=COMMON_ERRORS)
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api", tags=["alerts"], responses=COMMON_ERRORS
+)
 
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The alert's number")]
 

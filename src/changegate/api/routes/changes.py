@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
 from changegate.api.list_query import ChangeQuery
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import ChangeByCommitOut, ChangeDetailOut, ChangeOut
 from changegate.api.routes.common import (
     Key,
@@ -29,7 +30,9 @@ from changegate.api.schemas import ActorIn, ChangeEdit, ChangeNew
 from changegate.changes import service as changes
 from changegate.errors import InvalidInput
 
-router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS
+)
 created = creates(router)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from changegate.api.deps import Ctx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import (
     DeployByCommitOut,
     DeployOut,
@@ -33,7 +34,9 @@ from changegate.api.routes.common import (
 from changegate.api.schemas import DeployIn, EmergencyReviewIn, GateIn, RollbackIn
 from changegate.changes.models import Change
 
-router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS
+)
 created = creates(router)
 
 NO_LINKED_CHANGE: dict[int | str, dict[str, Any]] = {

@@ -8,8 +8,11 @@ from fastapi import APIRouter, Query
 
 from changegate.api.deps import ReadCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 
-router = APIRouter(prefix="/api", responses=COMMON_ERRORS, tags=["deployments"])
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api", responses=COMMON_ERRORS, tags=["deployments"]
+)
 
 
 @router.get(

@@ -9,12 +9,15 @@ from fastapi import APIRouter
 
 from changegate.api.deps import WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import EvidenceOut
 from changegate.api.routes.common import Key, creates, record_on
 from changegate.api.schemas import DocumentIn, JunitIn, ValidationIn
 from changegate.evidence import service as evidence
 
-router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS
+)
 created = creates(router)
 
 

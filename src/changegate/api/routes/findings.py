@@ -13,11 +13,14 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from changegate.api.deps import WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.routes.common import creates
 from changegate.api.schemas import Body, Name, _decoded
 from changegate.findings import queries, service
 
-router = APIRouter(prefix="/api/findings", tags=["findings"], responses=COMMON_ERRORS)
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api/findings", tags=["findings"], responses=COMMON_ERRORS
+)
 created = creates(router)
 
 

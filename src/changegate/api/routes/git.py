@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, ValidationError
 
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.routes.common import creates
 from changegate.api.schemas import Body, Name
 from changegate.changes.schemas import RiskEntry
@@ -21,7 +22,7 @@ from changegate.errors import InvalidInput
 from changegate.scm.history_wire import MAX_LOOKUP
 from changegate.scm.range_read import MAX_RANGE_COMMITS
 
-router = APIRouter(tags=["git"], responses=COMMON_ERRORS)
+router = APIRouter(route_class=OneCallRoute, tags=["git"], responses=COMMON_ERRORS)
 created = creates(router)
 
 #: a full commit object name, as git prints it

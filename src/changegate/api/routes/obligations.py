@@ -6,8 +6,11 @@ from fastapi import APIRouter
 
 from changegate.api.deps import ReadCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 
-router = APIRouter(prefix="/api", responses=COMMON_ERRORS, tags=["records"])
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api", responses=COMMON_ERRORS, tags=["records"]
+)
 
 
 @router.get(

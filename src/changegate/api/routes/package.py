@@ -11,8 +11,9 @@ from fastapi.responses import Response
 
 from changegate.api.deps import WriteCtx, app_state
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 
-router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+router = APIRouter(route_class=OneCallRoute, prefix="/api", responses=COMMON_ERRORS)
 
 Day = Annotated[str, Query(min_length=10, max_length=10, description="YYYY-MM-DD (UTC)")]
 

@@ -9,9 +9,12 @@ from pydantic import Field
 
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.schemas import Body, Name
 
-router = APIRouter(prefix="/api/policy", responses=COMMON_ERRORS, tags=["policy"])
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api/policy", responses=COMMON_ERRORS, tags=["policy"]
+)
 
 
 class PolicyReviewIn(Body):

@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from changegate.api.deps import ReadCtx, WriteCtx, app_state
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.routes.common import creates
 
-router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+router = APIRouter(route_class=OneCallRoute, prefix="/api", responses=COMMON_ERRORS)
 created = creates(router)
 
 #: a tree size or sequence number within what the database's BIGINT holds

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from changegate.api.deps import ReadCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import (
     DeploymentOut,
     OverdueOut,
@@ -20,7 +21,7 @@ from changegate.api.responses import (
 from changegate.api.schemas import PolicyCheckIn
 from changegate.audit.timebounds import ISO_TIME, parse_bound
 
-router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+router = APIRouter(route_class=OneCallRoute, prefix="/api", responses=COMMON_ERRORS)
 
 
 @router.get(

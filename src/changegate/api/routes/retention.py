@@ -10,11 +10,12 @@ from pydantic import Field
 
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import Out
 from changegate.api.routes.common import Key, creates, record_on
 from changegate.api.schemas import Body, Name
 
-router = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+router = APIRouter(route_class=OneCallRoute, prefix="/api", responses=COMMON_ERRORS)
 created = creates(router)
 
 

@@ -10,13 +10,16 @@ from fastapi import APIRouter
 
 from changegate.api.deps import WriteCtx
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import ReviewStateOut
 from changegate.api.routes.common import Key, acting_on, creates
 from changegate.api.schemas import ApproveIn, RejectIn
 from changegate.reviews import service as reviews
 from changegate.reviews.models import Review
 
-router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS
+)
 created = creates(router)
 
 

@@ -23,12 +23,15 @@ from changegate.api.deps import (
     pipeline_ctx,
 )
 from changegate.api.errors import COMMON_ERRORS
+from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import StatusOut
 from changegate.api.routes.common import Key, change_for, require_read
 from changegate.changes.keys import parse_key
 from changegate.policy.service import allowed
 
-router = APIRouter(prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS)
+router = APIRouter(
+    route_class=OneCallRoute, prefix="/api/changes", tags=["changes"], responses=COMMON_ERRORS
+)
 
 
 @router.get(
