@@ -225,6 +225,9 @@ def test_an_admin_set_password_is_one_time_and_opens_nothing_else(org: Org) -> N
     assert r.status_code == 403 and r.json()["field"] == "password"
     r = org.client.post(f"/api/changes/{key}/approve", headers=victim_token, json={})
     assert r.status_code == 403
+    # the status read (served from its own cache path) refuses it as well
+    r = org.client.get(f"/api/changes/{key}/status", headers=victim_token)
+    assert r.status_code == 403 and r.json()["field"] == "password"
     assert org.client.get("/api/me", headers=victim_token).status_code == 200
 
     # the current password is checked on the web too (a wrong one is a recorded failed login)

@@ -106,19 +106,17 @@ class Ctx:
         return self.user.name
 
 
-def authenticate(request: Request, session: Session, raw: str | None) -> User:
-    return authenticate_with_token(request, session, raw)[0]
-
-
 def authenticate_with_token(
     request: Request, session: Session, raw: str | None
 ) -> tuple[User, ApiToken]:
-    from changegate.auth.service import authenticate_token
+    """The caller a bearer token stands for, refused (403) while they hold a one-time
+    password, except for what replaces it (``refuse_one_time_password``)."""
+    from changegate.auth.service import token_caller
 
-    raw = _required(request, raw)
-    user, token = authenticate_token(session, raw)
-    request.state.actor = user.name
-    return user, token
+    caller = token_caller(session, _required(request, raw))
+    request.state.actor = caller.user.name
+    refuse_one_time_password(request, caller.user, must_change=caller.must_change_password)
+    return caller.user, caller.token
 
 
 def _required(request: Request, raw: str | None) -> str:
@@ -149,8 +147,7 @@ def _ctx(request: Request, raw: str, write: bool) -> Iterator[Ctx]:
         if token is not None:
             yield pipeline_ctx(request, session, state, *token)
             return
-        user = authenticate(request, session, raw)
-        _refuse_one_time_password(request, session, user)
+        user, _token = authenticate_with_token(request, session, raw)
         yield Ctx(session, user, state, request)
 
 
@@ -180,22 +177,21 @@ def pipeline_ctx(
     return Ctx(session, user, state, request, pipeline=pipeline)
 
 
-def _refuse_one_time_password(request: Request, session: Session, user: User) -> None:
+def refuse_one_time_password(request: Request, user: User, *, must_change: bool) -> None:
     """A user holding a one-time password (set by an administrator) may only replace it, with
     the one-time password as the current one, and read who they are: 403 for everything else."""
-    from changegate.auth.service import must_change_password
-
+    if not must_change:
+        return
     own = f"/api/users/{user.name}/password"
     path, method = request.url.path, request.method
     if (method == "PUT" and path == own) or (method == "GET" and path == "/api/me"):
         return
-    if must_change_password(session, user.name):
-        raise PolicyDenied(
-            f"{user.name} holds a one-time password set by an administrator: replace it first "
-            f"(PUT {own} with current_password, `changegate user set-password {user.name}`, "
-            "or log in to the web UI)",
-            field="password",
-        )
+    raise PolicyDenied(
+        f"{user.name} holds a one-time password set by an administrator: replace it first "
+        f"(PUT {own} with current_password, `changegate user set-password {user.name}`, "
+        "or log in to the web UI)",
+        field="password",
+    )
 
 
 def _deferred(

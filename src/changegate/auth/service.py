@@ -140,6 +140,22 @@ def authenticate_token(
     session: Session, raw: str, *, now: dt.datetime | None = None
 ) -> tuple[User, ApiToken]:
     """The user a bearer token stands for. Every failure says why, never which secret was wrong."""
+    caller = token_caller(session, raw, now=now)
+    return caller.user, caller.token
+
+
+@dataclass(frozen=True)
+class TokenCaller:
+    """Who a bearer token stands for, and whether they hold a one-time password (read in the
+    same statement: the API asks both on every request)."""
+
+    user: User
+    token: ApiToken
+    must_change_password: bool
+
+
+def token_caller(session: Session, raw: str, *, now: dt.datetime | None = None) -> TokenCaller:
+    """:func:`authenticate_token`, with the caller's one-time-password flag."""
     m = _TOKEN.match(raw.strip())
     if not m:
         raise Unauthenticated(
@@ -147,11 +163,12 @@ def authenticate_token(
             field="Authorization",
         )
     found = session.execute(
-        select(ApiToken, User)
+        select(ApiToken, User, PasswordCredential.must_change)
         .outerjoin(User, User.name == ApiToken.user_name)
+        .outerjoin(PasswordCredential, PasswordCredential.user_name == ApiToken.user_name)
         .where(ApiToken.public_id == m.group(1))
     ).first()
-    token, user = (None, None) if found is None else found
+    token, user, must_change = (None, None, None) if found is None else found
     if token is None or not hmac.compare_digest(token.secret_sha256, sha256_hex(m.group(2))):
         raise Unauthenticated("unknown API token", field="Authorization")
     now = now or utcnow()
@@ -170,7 +187,7 @@ def authenticate_token(
             field="Authorization",
         )
     remember(session, user)  # the service the request calls asks for its caller again
-    return user, token
+    return TokenCaller(user, token, bool(must_change))
 
 
 # --- web sessions and login --------------------------------------------------------------------
