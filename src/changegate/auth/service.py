@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -144,6 +144,15 @@ def authenticate_token(
     return caller.user, caller.token
 
 
+#: the token, its user and their one-time-password flag, built once (it runs on every request)
+_CALLER = (
+    select(ApiToken, User, PasswordCredential.must_change)
+    .outerjoin(User, User.name == ApiToken.user_name)
+    .outerjoin(PasswordCredential, PasswordCredential.user_name == ApiToken.user_name)
+    .where(ApiToken.public_id == bindparam("public_id"))
+)
+
+
 @dataclass(frozen=True)
 class TokenCaller:
     """Who a bearer token stands for, and whether they hold a one-time password (read in the
@@ -162,12 +171,7 @@ def token_caller(session: Session, raw: str, *, now: dt.datetime | None = None) 
             "malformed API token: expected cg_<id>_<secret> as issued by `changegate token create`",
             field="Authorization",
         )
-    found = session.execute(
-        select(ApiToken, User, PasswordCredential.must_change)
-        .outerjoin(User, User.name == ApiToken.user_name)
-        .outerjoin(PasswordCredential, PasswordCredential.user_name == ApiToken.user_name)
-        .where(ApiToken.public_id == m.group(1))
-    ).first()
+    found = session.execute(_CALLER, {"public_id": m.group(1)}).first()
     token, user, must_change = (None, None, None) if found is None else found
     if token is None or not hmac.compare_digest(token.secret_sha256, sha256_hex(m.group(2))):
         raise Unauthenticated("unknown API token", field="Authorization")

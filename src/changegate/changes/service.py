@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -25,13 +25,16 @@ if TYPE_CHECKING:
     from changegate.policy.schema import Policy
 
 
+#: a change by id, and the same locked and read afresh; built once (every request on a change
+#: runs one, and building a statement costs more than running it)
+_BY_ID = select(Change).where(Change.id == bindparam("id"))
+_LOCKED = _BY_ID.with_for_update().execution_options(populate_existing=True)
+
+
 def get_change(session: Session, key: str, *, lock: bool = False) -> Change:
     """The change ``key``; with ``lock``, its row locked for the rest of the transaction and
     read afresh in the same statement (what the session held before is overwritten)."""
-    stmt = select(Change).where(Change.id == parse_key(key))
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    change = session.scalar(stmt)
+    change = session.scalar(_LOCKED if lock else _BY_ID, {"id": parse_key(key)})
     if change is None:
         raise NotFound(f"no change {key}; `changegate change list` shows them", field="change")
     return change
@@ -41,14 +44,9 @@ def lock_change(session: Session, change: Change) -> None:
     """Hold ``change``'s row lock for the rest of the transaction and read it afresh, so what
     is decided on it next is decided on its committed state, never on a read made before
     another transaction changed it (PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite serialises
-    writers already). A no-op beyond the re-read when the caller locked it already."""
-    session.flush()
-    session.execute(  # the row's fresh values overwrite the instance's as it is loaded
-        select(Change)
-        .where(Change.id == change.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    writers already). A no-op beyond the re-read when the caller locked it already. The
+    statement autoflushes what the session holds first."""
+    session.execute(_LOCKED, {"id": change.id}).scalar_one()
 
 
 def _validate(policy: Policy, fields: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from changegate.audit import events
 from changegate.audit.service import record
@@ -32,7 +32,8 @@ def store_blob(session: Session, content: bytes, *, actor: str) -> Blob:
             f"file is {len(content)} bytes; the limit is {MAX_FILE_BYTES}", field="file"
         )
     digest = hashlib.sha256(content).hexdigest()
-    blob = session.get(Blob, digest)
+    # the bytes are already stored under that digest: read the row, not its content again
+    blob = session.get(Blob, digest, options=[defer(Blob.content)])
     if blob is None:
         blob = Blob(sha256=digest, size=len(content), content=content)
         session.add(blob)
