@@ -44,3 +44,55 @@ def test_all_is_one_statement_read_a_batch_at_a_time(engine: Engine) -> None:
     assert held <= 4 and left == 0  # one batch held at a time, none kept
     if engine.dialect.name == "postgresql":
         assert len(cursors) == 1, cursors  # psycopg's named (server-side) cursor
+
+
+def test_a_page_of_states_is_each_changes_audit_state_with_the_same_cursors(
+    engine: Engine,
+) -> None:
+    """The API's and the CLI's pages are read as rows of the table's columns, not ORM
+    instances: field for field what ``Change.audit_state()`` gives, both ways through the
+    pages."""
+    from changegate.changes import service as changes
+    from changegate.changes.listing import list_states
+    from tests.factories import DEFAULT, tx
+
+    make_team(engine)
+    plain = make_change(engine, title="Paged plain")
+    full = make_change(
+        engine,
+        title="Paged full",
+        ai_component="rag-pipeline",
+        security_flag=True,
+        providers=["openai"],
+        links=["https://example.com/x"],
+        commits=["a" * 40],
+        justification="because",
+    )
+    tx(
+        engine,
+        lambda s: changes.submit_change(
+            s, DEFAULT.policy, changes.get_change(s, full), actor="alice"
+        ),
+    )
+    keys = [make_change(engine, title=f"Paged {i}") for i in range(3)]
+    with session_scope(engine, write=False) as s:
+        orm = list_page(s, ChangeFilter(q="paged"), limit=2)
+        states = list_states(s, ChangeFilter(q="paged"), limit=2)
+        assert states.rows == [c.audit_state() for c in orm.rows]
+        assert (states.next, states.prev) == (orm.next, orm.prev) and states.next
+        pages = [[r["id"] for r in states.rows]]
+        cursor: str | None = states.next
+        while cursor:
+            more = list_states(s, ChangeFilter(q="paged"), limit=2, cursor=cursor)
+            back = list_states(s, ChangeFilter(q="paged"), limit=2, cursor=more.prev)
+            assert [r["id"] for r in back.rows] == pages[-1]
+            pages.append([r["id"] for r in more.rows])
+            cursor = more.next
+        everything = [c.audit_state() for c in iter_changes(s, ChangeFilter(q="paged"))]
+    assert (
+        [k for page in pages for k in page]
+        == [st["id"] for st in everything]
+        == [*keys[::-1], full, plain]
+    )
+    submitted = next(st for st in everything if st["id"] == full)
+    assert submitted["submitted_at"] and submitted["providers"] == ["openai"]

@@ -13,7 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from changegate.changes.lifecycle import STATES
-from changegate.changes.models import Change
+from changegate.changes.models import Change, change_state
 from changegate.db import iso
 from changegate.errors import InvalidInput
 from changegate.policy.names import CLASS_NAMES
@@ -106,8 +106,9 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
-def encode_cursor(sort: str, row: Change, *, back: bool = False) -> str:
-    """The cursor of the page after ``row`` (or, ``back``, of the page before it)."""
+def encode_cursor(sort: str, row: Any, *, back: bool = False) -> str:
+    """The cursor of the page after ``row`` (a ``Change`` or a row of its columns; or,
+    ``back``, of the page before it)."""
     key = row.updated_at if sort.lstrip("-") == "updated" else row.created_at
     data = {"s": sort, "k": iso(key), "i": row.id, "d": "p" if back else "n"}
     raw = json.dumps(data, separators=(",", ":"))
@@ -194,20 +195,61 @@ def list_page(
 ) -> Page:
     """One page of changes matching ``filters`` in ``sort`` order, after (or before) the row
     ``cursor`` names; with the cursors of the pages either side."""
+    rows, next_, prev = _page(
+        lambda stmt: list(session.scalars(stmt)), filters, sort, limit, cursor
+    )
+    return Page(rows, next_, prev)
+
+
+@dataclass(frozen=True)
+class StatePage:
+    """A page as the API and the CLI send it: each change as ``Change.audit_state()``."""
+
+    rows: list[dict[str, Any]]
+    next: str | None
+    prev: str | None = None
+
+
+def list_states(
+    session: Session,
+    filters: ChangeFilter = ChangeFilter(),
+    *,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> StatePage:
+    """:func:`list_page` with each change as its state, read as rows of the table's columns
+    rather than ORM instances (a quarter of a 50-row page's time)."""
+
+    def fetch(stmt: Select[Any]) -> list[Any]:
+        return list(session.execute(stmt.with_only_columns(*Change.__table__.columns)))
+
+    rows, next_, prev = _page(fetch, filters, sort, limit, cursor)
+    return StatePage([change_state(row) for row in rows], next_, prev)
+
+
+def _page(
+    fetch: Callable[[Select[Any]], list[Any]],
+    filters: ChangeFilter,
+    sort: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> tuple[list[Any], str | None, str | None]:
+    """The page's rows as ``fetch`` reads them, and the cursors of the pages either side."""
     sort, limit = check_sort(sort), check_limit(limit)
     key, ident, back = decode_cursor(cursor, sort) if cursor else (None, 0, False)
     # a page backwards is read in the opposite order from the cursor, then turned round
     read = (sort[1:] if sort.startswith("-") else "-" + sort) if back else sort
     stmt = _ordered(_filtered(filters), read, (key, ident) if cursor else None)
-    rows = list(session.scalars(stmt.limit(limit + 1)))
+    rows = fetch(stmt.limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     if back:
         rows.reverse()
     if not rows:
-        return Page([], None, None)
+        return [], None, None
     has_next, has_prev = (True, more) if back else (more, cursor is not None)
-    return Page(
+    return (
         rows,
         encode_cursor(sort, rows[-1]) if has_next else None,
         encode_cursor(sort, rows[0], back=True) if has_prev else None,

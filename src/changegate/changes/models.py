@@ -73,14 +73,20 @@ class Change(Base):
         return {dim: v.get("level", "") for dim, v in (self.risk or {}).items()}
 
     def audit_state(self) -> dict[str, Any]:
-        state = self.content()
-        state.update(
-            id=self.key,
-            author=self.author,
-            state=self.state,
-            revision=self.revision,
-            created_at=iso(self.created_at),
-            updated_at=iso(self.updated_at),
-            submitted_at=iso(self.submitted_at),
-        )
-        return state
+        return change_state(self)
+
+
+def change_state(c: Any) -> dict[str, Any]:
+    """A change as its events and the API show it, from a ``Change`` or a row of the
+    ``changes`` table's columns (``changes/listing.py`` reads pages as rows)."""
+    state = {f: getattr(c, f) for f in CONTENT_FIELDS}
+    state.update(
+        id=f"CHG-{c.id}",
+        author=c.author,
+        state=c.state,
+        revision=c.revision,
+        created_at=iso(c.created_at),
+        updated_at=iso(c.updated_at),
+        submitted_at=iso(c.submitted_at),
+    )
+    return state

@@ -81,12 +81,12 @@ class LocalChanges(LocalBackend):
     def changes(
         self, query: dict[str, str | None], limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        from changegate.changes.listing import ChangeFilter, list_page
+        from changegate.changes.listing import ChangeFilter, list_states
 
         filters = ChangeFilter.from_query(query)
         with self.tx(write=False) as (s, _):
-            page = list_page(s, filters, sort=query.get("sort"), limit=limit, cursor=cursor)
-            return [c.audit_state() for c in page.rows], page.next
+            page = list_states(s, filters, sort=query.get("sort"), limit=limit, cursor=cursor)
+            return page.rows, page.next
 
     def stream(self, query: dict[str, str | None], per_page: int) -> Iterator[dict[str, Any]]:
         from changegate.changes.listing import ChangeFilter, iter_changes
