@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
@@ -26,19 +27,31 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
-def store_blob(session: Session, content: bytes, *, actor: str) -> Blob:
+#: whether a file is stored already, built once (every upload asks)
+_STORED = select(Blob.size).where(Blob.sha256 == bindparam("digest"))
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """A file as its evidence names it: by content."""
+
+    sha256: str
+    size: int
+
+
+def store_blob(session: Session, content: bytes, *, actor: str) -> StoredBlob:
+    """Store ``content`` under its SHA-256 (with its event) unless it is stored already; a
+    file stored before is found by its digest without reading its bytes back."""
     if len(content) > MAX_FILE_BYTES:
         raise InvalidInput(
             f"file is {len(content)} bytes; the limit is {MAX_FILE_BYTES}", field="file"
         )
     digest = hashlib.sha256(content).hexdigest()
-    # the bytes are already stored under that digest: read the row, not its content again
-    blob = session.get(Blob, digest, options=[defer(Blob.content)])
-    if blob is None:
+    if session.scalar(_STORED, {"digest": digest}) is None:  # autoflushes a pending one first
         blob = Blob(sha256=digest, size=len(content), content=content)
         session.add(blob)
         record(session, events.BlobStored, actor=actor, after=blob)
-    return blob
+    return StoredBlob(digest, len(content))
 
 
 def check_can_attach(session: Session, policy: Policy, change: Change, *, actor: str) -> str:
