@@ -52,11 +52,20 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
-        return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
+        return utc_value(value)
+
+
+def utc_value(value: str | dt.datetime | None) -> dt.datetime | None:
+    """A ``UTCDateTime`` column's value, also as the driver hands it over without the type's
+    processing (``type_coerce(column, Text)``): SQLite's naive UTC text or PostgreSQL's
+    aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def utcnow() -> dt.datetime:
