@@ -53,7 +53,7 @@ def test_a_page_of_states_is_each_changes_audit_state_with_the_same_cursors(
     instances: field for field what ``Change.audit_state()`` gives, both ways through the
     pages."""
     from changegate.changes import service as changes
-    from changegate.changes.listing import list_states
+    from changegate.changes.listing import list_rows, list_states
     from tests.factories import DEFAULT, tx
 
     make_team(engine)
@@ -79,6 +79,11 @@ def test_a_page_of_states_is_each_changes_audit_state_with_the_same_cursors(
         orm = list_page(s, ChangeFilter(q="paged"), limit=2)
         states = list_states(s, ChangeFilter(q="paged"), limit=2)
         assert states.rows == [c.audit_state() for c in orm.rows]
+        shown = ("key", "title", "change_class", "category", "state", "author", "updated_at")
+        rows = list_rows(s, ChangeFilter(q="paged"), limit=2)  # what the web list renders
+        assert [[getattr(r, f) for f in shown] for r in rows.rows] == [
+            [getattr(c, f) for f in shown] for c in orm.rows
+        ]
         assert (states.next, states.prev) == (orm.next, orm.prev) and states.next
         pages = [[r["id"] for r in states.rows]]
         cursor: str | None = states.next
