@@ -143,7 +143,8 @@ def _verify_range(
     columns are checked too (:func:`changegate.audit.chain.index_ok`), None when not."""
     where = f" WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq"
     sqlite = type(dbapi_conn).__module__.startswith("sqlite3")
-    cur = dbapi_conn.cursor()
+    # psycopg: rows in the binary format, bytea as its bytes rather than hex text to decode
+    cur = dbapi_conn.cursor() if sqlite else dbapi_conn.cursor(binary=True)
     try:
         if sqlite:
             cur.execute("PRAGMA mmap_size=268435456")  # sequential scan of a large table
