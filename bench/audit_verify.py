@@ -113,36 +113,39 @@ def main() -> None:
         measure_postgres(db, args)
 
 
-def measure_sqlite(db: Path, args: argparse.Namespace) -> None:
-
+def timed_verify(url: str, repeat: int) -> tuple[list[bytes], float, float, float]:
+    """The stored events' bytes, and the best of ``repeat`` seconds for hashlib over them, for
+    verify of the chain only, and for verify with the indexed columns proven."""
     from sqlalchemy import select
 
     from changegate.audit.models import AuditEvent
     from changegate.audit.verify import verify
     from changegate.db import make_engine, session_scope
 
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(url)
     with session_scope(engine, write=False) as s:
         stored = [bytes(d) for d in s.scalars(select(AuditEvent.data).order_by(AuditEvent.seq))]
-    size = sum(map(len, stored))
-    best_hash = best_verify = best_index = float("inf")
-    for _ in range(args.repeat):
+    best = {"hash": float("inf"), False: float("inf"), True: float("inf")}
+    for _ in range(repeat):
         sha = hashlib.sha256
         t0 = time.perf_counter()
         for data in stored:
             sha(data).digest()
-        best_hash = min(best_hash, time.perf_counter() - t0)
+        best["hash"] = min(best["hash"], time.perf_counter() - t0)
         for check_index in (False, True):
             t0 = time.perf_counter()
             with session_scope(engine, write=False) as s:
                 report = verify(s, check_rows=False, check_index=check_index)
-            took = time.perf_counter() - t0
-            if check_index:
-                best_index = min(best_index, took)
-            else:
-                best_verify = min(best_verify, took)
+            best[check_index] = min(best[check_index], time.perf_counter() - t0)
             if not report.ok or report.events != len(stored):
-                sys.exit(f"verification failed: {report.problems[:3]}")
+                sys.exit(f"verification failed ({url}): {report.problems[:3]}")
+    engine.dispose()
+    return stored, best["hash"], best[False], best[True]
+
+
+def measure_sqlite(db: Path, args: argparse.Namespace) -> None:
+    stored, best_hash, best_verify, best_index = timed_verify(f"sqlite:///{db}", args.repeat)
+    size = sum(map(len, stored))
     bound = lower_bound(db, args.repeat, len(stored))
     workers = min(os.cpu_count() or 1, 4)  # what verify uses
     parallel = lower_bound(db, args.repeat, len(stored), workers)
@@ -254,14 +257,12 @@ def copy_to_postgres(db: Path, url: str) -> None:
 
 def measure_postgres(db: Path, args: argparse.Namespace) -> None:
     """verify against PostgreSQL holding the same events, beside hashlib over the same bytes."""
-    from sqlalchemy import select, text
+    from sqlalchemy import text
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.pg import cluster
 
-    from changegate.audit.models import AuditEvent
-    from changegate.audit.verify import verify
-    from changegate.db import make_engine, session_scope
+    from changegate.db import make_engine
 
     with cluster() as server:
         admin = make_engine(server, isolation_level="AUTOCOMMIT")
@@ -270,27 +271,7 @@ def measure_postgres(db: Path, args: argparse.Namespace) -> None:
         admin.dispose()
         url = server.rsplit("/", 1)[0] + "/bench_verify"
         copy_to_postgres(db, url)
-        engine = make_engine(url)
-        with session_scope(engine, write=False) as s:
-            stored = [bytes(d) for d in s.scalars(select(AuditEvent.data).order_by(AuditEvent.seq))]
-        best_hash = best_chain = best_full = float("inf")
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            for data in stored:
-                hashlib.sha256(data).digest()
-            best_hash = min(best_hash, time.perf_counter() - t0)
-            for check_index in (False, True):
-                t0 = time.perf_counter()
-                with session_scope(engine, write=False) as s:
-                    report = verify(s, check_rows=False, check_index=check_index)
-                took = time.perf_counter() - t0
-                if not report.ok or report.events != len(stored):
-                    sys.exit(f"verification failed on PostgreSQL: {report.problems[:3]}")
-                if check_index:
-                    best_full = min(best_full, took)
-                else:
-                    best_chain = min(best_chain, took)
-        engine.dispose()
+        stored, best_hash, best_chain, best_full = timed_verify(url, args.repeat)
     n = len(stored)
     hr, cr, fr = n / best_hash, n / best_chain, n / best_full
     print(f"\nPostgreSQL, the same {n} events, best of {args.repeat}")
