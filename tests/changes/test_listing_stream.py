@@ -46,14 +46,14 @@ def test_all_is_one_statement_read_a_batch_at_a_time(engine: Engine) -> None:
         assert len(cursors) == 1, cursors  # psycopg's named (server-side) cursor
 
 
-def test_a_page_of_states_is_each_changes_audit_state_with_the_same_cursors(
+def test_a_page_read_as_rows_is_the_orms_page_with_the_same_cursors(
     engine: Engine,
 ) -> None:
-    """The API's and the CLI's pages are read as rows of the table's columns, not ORM
-    instances: field for field what ``Change.audit_state()`` gives, both ways through the
-    pages."""
+    """Pages are read as rows of the table's columns, not ORM instances: field for field what
+    the ORM's ``Change`` and its ``audit_state()`` give, with the same cursors, both ways
+    through the pages."""
     from changegate.changes import service as changes
-    from changegate.changes.listing import list_rows, list_states
+    from changegate.changes.listing import encode_cursor, list_states
     from tests.factories import DEFAULT, tx
 
     make_team(engine)
@@ -76,15 +76,16 @@ def test_a_page_of_states_is_each_changes_audit_state_with_the_same_cursors(
     )
     keys = [make_change(engine, title=f"Paged {i}") for i in range(3)]
     with session_scope(engine, write=False) as s:
-        orm = list_page(s, ChangeFilter(q="paged"), limit=2)
+        orm = list(iter_changes(s, ChangeFilter(q="paged")))[:2]  # the ORM's first page
         states = list_states(s, ChangeFilter(q="paged"), limit=2)
-        assert states.rows == [c.audit_state() for c in orm.rows]
+        assert states.rows == [c.audit_state() for c in orm]
         shown = ("key", "title", "change_class", "category", "state", "author", "updated_at")
-        rows = list_rows(s, ChangeFilter(q="paged"), limit=2)  # what the web list renders
+        rows = list_page(s, ChangeFilter(q="paged"), limit=2)  # what the web list renders
         assert [[getattr(r, f) for f in shown] for r in rows.rows] == [
-            [getattr(c, f) for f in shown] for c in orm.rows
+            [getattr(c, f) for f in shown] for c in orm
         ]
-        assert (states.next, states.prev) == (orm.next, orm.prev) and states.next
+        assert (states.next, states.prev) == (rows.next, rows.prev)
+        assert states.next == encode_cursor("-created", orm[-1]) and states.prev is None
         pages = [[r["id"] for r in states.rows]]
         cursor: str | None = states.next
         while cursor:

@@ -13,7 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from types import SimpleNamespace
 from typing import Any
@@ -80,7 +80,7 @@ class ChangeFilter:
 
 @dataclass(frozen=True)
 class Page:
-    #: ``Change`` instances (list_page) or rows with their attributes (list_rows)
+    #: rows with a ``Change``'s attributes (list_page), or its states (list_states)
     rows: list[Any]
     #: the cursor of the next page, None on the last one
     next: str | None
@@ -187,67 +187,11 @@ def _ordered(stmt: Select[Any], sort: str, after: tuple[Any, int] | None) -> Any
     return stmt.order_by(col.desc(), Change.id.desc()) if desc else stmt.order_by(col, Change.id)
 
 
-def list_page(
-    session: Session,
-    filters: ChangeFilter = ChangeFilter(),
-    *,
-    sort: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-) -> Page:
-    """One page of changes matching ``filters`` in ``sort`` order, after (or before) the row
-    ``cursor`` names; with the cursors of the pages either side."""
-    rows, next_, prev = _page(
-        lambda stmt: list(session.scalars(stmt)), filters, sort, limit, cursor
-    )
-    return Page(rows, next_, prev)
-
-
-@dataclass(frozen=True)
-class StatePage:
-    """A page as the API and the CLI send it: each change as ``Change.audit_state()``."""
-
-    rows: list[dict[str, Any]]
-    next: str | None
-    prev: str | None = None
-
-
-def list_states(
-    session: Session,
-    filters: ChangeFilter = ChangeFilter(),
-    *,
-    sort: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-) -> StatePage:
-    """:func:`list_page` with each change as its state, read as rows of the table's columns
-    rather than ORM instances (a quarter of a 50-row page's time)."""
-    page = list_rows(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return StatePage([change_state(row) for row in page.rows], page.next, page.prev)
-
-
-def list_rows(
-    session: Session,
-    filters: ChangeFilter = ChangeFilter(),
-    *,
-    sort: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-) -> Page:
-    """:func:`list_page` read as rows of the table's columns, each with the ``Change``'s
-    attributes and ``key`` but no ORM instance behind it (the web list renders them)."""
-
-    def fetch(stmt: Select[Any]) -> list[Any]:
-        return [_decoded(row) for row in session.execute(stmt.with_only_columns(*_RAW))]
-
-    return Page(*_page(fetch, filters, sort, limit, cursor))
-
-
+#: a page reads the JSON and timestamp columns as the driver hands them over and decodes them
+#: in _decoded: SQLAlchemy's per-value result processing of those columns took more than half
+#: of a 50-row page's read
 _JSON = tuple(c.name for c in Change.__table__.columns if isinstance(c.type, JSON))
 _TIMES = tuple(c.name for c in Change.__table__.columns if isinstance(c.type, UTCDateTime))
-#: a page of states reads the JSON and timestamp columns as the driver hands them over and
-#: decodes them in _decoded: SQLAlchemy's per-value result processing of those columns took
-#: more than half of a 50-row page's read
 _RAW = [
     type_coerce(c, Text).label(c.name) if c.name in _JSON + _TIMES else c
     for c in Change.__table__.columns
@@ -255,7 +199,7 @@ _RAW = [
 
 
 def _decoded(row: Any) -> SimpleNamespace:
-    """A row of ``_RAW`` with the values the ``Change`` columns' types give."""
+    """A row of ``_RAW`` with the values the ``Change`` columns' types give, and ``key``."""
     values = row._asdict()
     for name in _JSON:
         value = values[name]
@@ -268,32 +212,51 @@ def _decoded(row: Any) -> SimpleNamespace:
     return SimpleNamespace(key=f"CHG-{values['id']}", **values)
 
 
-def _page(
-    fetch: Callable[[Select[Any]], list[Any]],
-    filters: ChangeFilter,
-    sort: str | None,
-    limit: int | None,
-    cursor: str | None,
-) -> tuple[list[Any], str | None, str | None]:
-    """The page's rows as ``fetch`` reads them, and the cursors of the pages either side."""
+def list_page(
+    session: Session,
+    filters: ChangeFilter = ChangeFilter(),
+    *,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page:
+    """One page of changes matching ``filters`` in ``sort`` order, after (or before) the row
+    ``cursor`` names; with the cursors of the pages either side. The rows are read as the
+    table's columns, each with the ``Change``'s attributes and ``key`` but no ORM instance
+    behind it (the web list renders them)."""
     sort, limit = check_sort(sort), check_limit(limit)
     key, ident, back = decode_cursor(cursor, sort) if cursor else (None, 0, False)
     # a page backwards is read in the opposite order from the cursor, then turned round
     read = (sort[1:] if sort.startswith("-") else "-" + sort) if back else sort
     stmt = _ordered(_filtered(filters), read, (key, ident) if cursor else None)
-    rows = fetch(stmt.limit(limit + 1))
+    result = session.execute(stmt.with_only_columns(*_RAW).limit(limit + 1))
+    rows = [_decoded(row) for row in result]
     more = len(rows) > limit
     rows = rows[:limit]
     if back:
         rows.reverse()
     if not rows:
-        return [], None, None
+        return Page([], None, None)
     has_next, has_prev = (True, more) if back else (more, cursor is not None)
-    return (
+    return Page(
         rows,
         encode_cursor(sort, rows[-1]) if has_next else None,
         encode_cursor(sort, rows[0], back=True) if has_prev else None,
     )
+
+
+def list_states(
+    session: Session,
+    filters: ChangeFilter = ChangeFilter(),
+    *,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page:
+    """:func:`list_page` with each change as ``Change.audit_state()`` gives it: the page the
+    API and the CLI send."""
+    page = list_page(session, filters, sort=sort, limit=limit, cursor=cursor)
+    return Page([change_state(row) for row in page.rows], page.next, page.prev)
 
 
 def iter_changes(

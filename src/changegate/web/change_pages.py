@@ -55,13 +55,13 @@ def change_list(
     """A page of changes with the filters form; the page links keep the filters."""
     from urllib.parse import urlencode
 
-    from changegate.changes.listing import DEFAULT_LIMIT, list_rows
+    from changegate.changes.listing import DEFAULT_LIMIT, list_page
 
     ctx.require("change.read", doing="read changes")
     if mine:
         query = query.model_copy(update={"author": ctx.user.name})
     filters = query.to_filter()
-    page = list_rows(ctx.session, filters, sort=query.sort, limit=query.limit, cursor=query.cursor)
+    page = list_page(ctx.session, filters, sort=query.sort, limit=query.limit, cursor=query.cursor)
     kept: dict[str, Any] = filters.given()
     kept |= {"sort": query.sort} if query.sort != "-created" else {}
     kept |= {"limit": query.limit} if query.limit != DEFAULT_LIMIT else {}
