@@ -136,14 +136,6 @@ def revoke_token(session: Session, token: ApiToken, *, actor: str) -> ApiToken:
     return token
 
 
-def authenticate_token(
-    session: Session, raw: str, *, now: dt.datetime | None = None
-) -> tuple[User, ApiToken]:
-    """The user a bearer token stands for. Every failure says why, never which secret was wrong."""
-    caller = token_caller(session, raw, now=now)
-    return caller.user, caller.token
-
-
 #: the token, its user and their one-time-password flag, built once (it runs on every request)
 _CALLER = (
     select(ApiToken, User, PasswordCredential.must_change)
@@ -164,7 +156,8 @@ class TokenCaller:
 
 
 def token_caller(session: Session, raw: str, *, now: dt.datetime | None = None) -> TokenCaller:
-    """:func:`authenticate_token`, with the caller's one-time-password flag."""
+    """Who a bearer token stands for, with their one-time-password flag. Every failure says
+    why, never which secret was wrong."""
     m = _TOKEN.match(raw.strip())
     if not m:
         raise Unauthenticated(
