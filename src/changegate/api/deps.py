@@ -1,11 +1,11 @@
 """Request dependencies: the transaction and the caller.
 
-The dependency owns the transaction (``session_scope``): services flush, and the transaction
-commits when the endpoint returns, before the response is sent, so a mutation and its audit
-event land together or not at all. The dependency itself only takes the credential (a
-``Deferred``); the route opens the transaction, authenticates the caller in it, runs the
-endpoint and commits in one worker-thread call (``api/one_call.py``). The caller comes from the bearer token only; a request
-body can never say who is acting.
+The dependency takes only the credential (a ``Deferred``); the route opens the transaction
+(``session_scope``), authenticates the caller in it, runs the endpoint and commits, in one
+worker-thread call (``api/one_call.py``). Services flush, and the transaction commits when the
+endpoint returns, before the response is sent, so a mutation and its audit event land together
+or not at all. The caller comes from the bearer token only; a request body can never say who
+is acting.
 """
 
 from __future__ import annotations

@@ -78,10 +78,10 @@ class Change(Base):
 
 def change_state(c: Any) -> dict[str, Any]:
     """A change as its events and the API show it, from a ``Change`` or a row of the
-    ``changes`` table's columns (``changes/listing.py`` reads pages as rows)."""
+    ``changes`` table's columns with its ``key`` (``changes/listing.py`` reads pages as rows)."""
     state = {f: getattr(c, f) for f in CONTENT_FIELDS}
     state.update(
-        id=f"CHG-{c.id}",
+        id=c.key,
         author=c.author,
         state=c.state,
         revision=c.revision,
