@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event, text
 
 from changegate.changes.listing import ChangeFilter, iter_changes, list_page
@@ -85,6 +86,16 @@ def test_a_page_read_as_rows_is_the_orms_page_with_the_same_cursors(
             [getattr(c, f) for f in shown] for c in orm
         ]
         assert (states.next, states.prev) == (rows.next, rows.prev)
+        from changegate.web.change_pages import LIST_COLUMNS
+
+        narrow = list_page(s, ChangeFilter(q="paged"), limit=2, columns=LIST_COLUMNS)
+        assert [vars(r) for r in narrow.rows] == [
+            {f: getattr(r, f) for f in ("key", "id", "created_at", "updated_at", *LIST_COLUMNS)}
+            for r in rows.rows
+        ]  # only what the web list shows (and the cursors' keys), as the full read has it
+        assert (narrow.next, narrow.prev) == (rows.next, rows.prev)
+        with pytest.raises(ValueError, match="not columns of changes: nope"):
+            list_page(s, ChangeFilter(), columns=("title", "nope"))
         assert states.next == encode_cursor("-created", orm[-1]) and states.prev is None
         pages = [[r["id"] for r in states.rows]]
         cursor: str | None = states.next

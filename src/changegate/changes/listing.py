@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -188,28 +189,43 @@ def _ordered(stmt: Select[Any], sort: str, after: tuple[Any, int] | None) -> Any
 
 
 #: a page reads the JSON and timestamp columns as the driver hands them over and decodes them
-#: in _decoded: SQLAlchemy's per-value result processing of those columns took more than half
+#: in _reader's decoder: SQLAlchemy's per-value result processing of those columns took more than half
 #: of a 50-row page's read
 _JSON = tuple(c.name for c in Change.__table__.columns if isinstance(c.type, JSON))
 _TIMES = tuple(c.name for c in Change.__table__.columns if isinstance(c.type, UTCDateTime))
-_RAW = [
-    type_coerce(c, Text).label(c.name) if c.name in _JSON + _TIMES else c
+_RAW = {
+    c.name: type_coerce(c, Text).label(c.name) if c.name in _JSON + _TIMES else c
     for c in Change.__table__.columns
-]
+}
+#: what a page always reads, whatever else it asks for: the id and the sort keys (cursors)
+_ALWAYS = ("id", "created_at", "updated_at")
 
 
-def _decoded(row: Any) -> SimpleNamespace:
-    """A row of ``_RAW`` with the values the ``Change`` columns' types give, and ``key``."""
-    values = row._asdict()
-    for name in _JSON:
-        value = values[name]
-        if value == "[]":  # most changes' providers, links and commits: no decoder call
-            values[name] = []
-        elif isinstance(value, str | bytes):
-            values[name] = json.loads(value)
-    for name in _TIMES:
-        values[name] = utc_value(values[name])
-    return SimpleNamespace(key=f"CHG-{values['id']}", **values)
+def _reader(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
+    """The names and the decoder of rows of ``columns`` of ``_RAW``."""
+    id_at = columns.index("id")
+    json_at = tuple(columns.index(n) for n in _JSON if n in columns)
+    times_at = tuple(columns.index(n) for n in _TIMES if n in columns)
+
+    def decoded(row: Any) -> SimpleNamespace:
+        """A row with the values the ``Change`` columns' types give, and ``key``."""
+        values = list(row)
+        for i in json_at:
+            value = values[i]
+            if value == "[]":  # most changes' providers, links and commits: no decoder call
+                values[i] = []
+            elif isinstance(value, str | bytes):
+                values[i] = json.loads(value)
+        for i in times_at:
+            values[i] = utc_value(values[i])
+        return SimpleNamespace(
+            key=f"CHG-{values[id_at]}", **dict(zip(columns, values, strict=True))
+        )
+
+    return columns, decoded
+
+
+_EVERY_COLUMN = _reader(("id", *(n for n in _RAW if n != "id")))
 
 
 def list_page(
@@ -219,18 +235,21 @@ def list_page(
     sort: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
+    columns: tuple[str, ...] | None = None,
 ) -> Page:
     """One page of changes matching ``filters`` in ``sort`` order, after (or before) the row
     ``cursor`` names; with the cursors of the pages either side. The rows are read as the
     table's columns, each with the ``Change``'s attributes and ``key`` but no ORM instance
-    behind it (the web list renders them)."""
+    behind it (the web list renders them). ``columns``: only those (and the id and times the
+    cursors are made of), for a page that shows a few (the web list); every one by default."""
     sort, limit = check_sort(sort), check_limit(limit)
     key, ident, back = decode_cursor(cursor, sort) if cursor else (None, 0, False)
     # a page backwards is read in the opposite order from the cursor, then turned round
     read = (sort[1:] if sort.startswith("-") else "-" + sort) if back else sort
     stmt = _ordered(_filtered(filters), read, (key, ident) if cursor else None)
-    result = session.execute(stmt.with_only_columns(*_RAW).limit(limit + 1))
-    rows = [_decoded(row) for row in result]
+    names, decoded = _EVERY_COLUMN if columns is None else _columns(columns)
+    result = session.execute(stmt.with_only_columns(*(_RAW[n] for n in names)).limit(limit + 1))
+    rows = [decoded(row) for row in result]
     more = len(rows) > limit
     rows = rows[:limit]
     if back:
@@ -243,6 +262,14 @@ def list_page(
         encode_cursor(sort, rows[-1]) if has_next else None,
         encode_cursor(sort, rows[0], back=True) if has_prev else None,
     )
+
+
+@functools.cache
+def _columns(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
+    unknown = sorted(set(columns) - set(_RAW))
+    if unknown:
+        raise ValueError(f"not columns of changes: {', '.join(unknown)}")
+    return _reader((*_ALWAYS, *(n for n in columns if n not in _ALWAYS)))
 
 
 def list_states(

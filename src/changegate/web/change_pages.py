@@ -45,6 +45,10 @@ def dashboard(request: Request, ctx: WebRead) -> Response:
     return render(request, "dashboard.html", context, ctx=ctx)
 
 
+#: what the list's table (macros.html ``change_table``) shows of each change
+LIST_COLUMNS = ("title", "change_class", "category", "state", "author", "updated_at")
+
+
 @router.get("/changes")
 def change_list(
     request: Request,
@@ -61,7 +65,14 @@ def change_list(
     if mine:
         query = query.model_copy(update={"author": ctx.user.name})
     filters = query.to_filter()
-    page = list_page(ctx.session, filters, sort=query.sort, limit=query.limit, cursor=query.cursor)
+    page = list_page(
+        ctx.session,
+        filters,
+        sort=query.sort,
+        limit=query.limit,
+        cursor=query.cursor,
+        columns=LIST_COLUMNS,
+    )
     kept: dict[str, Any] = filters.given()
     kept |= {"sort": query.sort} if query.sort != "-created" else {}
     kept |= {"limit": query.limit} if query.limit != DEFAULT_LIMIT else {}
