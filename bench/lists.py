@@ -1,7 +1,7 @@
 """Lists on a year of history: 10,000 changes and 100,000 audit events.
 
-Times, in one run against a real server process on that database (one connection, requests one
-after another, the median of ``--repeat``):
+Times, in one run against a real server process on that database (one connection, the requests
+taking turns, one of each per round; the median of ``--repeat`` rounds):
 
 - ``GET /healthz``: a single-row read (the schema revision), the floor,
 - ``GET /api/me``: a single-row read (the caller's user) through the same token check and
@@ -159,24 +159,30 @@ def credentials(db_url: str, depth: int) -> tuple[str, str, str]:
     return token, cookie, cursor
 
 
-def timed_get(port: int, path: str, headers: dict[str, str], repeat: int) -> tuple[float, int]:
-    """Median milliseconds of ``repeat`` GETs of ``path`` on one keep-alive connection, and
-    the size of the answer."""
+def timed_gets(
+    port: int, requests: list[tuple[str, dict[str, str]]], repeat: int
+) -> list[tuple[float, int]]:
+    """Median milliseconds of ``repeat`` GETs of each path on one keep-alive connection, and
+    the size of its answer. The requests take turns (one of each per round, two rounds to warm
+    up), so a machine that slows down or speeds up during the run moves every figure alike and
+    the ratios between them hold."""
     import http.client
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    times, size = [], 0
+    times: list[list[float]] = [[] for _ in requests]
+    sizes = [0] * len(requests)
     for _ in range(repeat + 2):
-        t = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        r = conn.getresponse()
-        body = r.read()
-        times.append(time.perf_counter() - t)
-        if r.status != 200:
-            sys.exit(f"GET {path}: {r.status} {body[:300]!r}")
-        size = len(body)
+        for i, (path, headers) in enumerate(requests):
+            t = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            body = r.read()
+            times[i].append(time.perf_counter() - t)
+            if r.status != 200:
+                sys.exit(f"GET {path}: {r.status} {body[:300]!r}")
+            sizes[i] = len(body)
     conn.close()
-    return statistics.median(times[2:]) * 1000, size
+    return [(statistics.median(t[2:]) * 1000, size) for t, size in zip(times, sizes, strict=True)]
 
 
 def peak_memory(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
@@ -221,11 +227,12 @@ def measure(db_url: str, tmp: Path, repeat: int, changes: int) -> None:
             ("GET /api/changes?q=service 7", "/api/changes?q=service%207", api),
             ("GET /audit (web, latest page)", "/audit", web),
         ]
-        results = [(name, *timed_get(port, path, h, repeat)) for name, path, h in rows]
+        timed = timed_gets(port, [(path, h) for _, path, h in rows], repeat)
+        results = [(name, ms, size) for (name, _, _), (ms, size) in zip(rows, timed, strict=True)]
     finally:
         stop([proc])
     floor, authed = results[0][1], results[1][1]
-    print(f"\nmedian of {repeat}, one connection, one server process\n")
+    print(f"\nmedian of {repeat} rounds (one of each request per round), one connection\n")
     print(f"{'request':34} {'ms':>8} {'x healthz':>10} {'x /api/me':>10} {'bytes':>9}")
     for name, ms, size in results:
         print(f"{name:34} {ms:>8.2f} {ms / floor:>10.2f} {ms / authed:>10.2f} {size:>9}")
@@ -267,7 +274,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--changes", type=int, default=10_000)
     ap.add_argument("--events-per-change", type=int, default=10)
-    ap.add_argument("--repeat", type=int, default=21)
+    ap.add_argument("--repeat", type=int, default=101)
     ap.add_argument(
         "--db",
         default="sqlite",

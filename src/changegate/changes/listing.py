@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Select, Text, and_, exists, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
@@ -215,7 +216,7 @@ def _reader(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
             if value == "[]":  # most changes' providers, links and commits: no decoder call
                 values[i] = []
             elif isinstance(value, str | bytes):
-                values[i] = json.loads(value)
+                values[i] = orjson.loads(value)
         for i in times_at:
             values[i] = utc_value(values[i])
         return SimpleNamespace(
