@@ -20,7 +20,18 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Select, Text, and_, exists, or_, select, type_coerce
+from sqlalchemy import (
+    JSON,
+    Integer,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from changegate.changes.lifecycle import STATES
@@ -181,11 +192,13 @@ def _ordered(stmt: Select[Any], sort: str, after: tuple[Any, int] | None) -> Any
     col = _column(sort)
     desc = sort.startswith("-")
     if after is not None:
+        # a row-value comparison, which both databases answer from the (time, id) index: the
+        # same condition spelt `col < key OR (col = key AND id < ident)` made SQLite walk the
+        # rows before the cursor (1.65 ms instead of 0.18 for a page 7,500 rows deep)
         key, ident = after
-        if desc:
-            stmt = stmt.where(or_(col < key, and_(col == key, Change.id < ident)))
-        else:
-            stmt = stmt.where(or_(col > key, and_(col == key, Change.id > ident)))
+        row = tuple_(col, Change.id)
+        bound = tuple_(bindparam(None, key, type_=col.type), bindparam(None, ident, Integer()))
+        stmt = stmt.where(row < bound if desc else row > bound)
     return stmt.order_by(col.desc(), Change.id.desc()) if desc else stmt.order_by(col, Change.id)
 
 
