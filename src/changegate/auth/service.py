@@ -263,19 +263,36 @@ def open_session(
     return web, raw
 
 
-def session_user(
-    session: Session, raw: str, *, now: dt.datetime | None = None
-) -> tuple[User, WebSession]:
+_SESSION_CALLER = (
+    select(WebSession, User, PasswordCredential.must_change)
+    .outerjoin(User, User.name == WebSession.user_name)
+    .outerjoin(PasswordCredential, PasswordCredential.user_name == WebSession.user_name)
+    .where(WebSession.token_sha256 == bindparam("token_sha256"))
+)
+
+
+@dataclass(frozen=True)
+class SessionCaller:
+    """Who a web session cookie stands for, and whether they hold a one-time password (read
+    in the same statement, as :class:`TokenCaller`: every page asks both)."""
+
+    user: User
+    web: WebSession
+    must_change: bool
+
+
+def session_caller(session: Session, raw: str, *, now: dt.datetime | None = None) -> SessionCaller:
     if not raw or len(raw) > 100:
         raise Unauthenticated("not logged in", field="session")
-    web = session.scalar(select(WebSession).where(WebSession.token_sha256 == sha256_hex(raw)))
+    found = session.execute(_SESSION_CALLER, {"token_sha256": sha256_hex(raw)}).first()
+    web, user, must_change = (None, None, None) if found is None else found
     now = now or utcnow()
     if web is None or web.ended_at is not None or web.expires_at <= now:
         raise Unauthenticated("your session has ended; log in again", field="session")
-    user = session.scalar(select(User).where(User.name == web.user_name))
     if user is None or not user.active:
         raise Unauthenticated("your account is not active", field="session")
-    return user, web
+    remember(session, user)  # the service the page calls asks for its caller again
+    return SessionCaller(user, web, bool(must_change))
 
 
 def end_session(session: Session, web: WebSession, *, actor: str) -> None:

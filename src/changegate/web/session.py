@@ -102,15 +102,16 @@ class WebCtx(Ctx):
 
 @contextmanager
 def _web_ctx(request: Request, *, write: bool, csrf: str | None) -> Iterator[WebCtx]:
-    from changegate.auth.service import must_change_password, session_user
+    from changegate.auth.service import session_caller
 
     state = app_state(request)
     raw = request.cookies.get(session_cookie(state.settings), "")
     request.state.auth_via = "session"
     with session_scope(state.engine, write=write) as s:
-        user, web = session_user(s, raw)
+        caller = session_caller(s, raw)
+        user, web = caller.user, caller.web
         request.state.actor = user.name
-        if request.url.path not in ONE_TIME_PASSWORD_PAGES and must_change_password(s, user.name):
+        if request.url.path not in ONE_TIME_PASSWORD_PAGES and caller.must_change:
             raise PasswordChangeRequired()
         if write:
             check_origin(request)
