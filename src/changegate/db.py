@@ -8,12 +8,15 @@ taken by the services (``SELECT ... FOR UPDATE``).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -86,7 +89,26 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
+#: a run of digits long enough to be an integer beyond 64 bits, which orjson reads as a float
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+
+
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's value, exactly as the json module reads it: orjson (four times faster on
+    the small documents the tables hold) unless the text has what orjson reads differently
+    (an integer beyond 64 bits, which it makes a float) or refuses (NaN, a lone surrogate)."""
+    digits = _LONG_DIGITS if isinstance(text, str) else _LONG_DIGITS_BYTES
+    if digits.search(text) is None:  # type: ignore[arg-type]
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("json_deserializer", json_loads)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):

@@ -19,7 +19,6 @@ from dataclasses import dataclass, fields
 from types import SimpleNamespace
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     JSON,
     Integer,
@@ -36,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from changegate.changes.lifecycle import STATES
 from changegate.changes.models import Change, change_state
-from changegate.db import UTCDateTime, iso, utc_value
+from changegate.db import UTCDateTime, iso, json_loads, utc_value
 from changegate.errors import InvalidInput
 from changegate.policy.names import CLASS_NAMES
 
@@ -229,7 +228,7 @@ def _reader(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
             if value == "[]":  # most changes' providers, links and commits: no decoder call
                 values[i] = []
             elif isinstance(value, str | bytes):
-                values[i] = orjson.loads(value)
+                values[i] = json_loads(value)
         for i in times_at:
             values[i] = utc_value(values[i])
         return SimpleNamespace(
