@@ -16,9 +16,9 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -136,13 +136,23 @@ def revoke_token(session: Session, token: ApiToken, *, actor: str) -> ApiToken:
     return token
 
 
-#: the token, its user and their one-time-password flag, built once (it runs on every request)
-_CALLER = (
-    select(ApiToken, User, PasswordCredential.must_change)
-    .outerjoin(User, User.name == ApiToken.user_name)
-    .outerjoin(PasswordCredential, PasswordCredential.user_name == ApiToken.user_name)
-    .where(ApiToken.public_id == bindparam("public_id"))
-)
+_Credential = TypeVar("_Credential", ApiToken, WebSession)
+
+
+def _caller_of(credential: type[_Credential], key: Any) -> Select[_Credential, User, bool | None]:
+    """The credential whose ``key`` is the ``key`` parameter, with its user and their
+    one-time-password flag, in one statement (every request asks all three)."""
+    return (
+        select(credential, User, PasswordCredential.must_change)
+        .outerjoin(User, User.name == credential.user_name)
+        .outerjoin(PasswordCredential, PasswordCredential.user_name == credential.user_name)
+        .where(key == bindparam("key"))
+    )
+
+
+#: built once: they run on every API request and every page
+_CALLER = _caller_of(ApiToken, ApiToken.public_id)
+_SESSION_CALLER = _caller_of(WebSession, WebSession.token_sha256)
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,7 @@ def token_caller(session: Session, raw: str, *, now: dt.datetime | None = None) 
             "malformed API token: expected cg_<id>_<secret> as issued by `changegate token create`",
             field="Authorization",
         )
-    found = session.execute(_CALLER, {"public_id": m.group(1)}).first()
+    found = session.execute(_CALLER, {"key": m.group(1)}).first()
     token, user, must_change = (None, None, None) if found is None else found
     if token is None or not hmac.compare_digest(token.secret_sha256, sha256_hex(m.group(2))):
         raise Unauthenticated("unknown API token", field="Authorization")
@@ -263,14 +273,6 @@ def open_session(
     return web, raw
 
 
-_SESSION_CALLER = (
-    select(WebSession, User, PasswordCredential.must_change)
-    .outerjoin(User, User.name == WebSession.user_name)
-    .outerjoin(PasswordCredential, PasswordCredential.user_name == WebSession.user_name)
-    .where(WebSession.token_sha256 == bindparam("token_sha256"))
-)
-
-
 @dataclass(frozen=True)
 class SessionCaller:
     """Who a web session cookie stands for, and whether they hold a one-time password (read
@@ -284,7 +286,7 @@ class SessionCaller:
 def session_caller(session: Session, raw: str, *, now: dt.datetime | None = None) -> SessionCaller:
     if not raw or len(raw) > 100:
         raise Unauthenticated("not logged in", field="session")
-    found = session.execute(_SESSION_CALLER, {"token_sha256": sha256_hex(raw)}).first()
+    found = session.execute(_SESSION_CALLER, {"key": sha256_hex(raw)}).first()
     web, user, must_change = (None, None, None) if found is None else found
     now = now or utcnow()
     if web is None or web.ended_at is not None or web.expires_at <= now:

@@ -202,8 +202,8 @@ def _ordered(stmt: Select[Any], sort: str, after: tuple[Any, int] | None) -> Any
 
 
 #: a page reads the JSON and timestamp columns as the driver hands them over and decodes them
-#: in _reader's decoder: SQLAlchemy's per-value result processing of those columns took more than half
-#: of a 50-row page's read
+#: in _reader's decoder: SQLAlchemy's per-value result processing of those columns took more
+#: than half of a 50-row page's read
 _JSON = tuple(c.name for c in Change.__table__.columns if isinstance(c.type, JSON))
 _TIMES = tuple(c.name for c in Change.__table__.columns if isinstance(c.type, UTCDateTime))
 _RAW = {
