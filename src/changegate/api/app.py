@@ -201,8 +201,10 @@ def _include_routers(app: FastAPI) -> None:
         findings,
         webhooks,
     )
+    from changegate.api.flat_routes import include_flat
+
     for topic in topics:
-        app.include_router(topic.router)
+        include_flat(app, topic.router)
 
 
 def _document_health(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from changegate.api.flat_routes import include_flat
 from changegate.web import (
     access_pages,
     account,
@@ -50,5 +51,5 @@ def mount(app: FastAPI) -> None:
         alert_pages,
         auditor_pages,
     ):
-        app.include_router(pages.router)
+        include_flat(app, pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
