@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from changegate.alerts.kinds import TRIGGERS
 from changegate.audit import tree
@@ -44,6 +44,19 @@ _SET_HEAD = (
     .where(AuditHead.id == 1)
     .values(seq=bindparam("new_seq"), chain_hash=bindparam("new_chain"))
 )
+#: ``session.info`` key of the head this transaction last wrote: ``(seq, chain hash, leaf
+#: hash)``. The transaction holds the head's lock from its first record to its end, so the
+#: head cannot move under it and the next record in it (an approval and the state change it
+#: makes) need not read the head, or the leaf before its own, again. Set only when a record
+#: completes; dropped when the session's transaction or any savepoint in it ends
+#: (:func:`_forget_head`), and by :func:`record_many`.
+HEAD_KEY = "changegate.audit.head"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:  # not a flush's own subtransaction
+        session.info.pop(HEAD_KEY, None)
 
 
 def record(
@@ -72,7 +85,12 @@ def record(
             raise ValueError("record() needs an entity, a before or an after state")
         entity = f"{event.entity_type}:{entity_id(event.entity_type, state)}"
     conn = session.connection()
-    head_seq, head_chain = conn.execute(_LOCK_HEAD).one()
+    held: tuple[int, bytes, bytes] | None = session.info.pop(HEAD_KEY, None)
+    if held is None:
+        head_seq, head_chain = conn.execute(_LOCK_HEAD).one()
+        previous_leaf = None
+    else:
+        head_seq, head_chain, previous_leaf = held
     version = int(conn.execute(_VERSION, {"entity": entity}).scalar() or 0) + 1
     seq = int(head_seq) + 1
     payload: dict[str, Any] = {
@@ -91,8 +109,9 @@ def record(
     leaf = leaf_hash(data)
     chained = chain_hash(bytes(head_chain), leaf)
     conn.execute(_INSERT, {"seq": seq, "data": data, "leaf_hash": leaf, "chain_hash": chained})
-    tree.append(session, seq - 1, leaf)
+    tree.append(session, seq - 1, leaf, previous_leaf=previous_leaf)
     conn.execute(_SET_HEAD, {"new_seq": seq, "new_chain": chained})
+    session.info[HEAD_KEY] = (seq, chained, leaf)
     if event.action in TRIGGERS:  # a violation the policy may alert on (§8)
         from changegate.alerts.raising import on_recorded
 
@@ -118,6 +137,7 @@ def record_many(
     if not rows:
         return
     session.flush()
+    session.info.pop(HEAD_KEY, None)  # read the head under its lock, as record() first does
     states = [(after.audit_state(), before, extra) for after, before, extra in rows]
     entities = [f"{event.entity_type}:{entity_id(event.entity_type, st)}" for st, _, _ in states]
     conn = session.connection()

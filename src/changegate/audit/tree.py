@@ -85,18 +85,23 @@ def _lefts_statement(levels: int) -> Select[int, int, bytes]:
     )
 
 
-def append(session: Session, index: int, leaf_hash: bytes) -> None:
+def append(
+    session: Session, index: int, leaf_hash: bytes, *, previous_leaf: bytes | None = None
+) -> None:
     """Store the subtrees that leaf ``index`` completes (record() calls it under the head lock):
     level ``l`` is complete when ``index + 1`` is a multiple of ``2**l``; its left half is read,
     its right half is the one just computed. Core statements built once: this runs on every
-    audited write."""
+    audited write. ``previous_leaf``: leaf ``index - 1``'s hash when the caller wrote it in
+    this transaction (it is then not read back)."""
     count = index + 1
     levels = (count & -count).bit_length() - 1
     if not levels:
         return
     conn = session.connection()
     lefts: dict[merkle.Subtree, bytes] = {}
-    leaf = conn.execute(_LEAF, {"seq": count - 1}).scalar()  # leaf count - 2 is event count - 1
+    leaf = previous_leaf
+    if leaf is None:  # leaf count - 2 is event count - 1
+        leaf = conn.execute(_LEAF, {"seq": count - 1}).scalar()
     if leaf is not None:
         lefts[(0, count - 2)] = bytes(leaf)
     if levels > 1:
