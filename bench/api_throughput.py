@@ -14,11 +14,15 @@ number of connections, bounded in requests and time):
 - the pipeline mix of ``bench/load.py`` (status, evidence upload, gate, deploy on pipelines'
   connections; change list, a change, the audit log and approvals on reviewers').
 
+The floors and the endpoints take turns (``--rounds`` slices of ``--seconds / --rounds``
+each), so that a ratio compares figures from the same minutes: this VM's speed drifts by up to
+half between minutes. The floor app runs for the whole run; the pipeline mix runs after.
+
 On SQLite and on PostgreSQL (a throwaway cluster started as tests/pg.py does), each with one
 and two server processes (``--db``, ``--processes``). Then it times a remote-mode
 ``changegate gate`` as a fresh process (the CI pipeline's call). Figures only, no assertions.
 
-    python bench/api_throughput.py [--seconds 5] [--connections 16] [--approvals 1500]
+    python bench/api_throughput.py [--seconds 5] [--rounds 5] [--connections 16] [--approvals 1500]
         [--db sqlite,postgres] [--processes 1,2]
 """
 
@@ -39,7 +43,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -87,6 +91,7 @@ async def _worker(
     host: str,
     port: int,
     requests: list[bytes],
+    limit: int,
     next_index: list[int],
     deadline: float,
     latencies: list[float],
@@ -96,11 +101,11 @@ async def _worker(
     try:
         while time.perf_counter() < deadline:
             i = next_index[0]
-            if i >= len(requests):
+            if i >= limit:
                 return
             next_index[0] = i + 1
             start = time.perf_counter()
-            writer.write(requests[i])
+            writer.write(requests[i % len(requests)])
             await writer.drain()
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
@@ -128,6 +133,7 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
                 spec["host"],
                 spec["ports"][i % len(spec["ports"])],
                 requests,
+                spec.get("limit") or len(requests),
                 next_index,
                 deadline,
                 latencies,
@@ -136,8 +142,18 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
             for i in range(spec["connections"])
         )
     )
-    elapsed = time.perf_counter() - start
-    latencies.sort()
+    return summarise([(time.perf_counter() - start, latencies, statuses)])
+
+
+def summarise(slices: list[tuple[float, list[float], dict[Any, int]]]) -> dict[str, Any]:
+    """Throughput and latency percentiles over one or more timed slices of load:
+    ``(seconds, latencies in s, statuses)`` each."""
+    elapsed = sum(seconds for seconds, _, _ in slices)
+    latencies = sorted(x for _, lat, _ in slices for x in lat)
+    statuses: dict[str, int] = {}
+    for _, _, st in slices:
+        for code, count in st.items():
+            statuses[str(code)] = statuses.get(str(code), 0) + count
     n = len(latencies)
     return {
         "requests": n,
@@ -146,6 +162,7 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
         "p50_ms": latencies[n // 2] * 1000 if n else 0.0,
         "p99_ms": latencies[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0,
         "statuses": statuses,
+        "latencies": latencies,
     }
 
 
@@ -189,12 +206,20 @@ def request(method: str, path: str, port: int, token: str | None = None, body: A
 
 
 def run_load(
-    port: int | list[int], requests: list[str], seconds: float, connections: int
+    port: int | list[int],
+    requests: list[str],
+    seconds: float,
+    connections: int,
+    *,
+    repeat: bool = False,
 ) -> dict[str, Any]:
+    """``requests`` sent over ``connections`` for ``seconds`` at most, each once, or over and
+    over in turn (``repeat``, up to 200,000)."""
     spec = {
         "host": "127.0.0.1",
         "ports": port if isinstance(port, list) else [port],
         "requests": requests,
+        "limit": 200_000 if repeat else len(requests),
         "seconds": seconds,
         "connections": connections,
     }
@@ -211,7 +236,8 @@ def run_load(
 
 
 def seed(db_url: str, approvals: int) -> dict[str, str]:
-    """Users, tokens, CHG-1 (with evidence) and ``approvals`` submitted changes."""
+    """Users, tokens, CHG-1 (with evidence), ``approvals`` submitted changes to approve and
+    one more for evidence uploads."""
     from changegate.auth.service import create_token
     from changegate.changes import service as changes
     from changegate.changes.schemas import ChangeCreate
@@ -239,7 +265,7 @@ def seed(db_url: str, approvals: int) -> dict[str, str]:
         ):
             add_user(s, policy, name=name, roles=roles)
             tokens[name] = create_token(s, user=name, actor="system")[1]
-    for i in range(approvals + 1):
+    for i in range(approvals + 2):
         with session_scope(engine) as s:
             change = changes.create_change(
                 s,
@@ -314,28 +340,62 @@ def start_app(
     return procs, ports
 
 
-def measure_app(ports: list[int], tokens: dict[str, str], opts: Any) -> dict[str, dict[str, Any]]:
-    """The status read, an evidence upload and approvals at ``opts.connections``."""
-    results: dict[str, dict[str, Any]] = {}
-    c, n = opts.connections, 200_000
+class Load(NamedTuple):
+    """Requests to send to ``ports``: each once (approvals), or over and over (``repeat``)."""
+
+    ports: list[int]
+    requests: list[str]
+    repeat: bool = True
+
+
+def measure_in_turns(loads: dict[str, Load], opts: Any) -> dict[str, dict[str, Any]]:
+    """Each load for ``opts.seconds`` in all, in ``opts.rounds`` turns of one slice each, so
+    that the floors and the endpoints share the machine's slow and fast minutes (this VM's
+    speed drifts by up to half between minutes). Requests sent once go on where their last
+    slice stopped."""
+    slices: dict[str, list[tuple[float, list[float], dict[Any, int]]]] = {n: [] for n in loads}
+    used = dict.fromkeys(loads, 0)
+    each = opts.seconds / opts.rounds
+    for _ in range(opts.rounds):
+        for name, load in loads.items():
+            todo = load.requests if load.repeat else load.requests[used[name] :]
+            r = run_load(load.ports, todo, each, opts.connections, repeat=load.repeat)
+            used[name] += r["requests"]
+            slices[name].append((r["seconds"], r["latencies"], r["statuses"]))
+    return {name: summarise(parts) for name, parts in slices.items()}
+
+
+def app_loads(ports: list[int], tokens: dict[str, str], opts: Any) -> dict[str, Load]:
+    """The status read, an evidence upload and approvals."""
     status = request("GET", "/api/changes/CHG-1/status", ports[0], tokens["bob"])
-    run_load(ports, [status] * 2000, 1, c)
-    results["GET /api/changes/{id}/status"] = run_load(ports, [status] * n, opts.seconds, c)
+    run_load(ports, [status], 1, opts.connections, repeat=True)  # warm up
     junit = (HERE.parent / "tests" / "data" / "junit_pass.xml").read_bytes()
     upload = {"filename": "j.xml", "content_base64": base64.b64encode(junit).decode()}
+    # to a change of its own: the uploads would otherwise grow what the status read evaluates
     evidence = request(
-        "POST", "/api/changes/CHG-1/evidence/junit", ports[0], tokens["alice"], upload
+        "POST",
+        f"/api/changes/CHG-{opts.approvals + 2}/evidence/junit",
+        ports[0],
+        tokens["alice"],
+        upload,
     )
-    results["POST .../evidence/junit"] = run_load(ports, [evidence] * n, opts.seconds, c)
     approvals = [
         request("POST", f"/api/changes/CHG-{i}/approve", ports[0], tokens["bob"], {"comment": "ok"})
         for i in range(2, opts.approvals + 2)
     ]
-    results["POST /api/changes/{id}/approve"] = run_load(ports, approvals, opts.seconds, c)
-    return results
+    # each route's first request builds it (FastAPI >= 0.137 does that lazily): not measured
+    run_load(ports, [evidence], 1, 1)
+    run_load(ports, approvals[:1], 1, 1)
+    return {
+        "GET /api/changes/{id}/status": Load(ports, [status]),
+        "POST .../evidence/junit": Load(ports, [evidence]),
+        "POST /api/changes/{id}/approve": Load(ports, approvals[1:], repeat=False),
+    }
 
 
-def measure_floors(tmp: Path, env: dict[str, str], opts: Any) -> dict[str, dict[str, Any]]:
+@contextmanager
+def floor_server(tmp: Path, env: dict[str, str], opts: Any) -> Iterator[dict[str, Load]]:
+    """The floor app in its own process, for the whole run: its loads."""
     (tmp / "bare_app.py").write_text(BARE_APP)
     port = free_port()
     floor_env = env | {"FLOOR_DB": str(tmp / "floor.db")}
@@ -343,13 +403,13 @@ def measure_floors(tmp: Path, env: dict[str, str], opts: Any) -> dict[str, dict[
     proc = start(cmd, floor_env, tmp)
     try:
         wait_http(port, "/bare")
-        c, n = opts.connections, 200_000
         bare = request("GET", "/bare", port)
-        run_load(port, [bare] * 2000, 1, c)
-        out = {"GET /bare (FastAPI floor)": run_load(port, [bare] * n, opts.seconds, c)}
+        run_load(port, [bare], 1, opts.connections, repeat=True)  # warm up
         chain = request("POST", "/chain", port, body={"actor": "bench", "action": "x"})
-        out["POST /chain (write floor)"] = run_load(port, [chain] * n, opts.seconds, c)
-        return out
+        yield {
+            "GET /bare (FastAPI floor)": Load([port], [bare]),
+            "POST /chain (write floor)": Load([port], [chain]),
+        }
     finally:
         stop([proc])
 
@@ -430,27 +490,40 @@ def server_env(db_url: str, tmp: Path) -> dict[str, str]:
     }
 
 
-def one_setup(kind: str, processes: int, index: int, tmp: Path, opts: Any) -> dict[str, Any]:
+def one_setup(
+    kind: str,
+    processes: int,
+    index: int,
+    tmp: Path,
+    opts: Any,
+    floors: dict[str, Load],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The endpoints on one setup, in turns with the floors: (floors, endpoints)."""
     with database(kind, tmp, index) as db_url:
-        print(f"\nseeding {opts.approvals + 1} changes in {kind} ...", flush=True)
+        print(f"\nseeding {opts.approvals + 2} changes in {kind} ...", flush=True)
         tokens = seed(db_url, opts.approvals)
         env = server_env(db_url, tmp)
         procs, ports = start_app(env, processes)
         try:
-            results = measure_app(ports, tokens, opts)
-            show(f"{kind}, {processes} server process(es), {opts.connections} connections", results)
+            measured = measure_in_turns(floors | app_loads(ports, tokens, opts), opts)
+            floor = {name: measured.pop(name) for name in floors}
+            title = f"{kind}, {processes} server process(es), {opts.connections} connections"
+            show(f"{title}, in {opts.rounds} turns with the floors", floor | measured)
             print(f"\npipeline mix (bench/load.py), {kind}, {processes} process(es):")
             pipeline_mix(ports, tokens, opts)
             if index == 0 and opts.runs:
                 gate_timing(ports[0], env, tokens["carol"], opts.runs)
         finally:
             stop(procs)
-        return results
+        return floor, measured
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="turns the measurements take, one slice each"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--approvals", type=int, default=1500, help="changes prepared to approve")
     parser.add_argument("--runs", type=int, default=21, help="fresh processes for the gate timing")
@@ -461,8 +534,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="changegate-bench-"))
     try:
         with ExitStack() as stack:
-            floors = measure_floors(tmp, server_env("sqlite://", tmp), opts)
-            show(f"floors, {opts.connections} connections", floors)
+            floor_loads = stack.enter_context(floor_server(tmp, server_env("sqlite://", tmp), opts))
             index, table = 0, []
             for kind in opts.db.split(","):
                 if kind == "postgres" and not PG:
@@ -470,7 +542,7 @@ def main() -> None:
 
                     PG.append(stack.enter_context(cluster()))
                 for processes in (int(p) for p in opts.processes.split(",")):
-                    results = one_setup(kind, processes, index, tmp, opts)
+                    floors, results = one_setup(kind, processes, index, tmp, opts, floor_loads)
                     ratios(results, floors)
                     table.append((kind, processes, results))
                     index += 1
