@@ -12,13 +12,18 @@ from sqlalchemy import Column, Engine, MetaData, String
 
 import changegate.models  # noqa: F401  (every slice's tables on the metadata)
 from changegate.db import Base
+from changegate.migrate import include_object_for
 
 
 def _differences(engine: Engine, metadata: MetaData = Base.metadata) -> list[Any]:
     with engine.connect() as conn:
         context = MigrationContext.configure(
             conn,
-            opts={"compare_type": True, "compare_server_default": False},
+            opts={
+                "compare_type": True,
+                "compare_server_default": False,
+                "include_object": include_object_for(conn.dialect.name),
+            },
         )
         return list(compare_metadata(context, metadata))
 

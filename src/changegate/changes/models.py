@@ -29,10 +29,17 @@ CONTENT_FIELDS = (
 
 class Change(Base):
     __tablename__ = "changes"
-    #: the change list's keyset pages (changes/listing.py), newest or oldest first
+    #: the change list's keyset pages (changes/listing.py), newest or oldest first, and on
+    #: PostgreSQL its title search (a trigram index: migration 0017)
     __table_args__ = (
         Index("ix_changes_created_at_id", "created_at", "id"),
         Index("ix_changes_updated_at_id", "updated_at", "id"),
+        Index(
+            "ix_changes_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -6,6 +6,7 @@ from alembic import context
 
 import changegate.models  # noqa: F401 - registers every table
 from changegate.db import Base
+from changegate.migrate import include_object_for
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -19,6 +20,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=include_object_for(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()
