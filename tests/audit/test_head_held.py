@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from changegate.audit import tree
+from changegate.audit.driver_sql import AppendSql, driver_cursor
 from changegate.audit.events import UserUpdated
 from changegate.audit.service import HEAD_KEY, record, record_many
 from changegate.audit.verify import verify
@@ -40,21 +42,44 @@ def _intact(engine: Engine) -> None:
     assert tx(engine, verify).ok
 
 
+class _Recording:
+    """A driver cursor that notes each statement it runs."""
+
+    def __init__(self, cursor: Any, seen: list[str]) -> None:
+        self._cursor, self._seen = cursor, seen
+
+    def execute(self, statement: str, *args: Any) -> Any:
+        self._seen.append(statement)
+        return self._cursor.execute(statement, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
 @contextmanager
 def _head_reads(engine: Engine) -> Iterator[list[str]]:
-    """The statements that read the audit head, as they run."""
+    """The statements that read the audit head, as they run: through SQLAlchemy (head_size)
+    and on the driver's cursor (record)."""
     seen: list[str] = []
 
     def on_execute(*args: object) -> None:
-        statement = str(args[2])
-        if "FROM audit_head" in statement:
-            seen.append(statement)
+        seen.append(str(args[2]))
+
+    def recording(session: Session) -> tuple[Any, AppendSql]:
+        cursor, sql = driver_cursor(session)
+        return _Recording(cursor, seen), sql
 
     event.listen(engine, "before_cursor_execute", on_execute)
     try:
-        yield seen
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("changegate.audit.service.driver_cursor", recording)
+            yield seen
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def _of_head(statements: list[str]) -> list[str]:
+    return [s for s in statements if "FROM audit_head" in s]
 
 
 @pytest.fixture
@@ -64,16 +89,16 @@ def team(engine: Engine) -> Engine:
 
 
 def test_one_transaction_reads_the_head_once_and_the_next_reads_it_again(team: Engine) -> None:
-    with _head_reads(team) as reads:
+    with _head_reads(team) as statements:
         with session_scope(team) as s:
             for i in range(5):
                 _probe(s, f"a{i}")
             assert s.info[HEAD_KEY][0] == tree.head_size(s)
-        assert len(reads) == 2  # the lock, and head_size's own read above
+        assert len(_of_head(statements)) == 2  # the lock, and head_size's own read above
         with session_scope(team) as s:
             assert HEAD_KEY not in s.info
             _probe(s, "b")
-        assert len(reads) == 3
+        assert len(_of_head(statements)) == 3
     _intact(team)
 
 

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session, SessionTransaction
 from changegate.alerts.kinds import TRIGGERS
 from changegate.audit import tree
 from changegate.audit.chain import canonical_json, chain_hash, index_keys, leaf_hash
+from changegate.audit.driver_sql import AppendSql, driver_cursor
 from changegate.audit.events import Event
 from changegate.audit.models import AuditEvent, AuditHead
 from changegate.db import iso, utcnow
+from changegate.errors import IntegrityFailure
 
 
 class Audited(Protocol):
@@ -28,16 +30,9 @@ def entity_id(entity_type: str, state: dict[str, Any]) -> str:
     return str(state["sha256"] if entity_type == "blob" else state["id"])
 
 
-#: the statements record() runs, built once (their construction and cache keys cost more than
-#: executing them on the hot path of every audited write)
+#: record_many()'s statements, built once (record() sends its own to the driver:
+#: :mod:`changegate.audit.driver_sql`)
 _LOCK_HEAD = select(AuditHead.seq, AuditHead.chain_hash).where(AuditHead.id == 1).with_for_update()
-#: how many events the entity has already. Its own statement, run once the head's lock is
-#: held: on PostgreSQL a statement that waited for a row lock still reads other tables as of
-#: its start, so a count in the locking statement could miss the events of the transaction
-#: it waited for (tests/audit/test_entity_versions.py races two writers of one entity)
-_VERSION = (
-    select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_key == bindparam("entity"))
-)
 _INSERT = insert(AuditEvent)
 _SET_HEAD = (
     update(AuditHead)
@@ -84,15 +79,43 @@ def record(
         if state is None:
             raise ValueError("record() needs an entity, a before or an after state")
         entity = f"{event.entity_type}:{entity_id(event.entity_type, state)}"
-    conn = session.connection()
+    cur, sql = driver_cursor(session)
+    try:
+        return _append(session, cur, sql, event, actor, entity, before, after_state, extra, at)
+    finally:
+        cur.close()
+
+
+def _append(
+    session: Session,
+    cur: Any,
+    sql: AppendSql,
+    event: type[Event],
+    actor: str,
+    entity: str,
+    before: dict[str, Any] | None,
+    after_state: dict[str, Any] | None,
+    extra: dict[str, Any] | None,
+    at: dt.datetime | None,
+) -> AuditEvent:
+    """record()'s append, on the driver's cursor (:mod:`changegate.audit.driver_sql`)."""
     held: tuple[int, bytes, bytes] | None = session.info.pop(HEAD_KEY, None)
+    previous_leaf: bytes | None = None
     if held is None:
-        head_seq, head_chain = conn.execute(_LOCK_HEAD).one()
-        previous_leaf = None
+        cur.execute(sql.lock_head)
+        row = cur.fetchone()
+        if row is None:
+            raise IntegrityFailure("the audit head row is missing: run `changegate audit verify`")
+        head_seq, head_chain = int(row[0]), bytes(row[1])
     else:
         head_seq, head_chain, previous_leaf = held
-    version = int(conn.execute(_VERSION, {"entity": entity}).scalar() or 0) + 1
-    seq = int(head_seq) + 1
+    # how many events the entity has already. Its own statement, run once the head's lock is
+    # held: on PostgreSQL a statement that waited for a row lock still reads other tables as of
+    # its start, so a count in the locking statement could miss the events of the transaction
+    # it waited for (tests/audit/test_entity_versions.py races two writers of one entity)
+    cur.execute(sql.version, (entity,))
+    version = int(cur.fetchone()[0] or 0) + 1
+    seq = head_seq + 1
     payload: dict[str, Any] = {
         "seq": seq,
         "ts": iso(at or utcnow()),
@@ -107,10 +130,10 @@ def record(
         payload["extra"] = extra
     data = canonical_json(payload)
     leaf = leaf_hash(data)
-    chained = chain_hash(bytes(head_chain), leaf)
-    conn.execute(_INSERT, {"seq": seq, "data": data, "leaf_hash": leaf, "chain_hash": chained})
-    tree.append(session, seq - 1, leaf, previous_leaf=previous_leaf)
-    conn.execute(_SET_HEAD, {"new_seq": seq, "new_chain": chained})
+    chained = chain_hash(head_chain, leaf)
+    cur.execute(sql.insert_event, (seq, data, leaf, chained))
+    tree.append_on(cur, sql, seq - 1, leaf, previous_leaf=previous_leaf)
+    cur.execute(sql.set_head, (seq, chained))
     session.info[HEAD_KEY] = (seq, chained, leaf)
     if event.action in TRIGGERS:  # a violation the policy may alert on (§8)
         from changegate.alerts.raising import on_recorded

@@ -8,16 +8,16 @@ subtrees of level 1 and up live in ``audit_subtrees``. The proofs themselves are
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, insert, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import merkle
+from changegate.audit.driver_sql import AppendSql
 from changegate.audit.models import AuditEvent, AuditHead, AuditSubtree
 from changegate.errors import IntegrityFailure, InvalidInput
 
@@ -67,56 +67,42 @@ def _lacks(level: int, index: int) -> IntegrityFailure:
     )
 
 
-_LEAF = select(AuditEvent.leaf_hash).where(AuditEvent.seq == bindparam("seq"))
 _INSERT_SUBTREES = insert(AuditSubtree)
 
 
-@functools.cache
-def _lefts_statement(levels: int) -> Select[int, int, bytes]:
-    """The subtrees of levels 1 .. ``levels - 1`` at the indexes bound as ``i1``, ``i2``, ...:
-    one statement per count of levels, built once."""
-    return select(AuditSubtree.level, AuditSubtree.idx, AuditSubtree.hash).where(
-        or_(
-            *(
-                and_(AuditSubtree.level == level, AuditSubtree.idx == bindparam(f"i{level}"))
-                for level in range(1, levels)
-            )
-        )
-    )
-
-
-def append(
-    session: Session, index: int, leaf_hash: bytes, *, previous_leaf: bytes | None = None
+def append_on(
+    cur: Any, sql: AppendSql, index: int, leaf_hash: bytes, *, previous_leaf: bytes | None = None
 ) -> None:
-    """Store the subtrees that leaf ``index`` completes (record() calls it under the head lock):
-    level ``l`` is complete when ``index + 1`` is a multiple of ``2**l``; its left half is read,
-    its right half is the one just computed. Core statements built once: this runs on every
-    audited write. ``previous_leaf``: leaf ``index - 1``'s hash when the caller wrote it in
+    """Store the subtrees that leaf ``index`` completes (record() calls it under the head lock,
+    with its cursor on the driver: :mod:`changegate.audit.driver_sql`): level ``l`` is complete
+    when ``index + 1`` is a multiple of ``2**l``; its left half is read, its right half is the
+    one just computed. ``previous_leaf``: leaf ``index - 1``'s hash when the caller wrote it in
     this transaction (it is then not read back)."""
     count = index + 1
     levels = (count & -count).bit_length() - 1
     if not levels:
         return
-    conn = session.connection()
     lefts: dict[merkle.Subtree, bytes] = {}
     leaf = previous_leaf
     if leaf is None:  # leaf count - 2 is event count - 1
-        leaf = conn.execute(_LEAF, {"seq": count - 1}).scalar()
+        cur.execute(sql.leaf, (count - 1,))
+        row = cur.fetchone()
+        leaf = None if row is None else bytes(row[0])
     if leaf is not None:
-        lefts[(0, count - 2)] = bytes(leaf)
+        lefts[(0, count - 2)] = leaf
     if levels > 1:
-        bound = {f"i{level}": (count >> level) - 2 for level in range(1, levels)}
-        for level, idx, h in conn.execute(_lefts_statement(levels), bound):
+        cur.execute(sql.lefts(levels), [(count >> level) - 2 for level in range(1, levels)])
+        for level, idx, h in cur.fetchall():
             lefts[(int(level), int(idx))] = bytes(h)
     acc = leaf_hash
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[int, int, bytes]] = []
     for level in range(1, levels + 1):
         left = lefts.get((level - 1, (count >> (level - 1)) - 2))
         if left is None:
             raise _lacks(level - 1, (count >> (level - 1)) - 2)
         acc = merkle.node(left, acc)
-        rows.append({"level": level, "idx": (count >> level) - 1, "hash": acc})
-    conn.execute(_INSERT_SUBTREES, rows)
+        rows.append((level, (count >> level) - 1, acc))
+    cur.executemany(sql.insert_subtree, rows)
 
 
 def append_many(session: Session, start: int, leaves: Sequence[bytes]) -> None:
