@@ -69,8 +69,9 @@ def record(
 
     Must run inside the transaction that made the change: it takes the head row's lock, so
     sequence numbers stay dense and the chain linear under concurrent writers. The event is
-    written at once (Core statements on the session's connection, not ORM units of work); the
-    row returned is a detached copy of it (``seq``, ``data``, the hashes).
+    written at once (statements on the driver's cursor of the session's connection, not ORM
+    units of work: :mod:`changegate.audit.driver_sql`); the row returned is a detached copy of
+    it (``seq``, ``data``, the hashes).
     """
     session.flush()
     after_state = after.audit_state() if after is not None else None

@@ -106,7 +106,7 @@ def append_on(
 
 
 def append_many(session: Session, start: int, leaves: Sequence[bytes]) -> None:
-    """What :func:`append` stores for leaves ``start, start + 1, ...`` (a batch of events
+    """What :func:`append_on` stores for leaves ``start, start + 1, ...`` (a batch of events
     appended at once, under the head lock): the subtrees they complete, computed in memory
     from the batch and the few left siblings read before it, inserted in one statement."""
     made: dict[merkle.Subtree, bytes] = {(0, start + i): leaf for i, leaf in enumerate(leaves)}
