@@ -6,8 +6,10 @@ Through SQLAlchemy Core each costs 50-80 µs of Python before the driver sees it
 driver's own cursor, 3-5 µs (issue 12's profile: the audit append was about a third of an
 approval's time in the worker). The statements are fixed and their parameters plain integers,
 text and bytes, so they are written here once per parameter style, on the session's own
-connection: they run in its transaction, as the Core statements did. SQLAlchemy has no lower
-layer that keeps them this cheap; ``Connection.exec_driver_sql`` still costs about 35 µs.
+connection: they run in its transaction, as the Core statements did. ``record_many()`` uses
+the same ones (one executemany for its events), so the head's lock is written once. SQLAlchemy
+has no lower layer that keeps them this cheap; ``Connection.exec_driver_sql`` still costs
+about 35 µs.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from changegate.alerts.kinds import TRIGGERS
@@ -17,7 +17,7 @@ from changegate.audit import tree
 from changegate.audit.chain import canonical_json, chain_hash, index_keys, leaf_hash
 from changegate.audit.driver_sql import AppendSql, driver_cursor
 from changegate.audit.events import Event
-from changegate.audit.models import AuditEvent, AuditHead
+from changegate.audit.models import AuditEvent
 from changegate.db import iso, utcnow
 from changegate.errors import IntegrityFailure
 
@@ -30,15 +30,6 @@ def entity_id(entity_type: str, state: dict[str, Any]) -> str:
     return str(state["sha256"] if entity_type == "blob" else state["id"])
 
 
-#: record_many()'s statements, built once (record() sends its own to the driver:
-#: :mod:`changegate.audit.driver_sql`)
-_LOCK_HEAD = select(AuditHead.seq, AuditHead.chain_hash).where(AuditHead.id == 1).with_for_update()
-_INSERT = insert(AuditEvent)
-_SET_HEAD = (
-    update(AuditHead)
-    .where(AuditHead.id == 1)
-    .values(seq=bindparam("new_seq"), chain_hash=bindparam("new_chain"))
-)
 #: ``session.info`` key of the head this transaction last wrote: ``(seq, chain hash, leaf
 #: hash)``. The transaction holds the head's lock from its first record to its end, so the
 #: head cannot move under it and the next record in it (an approval and the state change it
@@ -103,11 +94,7 @@ def _append(
     held: tuple[int, bytes, bytes] | None = session.info.pop(HEAD_KEY, None)
     previous_leaf: bytes | None = None
     if held is None:
-        cur.execute(sql.lock_head)
-        row = cur.fetchone()
-        if row is None:
-            raise IntegrityFailure("the audit head row is missing: run `changegate audit verify`")
-        head_seq, head_chain = int(row[0]), bytes(row[1])
+        head_seq, head_chain = _locked_head(cur, sql)
     else:
         head_seq, head_chain, previous_leaf = held
     # how many events the entity has already. Its own statement, run once the head's lock is
@@ -143,6 +130,16 @@ def _append(
     return AuditEvent(seq=seq, data=data, leaf_hash=leaf, chain_hash=chained)
 
 
+def _locked_head(cur: Any, sql: AppendSql) -> tuple[int, bytes]:
+    """The head's sequence number and chain hash, read under its lock (``FOR UPDATE`` on
+    PostgreSQL; on SQLite the write transaction's ``BEGIN IMMEDIATE`` holds it)."""
+    cur.execute(sql.lock_head)
+    row = cur.fetchone()
+    if row is None:
+        raise IntegrityFailure("the audit head row is missing: run `changegate audit verify`")
+    return int(row[0]), bytes(row[1])
+
+
 def record_many(
     session: Session,
     event: type[Event],
@@ -164,8 +161,25 @@ def record_many(
     session.info.pop(HEAD_KEY, None)  # read the head under its lock, as record() first does
     states = [(after.audit_state(), before, extra) for after, before, extra in rows]
     entities = [f"{event.entity_type}:{entity_id(event.entity_type, st)}" for st, _, _ in states]
-    conn = session.connection()
-    head_seq, head_chain = conn.execute(_LOCK_HEAD).one()
+    cur, sql = driver_cursor(session)
+    try:
+        _append_many(session, cur, sql, event, actor, states, entities, at)
+    finally:
+        cur.close()
+
+
+def _append_many(
+    session: Session,
+    cur: Any,
+    sql: AppendSql,
+    event: type[Event],
+    actor: str,
+    states: list[tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]],
+    entities: list[str],
+    at: dt.datetime | None,
+) -> None:
+    """record_many()'s append, on the driver's cursor as record()'s."""
+    head_seq, head_chain = _locked_head(cur, sql)
     versions: dict[str, int] = {}
     unique = sorted(set(entities))
     for i in range(0, len(unique), 500):
@@ -175,8 +189,8 @@ def record_many(
             .group_by(AuditEvent.entity_key)
         )
         versions.update((str(key), int(n)) for key, n in counted)
-    ts, seq, chained = iso(at or utcnow()), int(head_seq), bytes(head_chain)
-    events: list[dict[str, Any]] = []
+    ts, seq, chained = iso(at or utcnow()), head_seq, head_chain
+    events: list[tuple[int, bytes, bytes, bytes]] = []
     leaves: list[bytes] = []
     for (state, before, extra), entity in zip(states, entities, strict=True):
         versions[entity] = versions.get(entity, 0) + 1
@@ -196,11 +210,11 @@ def record_many(
         data = canonical_json(payload)
         leaf = leaf_hash(data)
         chained = chain_hash(chained, leaf)
-        events.append({"seq": seq, "data": data, "leaf_hash": leaf, "chain_hash": chained})
+        events.append((seq, data, leaf, chained))
         leaves.append(leaf)
-    conn.execute(_INSERT, events)  # Core executemany: no ORM bookkeeping
-    tree.append_many(session, int(head_seq), leaves)
-    conn.execute(_SET_HEAD, {"new_seq": seq, "new_chain": chained})
+    cur.executemany(sql.insert_event, events)
+    tree.append_many(session, head_seq, leaves)
+    cur.execute(sql.set_head, (seq, chained))
 
 
 @dataclass(frozen=True)
