@@ -80,6 +80,14 @@ def test_a_page_read_as_rows_is_the_orms_page_with_the_same_cursors(
         orm = list(iter_changes(s, ChangeFilter(q="paged")))[:2]  # the ORM's first page
         states = list_states(s, ChangeFilter(q="paged"), limit=2)
         assert states.rows == [c.audit_state() for c in orm]
+        # made straight from the rows, the states are change_state's, key order included
+        assert [list(r.items()) for r in states.rows] == [
+            list(c.audit_state().items()) for c in orm
+        ]
+        # one statement serves every value of a filter: each value gets its own rows
+        for title in ("Paged plain", "Paged full"):
+            (only,) = list_states(s, ChangeFilter(q=title)).rows
+            assert only["title"] == title
         shown = ("key", "title", "change_class", "category", "state", "author", "updated_at")
         rows = list_page(s, ChangeFilter(q="paged"), limit=2)  # what the web list renders
         assert [[getattr(r, f) for f in shown] for r in rows.rows] == [
