@@ -25,7 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from changegate.errors import DatabaseBusy, NotInitialised
 
 #: Alembic head revision this code expects. Checked without importing Alembic.
-SCHEMA_REVISION = "0017"
+SCHEMA_REVISION = "0018"
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -171,7 +171,7 @@ def _parameters(filters: ChangeFilter) -> dict[str, Any]:
     return params
 
 
-def _condition(name: str) -> Any:
+def _condition(name: str, dialect: str) -> Any:
     """The condition of the filter ``name``, its value a bound parameter of that name."""
     t = _TABLE.c
     if name == "environment":
@@ -185,6 +185,11 @@ def _condition(name: str) -> Any:
         when = bindparam(name, type_=t.created_at.type)
         return t.created_at >= when if name == "since" else t.created_at < when
     if name == "q":
+        if dialect == "sqlite":
+            # SQLite's LIKE ignores the case of ASCII letters only, as its lower() does: the
+            # same match as ILIKE's lower(title) LIKE lower(q), which SQLite answers from the
+            # sort index holding the title (migration 0018) rather than from each row
+            return t.title.like(bindparam("q"), escape="\\")
         return t.title.ilike(bindparam("q"), escape="\\")
     return t[name] == bindparam(name)
 
@@ -209,12 +214,14 @@ def _order(stmt: Any, sort: str, after: bool) -> Any:
 
 
 @functools.lru_cache(maxsize=1024)
-def _statement(given: tuple[str, ...], sort: str, after: bool, names: tuple[str, ...]) -> Any:
-    """The page's statement for a set of filters, a sort, a cursor or none, and columns: built
-    once and kept, every value a bound parameter (building and compiling the statement
-    again took as long as reading the page)."""
+def _statement(
+    dialect: str, given: tuple[str, ...], sort: str, after: bool, names: tuple[str, ...]
+) -> Any:
+    """The page's statement on ``dialect`` for a set of filters, a sort, a cursor or none, and
+    columns: built once and kept, every value a bound parameter (building and compiling the
+    statement again took as long as reading the page)."""
     stmt = select(*(_RAW[n] for n in names)).select_from(_TABLE)
-    stmt = stmt.where(*(_condition(name) for name in given))
+    stmt = stmt.where(*(_condition(name, dialect) for name in given))
     return _order(stmt, sort, after).limit(bindparam("limit", type_=Integer()))
 
 
@@ -277,8 +284,9 @@ def _read(
     read = (sort[1:] if sort.startswith("-") else "-" + sort) if back else sort
     if cursor:
         params |= {"after_key": key, "after_id": ident}
-    stmt = _statement(given, read, cursor is not None, names)
-    rows = list(session.connection().execute(stmt, params | {"limit": limit + 1}))
+    conn = session.connection()
+    stmt = _statement(conn.dialect.name, given, read, cursor is not None, names)
+    rows = list(conn.execute(stmt, params | {"limit": limit + 1}))
     more = len(rows) > limit
     rows = rows[:limit]
     if back:
@@ -403,7 +411,9 @@ def iter_changes(
     Each batch is expunged once yielded so the session does not keep every row it has seen.
     """
     params = _parameters(filters)
-    stmt = _order(select(Change).where(*map(_condition, params)), check_sort(sort), False)
+    dialect = session.connection().dialect.name
+    conditions = (_condition(name, dialect) for name in params)
+    stmt = _order(select(Change).where(*conditions), check_sort(sort), False)
     options = {"yield_per": check_limit(page_size)}
     result = session.scalars(stmt, params, execution_options=options)
     for batch in result.partitions():

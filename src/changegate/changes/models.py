@@ -29,11 +29,12 @@ CONTENT_FIELDS = (
 
 class Change(Base):
     __tablename__ = "changes"
-    #: the change list's keyset pages (changes/listing.py), newest or oldest first, and on
-    #: PostgreSQL its title search (a trigram index: migration 0017)
+    #: the change list's keyset pages (changes/listing.py), newest or oldest first, with the
+    #: title for its search on SQLite (migration 0018), and on PostgreSQL its title search (a
+    #: trigram index: migration 0017)
     __table_args__ = (
-        Index("ix_changes_created_at_id", "created_at", "id"),
-        Index("ix_changes_updated_at_id", "updated_at", "id"),
+        Index("ix_changes_created_at_id_title", "created_at", "id", "title"),
+        Index("ix_changes_updated_at_id_title", "updated_at", "id", "title"),
         Index(
             "ix_changes_title_trgm",
             "title",
