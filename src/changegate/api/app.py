@@ -251,7 +251,20 @@ def app_from_env() -> FastAPI:
     from changegate.api.logs import configure
 
     configure(os.environ.get("CHANGEGATE_LOG_FORMAT", "json"))
-    return create_app(ServerSettings())
+    app = create_app(ServerSettings())
+    _freeze_startup_objects()
+    return app
+
+
+def _freeze_startup_objects() -> None:
+    """Move what startup made (modules, routes, mappers, schemas: most of a worker's objects,
+    kept for its whole life) out of the cyclic garbage collector's reach. Each full collection
+    scanned them all again, about 0.1 s in which the worker served nothing: bench/
+    api_throughput.py approvals at 16 connections, p99 213-277 ms without, 161-228 ms with."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 __all__ = ["app_from_env", "create_app"]
