@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from changegate.errors import DatabaseBusy, NotInitialised
+from changegate.sqlite_writers import lock_path, turn
 
 #: Alembic head revision this code expects. Checked without importing Alembic.
 SCHEMA_REVISION = "0018"
@@ -150,8 +151,9 @@ def writer_lock(engine: Engine) -> Iterator[None]:
     """What a write transaction on ``engine`` waits for before it begins: on SQLite, one lock
     per engine in this process, so concurrent writers queue in the process instead of each
     sleep-polling SQLite's busy handler (which made waits long and unfair: bench/
-    api_throughput.py); writers in other processes still meet at SQLite's own lock. Nothing
-    on PostgreSQL, where writers lock only the rows they change.
+    api_throughput.py); then the writers of every process take turns on a file beside the
+    database (:mod:`changegate.sqlite_writers`). Nothing on PostgreSQL, where writers lock
+    only the rows they change.
 
     A plain lock, not an RLock: FastAPI may open a request's transaction on one worker thread
     and commit it on another, so the lock cannot belong to a thread."""
@@ -168,7 +170,9 @@ def writer_lock(engine: Engine) -> Iterator[None]:
             field="db",
         )
     try:
-        yield
+        path = lock_path(engine)  # and other processes' writers: changegate/sqlite_writers.py
+        with turn(path, WRITER_WAIT_SECONDS) if path else nullcontext():
+            yield
     finally:
         lock.release()
 
