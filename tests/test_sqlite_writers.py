@@ -128,3 +128,28 @@ def test_without_a_turn_file_writers_go_straight_to_sqlites_lock(tmp_path: Path)
     with turn(str(missing), 0.1):  # cannot be made: no turn taken, no error
         pass
     assert not missing.exists()
+
+
+def test_a_system_that_refuses_the_lock_leaves_writers_to_sqlites_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As some network file systems answer flock: ENOLCK. The write goes on (SQLite's lock
+    still keeps writers apart), with no file descriptor left open."""
+    import errno
+    import os
+
+    import changegate.sqlite_writers as writers
+
+    def refused(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    url = f"sqlite:///{tmp_path / 'nolock.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    monkeypatch.setattr(writers.fcntl, "flock", refused)
+    opened = len(os.listdir("/proc/self/fd"))
+    make_team(engine)
+    assert len(os.listdir("/proc/self/fd")) <= opened + 1  # at most the pool's connection
+    with session_scope(engine, write=False) as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent))
+    engine.dispose()

@@ -51,15 +51,15 @@ def turn(path: str, timeout: float) -> Iterator[None]:
     for it (then DatabaseBusy, nothing written). The lock belongs to an open file, not to a
     thread: the block may end on another thread than it began (as FastAPI may)."""
     fd = _open(path)
-    if fd is None:
-        yield
-        return
-    _acquire(fd, timeout)
+    if fd is not None and not _acquire(fd, timeout):
+        os.close(fd)  # the file cannot be locked here (an error, not a wait): SQLite's lock alone
+        fd = None
     try:
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
 
 def _open(path: str) -> int | None:
@@ -70,33 +70,44 @@ def _open(path: str) -> int | None:
         return None
 
 
-def _acquire(fd: int, timeout: float) -> None:
-    """Take the lock on ``fd``: at once when it is free; else a helper thread waits for it in
-    the kernel (``flock`` itself has no timeout) while this one waits at most ``timeout``. A
-    wait given up leaves the helper to release the lock as soon as it gets it."""
+def _acquire(fd: int, timeout: float) -> bool:
+    """Take the lock on ``fd`` (True), or find that it cannot be taken here (False: the
+    system refused, as some network file systems do). At once when it is free; else a helper
+    thread waits for it in the kernel (``flock`` itself has no timeout) while this one waits
+    at most ``timeout``, then DatabaseBusy. A wait given up leaves the helper to release the
+    lock as soon as it gets it."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
+        return True
     except BlockingIOError:
         pass
+    except OSError as exc:
+        log.debug("writers' turn file not lockable (%s): SQLite's lock alone", exc)
+        return False
     got = threading.Event()
     decided = threading.Lock()
+    outcome: list[bool] = []  # the helper's: True locked, False refused
     abandoned = False
 
     def wait() -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            locked = True
+        except OSError:
+            locked = False
         with decided:
             if abandoned:
                 os.close(fd)  # releases the lock nobody waits for any more
-            else:
-                got.set()
+                return
+            outcome.append(locked)
+            got.set()
 
     threading.Thread(target=wait, name="changegate-writer-turn", daemon=True).start()
     if got.wait(timeout):
-        return
+        return outcome[0]
     with decided:
         if got.is_set():
-            return
+            return outcome[0]
         abandoned = True
     raise DatabaseBusy(
         f"the database stayed busy for {timeout:.0f} s (another process was writing); try again",
