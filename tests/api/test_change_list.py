@@ -79,6 +79,13 @@ def test_previous_page_and_default_limit(org: Org) -> None:
     assert "prev" not in links(back) and "next" in links(back)
     everything = org.client.get(f"/api/changes?author={author}", headers=headers)
     assert len(everything.json()) == 7 and "link" not in everything.headers
+    # an empty cursor (a client that always sends the parameter) is no cursor: the first page
+    web, _ = org.web(author)
+    page = org.client.get(f"/changes?author={author}&limit=3&cursor=", headers=web)
+    assert page.status_code == 200 and keys[-1] in page.text and keys[-4] not in page.text
+    empty = org.client.get(f"/api/changes?author={author}&limit=3&cursor=", headers=headers)
+    assert empty.json() == first.json() and links(empty) == links(first)
+    assert "prev" not in links(empty)
     many = org.client.get("/api/changes?limit=501", headers=headers)
     assert many.status_code == 422
 

@@ -285,7 +285,7 @@ def _read(
     if cursor:
         params |= {"after_key": key, "after_id": ident}
     conn = session.connection()
-    stmt = _statement(conn.dialect.name, given, read, cursor is not None, names)
+    stmt = _statement(conn.dialect.name, given, read, bool(cursor), names)
     rows = list(conn.execute(stmt, params | {"limit": limit + 1}))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -311,7 +311,7 @@ def list_page(
     sort, limit = check_sort(sort), check_limit(limit)
     names, decoded = _EVERY_COLUMN if columns is None else _columns(columns)
     rows, more, back = _read(session, filters, sort, limit, cursor, names)
-    return _paged(sort, [decoded(row) for row in rows], more, back, cursor is not None)
+    return _paged(sort, [decoded(row) for row in rows], more, back, bool(cursor))
 
 
 def _paged(sort: str, rows: list[Any], more: bool, back: bool, cursor: bool) -> Page:
@@ -391,7 +391,7 @@ def list_states(
     if not rows:
         return Page([], None, None)
     ends = _EVERY_COLUMN[1](rows[0]), _EVERY_COLUMN[1](rows[-1])
-    page = _paged(sort, list(ends), more, back, cursor is not None)
+    page = _paged(sort, list(ends), more, back, bool(cursor))
     return Page(states, page.next, page.prev)
 
 
