@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from changegate.changes.lifecycle import STATES
-from changegate.changes.models import CONTENT_FIELDS, Change
+from changegate.changes.models import STATE_FIELDS, STATE_TIMES, Change
 from changegate.db import UTCDateTime, iso, json_loads, utc_value
 from changegate.errors import InvalidInput
 from changegate.policy.names import CLASS_NAMES
@@ -335,13 +335,6 @@ def _columns(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
     return _reader((*_ALWAYS, *(n for n in columns if n not in _ALWAYS)))
 
 
-#: a change's state as ``change_state`` gives it, field by field: where each comes from in a
-#: row of _EVERY_COLUMN, and how it is made (``tests/changes/test_listing_stream.py`` holds
-#: the two equal, key order included)
-_STATE_TIMES = ("created_at", "updated_at", "submitted_at")
-_STATE_FIELDS = (*CONTENT_FIELDS, "id", "author", "state", "revision", *_STATE_TIMES)
-
-
 def _key(ident: int) -> str:
     return f"CHG-{ident}"
 
@@ -351,15 +344,17 @@ def _time_text(value: Any) -> str | None:
 
 
 def _state_maker() -> Callable[[Any], dict[str, Any]]:
-    """What makes a change's state from a row of _EVERY_COLUMN."""
+    """What makes a change's state, as ``change_state`` gives it (its ``STATE_FIELDS``, in
+    order), from a row of _EVERY_COLUMN: where each field is in the row, and how it is made
+    (``tests/changes/test_listing_stream.py`` holds the two equal, key order included)."""
     names = _EVERY_COLUMN[0]
 
     def how(field: str) -> Callable[[Any], Any] | None:
         if field == "id":
             return _key
-        return _json_value if field in _JSON else _time_text if field in _STATE_TIMES else None
+        return _json_value if field in _JSON else _time_text if field in STATE_TIMES else None
 
-    plan = tuple((field, names.index(field), how(field)) for field in _STATE_FIELDS)
+    plan = tuple((field, names.index(field), how(field)) for field in STATE_FIELDS)
 
     def state(row: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}

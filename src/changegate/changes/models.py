@@ -84,17 +84,16 @@ class Change(Base):
         return change_state(self)
 
 
+#: a change's state beyond its content, in the order :func:`change_state` gives it; the times
+#: as ISO text (``changes/listing.py`` makes a page's states from rows in this order)
+STATE_TIMES = ("created_at", "updated_at", "submitted_at")
+STATE_FIELDS = (*CONTENT_FIELDS, "id", "author", "state", "revision", *STATE_TIMES)
+
+
 def change_state(c: Any) -> dict[str, Any]:
     """A change as its events and the API show it, from a ``Change`` or a row of the
     ``changes`` table's columns with its ``key`` (``changes/listing.py`` reads pages as rows)."""
     state = {f: getattr(c, f) for f in CONTENT_FIELDS}
-    state.update(
-        id=c.key,
-        author=c.author,
-        state=c.state,
-        revision=c.revision,
-        created_at=iso(c.created_at),
-        updated_at=iso(c.updated_at),
-        submitted_at=iso(c.submitted_at),
-    )
+    state.update(id=c.key, author=c.author, state=c.state, revision=c.revision)
+    state.update((f, iso(getattr(c, f))) for f in STATE_TIMES)
     return state
