@@ -4,6 +4,7 @@ back with its errors, redirects, the whole form, safe local targets."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -43,17 +44,28 @@ def jinja_env(state: AppState) -> Any:
         )
         env.filters["when"] = when
         env.filters["label"] = lambda s: str(s).replace("_", " ")
+        env.filters["text"] = text
         env.globals["version"] = __version__
         state.extra["jinja"] = env
     return env
 
 
+def text(value: Any) -> str:
+    """``value`` as HTML text, quotes escaped too: a ``str``, for a block of a template with
+    autoescaping off (``markupsafe.escape`` makes a ``Markup`` object of each value)."""
+    return html.escape(str(value))
+
+
 def when(value: Any) -> str:
+    """A time as ``YYYY-MM-DD HH:MM UTC`` (never markup: digits and separators)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return str(value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    value = value.astimezone(dt.UTC)
+    if value.year < 1000:  # isoformat writes 4-digit years; strftime's %Y does not pad
+        return str(value.strftime("%Y-%m-%d %H:%M UTC"))
+    return f"{value.isoformat(' ', 'minutes')[:16]} UTC"  # half strftime's time
 
 
 def render(
