@@ -46,3 +46,40 @@ def test_iso_converts_other_zones_and_keeps_utc() -> None:
     assert iso(None) is None and utc_value(None) is None
     with pytest.raises(ValueError):
         utc_value("not a time")
+
+
+def _both(value: str | dt.datetime) -> tuple[object, object]:
+    """``_time_text(value)`` and ``iso(utc_value(value))``, or the exception type each raised."""
+    from changegate.changes.listing import _time_text
+
+    out: list[object] = []
+    for make in (_time_text, lambda v: iso(utc_value(v))):
+        try:
+            out.append(make(value))
+        except (ValueError, OverflowError) as exc:
+            out.append(type(exc))
+    return out[0], out[1]
+
+
+@given(
+    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+    st.sampled_from(["", "+00:00", "Z", "-05:30", "+14:00"]),
+    st.sampled_from([" ", "T"]),
+)
+def test_the_lists_time_text_is_iso_of_utc_value(naive: dt.datetime, offset: str, sep: str) -> None:
+    """The lists' fast path for SQLite's naive text writes what ``iso(utc_value())`` writes,
+    for naive text, text with an offset and aware datetimes (PostgreSQL's) alike."""
+    for text in (naive.isoformat(sep) + offset, naive.strftime("%Y-%m-%d %H:%M:%S.%f") + offset):
+        fast, slow = _both(text)
+        assert fast == slow
+    if offset in ("", "+00:00"):
+        aware = naive.replace(tzinfo=dt.UTC)
+        assert _both(aware)[0] == _both(aware)[1] == naive.isoformat() + "Z"
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-01", "not a time", "2026-13-01 00:00:00", "", "2026-11-01 24:00"]
+)
+def test_the_lists_time_text_refuses_and_reads_odd_text_as_utc_value_does(text: str) -> None:
+    fast, slow = _both(text)
+    assert fast == slow

@@ -340,6 +340,13 @@ def _key(ident: int) -> str:
 
 
 def _time_text(value: Any) -> str | None:
+    """``iso(utc_value(value))``, in half the time for SQLite's naive UTC text: parsed and
+    written naive, then the ``Z`` added (writing an aware time's offset is the slower half).
+    ``tests/changes/test_utc_text.py`` holds the two equal."""
+    if isinstance(value, str):
+        naive = dt.datetime.fromisoformat(value)
+        if naive.tzinfo is None:
+            return naive.isoformat() + "Z"
     return iso(utc_value(value))
 
 
