@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from changegate.api.list_query import ChangeQuery
+from changegate.api.list_query import ChangeQuery, change_query
 from changegate.api.one_call import OneCallRoute
 from changegate.changes import permissions
 from changegate.changes import service as changes
@@ -53,7 +53,7 @@ LIST_COLUMNS = ("title", "change_class", "category", "state", "author", "updated
 def change_list(
     request: Request,
     ctx: WebRead,
-    query: Annotated[ChangeQuery, Query()],
+    query: Annotated[ChangeQuery, Depends(change_query)],
     mine: bool = False,
 ) -> Response:
     """A page of changes with the filters form; the page links keep the filters."""

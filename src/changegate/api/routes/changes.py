@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import ValidationError
 
 from changegate.api.deps import ReadCtx, WriteCtx
 from changegate.api.errors import COMMON_ERRORS
-from changegate.api.list_query import ChangeQuery
+from changegate.api.list_query import ChangeQuery, change_query, query_parameters
 from changegate.api.one_call import OneCallRoute
 from changegate.api.responses import ChangeByCommitOut, ChangeDetailOut, ChangeOut
 from changegate.api.routes.common import (
@@ -36,11 +36,16 @@ router = APIRouter(
 created = creates(router)
 
 
-@router.get("", response_model=list[ChangeOut], summary="List changes (change list)")
+@router.get(
+    "",
+    response_model=list[ChangeOut],
+    summary="List changes (change list)",
+    openapi_extra={"parameters": query_parameters(ChangeQuery)},
+)
 def list_changes(
     ctx: ReadCtx,
     request: Request,
-    filters: Annotated[ChangeQuery, Query()],
+    filters: Annotated[ChangeQuery, Depends(change_query)],
 ) -> Response:
     """A page of changes, newest first unless ``sort`` says otherwise. The next and previous
     pages' URLs are in the ``Link`` header (``rel="next"``, ``rel="prev"``, as GitHub's API
