@@ -97,7 +97,7 @@ def test_a_page_read_as_rows_is_the_orms_page_with_the_same_cursors(
         from changegate.web.change_pages import LIST_COLUMNS
 
         narrow = list_page(s, ChangeFilter(q="paged"), limit=2, columns=LIST_COLUMNS)
-        assert [vars(r) for r in narrow.rows] == [
+        assert [r._asdict() for r in narrow.rows] == [
             {f: getattr(r, f) for f in ("key", "id", "created_at", "updated_at", *LIST_COLUMNS)}
             for r in rows.rows
         ]  # only what the web list shows (and the cursors' keys), as the full read has it

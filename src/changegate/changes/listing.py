@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import datetime as dt
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -250,16 +250,17 @@ def _reader(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
     json_at = tuple(columns.index(n) for n in _JSON if n in columns)
     times_at = tuple(columns.index(n) for n in _TIMES if n in columns)
 
-    def decoded(row: Any) -> SimpleNamespace:
+    # a named tuple: a quarter of a SimpleNamespace's time to make, as quick to read
+    made = collections.namedtuple("ChangeRow", ("key", *columns))  # type: ignore[misc]
+
+    def decoded(row: Any) -> Any:
         """A row with the values the ``Change`` columns' types give, and ``key``."""
         values = list(row)
         for i in json_at:
             values[i] = _json_value(values[i])
         for i in times_at:
             values[i] = utc_value(values[i])
-        return SimpleNamespace(
-            key=f"CHG-{values[id_at]}", **dict(zip(columns, values, strict=True))
-        )
+        return made._make((f"CHG-{values[id_at]}", *values))
 
     return columns, decoded
 
@@ -327,6 +328,7 @@ def _paged(sort: str, rows: list[Any], more: bool, back: bool, cursor: bool) -> 
     )
 
 
+@functools.cache
 @functools.cache
 def _columns(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
     unknown = sorted(set(columns) - set(_RAW))
