@@ -122,6 +122,57 @@ def test_a_writer_whose_turn_another_process_holds_is_refused_and_writes_nothing
     engine.dispose()
 
 
+def test_the_queue_here_and_the_turn_share_one_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that queued in its process behind one waiting for another process's turn
+    gets what is left of ``WRITER_WAIT_SECONDS`` for the turn, not the whole wait again: it
+    is refused once, about one budget after it began (two budgets before)."""
+    import threading
+
+    import changegate.db as db
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'budget.db'}")
+    upgrade(engine)
+    path = lock_path(engine)
+    assert path is not None
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.format(root=str(ROOT), path=path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    budget = 1.0
+    outcomes: dict[str, tuple[str, float]] = {}
+
+    def writer(name: str) -> None:
+        began = time.monotonic()
+        try:
+            with session_scope(engine):
+                outcome = "wrote"
+        except DatabaseBusy as exc:
+            outcome = str(exc)
+        outcomes[name] = (outcome, time.monotonic() - began)
+
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().decode().strip() == "held"
+        monkeypatch.setattr(db, "WRITER_WAIT_SECONDS", budget)
+        first = threading.Thread(target=writer, args=("first",))
+        first.start()  # holds the queue here while it waits for the other process's turn
+        time.sleep(0.2)
+        writer("second")  # queues behind it, then finds the turn still held
+        first.join()
+    finally:
+        holder.communicate(input=b"", timeout=60)
+    assert holder.returncode == 0
+    for name in ("first", "second"):
+        message, waited = outcomes[name]
+        assert "the database stayed busy for 1 s" in message, (name, message)
+        assert budget * 0.75 <= waited < budget * 1.5, (name, waited)  # two budgets: 2 s
+    engine.dispose()
+
+
 def test_without_a_turn_file_writers_go_straight_to_sqlites_lock(tmp_path: Path) -> None:
     assert lock_path(make_engine("sqlite://")) is None  # in memory: one process only
     missing = tmp_path / "no such directory" / "db-writers"

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import re
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -153,7 +154,8 @@ def writer_lock(engine: Engine) -> Iterator[None]:
     sleep-polling SQLite's busy handler (which made waits long and unfair: bench/
     api_throughput.py); then the writers of every process take turns on a file beside the
     database (:mod:`changegate.sqlite_writers`). Nothing on PostgreSQL, where writers lock
-    only the rows they change.
+    only the rows they change. The two waits share one budget, ``WRITER_WAIT_SECONDS``: after
+    it, DatabaseBusy and nothing written.
 
     A plain lock, not an RLock: FastAPI may open a request's transaction on one worker thread
     and commit it on another, so the lock cannot belong to a thread."""
@@ -164,14 +166,15 @@ def writer_lock(engine: Engine) -> Iterator[None]:
         lock = _WRITERS.get(engine)
         if lock is None:
             lock = _WRITERS[engine] = threading.Lock()
-    if not lock.acquire(timeout=WRITER_WAIT_SECONDS):
-        raise DatabaseBusy(
-            f"the database stayed busy for {WRITER_WAIT_SECONDS:.0f} s; try again",
-            field="db",
-        )
+    budget = WRITER_WAIT_SECONDS
+    deadline = time.monotonic() + budget
+    if not lock.acquire(timeout=budget):
+        raise DatabaseBusy(f"the database stayed busy for {budget:.0f} s; try again", field="db")
     try:
         path = lock_path(engine)  # and other processes' writers: changegate/sqlite_writers.py
-        with turn(path, WRITER_WAIT_SECONDS) if path else nullcontext():
+        # one wait in all: the file's turn gets what the queue here left of it
+        left = max(0.0, deadline - time.monotonic())
+        with turn(path, left, budget=budget) if path else nullcontext():
             yield
     finally:
         lock.release()

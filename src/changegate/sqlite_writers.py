@@ -46,12 +46,13 @@ def lock_path(engine: Engine) -> str | None:
 
 
 @contextmanager
-def turn(path: str, timeout: float) -> Iterator[None]:
+def turn(path: str, timeout: float, *, budget: float | None = None) -> Iterator[None]:
     """Hold the exclusive lock on ``path`` for the block, waiting at most ``timeout`` seconds
-    for it (then DatabaseBusy, nothing written). The lock belongs to an open file, not to a
-    thread: the block may end on another thread than it began (as FastAPI may)."""
+    for it (then DatabaseBusy, nothing written; ``budget``: the writer's whole wait, which the
+    message names, when ``timeout`` is what is left of it). The lock belongs to an open file,
+    not to a thread: the block may end on another thread than it began (as FastAPI may)."""
     fd = _open(path)
-    if fd is not None and not _acquire(fd, timeout):
+    if fd is not None and not _acquire(fd, timeout, timeout if budget is None else budget):
         os.close(fd)  # the file cannot be locked here (an error, not a wait): SQLite's lock alone
         fd = None
     try:
@@ -70,7 +71,7 @@ def _open(path: str) -> int | None:
         return None
 
 
-def _acquire(fd: int, timeout: float) -> bool:
+def _acquire(fd: int, timeout: float, budget: float) -> bool:
     """Take the lock on ``fd`` (True), or find that it cannot be taken here (False: the
     system refused, as some network file systems do). At once when it is free; else a helper
     thread waits for it in the kernel (``flock`` itself has no timeout) while this one waits
@@ -110,6 +111,6 @@ def _acquire(fd: int, timeout: float) -> bool:
             return outcome[0]
         abandoned = True
     raise DatabaseBusy(
-        f"the database stayed busy for {timeout:.0f} s (another process was writing); try again",
+        f"the database stayed busy for {budget:.0f} s (another process was writing); try again",
         field="db",
     )
