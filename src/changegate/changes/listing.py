@@ -17,7 +17,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -378,6 +378,24 @@ def _state_maker() -> Callable[[Any], dict[str, Any]]:
 _STATE = _state_maker()
 
 
+class _CursorKeys(NamedTuple):
+    """A row's cursor keys: what :func:`encode_cursor` reads."""
+
+    id: int
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+
+_KEYS_AT = tuple(_EVERY_COLUMN[0].index(name) for name in _CursorKeys._fields)
+
+
+def _cursor_keys(row: Any) -> Any:
+    """What :func:`encode_cursor` reads of a row of _EVERY_COLUMN (its id and times), without
+    decoding the rest of it."""
+    ident, created, updated = (row[i] for i in _KEYS_AT)
+    return _CursorKeys(ident, utc_value(created), utc_value(updated))
+
+
 def list_states(
     session: Session,
     filters: ChangeFilter = ChangeFilter(),
@@ -394,8 +412,7 @@ def list_states(
     states = [_STATE(row) for row in rows]
     if not rows:
         return Page([], None, None)
-    ends = _EVERY_COLUMN[1](rows[0]), _EVERY_COLUMN[1](rows[-1])
-    page = _paged(sort, list(ends), more, back, bool(cursor))
+    page = _paged(sort, [_cursor_keys(rows[0]), _cursor_keys(rows[-1])], more, back, bool(cursor))
     return Page(states, page.next, page.prev)
 
 
