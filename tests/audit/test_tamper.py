@@ -21,6 +21,11 @@ P = DEFAULT.policy
 
 @pytest.fixture
 def history(engine: Engine) -> Engine:
+    return make_history(engine)
+
+
+def make_history(engine: Engine) -> Engine:
+    """A team, a change submitted and approved, a second change: a log that verifies."""
     make_team(engine)
     key = make_change(engine)
     tx(engine, lambda s: changes.submit_change(s, P, changes.get_change(s, key), actor="alice"))

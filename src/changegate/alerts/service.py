@@ -286,6 +286,6 @@ def record_failed_verification(
     try:
         with open_tx() as session:
             verification_failed(session, problems, actor=actor)
-    except (SQLAlchemyError, ChangegateError, KeyError, ValueError):
+    except (SQLAlchemyError, ChangegateError, KeyError, ValueError, TypeError):
         return False
     return True

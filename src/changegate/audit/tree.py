@@ -36,7 +36,7 @@ class Reader:
             rows = self.session.execute(
                 select(AuditEvent.seq, AuditEvent.leaf_hash).where(AuditEvent.seq.in_(seqs))
             )
-            out.update(((0, int(seq) - 1), bytes(h)) for seq, h in rows)
+            out.update(((0, int(seq) - 1), _hash(h)) for seq, h in rows)
         by_level: dict[int, list[int]] = defaultdict(list)
         for level, index in wanted:
             if level:
@@ -52,7 +52,7 @@ class Reader:
                     )
                 )
             )
-            out.update(((int(level), int(index)), bytes(h)) for level, index, h in inner)
+            out.update(((int(level), int(index)), _hash(h)) for level, index, h in inner)
         self.rows_read += len(out)
         missing = sorted(wanted - out.keys())
         if missing:
@@ -87,13 +87,13 @@ def append_on(
     if leaf is None:  # leaf count - 2 is event count - 1
         cur.execute(sql.leaf, (count - 1,))
         row = cur.fetchone()
-        leaf = None if row is None else bytes(row[0])
+        leaf = None if row is None else _hash(row[0])
     if leaf is not None:
         lefts[(0, count - 2)] = leaf
     if levels > 1:
         cur.execute(sql.lefts(levels), [(count >> level) - 2 for level in range(1, levels)])
         for level, idx, h in cur.fetchall():
-            lefts[(int(level), int(idx))] = bytes(h)
+            lefts[(int(level), int(idx))] = _hash(h)
     acc = leaf_hash
     rows: list[tuple[int, int, bytes]] = []
     for level in range(1, levels + 1):
@@ -253,10 +253,19 @@ def _column(session: Session, sql: str) -> list[Any]:
     return list(rows)
 
 
+def _hash(value: Any) -> bytes:
+    """A stored hash as bytes: psycopg may hand out memoryviews. A value of another type (text
+    or a number, as someone writing the database directly could leave) becomes ``b""``,
+    which no hash equals: the check reports the row as edited instead of failing on it."""
+    if isinstance(value, bytes | memoryview | bytearray):
+        return bytes(value)
+    return b""
+
+
 def _as_bytes(values: list[Any]) -> list[bytes]:
     """psycopg may hand out memoryviews; sqlite3 gives bytes (left as they are)."""
-    if values and not isinstance(values[0], bytes):
-        return [bytes(v) for v in values]
+    if values and values[0].__class__ is not bytes:  # a later odd value compares unequal
+        return [_hash(v) for v in values]
     return values
 
 
@@ -284,7 +293,7 @@ def problems(
     if _shape_ok(session, size) and hashes == [h for layer in computed for h in layer]:
         return []
     rows = _column(session, "SELECT level, idx, hash FROM audit_subtrees ORDER BY level, idx")
-    stored = [(int(lv), int(ix), bytes(h)) for lv, ix, h in rows]
+    stored = [(int(lv), int(ix), _hash(h)) for lv, ix, h in rows]
     return _diagnose(computed, stored)[:limit]
 
 
@@ -355,7 +364,7 @@ def segment_problems(cursor: Any, start: int, leaves: list[bytes], limit: int = 
         if _as_bytes([row[0] for row in cursor.fetchall()]) == layer:
             continue  # every row, in index order, none missing: compared as one list
         cursor.execute(f"SELECT idx, hash FROM audit_subtrees {where} ORDER BY idx")
-        stored = {int(i): bytes(h) for i, h in cursor.fetchall()}
+        stored = {int(i): _hash(h) for i, h in cursor.fetchall()}
         for k, h in enumerate(layer):
             if first + k not in stored:
                 found.append(_where(level, first + k, "is missing from the stored tree"))
@@ -379,7 +388,7 @@ def upper_problems(session: Session, size: int, limit: int = 5) -> list[str] | N
         session,
         f"SELECT level, idx, hash FROM audit_subtrees WHERE level >= {SEGMENT_LEVEL}",
     )
-    stored = {(int(lv), int(ix)): bytes(h) for lv, ix, h in rows}
+    stored = {(int(lv), int(ix)): _hash(h) for lv, ix, h in rows}
     found: list[str] = []
     for (lv, ix), h in sorted(stored.items()):
         if lv == SEGMENT_LEVEL:

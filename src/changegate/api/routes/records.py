@@ -124,18 +124,15 @@ def audit_verify(
         bool, Query(description="Also have the database recompute every index entry (slower)")
     ] = False,
 ) -> dict[str, Any]:
-    from changegate.audit.verify import Anchor, verify
+    from changegate.audit.verification import verify_and_record
+    from changegate.audit.verify import Anchor
+    from changegate.db import session_scope
 
     ctx.require("audit.verify", doing="verify the audit log")
     anchors = [Anchor.parse(a) for a in anchor or []]
-    out: dict[str, Any] = verify(ctx.session, anchors=anchors, deep=deep).to_dict()
-    if not out["ok"]:  # §8: a failed verification raises its alert
-        from changegate.alerts.service import record_failed_verification
-        from changegate.db import session_scope
-
-        opener = lambda: session_scope(ctx.app.engine)  # noqa: E731
-        record_failed_verification(opener, out["problems"], actor=ctx.user.name)
-    return out
+    opener = lambda: session_scope(ctx.app.engine)  # noqa: E731
+    report = verify_and_record(ctx.session, opener, actor=ctx.user.name, anchors=anchors, deep=deep)
+    return report.to_dict()
 
 
 @router.get(

@@ -12,18 +12,16 @@ if TYPE_CHECKING:
 
 class LocalAudit(LocalBackend):
     def verify(self, anchors: list[str], deep: bool) -> dict[str, Any]:
-        from changegate.audit.verify import Anchor, verify
+        from changegate.audit.verification import verify_and_record
+        from changegate.audit.verify import Anchor
+        from changegate.cli.local.base import OPERATOR
+        from changegate.db import session_scope
 
         parsed = [Anchor.parse(a) for a in anchors]
+        opener = lambda: session_scope(self.engine)  # noqa: E731
         with self.tx(write=False) as (s, _):
-            out: dict[str, Any] = verify(s, anchors=parsed, deep=deep).to_dict()
-        if not out["ok"]:  # §8: a failed verification raises its alert
-            from changegate.alerts.service import record_failed_verification
-            from changegate.cli.local.base import OPERATOR
-            from changegate.db import session_scope
-
-            opener = lambda: session_scope(self.engine)  # noqa: E731
-            record_failed_verification(opener, out["problems"], actor=OPERATOR)
+            report = verify_and_record(s, opener, actor=OPERATOR, anchors=parsed, deep=deep)
+            out: dict[str, Any] = report.to_dict()
         return out
 
     def log(self, change: str | None, limit: int | None) -> tuple[str | None, list[dict[str, Any]]]:
