@@ -55,6 +55,21 @@ class Pipeline:
     def describe(self) -> str:
         return f"{self.platform} job of {self.repository} at {self.ref}"
 
+    def audit(self) -> dict[str, Any]:
+        """What the audit log keeps of the job with the gate decisions and deployments it
+        makes: which repository, ref and commit, whose login, under which trust rule."""
+        return {
+            "issuer": self.issuer,
+            "platform": self.platform,
+            "repository": self.repository,
+            "ref": self.ref,
+            "environment": self.environment,
+            "sha": self.sha,
+            "login": self.login,
+            "identity": self.identity,
+            "rule": self.rule,
+        }
+
 
 def _ref(platform: str, claims: dict[str, Any]) -> str:
     ref = str(claims.get("ref") or "")

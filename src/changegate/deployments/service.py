@@ -6,6 +6,7 @@ cannot both pass on stale state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -167,12 +168,14 @@ def gate(
     env: str,
     deployer: str,
     version: str | None = None,
+    via: Mapping[str, Any] | None = None,
 ) -> GateResult:
     """Evaluate the gate and record the decision in the audit log (§8: deployment activity).
     The change is locked first: the decision is made on the state read under its lock, whether
-    or not the caller locked it."""
+    or not the caller locked it. ``via``: the CI job that asked (its repository, ref, commit,
+    platform login and the identity it acted as), recorded with the decision."""
     lock_change(session, change)
-    return _decide(session, policy, change, env=env, deployer=deployer, version=version)
+    return _decide(session, policy, change, env=env, deployer=deployer, version=version, via=via)
 
 
 def _decide(
@@ -183,6 +186,7 @@ def _decide(
     env: str,
     deployer: str,
     version: str | None,
+    via: Mapping[str, Any] | None = None,
 ) -> GateResult:
     """:func:`gate` on a change its caller has locked (:func:`lock_change`)."""
     result = evaluate_gate(session, policy, change, env=env, deployer=deployer, version=version)
@@ -197,7 +201,8 @@ def _decide(
         created_at=utcnow(),
     )
     session.add(decision)
-    record(session, events.GateEvaluated, actor=deployer, after=decision)
+    extra = {"via": dict(via)} if via else None
+    record(session, events.GateEvaluated, actor=deployer, after=decision, extra=extra)
     return GateResult(
         change=result.change,
         environment=env,
@@ -227,9 +232,18 @@ class DeployResult:
 
 
 def deploy(
-    session: Session, policy: Policy, change: Change, *, env: str, version: str, actor: str
+    session: Session,
+    policy: Policy,
+    change: Change,
+    *,
+    env: str,
+    version: str,
+    actor: str,
+    via: Mapping[str, Any] | None = None,
 ) -> DeployResult:
     """Record a deployment if, and only if, the gate passes. A refusal is recorded too.
+    ``via``: the CI job that deployed (see :func:`gate`), recorded with the gate decision and
+    the deployment.
 
     Recording the deployment of the version already current in ``env`` again (a re-run of the
     job) returns the existing record, flagged ``already_recorded``, when the gate still passes
@@ -245,7 +259,7 @@ def deploy(
         again = evaluate_gate(session, policy, change, env=env, deployer=actor, version=version)
         if again.passed:
             return DeployResult(gate=again, deployment=existing, already_recorded=True)
-    result = _decide(session, policy, change, env=env, deployer=actor, version=version)
+    result = _decide(session, policy, change, env=env, deployer=actor, version=version, via=via)
     if not result.passed:
         return DeployResult(gate=result, deployment=None)
     dep = Deployment(
@@ -260,7 +274,8 @@ def deploy(
         created_at=utcnow(),
     )
     session.add(dep)
-    record(session, events.DeploymentRecorded, actor=actor, after=dep)
+    extra = {"via": dict(via)} if via else None
+    record(session, events.DeploymentRecorded, actor=actor, after=dep, extra=extra)
     resolve_deployed(session, policy, change, env=env, actor=actor)
     if change.state != "deployed":
         transition(

@@ -50,7 +50,7 @@ def deployments(org: Org, key: str) -> int:
 
 def test_the_token_s_actor_deploys_the_token_s_commit(trusted: Trusted) -> None:
     t = trusted
-    _, sha = ready(t.org)
+    key, sha = ready(t.org)
     token = t.issuer.token(sha=sha)
     r = gate(t, sha, token)
     assert r.status_code == 200, r.text
@@ -60,6 +60,37 @@ def test_the_token_s_actor_deploys_the_token_s_commit(trusted: Trusted) -> None:
     assert r.json()["deployment"]["actor"] == "carol" and not r.json()["already_recorded"]
     me = t.org.client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["name"] == "ci-bot" and "deploy" in me["permissions"]
+    # the audit log says which job it was, with the gate decisions and the deployment
+    vias = {a: [e.get("extra", {}).get("via") for e in events(t.org, a)] for a in ACTIONS}
+    for action in ACTIONS:
+        via = vias[action][-1]
+        assert via is not None, action
+        assert (via["repository"], via["sha"], via["login"]) == ("acme/shop", sha, "carol-gh")
+        assert via["identity"] == "ci-bot" and via["platform"] == "github"
+    local = t.org.client.post(
+        f"/api/changes/{key}/gate",
+        json={"env": "production", "deployer": "carol"},
+        headers=t.org.bearer("carol"),
+    )
+    assert local.status_code == 200, local.text
+    assert events(t.org, "gate.evaluated")[-1].get("extra") is None  # no job: nothing to say
+
+
+ACTIONS = ("gate.evaluated", "deployment.recorded")
+
+
+def events(org: Org, action: str) -> list[dict[str, Any]]:
+    """The payloads of the log's events of ``action``, oldest first."""
+    import json
+
+    from changegate.audit.models import AuditEvent
+
+    def read(s: Any) -> list[dict[str, Any]]:
+        rows = s.scalars(select(AuditEvent.data).order_by(AuditEvent.seq))
+        decoded = [json.loads(bytes(d)) for d in rows]
+        return [e for e in decoded if e["action"] == action]
+
+    return tx(org.engine, read)
 
 
 def test_a_re_run_is_recognised_and_records_nothing_new(trusted: Trusted) -> None:

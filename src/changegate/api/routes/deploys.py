@@ -97,8 +97,9 @@ def _gate(ctx: Ctx, body: GateIn, find: Finder) -> dict[str, Any]:
     ctx.require("gate.check", doing="run the deploy gate")
     _pipeline_env(ctx, body.env)
     change, extra = find()
+    via = None if ctx.pipeline is None else ctx.pipeline.audit()
     result = gate_service(
-        ctx.session, ctx.policy, change, env=body.env, deployer=who, version=body.version
+        ctx.session, ctx.policy, change, env=body.env, deployer=who, version=body.version, via=via
     )
     return result.to_dict() | extra
 
@@ -128,8 +129,9 @@ def _deploy(ctx: Ctx, body: DeployIn, find: Finder) -> Any:
     ctx.require("deploy", doing="deploy changes")
     _pipeline_env(ctx, body.env)
     change, extra = find()
+    via = None if ctx.pipeline is None else ctx.pipeline.audit()
     result = deploy_service(
-        ctx.session, ctx.policy, change, env=body.env, version=body.version, actor=actor
+        ctx.session, ctx.policy, change, env=body.env, version=body.version, actor=actor, via=via
     )
     out: dict[str, Any] = {
         "deployed": result.deployment is not None,
