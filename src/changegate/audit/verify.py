@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from changegate.audit import tree
+from changegate.audit import raw_rows, tree
 from changegate.audit.chain import (
     GENESIS,
     ChainBreak,
@@ -99,22 +99,6 @@ _SELECT_FAST_INDEX = {
 PARALLEL_MIN_EVENTS = 200_000
 
 
-def _raw_batches(cursor: Any, batch: int = 20000) -> Iterator[Any]:
-    """Rows straight from the DB-API cursor: the ORM's per-row overhead would dominate verify."""
-    while True:
-        rows = cursor.fetchmany(batch)
-        if not rows:
-            return
-        if not isinstance(rows[0][0], bytes):  # psycopg may hand out memoryviews
-            rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
-        yield rows
-
-
-def _raw_rows(cursor: Any) -> Iterator[Any]:
-    for rows in _raw_batches(cursor):
-        yield from rows
-
-
 @dataclass(frozen=True)
 class SegmentsChecked:
     """The Merkle tree already checked by the verify workers and the parent: its problems."""
@@ -128,12 +112,18 @@ class SegmentsChecked:
 Checked = tuple[int, bytes, ChainBreak | None, list[bytes] | SegmentsChecked | None]
 
 
-def _leaves_of(batches: Iterator[Any], leaves: list[bytes]) -> Iterator[Any]:
+def _leaves_of(
+    batches: Generator[list[Any], None, None], leaves: list[bytes]
+) -> Generator[list[Any], None, None]:
     """The batches, unchanged, keeping each row's stored leaf hash (column 1) on the way:
-    the chain loop checks it against the bytes, and the Merkle check reuses it."""
-    for rows in batches:
-        leaves.extend([r[1] for r in rows])
-        yield rows
+    the chain loop checks it against the bytes, and the Merkle check reuses it. Closing it
+    closes ``batches``."""
+    try:
+        for rows in batches:
+            leaves.extend([r[1] for r in rows])
+            yield rows
+    finally:
+        batches.close()
 
 
 def _verify_range(
@@ -150,16 +140,21 @@ def _verify_range(
             cur.execute("PRAGMA mmap_size=268435456")  # sequential scan of a large table
         leaves: list[bytes] = []
         if index is not None:
-            cur.execute(_SELECT_FAST_INDEX["sqlite" if sqlite else "postgresql"] + where)
-            count, last, ok = chain_and_index_ok(_leaves_of(_raw_batches(cur), leaves), prev, index)
+            sql = _SELECT_FAST_INDEX["sqlite" if sqlite else "postgresql"] + where
+            read = _leaves_of(raw_rows.batches(cur, sql, sqlite=sqlite), leaves)
+            count, last, ok = chain_and_index_ok(read, prev, index)
         else:
-            cur.execute(_SELECT_FAST + where)
-            count, last, ok = chain_ok(_leaves_of(_raw_batches(cur), leaves), prev)
+            read = _leaves_of(raw_rows.batches(cur, _SELECT_FAST + where, sqlite=sqlite), leaves)
+            count, last, ok = chain_ok(read, prev)
+        read.close()  # a stream left at a break: the connection runs the next statement
         if ok and count == hi - lo + 1:
             return count, last, None, leaves
-        cur.execute(_SELECT_EVENTS + where)  # slow path: name the first break
-        rows = _raw_rows(cur) if index is not None else (r[:4] for r in _raw_rows(cur))
-        return (*verify_rows(rows, start_seq=lo, prev=prev, scoped=index or frozenset()), None)
+        events = raw_rows.rows(cur, _SELECT_EVENTS + where, sqlite=sqlite)  # name the break
+        try:
+            rows = events if index is not None else (r[:4] for r in events)
+            return (*verify_rows(rows, start_seq=lo, prev=prev, scoped=index or frozenset()), None)
+        finally:
+            events.close()
     finally:
         cur.close()
 
