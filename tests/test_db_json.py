@@ -56,6 +56,13 @@ def test_the_cases_orjson_reads_differently() -> None:
     for dumped in ("18446744073709551616", "-9223372036854775809", "[1e400, NaN]", '"\\ud800"'):
         assert _same(json_loads(dumped), json.loads(dumped)), dumped
     assert json_loads("123456789012345678901234567890") == 123456789012345678901234567890
+    # the run of 19 digits is found in bytes and in text, anywhere in the document
+    big = '{"a": "x", "n": [1, 2, 9223372036854775808], "z": 0}'
+    for doc in (big, big.encode()):
+        assert json_loads(doc) == json.loads(doc) and type(json_loads(doc)["n"][2]) is int
+    # digits in strings, ASCII or not, read alike either way
+    for doc in ('{"t": "1234567890123456789012"}', '{"t": "\u0661\u0662\u0663"}'):
+        assert json_loads(doc) == json.loads(doc) == json_loads(doc.encode())
 
 
 def test_a_json_column_reads_back_what_was_stored(engine: Engine) -> None:
