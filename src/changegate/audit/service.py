@@ -4,7 +4,6 @@ Verifying the whole record is :mod:`changegate.audit.verify`."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,7 +17,7 @@ from changegate.audit.chain import canonical_json, chain_hash, index_keys, leaf_
 from changegate.audit.driver_sql import AppendSql, driver_cursor
 from changegate.audit.events import Event
 from changegate.audit.models import AuditEvent
-from changegate.db import iso, utcnow
+from changegate.db import iso, json_loads, utcnow
 from changegate.errors import IntegrityFailure
 
 
@@ -237,7 +236,7 @@ def timeline(
         stmt = stmt.where(AuditEvent.change_key == change_key)
     out: list[TimelineEntry] = []
     for seq, data in session.execute(stmt):
-        ev = json.loads(bytes(data))
+        ev = json_loads(bytes(data))
         if change_key is not None and not _about(ev, change_key):
             continue
         out.append(
@@ -311,7 +310,7 @@ def search(
     prefix = action[:-1] if action and action.endswith("*") else None
     out: list[TimelineEntry] = []
     for seq, data in session.execute(stmt.execution_options(yield_per=1000)):
-        ev = json.loads(bytes(data))
+        ev = json_loads(bytes(data))
         if change_key is not None and not _about(ev, change_key):
             continue
         if actor and ev["actor"] != actor:
