@@ -36,7 +36,7 @@ class Reader:
             rows = self.session.execute(
                 select(AuditEvent.seq, AuditEvent.leaf_hash).where(AuditEvent.seq.in_(seqs))
             )
-            out.update(((0, int(seq) - 1), _hash(h)) for seq, h in rows)
+            out.update(((0, int(seq) - 1), bytes(h)) for seq, h in rows)
         by_level: dict[int, list[int]] = defaultdict(list)
         for level, index in wanted:
             if level:
@@ -52,7 +52,7 @@ class Reader:
                     )
                 )
             )
-            out.update(((int(level), int(index)), _hash(h)) for level, index, h in inner)
+            out.update(((int(level), int(index)), bytes(h)) for level, index, h in inner)
         self.rows_read += len(out)
         missing = sorted(wanted - out.keys())
         if missing:
@@ -87,13 +87,13 @@ def append_on(
     if leaf is None:  # leaf count - 2 is event count - 1
         cur.execute(sql.leaf, (count - 1,))
         row = cur.fetchone()
-        leaf = None if row is None else _hash(row[0])
+        leaf = None if row is None else bytes(row[0])
     if leaf is not None:
         lefts[(0, count - 2)] = leaf
     if levels > 1:
         cur.execute(sql.lefts(levels), [(count >> level) - 2 for level in range(1, levels)])
         for level, idx, h in cur.fetchall():
-            lefts[(int(level), int(idx))] = _hash(h)
+            lefts[(int(level), int(idx))] = bytes(h)
     acc = leaf_hash
     rows: list[tuple[int, int, bytes]] = []
     for level in range(1, levels + 1):
@@ -254,9 +254,11 @@ def _column(session: Session, sql: str) -> list[Any]:
 
 
 def _hash(value: Any) -> bytes:
-    """A stored hash as bytes: psycopg may hand out memoryviews. A value of another type (text
-    or a number, as someone writing the database directly could leave) becomes ``b""``,
-    which no hash equals: the check reports the row as edited instead of failing on it."""
+    """A stored hash as the checks of ``audit verify`` compare it: psycopg may hand out
+    memoryviews. A value of another type (text or a number, as someone writing the database
+    directly could leave) becomes ``b""``, which no hash equals: the check reports the row as
+    edited instead of failing on it. Not for the proofs or the append, which refuse such a
+    value (``bytes()`` raises) rather than build on it."""
     if isinstance(value, bytes | memoryview | bytearray):
         return bytes(value)
     return b""

@@ -329,7 +329,6 @@ def _paged(sort: str, rows: list[Any], more: bool, back: bool, cursor: bool) -> 
 
 
 @functools.cache
-@functools.cache
 def _columns(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
     unknown = sorted(set(columns) - set(_RAW))
     if unknown:
