@@ -14,6 +14,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -152,6 +153,9 @@ _WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDic
 _WRITERS_GUARD = threading.Lock()
 #: as long as SQLite's own busy timeout (make_engine): a writer waits no longer in the queue
 WRITER_WAIT_SECONDS = 60.0
+#: when this request began waiting for its turn to write, if it waited in the event loop
+#: first (changegate.write_queue): writer_lock's budget counts from then, not again
+WRITE_QUEUED_AT: ContextVar[float | None] = ContextVar("changegate_write_queued_at", default=None)
 
 
 @contextmanager
@@ -174,8 +178,11 @@ def writer_lock(engine: Engine) -> Iterator[None]:
         if lock is None:
             lock = _WRITERS[engine] = threading.Lock()
     budget = WRITER_WAIT_SECONDS
-    deadline = time.monotonic() + budget
-    if not lock.acquire(timeout=budget):
+    queued = WRITE_QUEUED_AT.get()
+    if queued is not None:
+        WRITE_QUEUED_AT.set(None)  # the request's first write transaction used it
+    deadline = (time.monotonic() if queued is None else queued) + budget
+    if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
         raise DatabaseBusy(f"the database stayed busy for {budget:.0f} s; try again", field="db")
     try:
         path = lock_path(engine)  # and other processes' writers: changegate/sqlite_writers.py

@@ -31,6 +31,7 @@ from changegate.errors import PolicyDenied
 from changegate.policy import service as policy_service
 from changegate.policy.schema import Policy
 from changegate.users.models import User
+from changegate.write_queue import queues
 
 if TYPE_CHECKING:
     from changegate.api.cache import SeqCache
@@ -201,7 +202,20 @@ def _deferred(
     call (``api/one_call.py``); a request without a credential is refused here, before its
     body is read."""
     raw = _required(request, _raw(request, credentials))
-    return Deferred(functools.partial(_ctx, request, raw, write))
+    return Deferred(
+        functools.partial(_ctx, request, raw, write), queued_writer(request, raw, write)
+    )
+
+
+def queued_writer(request: Request, raw: str, write: bool) -> Engine | None:
+    """The engine a writing request waits its turn for in the event loop
+    (changegate/write_queue.py), or None: reads, PostgreSQL, and a CI job's ID token, whose
+    verification before the transaction may fetch the issuer's keys and must not hold up the
+    writers queued behind it (it still takes its turn in ``writer_lock``)."""
+    engine = app_state(request).engine
+    if not write or not queues(engine) or _oidc.looks_like_jwt(raw):
+        return None
+    return engine
 
 
 async def read_ctx(

@@ -9,7 +9,8 @@ write lock was held across those returns to a busy event loop: under 16 connecti
 holding the credential, and :class:`OneCallRoute` wraps each sync endpoint in a coroutine
 that makes one thread-pool call, which opens the transaction (authenticating the caller
 inside it, as before), runs the endpoint and commits or rolls back. A mutation and its audit
-event still land together, before the response is sent.
+event still land together, before the response is sent. On SQLite a writing request first
+waits for its turn in the event loop (:mod:`changegate.write_queue`), then takes its thread.
 
 Every router uses :class:`OneCallRoute` (``tests/api/test_one_call.py`` checks the app's
 routes); an endpoint that received a ``Deferred`` unopened would fail, never run without its
@@ -26,9 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 from starlette.types import Scope
+
+from changegate.write_queue import writer_turn
 
 try:  # FastAPI's context for a route reached through an included router (a private function)
     from fastapi.routing import _get_scope_effective_route_context as _effective_route
@@ -44,6 +48,9 @@ class Deferred:
     caller inside a new transaction and yields the context the endpoint takes."""
 
     open: Callable[[], AbstractContextManager[Any]]
+    #: the SQLite engine the request writes to: it waits for its turn in the event loop
+    #: before it takes a worker thread (changegate/write_queue.py); None: it does not queue
+    writes_to: Engine | None = None
 
 
 ONE_CALL = "__changegate_one_call__"
@@ -69,13 +76,24 @@ def in_one_call(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             return endpoint(**{**kwargs, name: ctx})
 
     async def run(**kwargs: Any) -> Any:
-        return await run_in_threadpool(call, kwargs)
+        engine = _queued_writer(kwargs)
+        if engine is None:
+            return await run_in_threadpool(call, kwargs)
+        async with writer_turn(engine):
+            return await run_in_threadpool(call, kwargs)
 
     functools.update_wrapper(run, endpoint)
     del run.__wrapped__  # type: ignore[attr-defined]
     run.__signature__ = signature  # type: ignore[attr-defined]
     setattr(run, ONE_CALL, True)
     return run
+
+
+def _queued_writer(kwargs: dict[str, Any]) -> Engine | None:
+    for value in kwargs.values():
+        if isinstance(value, Deferred):
+            return value.writes_to
+    return None
 
 
 class OneCallRoute(APIRoute):

@@ -26,6 +26,7 @@ from changegate.api.settings import ServerSettings
 from changegate.auth.models import WebSession
 from changegate.db import session_scope
 from changegate.errors import PolicyDenied
+from changegate.write_queue import queues
 
 MAX_AGE_LOGIN = 3600
 
@@ -128,7 +129,11 @@ async def web_read(request: Request) -> Deferred:
 
 
 async def web_write(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Deferred:
-    return Deferred(functools.partial(_web_ctx, request, write=True, csrf=csrf))
+    engine = app_state(request).engine
+    return Deferred(
+        functools.partial(_web_ctx, request, write=True, csrf=csrf),
+        engine if queues(engine) else None,
+    )
 
 
 #: a logged-in user and a read transaction (opened with the page's call: ``api/one_call.py``)
