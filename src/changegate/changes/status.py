@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from changegate.changes.models import Change
@@ -31,27 +31,58 @@ if TYPE_CHECKING:
     from changegate.policy.schema import Policy
 
 
-#: collect_facts' statements, built once: it runs on every status read, approval and gate
+#: collect_facts' statements, built once: it runs on every status read, approval and gate.
+#: They select the columns the facts need and run on the session's connection (Core): loading
+#: ORM objects cost 25-30 µs more per statement, a sixth of an approval's collect_facts.
 _ID: BindParameter[int] = bindparam("change_id")
-_REVIEWS = select(Review).where(Review.change_id == _ID).order_by(Review.id)
-_EVIDENCE = select(Evidence).where(Evidence.change_id == _ID).order_by(Evidence.id)
+_REVIEWS = (
+    select(Review.reviewer, Review.verdict, Review.content_digest, Review.created_at)
+    .where(Review.change_id == _ID)
+    .order_by(Review.id)
+)
+_EVIDENCE = (
+    select(
+        Evidence.kind,
+        Evidence.name,
+        Evidence.passed,
+        Evidence.summary,
+        Evidence.details,
+        Evidence.added_by,
+        Evidence.created_at,
+        Evidence.bound_to,
+        Evidence.blob_sha256,
+    )
+    .where(Evidence.change_id == _ID)
+    .order_by(Evidence.id)
+)
+_ROLES = select(User.name, User.roles, User.active).where(
+    User.name.in_(bindparam("names", expanding=True))
+)
 _FIRST_DEPLOY = (
     select(Deployment.created_at)
     .where(Deployment.change_id == _ID, Deployment.kind == "deploy")
     .order_by(Deployment.id)
     .limit(1)
 )
-_EMERGENCY_REVIEW = select(EmergencyReview).where(EmergencyReview.change_id == _ID)
+_EMERGENCY_REVIEW = select(
+    EmergencyReview.reviewer,
+    EmergencyReview.created_at,
+    EmergencyReview.root_cause,
+    EmergencyReview.actions_taken,
+    EmergencyReview.preventive_controls,
+).where(EmergencyReview.change_id == _ID)
 
 
 def collect_facts(session: Session, change: Change) -> ChangeFacts:
     digest = change.content_digest()
     bound = {"change_id": change.id}
-    reviews = session.scalars(_REVIEWS, bound).all()
-    rows = session.scalars(_EVIDENCE, bound).all()
+    session.flush()  # what the session holds unwritten counts (as the ORM's autoflush did)
+    conn = session.connection()
+    reviews = conn.execute(_REVIEWS, bound).all()
+    rows = conn.execute(_EVIDENCE, bound).all()
     names = {r.reviewer for r in reviews} | {e.added_by for e in rows}
     roles = (
-        {u.name: held_roles(u) for u in session.scalars(select(User).where(User.name.in_(names)))}
+        {u.name: held_roles(u) for u in conn.execute(_ROLES, {"names": sorted(names)})}
         if names
         else {}
     )
@@ -75,8 +106,8 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
         )
         for e in rows
     ]
-    first = session.scalar(_FIRST_DEPLOY, bound)
-    review = session.scalar(_EMERGENCY_REVIEW, bound)
+    first = conn.execute(_FIRST_DEPLOY, bound).scalar()
+    review = conn.execute(_EMERGENCY_REVIEW, bound).first()
     return ChangeFacts(
         id=change.key,
         change_class=change.change_class,
@@ -107,13 +138,17 @@ def collect_facts(session: Session, change: Change) -> ChangeFacts:
     )
 
 
-def held_roles(user: User) -> frozenset[str]:
-    """The roles that count for a user's approvals and evidence: none once deactivated."""
+def held_roles(user: User | Row[str, list[str], bool]) -> frozenset[str]:
+    """The roles that count for a user's approvals and evidence: none once deactivated
+    (``user``: a user, or a row of their ``roles`` and ``active``)."""
     return frozenset(user.roles) if user.active else frozenset()
 
 
-def approval_fact(review: Review, roles: frozenset[str], digest: str) -> ApprovalFact:
-    """An approval as the policy engine sees it; ``digest``: the change's content now."""
+def approval_fact(
+    review: Review | Row[str, str, str, dt.datetime], roles: frozenset[str], digest: str
+) -> ApprovalFact:
+    """An approval as the policy engine sees it (``review``: a review, or a row of its
+    ``reviewer``, ``content_digest`` and ``created_at``); ``digest``: the change's content now."""
     return ApprovalFact(
         approver=review.reviewer,
         roles=roles,

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from changegate.audit import events
@@ -120,7 +120,7 @@ def identities_of(commits: Iterable[tuple[str, str, str, str, str]]) -> list[Ide
     return people
 
 
-def _candidates(row: CommitAuthor) -> tuple[set[str], set[str]]:
+def _candidates(row: CommitAuthor | Row[str, str, str, str, str]) -> tuple[set[str], set[str]]:
     """(logins, names) a recorded identity may be, lower case."""
     logins: set[str] = set()
     names: set[str] = set()
@@ -142,8 +142,14 @@ def _candidates(row: CommitAuthor) -> tuple[set[str], set[str]]:
     return logins, names
 
 
-_ROWS = (  # built once: every approval and status read asks
-    select(CommitAuthor)
+_ROWS = (  # built once: every approval and status read asks (columns, on the connection)
+    select(
+        CommitAuthor.sha,
+        CommitAuthor.role,
+        CommitAuthor.login,
+        CommitAuthor.name,
+        CommitAuthor.email,
+    )
     .where(CommitAuthor.change_id == bindparam("change_id"))
     .order_by(CommitAuthor.id)
 )
@@ -154,7 +160,8 @@ def commit_authors(session: Session, change: Change) -> dict[str, str]:
     ``change``'s commits (the change's own author left out)."""
     if change.id is None:
         return {}
-    rows = session.scalars(_ROWS, {"change_id": change.id}).all()
+    session.flush()  # identities recorded in this transaction count
+    rows = session.connection().execute(_ROWS, {"change_id": change.id}).all()
     if not rows:
         return {}
     users = session.execute(select(User.name, User.github_login)).all()
@@ -171,7 +178,7 @@ def commit_authors(session: Session, change: Change) -> dict[str, str]:
     return out
 
 
-def _identity(row: CommitAuthor) -> Identity:
+def _identity(row: CommitAuthor | Row[str, str, str, str, str]) -> Identity:
     return Identity(row.sha, row.role, login=row.login, name=row.name, email=row.email)
 
 
