@@ -8,6 +8,7 @@ taken by the services (``SELECT ... FOR UPDATE``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import time
@@ -18,9 +19,19 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 from changegate.errors import DatabaseBusy, NotInitialised
@@ -239,3 +250,35 @@ def ensure_initialised(engine: Engine) -> None:
             "run `changegate init` to upgrade it",
             field="db",
         )
+
+
+def insert_now(session: Session, row: Base) -> None:
+    """``row``, new with every column but its generated primary key set, written at once with
+    one Core INSERT on the session's connection and made persistent in the session, as
+    ``session.add`` and a flush would make it. The flush's unit of work cost 90 µs more than
+    the statement for one row, a twentieth of an approval (bench/api_throughput.py)."""
+    state = inspect(row)
+    if not state.transient:
+        raise ValueError(f"insert_now takes a new row, not a {state!r}")
+    mapper = state.mapper
+    [pk] = mapper.primary_key
+    values: dict[str, Any] = {}
+    for prop in mapper.column_attrs:
+        [column] = prop.columns
+        if column is pk:
+            continue
+        if prop.key not in state.dict:  # the ORM would apply a default: say it here instead
+            raise ValueError(f"{type(row).__name__}.{prop.key} is not set")
+        values[column.key] = state.dict[prop.key]
+    result = session.connection().execute(_insert_of(type(row)), values)
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - both drivers return it
+        raise ValueError(f"{type(row).__name__}: the database returned no key")
+    setattr(row, mapper.get_property_by_column(pk).key, key[0])
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+@functools.cache
+def _insert_of(model: type[Base]) -> Insert:
+    return insert(model)  # built once per table: building costs more than running it

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from changegate.audit import events
 from changegate.audit.service import record
@@ -14,7 +15,7 @@ from changegate.changes.keys import parse_key
 from changegate.changes.lifecycle import next_state
 from changegate.changes.models import Change
 from changegate.db import utcnow
-from changegate.errors import InvalidInput, NotFound, PolicyDenied
+from changegate.errors import IntegrityFailure, InvalidInput, NotFound, PolicyDenied
 from changegate.policy import service as policy_service
 from changegate.policy.catalogue import is_pre_approved, refusal
 from changegate.policy.names import CLASS_NAMES
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
 #: runs one, and building a statement costs more than running it)
 _BY_ID = select(Change).where(Change.id == bindparam("id"))
 _LOCKED = _BY_ID.with_for_update().execution_options(populate_existing=True)
+_SET_STATE = (
+    update(Change)
+    .where(Change.id == bindparam("change_id"))
+    .values(state=bindparam("new_state"), updated_at=bindparam("new_updated_at"))
+)
 
 
 def get_change(session: Session, key: str, *, lock: bool = False) -> Change:
@@ -376,8 +382,17 @@ def transition(
     session: Session, change: Change, target: str, *, actor: str, reason: str = ""
 ) -> None:
     before = change.audit_state()
-    change.state = target
-    change.updated_at = utcnow()
+    now = utcnow()
+    # one Core UPDATE of the two columns rather than a unit of work (70 µs more, on every
+    # approval); the session's own changes are written first, as its autoflush would
+    session.flush()
+    done = session.connection().execute(
+        _SET_STATE, {"change_id": change.id, "new_state": target, "new_updated_at": now}
+    )
+    if done.rowcount != 1:
+        raise IntegrityFailure(f"{change.key}: its row is gone; run `changegate audit verify`")
+    set_committed_value(change, "state", target)
+    set_committed_value(change, "updated_at", now)
     record(
         session,
         events.ChangeStateChanged,

@@ -15,7 +15,7 @@ from changegate.changes.lifecycle import next_state
 from changegate.changes.models import Change
 from changegate.changes.service import transition
 from changegate.changes.status import approval_fact, collect_facts, held_roles
-from changegate.db import utcnow
+from changegate.db import insert_now, utcnow
 from changegate.errors import (
     ChangegateError,
     Conflict,
@@ -112,7 +112,7 @@ def approve(
         roles=",".join(user.roles),
         created_at=utcnow(),
     )
-    session.add(review)
+    insert_now(session, review)
     record(session, events.ApprovalRecorded, actor=user.name, after=review)
     if change.state == "submitted":
         # the facts read above, with this approval: nothing else changed under the lock
