@@ -19,6 +19,17 @@ BATCH = 20_000
 CHUNK = 1_000
 
 
+def is_sqlite(dbapi_conn: Any) -> bool:
+    return type(dbapi_conn).__module__.startswith("sqlite3")
+
+
+def cursor(dbapi_conn: Any) -> Any:
+    """A cursor of the driver's connection; on PostgreSQL in the binary format, which hands
+    bytea out as its bytes rather than hex text to decode (the Merkle subtrees a verify
+    worker reads: 0.45 -> 0.38 s for 491,520 leaves' subtrees)."""
+    return dbapi_conn.cursor() if is_sqlite(dbapi_conn) else dbapi_conn.cursor(binary=True)
+
+
 def batches(cursor: Any, sql: str, *, sqlite: bool) -> Generator[list[Any], None, None]:
     """The rows of ``sql`` in lists of up to :data:`BATCH`, bytea values as ``bytes``; close
     it when leaving before the end (on PostgreSQL the stream is then closed)."""

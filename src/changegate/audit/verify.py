@@ -132,9 +132,8 @@ def _verify_range(
     """Verify events lo..hi; ``index``: the change-scoped entity types when the indexed
     columns are checked too (:func:`changegate.audit.chain.index_ok`), None when not."""
     where = f" WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq"
-    sqlite = type(dbapi_conn).__module__.startswith("sqlite3")
-    # psycopg: rows in the binary format, bytea as its bytes rather than hex text to decode
-    cur = dbapi_conn.cursor() if sqlite else dbapi_conn.cursor(binary=True)
+    sqlite = raw_rows.is_sqlite(dbapi_conn)
+    cur = raw_rows.cursor(dbapi_conn)  # psycopg: binary rows, bytea as its bytes
     try:
         if sqlite:
             cur.execute("PRAGMA mmap_size=268435456")  # sequential scan of a large table
@@ -174,7 +173,7 @@ def _verify_segment(
             count, last, broken, leaves = _verify_range(dbapi, lo, hi, prev, index)
             if broken is not None or leaves is None or isinstance(leaves, SegmentsChecked):
                 return count, last, broken, None  # None: the parent checks the whole tree
-            cur = dbapi.cursor()  # type: ignore[union-attr]
+            cur = raw_rows.cursor(dbapi)
             try:
                 return count, last, None, tree.segment_problems(cur, lo - 1, leaves)
             finally:
