@@ -50,7 +50,12 @@ async def writer_turn(engine: Engine) -> AsyncIterator[None]:
         yield
         return
     loop = asyncio.get_running_loop()
-    lock = _TURNS.setdefault(engine, weakref.WeakKeyDictionary()).setdefault(loop, asyncio.Lock())
+    locks = _TURNS.get(engine)
+    if locks is None:
+        locks = _TURNS.setdefault(engine, weakref.WeakKeyDictionary())
+    lock = locks.get(loop)
+    if lock is None:
+        lock = locks.setdefault(loop, asyncio.Lock())
     queued = time.monotonic()
     budget = db.WRITER_WAIT_SECONDS
     try:
