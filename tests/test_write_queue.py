@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 from starlette.requests import Request
@@ -23,7 +22,7 @@ from changegate.errors import DatabaseBusy
 from changegate.migrate import upgrade
 from changegate.reviews.models import Review
 from changegate.write_queue import queues, writer_turn
-from tests.api.support import database, running_org, serving
+from tests.api.support import database, post_approval, running_org, serving
 
 
 @pytest.fixture
@@ -198,13 +197,7 @@ def test_concurrent_approvals_wait_in_the_event_loop_not_in_threads(
                 for i in range(n):
 
                     def approve(i: int = i) -> None:
-                        r = httpx.post(
-                            f"{base}/api/changes/{keys[i]}/approve",
-                            json={"comment": "ok"},
-                            headers={"Authorization": f"Bearer {tokens[i]}"},
-                            timeout=60,
-                        )
-                        statuses.append(r.status_code)
+                        statuses.append(post_approval(base, keys[i], tokens[i]))
 
                     threads.append(threading.Thread(target=approve))
                     threads[-1].start()

@@ -169,6 +169,11 @@ WRITER_WAIT_SECONDS = 60.0
 WRITE_QUEUED_AT: ContextVar[float | None] = ContextVar("changegate_write_queued_at", default=None)
 
 
+def writers_busy(budget: float) -> DatabaseBusy:
+    """What a writer gets when its turn did not come within ``budget`` seconds."""
+    return DatabaseBusy(f"the database stayed busy for {budget:.0f} s; try again", field="db")
+
+
 @contextmanager
 def writer_lock(engine: Engine) -> Iterator[None]:
     """What a write transaction on ``engine`` waits for before it begins: on SQLite, one lock
@@ -194,7 +199,7 @@ def writer_lock(engine: Engine) -> Iterator[None]:
         WRITE_QUEUED_AT.set(None)  # the request's first write transaction used it
     deadline = (time.monotonic() if queued is None else queued) + budget
     if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-        raise DatabaseBusy(f"the database stayed busy for {budget:.0f} s; try again", field="db")
+        raise writers_busy(budget)
     try:
         path = lock_path(engine)  # and other processes' writers: changegate/sqlite_writers.py
         # one wait in all: the file's turn gets what the queue here left of it

@@ -28,7 +28,6 @@ from contextlib import asynccontextmanager
 from sqlalchemy import Engine
 
 from changegate import db
-from changegate.errors import DatabaseBusy
 
 #: engine -> event loop -> the lock its writers take turns on in that loop
 _TURNS: weakref.WeakKeyDictionary[
@@ -62,9 +61,7 @@ async def writer_turn(engine: Engine) -> AsyncIterator[None]:
         async with asyncio.timeout(budget):
             await lock.acquire()
     except TimeoutError:
-        raise DatabaseBusy(
-            f"the database stayed busy for {budget:.0f} s; try again", field="db"
-        ) from None
+        raise db.writers_busy(budget) from None
     token = db.WRITE_QUEUED_AT.set(queued)
     try:
         yield

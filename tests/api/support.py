@@ -222,6 +222,20 @@ def running_org(db_url: str, **overrides: Any) -> Iterator[Org]:
     engine.dispose()
 
 
+def post_approval(base: str, key: str, token: str) -> int:
+    """``POST /api/changes/{key}/approve`` over HTTP to a served app (:func:`serving`) with
+    ``token``: its status."""
+    import httpx
+
+    r = httpx.post(
+        f"{base}/api/changes/{key}/approve",
+        json={"comment": "ok"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=120,
+    )
+    return r.status_code
+
+
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """The app behind uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""

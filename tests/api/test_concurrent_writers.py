@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -16,7 +15,7 @@ from changegate.audit.verify import verify
 from changegate.db import session_scope, writer_lock
 from changegate.errors import DatabaseBusy
 from changegate.reviews.models import Review
-from tests.api.support import database, running_org, serving
+from tests.api.support import database, post_approval, running_org, serving
 
 WRITERS = 16
 
@@ -37,13 +36,7 @@ def test_sixteen_concurrent_approvals_all_land_with_a_dense_sequence(
 
             def approve(i: int) -> None:
                 start.wait()
-                r = httpx.post(
-                    f"{base}/api/changes/{keys[i]}/approve",
-                    json={"comment": "ok"},
-                    headers={"Authorization": f"Bearer {tokens[reviewers[i]]}"},
-                    timeout=120,
-                )
-                statuses.append(r.status_code)
+                statuses.append(post_approval(base, keys[i], tokens[reviewers[i]]))
 
             threads = [threading.Thread(target=approve, args=(i,)) for i in range(WRITERS)]
             for t in threads:

@@ -31,7 +31,6 @@ from changegate.errors import PolicyDenied
 from changegate.policy import service as policy_service
 from changegate.policy.schema import Policy
 from changegate.users.models import User
-from changegate.write_queue import queues
 
 if TYPE_CHECKING:
     from changegate.api.cache import SeqCache
@@ -89,6 +88,11 @@ class Ctx:
     @property
     def principal(self) -> policy_service.Principal:
         return self.user if self.pipeline is None else self.pipeline
+
+    @property
+    def via(self) -> dict[str, Any] | None:
+        """The CI job acting, as the audit log keeps it with its decisions; None for a user."""
+        return None if self.pipeline is None else self.pipeline.audit()
 
     def allowed(self, action: str) -> bool:
         return policy_service.allowed(self.policy, self.principal, action)
@@ -208,14 +212,14 @@ def _deferred(
 
 
 def queued_writer(request: Request, raw: str, write: bool) -> Engine | None:
-    """The engine a writing request waits its turn for in the event loop
-    (changegate/write_queue.py), or None: reads, PostgreSQL, and a CI job's ID token, whose
-    verification before the transaction may fetch the issuer's keys and must not hold up the
-    writers queued behind it (it still takes its turn in ``writer_lock``)."""
-    engine = app_state(request).engine
-    if not write or not queues(engine) or _oidc.looks_like_jwt(raw):
+    """The engine a writing request asks its turn for in the event loop
+    (changegate/write_queue.py, which queues SQLite's writers only), or None: reads, and a CI
+    job's ID token, whose verification before the transaction may fetch the issuer's keys and
+    must not hold up the writers queued behind it (it still takes its turn in
+    ``writer_lock``)."""
+    if not write or _oidc.looks_like_jwt(raw):
         return None
-    return engine
+    return app_state(request).engine
 
 
 async def read_ctx(

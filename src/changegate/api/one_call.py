@@ -48,8 +48,8 @@ class Deferred:
     caller inside a new transaction and yields the context the endpoint takes."""
 
     open: Callable[[], AbstractContextManager[Any]]
-    #: the SQLite engine the request writes to: it waits for its turn in the event loop
-    #: before it takes a worker thread (changegate/write_queue.py); None: it does not queue
+    #: the engine the request writes to: it asks for its turn in the event loop before it
+    #: takes a worker thread (changegate/write_queue.py: on SQLite); None: it does not ask
     writes_to: Engine | None = None
 
 

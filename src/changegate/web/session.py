@@ -26,7 +26,6 @@ from changegate.api.settings import ServerSettings
 from changegate.auth.models import WebSession
 from changegate.db import session_scope
 from changegate.errors import PolicyDenied
-from changegate.write_queue import queues
 
 MAX_AGE_LOGIN = 3600
 
@@ -129,10 +128,8 @@ async def web_read(request: Request) -> Deferred:
 
 
 async def web_write(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Deferred:
-    engine = app_state(request).engine
     return Deferred(
-        functools.partial(_web_ctx, request, write=True, csrf=csrf),
-        engine if queues(engine) else None,
+        functools.partial(_web_ctx, request, write=True, csrf=csrf), app_state(request).engine
     )
 
 

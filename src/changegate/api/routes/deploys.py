@@ -97,9 +97,14 @@ def _gate(ctx: Ctx, body: GateIn, find: Finder) -> dict[str, Any]:
     ctx.require("gate.check", doing="run the deploy gate")
     _pipeline_env(ctx, body.env)
     change, extra = find()
-    via = None if ctx.pipeline is None else ctx.pipeline.audit()
     result = gate_service(
-        ctx.session, ctx.policy, change, env=body.env, deployer=who, version=body.version, via=via
+        ctx.session,
+        ctx.policy,
+        change,
+        env=body.env,
+        deployer=who,
+        version=body.version,
+        via=ctx.via,
     )
     return result.to_dict() | extra
 
@@ -129,9 +134,14 @@ def _deploy(ctx: Ctx, body: DeployIn, find: Finder) -> Any:
     ctx.require("deploy", doing="deploy changes")
     _pipeline_env(ctx, body.env)
     change, extra = find()
-    via = None if ctx.pipeline is None else ctx.pipeline.audit()
     result = deploy_service(
-        ctx.session, ctx.policy, change, env=body.env, version=body.version, actor=actor, via=via
+        ctx.session,
+        ctx.policy,
+        change,
+        env=body.env,
+        version=body.version,
+        actor=actor,
+        via=ctx.via,
     )
     out: dict[str, Any] = {
         "deployed": result.deployment is not None,
