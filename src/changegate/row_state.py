@@ -13,6 +13,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from changegate.changes.keys import change_key
 from changegate.db import iso
 
 
@@ -53,7 +54,7 @@ def row_state(row: Any, names: str) -> dict[str, Any]:
             if not optional:
                 state[key] = None
         elif is_change:
-            state[key] = f"CHG-{value}"
+            state[key] = change_key(value)
         else:
             convert = _BY_TYPE.get(type(value), _value)
             state[key] = value if convert is None else convert(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from changegate.changes.keys import MAX_CHANGE_ID, parse_key
+from changegate.changes.keys import MAX_CHANGE_ID, change_key, parse_key, written_id
 from changegate.errors import InvalidInput, NotFound
 
 
@@ -38,3 +38,32 @@ def test_a_number_no_change_can_have_is_not_found_before_the_database() -> None:
     for text in (f"CHG-{MAX_CHANGE_ID + 1}", "CHG-99999999999999999999"):
         with pytest.raises(NotFound, match="no change CHG-"):
             parse_key(text)
+
+
+@pytest.mark.parametrize("number", [1, 12, MAX_CHANGE_ID])
+def test_the_key_changegate_writes_reads_back_as_its_number(number: int) -> None:
+    assert change_key(number) == f"CHG-{number}"
+    assert written_id(change_key(number)) == number
+    assert parse_key(change_key(number)) == number
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "12",
+        "chg-12",
+        "CHG-",
+        "CHG-012",
+        "CHG-0",
+        "CHG-\u0661\u0662",
+        " CHG-1",
+        "CHG-1 ",
+        "CHG-1x",
+    ],
+)
+def test_only_a_key_as_changegate_writes_it_names_a_change_in_stored_state(text: str) -> None:
+    """What the system reads back from its own records (an audited state's ``change``, for
+    the AI-change alert) is matched exactly: Arabic-Indic digits pass ``str.isdigit`` and
+    ``int()``, and did name change 12 there."""
+    assert written_id(text) is None

@@ -62,12 +62,13 @@ def policy_for(session: Session) -> Policy:
 
 
 def _ai_change(session: Session, after: dict[str, Any]) -> bool:
+    from changegate.changes.keys import written_id
     from changegate.changes.models import Change
 
-    key = str(after.get("change") or "")
-    if not key.startswith("CHG-") or not key[4:].isdigit():
+    change_id = written_id(str(after.get("change") or ""))
+    if change_id is None:
         return False
-    return bool(session.scalar(select(Change.ai_component).where(Change.id == int(key[4:]))))
+    return bool(session.scalar(select(Change.ai_component).where(Change.id == change_id)))
 
 
 def on_recorded(session: Session, payload: dict[str, Any], record: Recorder) -> list[Alert]:

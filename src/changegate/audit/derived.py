@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from changegate.changes.keys import change_key
 from changegate.changes.models import Change
 from changegate.scm.models import ChangeCommit, ChangeIndex
 
@@ -50,13 +51,13 @@ def _commit_index(session: Session, changes: dict[int, Change]) -> Iterator[str]
     for change_id, sha in sorted(found - wanted):
         listed = "lists it once" if (change_id, sha) in wanted else "does not list it"
         yield (
-            f"change_commits row #{ids[(change_id, sha)]} links commit {sha} to CHG-{change_id}; "
+            f"change_commits row #{ids[(change_id, sha)]} links commit {sha} to {change_key(change_id)}; "
             f"the audited change {listed} (written behind the log's back: it would open "
             "`gate --git-sha` for that commit)"
         )
     for change_id, sha in sorted(wanted - found):
         yield (
-            f"change_commits lacks commit {sha} of CHG-{change_id} (deleted behind the log's "
+            f"change_commits lacks commit {sha} of {change_key(change_id)} (deleted behind the log's "
             "back; rebuild the index by editing the change)"
         )
 
@@ -72,15 +73,15 @@ def _digest_cache(session: Session, changes: dict[int, Change]) -> Iterator[str]
     ):
         change = changes.get(change_id)
         if change is None:
-            yield f"change_index has a row for CHG-{change_id}, which does not exist"
+            yield f"change_index has a row for {change_key(change_id)}, which does not exist"
         elif revision > change.revision:
             yield (
-                f"change_index says CHG-{change_id} is at revision {revision}, its audited row "
+                f"change_index says {change_key(change_id)} is at revision {revision}, its audited row "
                 f"at {change.revision}"
             )
         elif revision == change.revision and digest != change.content_digest():
             yield (
-                f"change_index digest of CHG-{change_id} differs from its audited content "
+                f"change_index digest of {change_key(change_id)} differs from its audited content "
                 "(edited behind the log's back: approvals would be counted as current)"
             )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from changegate.changes.keys import change_key
 from changegate.changes.models import Change
 from changegate.errors import ChangegateError, InvalidInput
 from changegate.scm.models import ChangeCommit
@@ -92,7 +93,7 @@ def find_change_by_commit(session: Session, sha: str, *, lock: bool = False) -> 
     best = min(strength.get(kind, 3) for _, kind in links)
     top = [(cid, kind) for cid, kind in links if strength.get(kind, 3) == best]
     if len(top) > 1:
-        keys = ", ".join(f"CHG-{cid}" for cid, _ in sorted(top))
+        keys = ", ".join(change_key(cid) for cid, _ in sorted(top))
         raise InvalidInput(
             f"commit {value[:12]} belongs to several changes ({keys}); give the change id "
             "instead of --git-sha",
@@ -100,5 +101,5 @@ def find_change_by_commit(session: Session, sha: str, *, lock: bool = False) -> 
         )
     change_id, kind = top[0]
     return CommitMatch(
-        change=get_change(session, f"CHG-{change_id}", lock=lock), sha=value, via=kind
+        change=get_change(session, change_key(change_id), lock=lock), sha=value, via=kind
     )

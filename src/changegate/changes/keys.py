@@ -7,12 +7,28 @@ import re
 
 from changegate.errors import InvalidInput, NotFound
 
+#: what a change's key begins with: ``CHG-12`` is change 12
+PREFIX = "CHG-"
 _KEY = re.compile(r"^(?:CHG-)?(\d+)$", re.IGNORECASE)
+#: a key as changegate writes it (not as people type it): the prefix, then an ASCII number
+_WRITTEN = re.compile(r"CHG-([1-9][0-9]{0,9})")
 
 #: longer text is not echoed back whole in the error
 MAX_KEY_LENGTH = 30
 #: the largest id the ``changes`` table can hold (a 32-bit integer on PostgreSQL)
 MAX_CHANGE_ID = 2**31 - 1
+
+
+def change_key(change_id: int) -> str:
+    """The key change ``change_id`` is shown, linked and audited under: ``CHG-12``."""
+    return f"{PREFIX}{change_id}"
+
+
+def written_id(key: str) -> int | None:
+    """The number in a key as :func:`change_key` writes it (``CHG-12``: 12); None for any
+    other text (a lowercase prefix, a bare number, digits of another script, a leading zero)."""
+    m = _WRITTEN.fullmatch(key)
+    return int(m.group(1)) if m else None
 
 
 def parse_key(key: str) -> int:

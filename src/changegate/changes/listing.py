@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from changegate.changes.keys import change_key
 from changegate.changes.lifecycle import STATES
 from changegate.changes.models import STATE_FIELDS, STATE_TIMES, Change
 from changegate.db import UTCDateTime, iso, json_loads, utc_value
@@ -260,7 +261,7 @@ def _reader(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
             values[i] = _json_value(values[i])
         for i in times_at:
             values[i] = utc_value(values[i])
-        return made._make((f"CHG-{values[id_at]}", *values))
+        return made._make((change_key(values[id_at]), *values))
 
     return columns, decoded
 
@@ -336,10 +337,6 @@ def _columns(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
     return _reader((*_ALWAYS, *(n for n in columns if n not in _ALWAYS)))
 
 
-def _key(ident: int) -> str:
-    return f"CHG-{ident}"
-
-
 def _time_text(value: Any) -> str | None:
     """``iso(utc_value(value))``, in half the time for SQLite's naive UTC text: parsed and
     written naive, then the ``Z`` added (writing an aware time's offset is the slower half).
@@ -359,7 +356,7 @@ def _state_maker() -> Callable[[Any], dict[str, Any]]:
 
     def how(field: str) -> Callable[[Any], Any] | None:
         if field == "id":
-            return _key
+            return change_key
         return _json_value if field in _JSON else _time_text if field in STATE_TIMES else None
 
     plan = tuple((field, names.index(field), how(field)) for field in STATE_FIELDS)

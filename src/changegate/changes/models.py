@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from changegate.changes.keys import change_key
 from changegate.db import Base, UTCDateTime, iso
 
 #: the fields an approval is bound to; editing any of them makes earlier approvals stale
@@ -67,7 +68,7 @@ class Change(Base):
 
     @property
     def key(self) -> str:
-        return f"CHG-{self.id}"
+        return change_key(self.id)
 
     def content(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in CONTENT_FIELDS}

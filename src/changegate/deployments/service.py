@@ -201,8 +201,7 @@ def _decide(
         created_at=utcnow(),
     )
     session.add(decision)
-    extra = {"via": dict(via)} if via else None
-    record(session, events.GateEvaluated, actor=deployer, after=decision, extra=extra)
+    record(session, events.GateEvaluated, actor=deployer, after=decision, extra=_via(via))
     return GateResult(
         change=result.change,
         environment=env,
@@ -274,8 +273,7 @@ def deploy(
         created_at=utcnow(),
     )
     session.add(dep)
-    extra = {"via": dict(via)} if via else None
-    record(session, events.DeploymentRecorded, actor=actor, after=dep, extra=extra)
+    record(session, events.DeploymentRecorded, actor=actor, after=dep, extra=_via(via))
     resolve_deployed(session, policy, change, env=env, actor=actor)
     if change.state != "deployed":
         transition(
@@ -340,3 +338,8 @@ def history(session: Session, env: str | None = None) -> list[Deployment]:
     if env:
         stmt = stmt.where(Deployment.environment == env)
     return list(session.scalars(stmt))
+
+
+def _via(via: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The audit event's ``extra`` naming the CI job that asked (none when a person did)."""
+    return {"via": dict(via)} if via else None

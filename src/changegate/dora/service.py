@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from changegate.audit.timebounds import parse_moment
+from changegate.changes.keys import change_key
 from changegate.db import utcnow
 from changegate.dora.metrics import Record, compute
 from changegate.errors import InvalidInput
@@ -123,7 +124,7 @@ def _records(
     return [
         Record(
             id=dep_id,
-            change=f"CHG-{change_id}",
+            change=change_key(change_id),
             environment=env,
             at=at,
             kind=kind,

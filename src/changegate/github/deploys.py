@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
+from changegate.changes.keys import change_key
 from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.errors import InvalidInput
@@ -70,7 +71,7 @@ def on_push(ctx: Context) -> Outcome:
             unlinked.append(sha[:12])
             continue
         link_commit(ctx, sha, change_id, kind="reference", repository=repository, reason=reason)
-        referenced.append(f"{sha[:12]} to CHG-{change_id}")
+        referenced.append(f"{sha[:12]} to {change_key(change_id)}")
         last_change = change_id
     parts = [f"push of {len(event.commits)} commit(s) to {event.branch}"]
     if known:
@@ -126,7 +127,7 @@ def _record_push_identities(ctx: Context, event: PushEvent) -> int:
                 )
             )
         for change_id in owners:
-            change = get_change(ctx.session, f"CHG-{change_id}")
+            change = get_change(ctx.session, change_key(change_id))
             count += len(
                 record_identities(ctx.session, change, people, source="push", actor=ctx.actor)
             )
@@ -150,7 +151,7 @@ def _change_named_by(session: Session, repository: str, message: str) -> tuple[i
     if match is not None:
         change_id = int(match.group(1))
         if session.get(Change, change_id) is not None:
-            return change_id, f"the commit message names CHG-{change_id}"
+            return change_id, f"the commit message names {change_key(change_id)}"
     return None, ""
 
 
@@ -203,7 +204,7 @@ def on_deployment(ctx: Context) -> Outcome:
             "processed", f"deployment {row.github_id} already recorded", change_id=row.change_id
         )
     record(ctx.session, events.GitHubDeploymentRecorded, actor=ctx.actor, after=row)
-    which = f"CHG-{row.change_id}" if row.change_id else "no change record"
+    which = change_key(row.change_id) if row.change_id else "no change record"
     return Outcome(
         "processed",
         f"deployment {row.github_id} of {row.sha[:12]} to {row.environment} recorded ({which})",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
+from changegate.changes.keys import change_key
 from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.github.delivery import Delivery
@@ -65,7 +66,7 @@ def unmapped(login: str, what: str) -> str:
 def locked_change(session: Session, change_id: int) -> Change:
     from changegate.changes.service import get_change
 
-    return get_change(session, f"CHG-{change_id}", lock=True)
+    return get_change(session, change_key(change_id), lock=True)
 
 
 def link_commit(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from changegate.audit import events
 from changegate.audit.service import record
 from changegate.changes.from_git import set_classification
+from changegate.changes.keys import change_key
 from changegate.changes.models import Change
 from changegate.db import utcnow
 from changegate.errors import ChangegateError
@@ -246,7 +247,7 @@ def _pull_request_closed(ctx: Context, event: PullRequestEvent) -> Outcome:
         link.merge_commit_sha = pr.merge_commit_sha.lower()
         message = (
             f"merged at head {pr.head.sha[:12]}, which is not a commit of "
-            f"CHG-{link.change_id}: merge commit {pr.merge_commit_sha[:12]} recorded as a "
+            f"{change_key(link.change_id)}: merge commit {pr.merge_commit_sha[:12]} recorded as a "
             "reference only, it opens no gate; file a change for what was merged"
         )
         link_commit(
@@ -263,7 +264,7 @@ def _pull_request_closed(ctx: Context, event: PullRequestEvent) -> Outcome:
     elif event.is_merged and pr.merge_commit_sha:
         link.state = "merged"
         link.merge_commit_sha = pr.merge_commit_sha.lower()
-        message = f"merged: {pr.merge_commit_sha[:12]} linked to CHG-{link.change_id}"
+        message = f"merged: {pr.merge_commit_sha[:12]} linked to {change_key(link.change_id)}"
         link_commit(
             ctx,
             pr.merge_commit_sha,
@@ -274,7 +275,7 @@ def _pull_request_closed(ctx: Context, event: PullRequestEvent) -> Outcome:
         )
     else:
         link.state = "closed"
-        message = f"closed without merging; CHG-{link.change_id} left as is"
+        message = f"closed without merging; {change_key(link.change_id)} left as is"
     link.updated_at = utcnow()
     record(ctx.session, events.PullRequestLinked, actor=ctx.actor, before=before, after=link)
     return Outcome("processed", message, change_id=link.change_id)

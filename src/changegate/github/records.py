@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from changegate.changes.keys import change_key
 from changegate.db import iso
 from changegate.github.models import CommitLink, GitHubDeployment
 
@@ -46,7 +47,7 @@ def violation_rows(session: Session, change_id: int | None = None) -> list[GitHu
 def violation(row: GitHubDeployment) -> dict[str, Any]:
     return {
         "github_deployment": row.github_id,
-        "change": None if row.change_id is None else f"CHG-{row.change_id}",
+        "change": None if row.change_id is None else change_key(row.change_id),
         "repository": row.repository,
         "sha": row.sha,
         "environment": row.environment,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from changegate.audit import events
 from changegate.audit.service import record
+from changegate.changes.keys import change_key
 from changegate.db import utcnow
 from changegate.errors import ChangegateError
 from changegate.github import deploys, pulls, reviews
@@ -158,13 +159,13 @@ def handle_delivery(
         action,
         outcome.status,
         outcome.message,
-        None if outcome.change_id is None else f"CHG-{outcome.change_id}",
+        None if outcome.change_id is None else change_key(outcome.change_id),
         tuple(outcome.followups),
     )
 
 
 def _redelivered(existing: WebhookDelivery, delivery: Delivery) -> WebhookResult:
-    change = None if existing.change_id is None else f"CHG-{existing.change_id}"
+    change = None if existing.change_id is None else change_key(existing.change_id)
     if existing.status == "answer_pending" and existing.answer:
         return WebhookResult(
             delivery.delivery_id,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from changegate.audit import events
 from changegate.audit.models import AuditEvent
 from changegate.audit.service import record
+from changegate.changes.keys import change_key
 from changegate.db import iso, utcnow
 from changegate.errors import InvalidInput, PolicyDenied
 from changegate.users.service import get_user
@@ -213,7 +214,7 @@ def significant_since(
         if len(found) < MAX_REASONS:
             found.append(
                 {
-                    "change": f"CHG-{change_id}",
+                    "change": change_key(change_id),
                     "title": title,
                     "deployment": dep_id,
                     "environment": env,

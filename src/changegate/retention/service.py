@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from changegate.ai.models import AiProvider
 from changegate.audit import events
 from changegate.audit.service import record
+from changegate.changes.keys import change_key
 from changegate.changes.models import Change
 from changegate.db import iso, utcnow
 from changegate.errors import Conflict, InvalidInput
@@ -143,11 +144,11 @@ def blob_retention(session: Session, policy: Policy, *, cutoff: dt.datetime) -> 
     refs = select(Evidence.blob_sha256, Evidence.change_id).where(Evidence.blob_sha256.isnot(None))
     for sha, cid in session.execute(refs.distinct().order_by(Evidence.change_id)):
         blob = blobs[str(sha)]
-        blob.changes.append(f"CHG-{cid}")
+        blob.changes.append(change_key(cid))
         until = retained_until(last[cid], years)
         blob.retained_until = max(until, blob.retained_until or until)
         if cid in held:
-            blob.held_by.append(f"CHG-{cid}")
+            blob.held_by.append(change_key(cid))
     for blob in blobs.values():
         blob.blocked = _blocked(blob, cutoff, blob.sha256 in dpas)
     return list(blobs.values())
@@ -183,7 +184,7 @@ def retention_report(
     }
     changes = [
         {
-            "change": f"CHG-{cid}",
+            "change": change_key(cid),
             "last_activity": iso(at),
             "retained_until": iso(retained_until(at, years)),
             "held": cid in held,

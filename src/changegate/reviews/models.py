@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from changegate.changes.keys import change_key
 from changegate.db import Base, UTCDateTime, iso
 
 
@@ -26,7 +27,7 @@ class Review(Base):
     def audit_state(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "change": f"CHG-{self.change_id}",
+            "change": change_key(self.change_id),
             "reviewer": self.reviewer,
             "verdict": self.verdict,
             "comment": self.comment,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from changegate.changes.keys import change_key
 from changegate.db import Base, UTCDateTime, iso
 from changegate.reviews.models import Review
 
@@ -48,7 +49,7 @@ class ChangeClassification(Base):
     def audit_state(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "change": f"CHG-{self.change_id}",
+            "change": change_key(self.change_id),
             "source": self.source,
             "git_range": self.git_range,
             "base_sha": self.base_sha,
@@ -103,7 +104,7 @@ class CommitAuthor(Base):
     def audit_state(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "change": f"CHG-{self.change_id}",
+            "change": change_key(self.change_id),
             "sha": self.sha,
             "role": self.role,
             "login": self.login,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 
 from changegate.api.deps import Ctx
 from changegate.changes import service as changes
-from changegate.changes.keys import parse_key
+from changegate.changes.keys import change_key, parse_key
 from changegate.changes.models import Change
 
 #: a change id as the CLI takes it: CHG-12 or 12
@@ -50,7 +50,7 @@ def creates(router: APIRouter) -> Declare:
 def change_for(ctx: Ctx, key: str, *, lock: bool = False) -> Change:
     """The change ``key`` names, parsed and bounded by ``changes.keys`` (and named CHG-N in
     the answer whichever form the caller used)."""
-    return changes.get_change(ctx.session, f"CHG-{parse_key(key)}", lock=lock)
+    return changes.get_change(ctx.session, change_key(parse_key(key)), lock=lock)
 
 
 def acting_on(ctx: Ctx, key: str, by: str | None) -> tuple[str, Change]:
