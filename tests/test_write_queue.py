@@ -1,18 +1,19 @@
 """SQLite writers of a server wait for their turn in the event loop before they take a worker
-thread (changegate/write_queue.py): one at a time, in the order they asked, within the one wait
-budget they share with ``writer_lock``; PostgreSQL writers and CI ID tokens do not queue."""
+thread (changegate/write_queue.py): in the order they asked, those waiting together in one
+transaction (changegate/write_batch.py, tested in tests/test_write_batch.py), within the one
+wait budget they share with ``writer_lock``; PostgreSQL writers and CI ID tokens do not queue."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from starlette.requests import Request
 
 import changegate.db as db
@@ -21,7 +22,7 @@ from changegate.db import WRITE_QUEUED_AT, make_engine, session_scope, writer_lo
 from changegate.errors import DatabaseBusy
 from changegate.migrate import upgrade
 from changegate.reviews.models import Review
-from changegate.write_queue import queues, writer_turn
+from changegate.write_queue import queues, write
 from tests.api.support import database, post_approval, running_org, serving
 
 
@@ -29,34 +30,43 @@ from tests.api.support import database, post_approval, running_org, serving
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'queue.db'}")
     upgrade(engine)
+    with session_scope(engine) as s:
+        s.execute(text("CREATE TABLE written (i INTEGER NOT NULL)"))
     yield engine
     engine.dispose()
 
 
-def test_writers_take_turns_one_at_a_time_in_the_order_they_asked(sqlite_engine: Engine) -> None:
-    inside: list[int] = []
-    entered: list[int] = []
-    overlaps: list[list[int]] = []
+def inserting(
+    engine: Engine, i: int, log: list[tuple[str, int]], pause: float = 0.0
+) -> Callable[[], list[int]]:
+    """A writer's call: one row written in a write transaction, what it saw returned."""
 
-    async def writer(i: int) -> None:
-        async with writer_turn(sqlite_engine):
-            inside.append(i)
-            entered.append(i)
-            if len(inside) > 1:
-                overlaps.append(list(inside))
-            await asyncio.sleep(0.01)  # another task runs meanwhile: it must wait
-            inside.remove(i)
+    def call() -> list[int]:
+        log.append(("in", i))
+        with session_scope(engine) as s:
+            s.execute(text("INSERT INTO written (i) VALUES (:i)"), {"i": i})
+            time.sleep(pause)
+            seen = [int(r[0]) for r in s.execute(text("SELECT i FROM written ORDER BY rowid"))]
+        log.append(("out", i))
+        return seen
 
-    async def main() -> None:
+    return call
+
+
+def test_writers_write_one_at_a_time_in_the_order_they_asked(sqlite_engine: Engine) -> None:
+    log: list[tuple[str, int]] = []
+
+    async def main() -> list[list[int]]:
         tasks = []
         for i in range(8):
-            tasks.append(asyncio.create_task(writer(i)))
+            call = inserting(sqlite_engine, i, log, pause=0.01)
+            tasks.append(asyncio.create_task(write(sqlite_engine, call)))
             await asyncio.sleep(0)  # each asks in turn
-        await asyncio.gather(*tasks)
+        return await asyncio.gather(*tasks)
 
-    asyncio.run(main())
-    assert overlaps == []
-    assert entered == list(range(8))
+    seen = asyncio.run(main())
+    assert log == [(step, i) for i in range(8) for step in ("in", "out")]  # never two at once
+    assert seen == [list(range(i + 1)) for i in range(8)]  # each saw those before it
 
 
 def test_postgresql_writers_do_not_queue() -> None:
@@ -66,17 +76,19 @@ def test_postgresql_writers_do_not_queue() -> None:
     assert not queues(engine)
     together: list[int] = []
     peak = 0
+    guard = threading.Lock()
 
-    async def writer(i: int) -> None:
+    def writer(i: int) -> None:
         nonlocal peak
-        async with writer_turn(engine):
+        with guard:
             together.append(i)
             peak = max(peak, len(together))
-            await asyncio.sleep(0.01)
+        time.sleep(0.2)
+        with guard:
             together.remove(i)
 
     async def main() -> None:
-        await asyncio.gather(*(writer(i) for i in range(4)))
+        await asyncio.gather(*(write(engine, lambda i=i: writer(i)) for i in range(4)))
 
     asyncio.run(main())
     assert peak == 4
@@ -87,32 +99,46 @@ def test_a_writer_that_waits_past_the_budget_is_refused_and_the_queue_moves_on(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(db, "WRITER_WAIT_SECONDS", 0.2)
-    outcomes: dict[str, str] = {}
+    log: list[tuple[str, int]] = []
+    outcomes: dict[str, object] = {}
 
-    async def holder() -> None:
-        async with writer_turn(sqlite_engine):
-            outcomes["holder"] = "wrote"
-            await asyncio.sleep(0.6)
-
-    async def late(name: str) -> None:
+    async def late(name: str, i: int) -> None:
         try:
-            async with writer_turn(sqlite_engine):
-                outcomes[name] = "wrote"
+            outcomes[name] = await write(sqlite_engine, inserting(sqlite_engine, i, log))
         except DatabaseBusy as exc:
             outcomes[name] = str(exc)
 
     async def main() -> None:
-        held = asyncio.create_task(holder())
+        slow = inserting(sqlite_engine, 1, log, pause=0.6)  # past the budget: still its outcome
+        held = asyncio.create_task(write(sqlite_engine, slow))
         await asyncio.sleep(0.05)
-        await late("refused")  # gives up while the holder still writes
-        await held
-        await late("after")  # the turn was released: the next writer gets it
+        await late("refused", 2)  # gives up while the slow one still writes
+        outcomes["slow"] = await held
+        await late("after", 3)  # the turn was released: the next writer gets it
 
     asyncio.run(main())
-    assert outcomes["holder"] == "wrote"
-    assert "the database stayed busy" in outcomes["refused"]
-    assert "try again" in outcomes["refused"]
-    assert outcomes["after"] == "wrote"
+    assert outcomes["slow"] == [1]
+    assert "the database stayed busy" in str(outcomes["refused"])
+    assert "try again" in str(outcomes["refused"])
+    assert outcomes["after"] == [1, 3]  # the refused writer never wrote
+    assert ("in", 2) not in log
+
+
+def test_a_writer_cancelled_while_it_waits_never_writes(sqlite_engine: Engine) -> None:
+    """A request given up (the client went away) before its turn: its call never runs."""
+    log: list[tuple[str, int]] = []
+
+    async def main() -> list[int]:
+        first = asyncio.create_task(write(sqlite_engine, inserting(sqlite_engine, 1, log, 0.2)))
+        await asyncio.sleep(0.05)
+        gone = asyncio.create_task(write(sqlite_engine, inserting(sqlite_engine, 2, log)))
+        await asyncio.sleep(0.01)
+        gone.cancel()
+        await first
+        return await write(sqlite_engine, inserting(sqlite_engine, 3, log))
+
+    assert asyncio.run(main()) == [1, 3]
+    assert ("in", 2) not in log
 
 
 def test_the_wait_in_the_loop_counts_against_the_writer_lock_budget(

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    Connection,
     DateTime,
     Engine,
     MetaData,
@@ -167,6 +168,12 @@ WRITER_WAIT_SECONDS = 60.0
 #: when this request began waiting for its turn to write, if it waited in the event loop
 #: first (changegate.write_queue): writer_lock's budget counts from then, not again
 WRITE_QUEUED_AT: ContextVar[float | None] = ContextVar("changegate_write_queued_at", default=None)
+#: the SQLite write transaction this call shares with the writers queued with it
+#: (changegate.write_batch): its engine and connection; a write session_scope of that engine
+#: opens a savepoint in it instead of a transaction of its own
+SHARED_WRITE: ContextVar[tuple[Engine, Connection] | None] = ContextVar(
+    "changegate_shared_write", default=None
+)
 
 
 def writers_busy(budget: float) -> DatabaseBusy:
@@ -218,6 +225,16 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     read-check-write sequence inside the block cannot interleave with another writer; within
     one process, writers queue for it on :func:`writer_lock` first.
     """
+    shared = SHARED_WRITE.get() if write else None
+    if shared is not None and shared[0] is engine:
+        with (
+            Session(
+                bind=shared[1], expire_on_commit=False, join_transaction_mode="create_savepoint"
+            ) as session,
+            session.begin(),  # SAVEPOINT; released on success, rolled back to on any exception
+        ):
+            yield session
+        return
     bind = engine.execution_options(changegate_write=True) if write else engine
     with (
         writer_lock(engine) if write else nullcontext(),

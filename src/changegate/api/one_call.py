@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 from starlette.types import Scope
 
-from changegate.write_queue import writer_turn
+from changegate.write_queue import write
 
 try:  # FastAPI's context for a route reached through an included router (a private function)
     from fastapi.routing import _get_scope_effective_route_context as _effective_route
@@ -79,8 +79,7 @@ def in_one_call(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         engine = _queued_writer(kwargs)
         if engine is None:
             return await run_in_threadpool(call, kwargs)
-        async with writer_turn(engine):
-            return await run_in_threadpool(call, kwargs)
+        return await write(engine, functools.partial(call, kwargs))
 
     functools.update_wrapper(run, endpoint)
     del run.__wrapped__  # type: ignore[attr-defined]
