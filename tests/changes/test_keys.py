@@ -24,7 +24,18 @@ def test_a_change_id_in_any_accepted_form(text: str, number: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "CHG-", "CHG-x1", "CHG--1", "CHG-1.5", "CR-1", "1 2", "x" * 31]
+    "text",
+    [
+        "",
+        "CHG-",
+        "CHG-x1",
+        "CHG--1",
+        "CHG-1.5",
+        "CR-1",
+        "1 2",
+        "x" * 31,
+        "CHG-\u0661\u0662",
+    ],
 )
 def test_text_that_cannot_be_a_change_id_is_bad_input(text: str) -> None:
     with pytest.raises(InvalidInput, match="is not a change id; use the form CHG-12") as exc:

@@ -9,9 +9,10 @@ from changegate.errors import InvalidInput, NotFound
 
 #: what a change's key begins with: ``CHG-12`` is change 12
 PREFIX = "CHG-"
-_KEY = re.compile(r"^(?:CHG-)?(\d+)$", re.IGNORECASE)
-#: a key as changegate writes it (not as people type it): the prefix, then an ASCII number
-_WRITTEN = re.compile(r"CHG-([1-9][0-9]{0,9})")
+#: a key as people type it: the prefix in any case, or none, then an ASCII number
+_KEY = re.compile(rf"(?:{re.escape(PREFIX)})?([0-9]+)", re.IGNORECASE)
+#: a key as changegate writes it: the prefix, then an ASCII number without a leading zero
+_WRITTEN = re.compile(rf"{re.escape(PREFIX)}([1-9][0-9]{{0,9}})")
 
 #: longer text is not echoed back whole in the error
 MAX_KEY_LENGTH = 30
@@ -40,7 +41,7 @@ def parse_key(key: str) -> int:
             f"{text[:MAX_KEY_LENGTH]!r}... is not a change id; use the form CHG-12",
             field="change",
         )
-    m = _KEY.match(text)
+    m = _KEY.fullmatch(text)
     if not m:
         raise InvalidInput(f"{key!r} is not a change id; use the form CHG-12", field="change")
     number = int(m.group(1))
