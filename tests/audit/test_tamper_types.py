@@ -61,7 +61,7 @@ def test_a_head_of_the_wrong_type_fails_verification_and_is_recorded(
     """What the checks do not name one by one still fails closed: the head's hash as text."""
     sql(sqlite_history, "UPDATE audit_head SET chain_hash = 'x' WHERE id = 1")
     with session_scope(sqlite_history, write=False) as s:
-        report = verify_and_record(s, lambda: session_scope(sqlite_history), actor="auditor")
+        report = verify_and_record(s, sqlite_history, actor="auditor")
     assert not report.ok and "cannot be read as a log" in report.problems[0]
 
 

@@ -4,10 +4,10 @@ can verify without recording a failure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -20,17 +20,18 @@ _UNREADABLE = (TypeError, ValueError, AttributeError, KeyError, IndexError, Over
 
 def verify_and_record(
     session: Session,
-    open_tx: Callable[[], AbstractContextManager[Session]],
+    engine: Engine,
     *,
     actor: str,
     anchors: Sequence[Anchor] = (),
     deep: bool = False,
 ) -> VerifyReport:
     """Verify the log read in ``session``; when the verification fails, record it (and so its
-    alert) in a transaction of its own from ``open_tx`` (the verification only read), as
+    alert) in a write transaction of its own on ``engine`` (the verification only read), as
     ``actor``. A log too damaged to take the record still gets its verdict."""
     from changegate.alerts.service import record_failed_verification
     from changegate.audit.verify import VerifyReport, verify
+    from changegate.db import session_scope
 
     try:
         report = verify(session, anchors=anchors, deep=deep)
@@ -41,5 +42,5 @@ def verify_and_record(
             "a value of the wrong type or shape was written to the database"
         )
     if not report.ok:
-        record_failed_verification(open_tx, report.problems, actor=actor)
+        record_failed_verification(lambda: session_scope(engine), report.problems, actor=actor)
     return report

@@ -105,11 +105,9 @@ def audit_page(
 @router.get("/audit/verify")
 def audit_verify(request: Request, ctx: WebRead) -> Response:
     from changegate.audit.verification import verify_and_record
-    from changegate.db import session_scope
 
     ctx.require("audit.verify", doing="verify the audit log")
-    opener = lambda: session_scope(ctx.app.engine)  # noqa: E731
-    report = verify_and_record(ctx.session, opener, actor=ctx.user.name)
+    report = verify_and_record(ctx.session, ctx.app.engine, actor=ctx.user.name)
     fragment = request.headers.get("hx-request") == "true"
     return render(
         request,

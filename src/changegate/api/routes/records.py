@@ -126,12 +126,12 @@ def audit_verify(
 ) -> dict[str, Any]:
     from changegate.audit.verification import verify_and_record
     from changegate.audit.verify import Anchor
-    from changegate.db import session_scope
 
     ctx.require("audit.verify", doing="verify the audit log")
     anchors = [Anchor.parse(a) for a in anchor or []]
-    opener = lambda: session_scope(ctx.app.engine)  # noqa: E731
-    report = verify_and_record(ctx.session, opener, actor=ctx.user.name, anchors=anchors, deep=deep)
+    report = verify_and_record(
+        ctx.session, ctx.app.engine, actor=ctx.user.name, anchors=anchors, deep=deep
+    )
     return report.to_dict()
 
 

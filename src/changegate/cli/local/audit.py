@@ -15,12 +15,10 @@ class LocalAudit(LocalBackend):
         from changegate.audit.verification import verify_and_record
         from changegate.audit.verify import Anchor
         from changegate.cli.local.base import OPERATOR
-        from changegate.db import session_scope
 
         parsed = [Anchor.parse(a) for a in anchors]
-        opener = lambda: session_scope(self.engine)  # noqa: E731
         with self.tx(write=False) as (s, _):
-            report = verify_and_record(s, opener, actor=OPERATOR, anchors=parsed, deep=deep)
+            report = verify_and_record(s, self.engine, actor=OPERATOR, anchors=parsed, deep=deep)
             out: dict[str, Any] = report.to_dict()
         return out
 
