@@ -79,6 +79,16 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture
+def written_db(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite file for the write line's tests (tests/writes_support.py)."""
+    from tests.writes_support import written_engine
+
+    eng = written_engine(tmp_path / "written.db")
+    yield eng
+    eng.dispose()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failure: nothing may silently not run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +17,21 @@ from sqlalchemy import Engine, event, func, select, text
 
 from changegate.audit.models import AuditEvent
 from changegate.audit.verify import verify
-from changegate.db import SHARED_WRITE, make_engine, session_scope
+from changegate.db import SHARED_WRITE, session_scope
 from changegate.errors import DatabaseBusy
-from changegate.migrate import upgrade
 from changegate.reviews.models import Review
 from changegate.write_batch import run_turn
 from changegate.write_queue import write
 from tests.api.support import database, post_approval, running_org, serving
+from tests.writes_support import inserting
+from tests.writes_support import seen as rows_seen
 
 REQUEST: contextvars.ContextVar[str] = contextvars.ContextVar("request", default="none")
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'batch.db'}")
-    upgrade(engine)
-    with session_scope(engine) as s:
-        s.execute(text("CREATE TABLE written (i INTEGER NOT NULL)"))
-        s.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
-        s.execute(text("CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent(id))"))
-    yield engine
-    engine.dispose()
-
-
 def rows(engine: Engine) -> list[int]:
     with session_scope(engine, write=False) as s:
-        return [int(r[0]) for r in s.execute(text("SELECT i FROM written ORDER BY rowid"))]
+        return rows_seen(s)
 
 
 def commits(engine: Engine) -> list[int]:
@@ -51,60 +40,56 @@ def commits(engine: Engine) -> list[int]:
     return counted
 
 
-def insert(engine: Engine, i: int, then: Callable[[Any], None] | None = None) -> Callable[[], Any]:
-    def call() -> Any:
-        with session_scope(engine) as s:
-            s.execute(text("INSERT INTO written (i) VALUES (:i)"), {"i": i})
-            if then is not None:
-                then(s)
-            return [int(r[0]) for r in s.execute(text("SELECT i FROM written ORDER BY rowid"))]
-
-    return call
-
-
 def turn(engine: Engine, calls: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
     contexts = [contextvars.copy_context() for _ in calls]
     return run_turn(engine, calls, contexts, [0.0] * len(calls))
 
 
 def test_writers_waiting_together_commit_once_and_each_sees_those_before_it(
-    engine: Engine,
+    written_db: Engine,
 ) -> None:
-    counted = commits(engine)
-    outcomes = turn(engine, [insert(engine, i) for i in range(5)])
+    counted = commits(written_db)
+    outcomes = turn(written_db, [inserting(written_db, i) for i in range(5)])
     assert outcomes == [(True, list(range(i + 1))) for i in range(5)]
     assert counted == [1]  # one COMMIT for the five
-    assert rows(engine) == [0, 1, 2, 3, 4]
+    assert rows(written_db) == [0, 1, 2, 3, 4]
 
 
-def test_a_call_that_fails_leaves_nothing_and_the_others_land(engine: Engine) -> None:
+def test_a_call_that_fails_leaves_nothing_and_the_others_land(written_db: Engine) -> None:
     def boom(_s: Any) -> None:
         raise ValueError("refused by the service")
 
-    outcomes = turn(engine, [insert(engine, 1), insert(engine, 2, boom), insert(engine, 3)])
+    outcomes = turn(
+        written_db,
+        [inserting(written_db, 1), inserting(written_db, 2, then=boom), inserting(written_db, 3)],
+    )
     assert outcomes[0] == (True, [1])
     assert outcomes[1][0] is False and isinstance(outcomes[1][1], ValueError)
     assert outcomes[2] == (True, [1, 3])  # never saw the failed call's row
-    assert rows(engine) == [1, 3]
+    assert rows(written_db) == [1, 3]
 
 
-def test_a_call_that_ends_the_shared_transaction_fails_the_whole_turn(engine: Engine) -> None:
+def test_a_call_that_ends_the_shared_transaction_fails_the_whole_turn(written_db: Engine) -> None:
     """A statement that ends the transaction under the savepoints (what SQLite does itself on
     a full disk) loses the calls before it too: each is told, none wrote."""
 
     def rollback_everything(s: Any) -> None:
         s.connection().connection.dbapi_connection.execute("ROLLBACK")
 
-    calls = [insert(engine, 1), insert(engine, 2, rollback_everything), insert(engine, 3)]
-    outcomes = turn(engine, calls)
+    calls = [
+        inserting(written_db, 1),
+        inserting(written_db, 2, then=rollback_everything),
+        inserting(written_db, 3),
+    ]
+    outcomes = turn(written_db, calls)
     assert [ok for ok, _ in outcomes] == [False, False, False]
     assert isinstance(outcomes[0][1], DatabaseBusy)
     assert "nothing was written" in str(outcomes[0][1])
     assert isinstance(outcomes[2][1], DatabaseBusy)
-    assert rows(engine) == []
+    assert rows(written_db) == []
 
 
-def test_a_commit_that_fails_fails_every_call_that_had_succeeded(engine: Engine) -> None:
+def test_a_commit_that_fails_fails_every_call_that_had_succeeded(written_db: Engine) -> None:
     """A deferred foreign key is checked at COMMIT, after every savepoint was released: the
     turn's COMMIT fails, and no call is told it wrote."""
 
@@ -112,33 +97,40 @@ def test_a_commit_that_fails_fails_every_call_that_had_succeeded(engine: Engine)
         s.execute(text("PRAGMA defer_foreign_keys=ON"))
         s.execute(text("INSERT INTO child (parent_id) VALUES (999)"))
 
-    outcomes = turn(engine, [insert(engine, 1), insert(engine, 2, dangling), insert(engine, 3)])
+    outcomes = turn(
+        written_db,
+        [
+            inserting(written_db, 1),
+            inserting(written_db, 2, then=dangling),
+            inserting(written_db, 3),
+        ],
+    )
     assert [ok for ok, _ in outcomes] == [False, False, False]
     assert all("FOREIGN KEY" in str(value) for _, value in outcomes)
-    assert rows(engine) == []
-    with session_scope(engine, write=False) as s:
+    assert rows(written_db) == []
+    with session_scope(written_db, write=False) as s:
         assert s.scalar(text("SELECT count(*) FROM child")) == 0
 
 
-def test_a_writer_alone_has_its_own_transaction(engine: Engine) -> None:
+def test_a_writer_alone_has_its_own_transaction(written_db: Engine) -> None:
     seen: list[object] = []
 
     def call() -> None:
         seen.append(SHARED_WRITE.get())
-        insert(engine, 7)()
+        inserting(written_db, 7)()
 
-    assert turn(engine, [call]) == [(True, None)]
+    assert turn(written_db, [call]) == [(True, None)]
     assert seen == [None]
-    assert rows(engine) == [7]
+    assert rows(written_db) == [7]
 
 
-def test_each_call_runs_in_its_own_requests_context(engine: Engine) -> None:
+def test_each_call_runs_in_its_own_requests_context(written_db: Engine) -> None:
     """Context variables a request set (as middleware may) are its own in a shared turn."""
     seen: list[str] = []
 
     async def request(name: str) -> None:
         REQUEST.set(name)
-        await write(engine, lambda: seen.append(REQUEST.get()))
+        await write(written_db, lambda: seen.append(REQUEST.get()))
 
     async def main() -> None:
         await asyncio.gather(*(request(f"r{i}") for i in range(6)))
@@ -188,7 +180,7 @@ def test_concurrent_approvals_share_turns_and_a_refused_one_leaves_nothing(
 
 
 def test_the_shared_transaction_holds_the_write_lock_from_its_start(
-    engine: Engine, tmp_path: Path
+    written_db: Engine, tmp_path: Path
 ) -> None:
     """BEGIN IMMEDIATE, as a transaction of its own: another writer (a second process) cannot
     slip in between two calls of a turn."""
@@ -197,7 +189,7 @@ def test_the_shared_transaction_holds_the_write_lock_from_its_start(
     tried: list[str] = []
 
     def other_writer(_s: Any) -> None:
-        other = sqlite3.connect(tmp_path / "batch.db", timeout=0, isolation_level=None)
+        other = sqlite3.connect(tmp_path / "written.db", timeout=0, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")
             tried.append("got the lock")
@@ -207,13 +199,16 @@ def test_the_shared_transaction_holds_the_write_lock_from_its_start(
         finally:
             other.close()
 
-    outcomes = turn(engine, [insert(engine, 1, other_writer), insert(engine, 2, other_writer)])
+    outcomes = turn(
+        written_db,
+        [inserting(written_db, 1, then=other_writer), inserting(written_db, 2, then=other_writer)],
+    )
     assert [ok for ok, _ in outcomes] == [True, True]
     assert tried == ["database is locked", "database is locked"]
 
 
 def test_a_turn_takes_no_new_call_once_its_time_is_up(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    written_db: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A slow call (a large upload) does not hold back calls behind it past the turn's time:
     the turn commits what it ran, and the line runs the rest in the next turn."""
@@ -226,16 +221,22 @@ def test_a_turn_takes_no_new_call_once_its_time_is_up(
     def slow(_s: Any) -> None:
         time.sleep(0.08)
 
-    outcomes = turn(engine, [insert(engine, 1, slow), insert(engine, 2), insert(engine, 3)])
+    outcomes = turn(
+        written_db,
+        [inserting(written_db, 1, then=slow), inserting(written_db, 2), inserting(written_db, 3)],
+    )
     assert outcomes == [(True, [1])]  # the rest were not begun: the caller runs them next
-    assert rows(engine) == [1]
+    assert rows(written_db) == [1]
 
-    counted = commits(engine)
+    counted = commits(written_db)
 
     async def main() -> list[Any]:
-        first = asyncio.create_task(write(engine, insert(engine, 4, slow)))
+        first = asyncio.create_task(write(written_db, inserting(written_db, 4, then=slow)))
         await asyncio.sleep(0.01)  # the slow one's turn has begun: the others wait together
-        others = [asyncio.create_task(write(engine, insert(engine, i, slow))) for i in (5, 6)]
+        others = [
+            asyncio.create_task(write(written_db, inserting(written_db, i, then=slow)))
+            for i in (5, 6)
+        ]
         return [await first] + [await t for t in others]
 
     seen = asyncio.run(main())

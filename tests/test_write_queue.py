@@ -8,59 +8,32 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from starlette.requests import Request
 
 import changegate.db as db
 from changegate.api.deps import queued_writer
 from changegate.db import WRITE_QUEUED_AT, make_engine, session_scope, writer_lock
 from changegate.errors import DatabaseBusy
-from changegate.migrate import upgrade
 from changegate.reviews.models import Review
 from changegate.write_queue import queues, write
 from tests.api.support import database, post_approval, running_org, serving
+from tests.writes_support import inserting
 
 
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'queue.db'}")
-    upgrade(engine)
-    with session_scope(engine) as s:
-        s.execute(text("CREATE TABLE written (i INTEGER NOT NULL)"))
-    yield engine
-    engine.dispose()
-
-
-def inserting(
-    engine: Engine, i: int, log: list[tuple[str, int]], pause: float = 0.0
-) -> Callable[[], list[int]]:
-    """A writer's call: one row written in a write transaction, what it saw returned."""
-
-    def call() -> list[int]:
-        log.append(("in", i))
-        with session_scope(engine) as s:
-            s.execute(text("INSERT INTO written (i) VALUES (:i)"), {"i": i})
-            time.sleep(pause)
-            seen = [int(r[0]) for r in s.execute(text("SELECT i FROM written ORDER BY rowid"))]
-        log.append(("out", i))
-        return seen
-
-    return call
-
-
-def test_writers_write_one_at_a_time_in_the_order_they_asked(sqlite_engine: Engine) -> None:
+def test_writers_write_one_at_a_time_in_the_order_they_asked(written_db: Engine) -> None:
     log: list[tuple[str, int]] = []
 
     async def main() -> list[list[int]]:
         tasks = []
         for i in range(8):
-            call = inserting(sqlite_engine, i, log, pause=0.01)
-            tasks.append(asyncio.create_task(write(sqlite_engine, call)))
+            call = inserting(written_db, i, log, pause=0.01)
+            tasks.append(asyncio.create_task(write(written_db, call)))
             await asyncio.sleep(0)  # each asks in turn
         return await asyncio.gather(*tasks)
 
@@ -96,7 +69,7 @@ def test_postgresql_writers_do_not_queue() -> None:
 
 
 def test_a_writer_that_waits_past_the_budget_is_refused_and_the_queue_moves_on(
-    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    written_db: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(db, "WRITER_WAIT_SECONDS", 0.2)
     log: list[tuple[str, int]] = []
@@ -104,13 +77,13 @@ def test_a_writer_that_waits_past_the_budget_is_refused_and_the_queue_moves_on(
 
     async def late(name: str, i: int) -> None:
         try:
-            outcomes[name] = await write(sqlite_engine, inserting(sqlite_engine, i, log))
+            outcomes[name] = await write(written_db, inserting(written_db, i, log))
         except DatabaseBusy as exc:
             outcomes[name] = str(exc)
 
     async def main() -> None:
-        slow = inserting(sqlite_engine, 1, log, pause=0.6)  # past the budget: still its outcome
-        held = asyncio.create_task(write(sqlite_engine, slow))
+        slow = inserting(written_db, 1, log, pause=0.6)  # past the budget: still its outcome
+        held = asyncio.create_task(write(written_db, slow))
         await asyncio.sleep(0.05)
         await late("refused", 2)  # gives up while the slow one still writes
         outcomes["slow"] = await held
@@ -124,36 +97,36 @@ def test_a_writer_that_waits_past_the_budget_is_refused_and_the_queue_moves_on(
     assert ("in", 2) not in log
 
 
-def test_a_writer_cancelled_while_it_waits_never_writes(sqlite_engine: Engine) -> None:
+def test_a_writer_cancelled_while_it_waits_never_writes(written_db: Engine) -> None:
     """A request given up (the client went away) before its turn: its call never runs."""
     log: list[tuple[str, int]] = []
 
     async def main() -> list[int]:
-        first = asyncio.create_task(write(sqlite_engine, inserting(sqlite_engine, 1, log, 0.2)))
+        first = asyncio.create_task(write(written_db, inserting(written_db, 1, log, 0.2)))
         await asyncio.sleep(0.05)
-        gone = asyncio.create_task(write(sqlite_engine, inserting(sqlite_engine, 2, log)))
+        gone = asyncio.create_task(write(written_db, inserting(written_db, 2, log)))
         await asyncio.sleep(0.01)
         gone.cancel()
         await first
-        return await write(sqlite_engine, inserting(sqlite_engine, 3, log))
+        return await write(written_db, inserting(written_db, 3, log))
 
     assert asyncio.run(main()) == [1, 3]
     assert ("in", 2) not in log
 
 
 def test_the_wait_in_the_loop_counts_against_the_writer_lock_budget(
-    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    written_db: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A writer that already waited its whole budget in the event loop is refused at once by
     a busy ``writer_lock`` instead of waiting a second budget; a writer that had no wait left
     but finds the lock free still writes."""
     monkeypatch.setattr(db, "WRITER_WAIT_SECONDS", 30.0)
-    held = writer_lock(sqlite_engine)
+    held = writer_lock(written_db)
     held.__enter__()
     token = WRITE_QUEUED_AT.set(time.monotonic() - 30.0)
     try:
         began = time.monotonic()
-        with pytest.raises(DatabaseBusy, match="try again"), session_scope(sqlite_engine):
+        with pytest.raises(DatabaseBusy, match="try again"), session_scope(written_db):
             pytest.fail("the writer must not begin")
         assert time.monotonic() - began < 15.0  # not a fresh 30 s wait
     finally:
@@ -161,7 +134,7 @@ def test_the_wait_in_the_loop_counts_against_the_writer_lock_budget(
         held.__exit__(None, None, None)
     token = WRITE_QUEUED_AT.set(time.monotonic() - 30.0)
     try:
-        with session_scope(sqlite_engine) as s:
+        with session_scope(written_db) as s:
             assert s.scalar(select(func.count()).select_from(Review)) == 0
             # used by the first transaction: a second one in the request gets a fresh budget
             assert WRITE_QUEUED_AT.get() is None
